@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+# The venv is (re)built only when requirements*.txt change (stamp file).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.stamp
+PORT ?= 8501
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: run test model bench venv
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-nodeps.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -r requirements.txt
+	$(PY) -m pip install --no-deps -r requirements-nodeps.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m streamlit run app/main.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+SHARED ?= ../shared/data
+model: $(STAMP)
+	$(PY) -m models train \
+	  --data semeval2010:$(SHARED)/semeval2010_task8/TRAIN_FILE.TXT \
+	  --data cnc:$(SHARED)/causal_news_corpus_v2/train_subtask1.csv \
+	  --data twosix:$(SHARED)/twosix/OSW_labeled_data.json \
+	  --data twosix:$(SHARED)/twosix/OSW_Copping_et_al_2020_labelled.json \
+	  --data sift:$(SHARED)/twosix/SIFT_data_2024_03.jsonl \
+	  --out models/default

@@ -1,0 +1,1 @@
+"""fuzzymap: scientific papers into fuzzy cognitive maps (data: ingestion, store, formats)."""

@@ -1,0 +1,142 @@
+"""Plain records that flow one way between the packages.
+
+document -> sentences -> candidates -> embeddings -> scores -> relations -> map.
+They carry no database ids and no behaviour, so every package can use them without
+importing another package's machinery.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+Span = tuple[int, int]
+"""Character offsets [start, end) inside a sentence's text."""
+
+STRENGTHS: dict[str, float] = {"VL": 0.1, "L": 0.25, "M": 0.5, "H": 0.75, "VH": 1.0}
+"""Linguistic strength terms and their weights (Mental Modeler / FCMpy convention)."""
+
+
+class Direction(IntEnum):
+    """Which way a candidate pair is causal. A and B are the candidate's two spans."""
+
+    NONE = 0
+    A_TO_B = 1
+    B_TO_A = 2
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Two concept spans in one sentence: the unit the relation model scores."""
+
+    text: str
+    a: Span
+    b: Span
+
+    @property
+    def a_text(self) -> str:
+        return self.text[self.a[0]:self.a[1]]
+
+    @property
+    def b_text(self) -> str:
+        return self.text[self.b[0]:self.b[1]]
+
+
+@dataclass(frozen=True)
+class LabeledExample:
+    """A candidate with its gold label; what every dataset reader yields.
+
+    sign is +1 (increase), -1 (decrease) or None (not causal, or the dataset gives no sign).
+    """
+
+    candidate: Candidate
+    label: Direction
+    sign: int | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class LabeledSentence:
+    """Sentence-level gold (Causal News Corpus subtask 1, or any passage read for relations)."""
+
+    text: str
+    causal: bool
+    source: str = ""
+
+
+@dataclass
+class PassageRelation:
+    """A relation as a file format carries it: concept texts, optional offsets, no ids.
+
+    Spans are offsets in the sentence text, None where the concept text does not occur in it
+    (a label may paraphrase). origin is "human" or "model".
+    """
+
+    src: str
+    tgt: str
+    sign: int
+    src_span: Span | None = None
+    tgt_span: Span | None = None
+    strength: str = "M"
+    annotator: str | None = None
+    origin: str = "human"
+    model_id: str | None = None
+    score: float | None = None
+    note: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+@dataclass
+class ParsedSentence:
+    """A sentence of a document, with where it came from.
+
+    start/end are offsets in the document's full text; page is 1-based (None when the format
+    has no pages). relations / llm are filled by formats that carry labels (TwoSix, JSONL).
+    status is one of unseen, labeled, no-relation, discarded.
+    """
+
+    text: str
+    page: int | None = None
+    start: int = 0
+    end: int = 0
+    is_reference: bool = False
+    status: str = "unseen"
+    relations: list[PassageRelation] = field(default_factory=list)
+    llm: dict | None = None
+
+
+@dataclass
+class ParsedDocument:
+    """What ingestion produces from one file; the store imports it in one transaction."""
+
+    filename: str
+    sha256: str
+    sentences: list[ParsedSentence]
+    title: str | None = None
+    authors: str | None = None
+    year: int | str | None = None
+    format: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One stored relation seen from the map: a labelled edge with the sentence behind it.
+
+    source/target are the concept names as labelled; the map resolves aliases itself.
+    """
+
+    relation_id: int
+    source: str
+    target: str
+    sign: int
+    strength: str
+    sentence_id: int
+    sentence_text: str
+    document_id: int
+    document_title: str
+    page: int | None
+    annotator: str | None
+    origin: str
+    model_id: str | None = None
+    score: float | None = None

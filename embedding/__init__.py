@@ -1,0 +1,1 @@
+"""Embedding stage: backbones, one-pass pooling, fusion and an on-disk cache."""

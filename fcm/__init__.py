@@ -1,0 +1,1 @@
+"""Fuzzy cognitive maps: building from relations, metrics, simulation, exports."""

@@ -1,0 +1,1 @@
+"""LoRA / QLoRA fine-tuning of embedding backbones on relation candidates."""

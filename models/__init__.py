@@ -1,0 +1,1 @@
+"""Relation model: candidates, classifier, bundles and the train / evaluate / extract CLI."""
