@@ -140,3 +140,19 @@ class Evidence:
     origin: str
     model_id: str | None = None
     score: float | None = None
+
+
+@dataclass
+class LabeledData:
+    """Everything a dataset file gives for training and evaluation, in one common shape.
+
+    examples: span pairs with a direction label (negatives included where the format has them).
+    sentences: sentence-level gold (is the sentence causal).
+    passages: text with its gold relations as concept texts, for end-to-end scoring where the
+    model finds the concepts itself.
+    """
+
+    name: str
+    examples: list[LabeledExample] = field(default_factory=list)
+    sentences: list[LabeledSentence] = field(default_factory=list)
+    passages: list[ParsedSentence] = field(default_factory=list)
