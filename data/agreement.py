@@ -1,0 +1,399 @@
+"""Agreement between annotators, and scoring other systems against reference labels.
+
+Why here and not in the app: the same matcher serves the Agreement and Compare pages and the
+relation model's end-to-end metric, so it must be a plain, unit-tested function.
+
+A relation is anything with a source, a target and a sign: a PassageRelation, a store RelationRow
+or SuggestionRow, an Evidence, or a TwoSix "LLM" dict ({"src", "tgt", "direction"}).
+Matching is always inside one sentence and one-to-one (a maximum bipartite matching, so one
+loose prediction cannot claim two gold relations).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from data.types import PassageRelation, Span
+
+if TYPE_CHECKING:  # the store is only needed by the functions that read one
+    from data.store import RelationRow, SentenceRow, Store
+
+MatchMode = Literal["overlap", "exact"]
+GOLD = "gold"
+"""Annotator name that holds adjudicated labels."""
+
+STOPWORDS = frozenset(
+    "a an the of in on at to for from by with and or as is are was were be been its their this that "
+    "these those".split()
+)
+"""Words that alone never make two concept texts 'the same concept'."""
+
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Rel:
+    """The fields matching needs, whatever record a relation came in."""
+
+    src: str
+    tgt: str
+    sign: int
+    src_span: Span | None = None
+    tgt_span: Span | None = None
+
+
+def direction_sign(direction: Any) -> int:
+    """TwoSix 'increase'/'Increase' -> +1, 'decrease' -> -1, anything else -> 0 (matches no sign)."""
+    word = str(direction or "").strip().casefold()
+    return {"increase": 1, "decrease": -1, "+": 1, "-": -1}.get(word, 0)
+
+
+def as_rel(obj: Any) -> Rel:
+    """View any supported relation record as a Rel."""
+    if isinstance(obj, Rel):
+        return obj
+    if isinstance(obj, Mapping):
+        sign = obj["sign"] if "sign" in obj else direction_sign(obj.get("direction"))
+        return Rel(str(obj.get("src", "")), str(obj.get("tgt", "")), int(sign),
+                   _span(obj.get("src_span")), _span(obj.get("tgt_span")))
+    if hasattr(obj, "src"):  # PassageRelation
+        return Rel(obj.src, obj.tgt, int(obj.sign), _span(obj.src_span), _span(obj.tgt_span))
+    return Rel(obj.source, obj.target, int(obj.sign),  # RelationRow, SuggestionRow, Evidence
+               _span(getattr(obj, "source_span", None)), _span(getattr(obj, "target_span", None)))
+
+
+def _span(value: Any) -> Span | None:
+    return None if value is None else (int(value[0]), int(value[1]))
+
+
+def normalize(text: str) -> str:
+    """Case-folded, single-spaced concept text."""
+    return " ".join(text.casefold().split())
+
+
+def content_words(text: str) -> frozenset[str]:
+    """Words of a concept text without stop words (all words if it has nothing else)."""
+    words = _WORD.findall(text.casefold())
+    content = frozenset(w for w in words if w not in STOPWORDS)
+    return content or frozenset(words)
+
+
+def concepts_match(a: str, b: str, a_span: Span | None = None, b_span: Span | None = None,
+                   mode: MatchMode = "overlap") -> bool:
+    """Do two concept mentions name the same thing?
+
+    exact: identical spans when both have one, else identical normalised text.
+    overlap: overlapping spans, or at least one shared content word (the seed's rule).
+    """
+    if mode == "exact":
+        if a_span is not None and b_span is not None:
+            return a_span == b_span
+        return normalize(a) == normalize(b)
+    if mode != "overlap":
+        raise ValueError(f"unknown match mode {mode!r}")
+    if a_span is not None and b_span is not None and a_span[0] < b_span[1] and b_span[0] < a_span[1]:
+        return True
+    return bool(content_words(a) & content_words(b))
+
+
+def relations_match(pred: Any, gold: Any, mode: MatchMode = "overlap") -> bool:
+    """Same sign, and both the source and the target match."""
+    p, g = as_rel(pred), as_rel(gold)
+    return (p.sign == g.sign
+            and concepts_match(p.src, g.src, p.src_span, g.src_span, mode)
+            and concepts_match(p.tgt, g.tgt, p.tgt_span, g.tgt_span, mode))
+
+
+def match_relations(pred: Sequence[Any], gold: Sequence[Any],
+                    mode: MatchMode = "overlap") -> list[tuple[int, int]]:
+    """A maximum one-to-one matching of one sentence's predicted and gold relations.
+
+    Returns (pred index, gold index) pairs sorted by pred index. Exact pairs are matched first and
+    looser ones only added by augmenting paths, so of equally large matchings the tightest is kept.
+    """
+    p_rels, g_rels = [as_rel(r) for r in pred], [as_rel(r) for r in gold]
+    exact = [[j for j, g in enumerate(g_rels) if relations_match(p, g, "exact")] for p in p_rels]
+    loose = [[j for j, g in enumerate(g_rels) if j not in ex and relations_match(p, g, mode)]
+             for p, ex in zip(p_rels, exact)] if mode != "exact" else [[] for _ in p_rels]
+    owner: dict[int, int] = {}  # gold index -> pred index
+
+    def augment(i: int, options: list[list[int]], seen: set[int]) -> bool:  # Kuhn's augmenting path
+        for j in options[i]:
+            if j in seen:
+                continue
+            seen.add(j)
+            if j not in owner or augment(owner[j], options, seen):
+                owner[j] = i
+                return True
+        return False
+
+    for i in range(len(p_rels)):  # exact pairs first, so the tightest matching is kept
+        augment(i, exact, set())
+    both = [ex + lo for ex, lo in zip(exact, loose)]
+    for i in range(len(p_rels)):
+        if i not in owner.values():
+            augment(i, both, set())
+    return sorted((i, j) for j, i in owner.items())
+
+
+@dataclass
+class PRF:
+    """Counts behind precision / recall / F1; undefined ratios are None, not a fake 0 or 1."""
+
+    tp: int = 0
+    n_pred: int = 0
+    n_gold: int = 0
+
+    @property
+    def precision(self) -> float | None:
+        return self.tp / self.n_pred if self.n_pred else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.tp / self.n_gold if self.n_gold else None
+
+    @property
+    def f1(self) -> float | None:
+        total = self.n_pred + self.n_gold
+        return 2 * self.tp / total if total else None
+
+    def __add__(self, other: PRF) -> PRF:
+        return PRF(self.tp + other.tp, self.n_pred + other.n_pred, self.n_gold + other.n_gold)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"tp": self.tp, "predicted": self.n_pred, "reference": self.n_gold,
+                "precision": self.precision, "recall": self.recall, "f1": self.f1}
+
+
+@dataclass
+class Mismatch:
+    """A relation without a partner: 'spurious' (predicted only) or 'missed' (reference only)."""
+
+    sentence: Hashable
+    kind: Literal["spurious", "missed"]
+    relation: Any
+
+
+@dataclass
+class Score:
+    """Micro-averaged P/R/F1 over sentences, per group (e.g. document), and what did not match."""
+
+    total: PRF
+    groups: dict[Hashable, PRF] = field(default_factory=dict)
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+
+def score(pred: Mapping[Hashable, Sequence[Any]], gold: Mapping[Hashable, Sequence[Any]],
+          sentences: Iterable[Hashable], mode: MatchMode = "overlap",
+          group_of: Mapping[Hashable, Hashable] | None = None) -> Score:
+    """Score predictions against reference relations on the given sentences (missing = none)."""
+    result = Score(PRF())
+    for s in sentences:
+        p, g = list(pred.get(s, ())), list(gold.get(s, ()))
+        pairs = match_relations(p, g, mode)
+        prf = PRF(len(pairs), len(p), len(g))
+        result.total = result.total + prf
+        if group_of is not None:
+            key = group_of[s]
+            result.groups[key] = result.groups.get(key, PRF()) + prf
+        matched_p, matched_g = {i for i, _ in pairs}, {j for _, j in pairs}
+        result.mismatches += [Mismatch(s, "spurious", r) for i, r in enumerate(p) if i not in matched_p]
+        result.mismatches += [Mismatch(s, "missed", r) for j, r in enumerate(g) if j not in matched_g]
+    return result
+
+
+def cohen_kappa(a: Sequence[bool], b: Sequence[bool]) -> float | None:
+    """Cohen's kappa of two binary judgements; None when chance agreement is 1 (undefined)."""
+    if len(a) != len(b):
+        raise ValueError("both annotators must judge the same items")
+    n = len(a)
+    if n == 0:
+        return None
+    observed = sum(x == y for x, y in zip(a, b)) / n
+    pa, pb = sum(a) / n, sum(b) / n
+    chance = pa * pb + (1 - pa) * (1 - pb)
+    if chance == 1:
+        return None
+    return (observed - chance) / (1 - chance)
+
+
+@dataclass
+class Disagreement:
+    """One sentence where the two annotators' relations differ (unmatched under exact match)."""
+
+    sentence: Hashable
+    only_a: list[Any]
+    only_b: list[Any]
+    partial: list[tuple[Any, Any]]
+    """Pairs that match loosely (overlapping concepts) but not exactly: boundary disagreements."""
+
+
+@dataclass
+class Agreement:
+    """Two annotators on their shared sentences.
+
+    exact / partial: A's relations scored against B's (precision = share of A's found by B; F1 is
+    symmetric). kappa: Cohen's kappa on 'the sentence has a relation'. table: counts of sentences
+    (both, only A, only B, neither).
+    """
+
+    n_sentences: int
+    exact: PRF
+    partial: PRF
+    kappa: float | None
+    table: dict[str, int]
+    disagreements: list[Disagreement]
+
+
+def agreement(a: Mapping[Hashable, Sequence[Any]], b: Mapping[Hashable, Sequence[Any]],
+              sentences: Iterable[Hashable]) -> Agreement:
+    """Relation-level and sentence-level agreement of annotator A with annotator B."""
+    sentences = list(sentences)
+    exact = score(a, b, sentences, "exact")
+    partial = score(a, b, sentences, "overlap")
+    has_a = [bool(a.get(s)) for s in sentences]
+    has_b = [bool(b.get(s)) for s in sentences]
+    table = {"both": 0, "only_a": 0, "only_b": 0, "neither": 0}
+    for x, y in zip(has_a, has_b):
+        table["both" if x and y else "only_a" if x else "only_b" if y else "neither"] += 1
+    disagreements = []
+    for s in sentences:
+        ra, rb = list(a.get(s, ())), list(b.get(s, ()))
+        pairs = match_relations(ra, rb, "exact")
+        left_a = [r for i, r in enumerate(ra) if i not in {p for p, _ in pairs}]
+        left_b = [r for j, r in enumerate(rb) if j not in {g for _, g in pairs}]
+        if not (left_a or left_b):
+            continue
+        loose = match_relations(left_a, left_b, "overlap")
+        disagreements.append(Disagreement(
+            s,
+            [r for i, r in enumerate(left_a) if i not in {p for p, _ in loose}],
+            [r for j, r in enumerate(left_b) if j not in {g for _, g in loose}],
+            [(left_a[i], left_b[j]) for i, j in loose],
+        ))
+    return Agreement(len(sentences), exact.total, partial.total, cohen_kappa(has_a, has_b),
+                     table, disagreements)
+
+
+# ---------------------------------------------------------------- reading the store
+
+def _by_sentence(rows: Iterable[Any]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {}
+    for r in rows:
+        out.setdefault(r.sentence_id, []).append(r)
+    return out
+
+
+def _document_ids(store: Store, document_ids: Iterable[int] | None) -> list[int]:
+    return [d.id for d in store.list_documents()] if document_ids is None else list(document_ids)
+
+
+def shared_documents(store: Store, annotator_a: str, annotator_b: str) -> list[int]:
+    """Documents in which both annotators have labelled at least one relation."""
+    docs_a = {store.sentence(sid).document_id for sid in _by_sentence(store.relations(annotator=annotator_a))}
+    docs_b = {store.sentence(sid).document_id for sid in _by_sentence(store.relations(annotator=annotator_b))}
+    return sorted(docs_a & docs_b)
+
+
+def shared_sentences(store: Store, document_ids: Iterable[int]) -> list[SentenceRow]:
+    """The sentences both annotators were asked to judge: every non-discarded, non-reference
+    sentence of the given documents (a sentence neither labelled counts as agreeing 'no relation')."""
+    return [s for d in document_ids for s in store.sentences(d)
+            if s.status != "discarded" and not s.is_reference]
+
+
+def store_agreement(store: Store, annotator_a: str, annotator_b: str,
+                    document_ids: Iterable[int] | None = None) -> tuple[Agreement, list[SentenceRow]]:
+    """Agreement of two annotators over their shared documents (or the given ones)."""
+    docs = shared_documents(store, annotator_a, annotator_b) if document_ids is None else list(document_ids)
+    sentences = shared_sentences(store, docs)
+    a: dict[int, list[Any]] = {}
+    b: dict[int, list[Any]] = {}
+    for d in docs:
+        for sid, rows in _by_sentence(store.relations(document_id=d, annotator=annotator_a)).items():
+            a.setdefault(sid, []).extend(rows)
+        for sid, rows in _by_sentence(store.relations(document_id=d, annotator=annotator_b)).items():
+            b.setdefault(sid, []).extend(rows)
+    return agreement(a, b, [s.id for s in sentences]), sentences
+
+
+def adjudicate(store: Store, relation: RelationRow, gold: str = GOLD) -> int | None:
+    """Copy a relation into the gold set; returns the new id, or None if gold already has it."""
+    existing = store.relations(sentence_id=relation.sentence_id, annotator=gold)
+    if any(relations_match(relation, g, "exact") for g in existing):
+        return None
+    store.ensure_annotator(gold)
+    return store.add_relation(relation.sentence_id, PassageRelation(
+        src=relation.source, tgt=relation.target, sign=relation.sign,
+        src_span=relation.source_span, tgt_span=relation.target_span,
+        strength=relation.strength, annotator=gold, origin="human",
+        model_id=relation.model_id, score=relation.score,
+        note=f"adjudicated from {relation.annotator or relation.origin} (relation {relation.id})",
+    ))
+
+
+@dataclass
+class SystemOutput:
+    """Another system's relations per sentence, and the sentences it was run on."""
+
+    name: str
+    kind: Literal["llm", "model"]
+    relations: dict[int, list[Any]]
+    covered: set[int]
+
+
+def system_outputs(store: Store, document_ids: Iterable[int] | None = None) -> list[SystemOutput]:
+    """Every other system in the given documents: TwoSix 'LLM' blocks (one system per key) and
+    model bundles (suggestions in any state, plus model-origin relations, per model_id).
+
+    An LLM system covers the sentences whose block names it (an empty list there is a real 'no
+    relation'); a model covers every sentence of a document it produced anything for.
+    """
+    systems: dict[tuple[str, str], SystemOutput] = {}
+    for d in _document_ids(store, document_ids):
+        sentences = store.sentences(d)
+        for s in sentences:
+            for name, rels in (s.llm or {}).items():
+                out = systems.setdefault(("llm", name), SystemOutput(name, "llm", {}, set()))
+                out.covered.add(s.id)
+                out.relations.setdefault(s.id, []).extend(rels or [])
+        model_rows = [r for state in ("pending", "accepted", "rejected")
+                      for r in store.suggestions(document_id=d, state=state)]
+        model_rows += store.relations(document_id=d, origin="model")
+        for r in model_rows:
+            name = r.model_id or "model"
+            out = systems.setdefault(("model", name), SystemOutput(name, "model", {}, set()))
+            out.relations.setdefault(r.sentence_id, []).append(r)
+        for (kind, _), out in systems.items():
+            if kind == "model" and any(s.id in out.relations for s in sentences):
+                out.covered.update(s.id for s in sentences)
+    return sorted(systems.values(), key=lambda o: (o.kind, o.name))
+
+
+def reference_sentences(store: Store, reference: str, document_ids: Iterable[int]) -> dict[int, int]:
+    """Sentence id -> document id of the sentences judged for the reference: those with a
+    reference relation, or marked 'no-relation'."""
+    out: dict[int, int] = {}
+    for d in document_ids:
+        labelled = set(_by_sentence(store.relations(document_id=d, annotator=reference)))
+        out.update({s.id: d for s in store.sentences(d) if s.id in labelled or s.status == "no-relation"})
+    return out
+
+
+def score_systems(store: Store, reference: str, document_ids: Iterable[int] | None = None,
+                  mode: MatchMode = "overlap") -> dict[str, Score]:
+    """Each system scored against the reference annotator on the sentences both judged,
+    with per-document P/R/F1 and the mismatches. Keys are 'llm:NAME' / 'model:NAME'."""
+    docs = _document_ids(store, document_ids)
+    judged = reference_sentences(store, reference, docs)
+    gold: dict[int, list[Any]] = {}
+    for d in docs:
+        for sid, rows in _by_sentence(store.relations(document_id=d, annotator=reference)).items():
+            gold.setdefault(sid, []).extend(rows)
+    results = {}
+    for out in system_outputs(store, docs):
+        sentences = [s for s in judged if s in out.covered]
+        results[f"{out.kind}:{out.name}"] = score(out.relations, gold, sentences, mode, group_of=judged)
+    return results
