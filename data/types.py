@@ -84,6 +84,8 @@ class PassageRelation:
     note: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
+    extra: dict | None = None
+    """Format-specific fields kept verbatim for an exact round trip (TwoSix: direction spelling)."""
 
 
 @dataclass

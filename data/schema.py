@@ -1,0 +1,176 @@
+"""Tables of the annotation store and the migrations that bring an old database up to date.
+
+The schema is versioned: `schema_version` holds one row with the version number, and
+`MIGRATIONS[i]` upgrades a version-(i+1) database to version i+2. A fresh database is created
+at the latest version directly. Everything here is plain portable SQL (SQLite, PostgreSQL, ...):
+times are ISO-8601 UTC strings and JSON is stored as text, so no dialect-specific type is needed.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAME_LEN = 255
+"""Longest annotator / concept name: short enough for a unique index on every backend."""
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SchemaVersion(Base):
+    __tablename__ = "schema_version"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class DocumentT(Base):
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    filename: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(200), unique=True)
+    format: Mapped[str] = mapped_column(String(32), default="")
+    title: Mapped[str | None] = mapped_column(Text, nullable=True)
+    authors: Mapped[str | None] = mapped_column(Text, nullable=True)
+    year: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    year_is_int: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[str] = mapped_column(String(40))
+
+
+class SentenceT(Base):
+    __tablename__ = "sentences"
+    __table_args__ = (Index("ix_sentences_document_position", "document_id", "position"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    page: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    start_char: Mapped[int] = mapped_column(Integer, default=0)
+    end_char: Mapped[int] = mapped_column(Integer, default=0)
+    is_reference: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="unseen")
+    llm: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON text, added in version 2
+
+
+class ConceptT(Base):
+    """A concept name; canonical_id set = this name is an alias of that concept (a merge)."""
+
+    __tablename__ = "concepts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LEN), unique=True)
+    canonical_id: Mapped[int | None] = mapped_column(ForeignKey("concepts.id"), nullable=True)
+    created: Mapped[str] = mapped_column(String(40))
+
+
+class AnnotatorT(Base):
+    __tablename__ = "annotators"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LEN), unique=True)
+    created: Mapped[str] = mapped_column(String(40))
+
+
+class RelationT(Base):
+    __tablename__ = "relations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text)
+    src_start: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    src_end: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tgt_start: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tgt_end: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sign: Mapped[int] = mapped_column(Integer)
+    strength: Mapped[str] = mapped_column(String(4), default="M")
+    annotator: Mapped[str | None] = mapped_column(String(NAME_LEN), nullable=True, index=True)
+    origin: Mapped[str] = mapped_column(String(16), default="human")
+    model_id: Mapped[str | None] = mapped_column(String(NAME_LEN), nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)  # added in version 2
+    extra: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON text, added in version 2
+    created_at: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[str] = mapped_column(String(40))
+
+
+class SuggestionT(Base):
+    """A model's proposed relation waiting for a human decision (table added in version 2)."""
+
+    __tablename__ = "suggestions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text)
+    src_start: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    src_end: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tgt_start: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tgt_end: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sign: Mapped[int] = mapped_column(Integer)
+    model_id: Mapped[str] = mapped_column(String(NAME_LEN))
+    score: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    relation_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(NAME_LEN), nullable=True)
+    created_at: Mapped[str] = mapped_column(String(40))
+
+
+class ActionT(Base):
+    """Audit log and undo stack: every change as (table, id, before row, after row) JSON."""
+
+    __tablename__ = "actions"
+    __table_args__ = (Index("ix_actions_annotator_id", "annotator", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    annotator: Mapped[str | None] = mapped_column(String(NAME_LEN), nullable=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text)
+    changes: Mapped[str] = mapped_column(Text)
+    undoable: Mapped[bool] = mapped_column(Boolean, default=True)
+    undone_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[str] = mapped_column(String(40))
+
+
+
+def _v1_to_v2(conn: Connection) -> None:
+    """Version 2 keeps other systems' predictions per sentence (TwoSix "LLM" block), notes and
+    format-specific extras on relations, and adds the model-suggestion queue."""
+    for table, column in (("sentences", "llm"), ("relations", "note"), ("relations", "extra")):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} TEXT"))
+    SuggestionT.__table__.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2]
+SCHEMA_VERSION = len(MIGRATIONS) + 1
+
+
+def current_version(conn: Connection) -> int | None:
+    """The database's schema version; None for an empty database."""
+    if not inspect(conn).has_table("schema_version"):
+        return None
+    return conn.execute(select(SchemaVersion.version)).scalar()
+
+
+def upgrade(conn: Connection) -> int:
+    """Create or migrate the schema inside the caller's transaction; returns the version found."""
+    found = current_version(conn)
+    if found is None:
+        Base.metadata.create_all(conn)
+        conn.execute(SchemaVersion.__table__.insert().values(version=SCHEMA_VERSION))
+        return SCHEMA_VERSION
+    if found > SCHEMA_VERSION:
+        raise RuntimeError(f"database schema version {found} is newer than this program ({SCHEMA_VERSION})")
+    for migrate in MIGRATIONS[found - 1:]:
+        migrate(conn)
+    if found < SCHEMA_VERSION:
+        conn.execute(SchemaVersion.__table__.update().values(version=SCHEMA_VERSION))
+    return found
