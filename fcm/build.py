@@ -117,7 +117,10 @@ def clean_name(name: str) -> str:
 
 
 def resolve(name: str, aliases: Mapping[str, str]) -> str:
-    """Follow alias -> canonical links (chains allowed, cycles stop where they repeat)."""
+    """Follow alias -> canonical links (chains allowed, cycles stop where they repeat).
+
+    The name is cleaned with clean_name; alias keys are taken as given (build_map cleans them).
+    """
     name = clean_name(name)
     seen = {name}
     while name in aliases:
@@ -149,7 +152,7 @@ def build_map(
     Concepts are every name that ends up on a kept edge, sorted case-insensitively so the
     same evidence always gives the same matrix.
     """
-    aliases = aliases or {}
+    aliases = {clean_name(k): clean_name(v) for k, v in (aliases or {}).items()}
     filter = filter or EvidenceFilter()
     groups: dict[tuple[str, str], list[Evidence]] = {}
     self_loops: list[Evidence] = []

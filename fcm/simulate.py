@@ -1,7 +1,7 @@
 """FCM inference and Mental Modeler style scenario analysis.
 
 Convention: W[i, j] is the effect of i on j, so the input a concept j receives is
-sum_i W[i, j] A_i = (A @ W)[j]. (One Mental Modeler module computes W @ A, the transpose; we
+sum_i W[i, j] A_i = (A @ W)[j] = (W.T @ A)[j]. (One Mental Modeler module computes W @ A, the transpose; we
 do not.) A run stops at a steady state (max |A(t) - A(t-1)| <= threshold), at a limit cycle
 (a state repeating with period > 1, reported as cycle_length), or at the iteration cap.
 """
@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
 
 RULES = ("kosko", "mkosko", "rescaled")
 TRANSFERS = ("sigmoid", "tanh", "bivalent", "trivalent")
@@ -99,15 +100,25 @@ def transfer_function(name: str, lam: float = 1.0) -> Callable[[np.ndarray], np.
     raise ValueError(f"transfer must be one of {', '.join(TRANSFERS)}, got {name!r}")
 
 
-def step(W: np.ndarray, A: np.ndarray, rule: str, f: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """One synchronous update of every concept (fcm.md's three rules)."""
+SPARSE_BELOW = 0.2
+"""Maps with fewer non-zero weights than this fraction iterate with a sparse matrix (faster)."""
+
+
+def _incoming(W: np.ndarray) -> np.ndarray | sparse.csr_array:
+    """W transposed, so that (WT @ A)[j] = sum_i W[i, j] A_i; sparse when W is mostly zeros."""
+    WT = np.ascontiguousarray(W.T)
+    return sparse.csr_array(WT) if np.count_nonzero(WT) < SPARSE_BELOW * WT.size else WT
+
+
+def step(WT, A: np.ndarray, rule: str, f: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """One synchronous update of every concept (fcm.md's three rules); WT from _incoming."""
     if rule == "kosko":
-        return f(A @ W)
+        return f(WT @ A)
     if rule == "mkosko":
-        return f(A + A @ W)
+        return f(A + WT @ A)
     if rule == "rescaled":
         R = 2.0 * A - 1.0
-        return f(R + R @ W)
+        return f(R + WT @ R)
     raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
 
 
@@ -116,14 +127,16 @@ def run(
     initial: np.ndarray,
     config: SimulationConfig | None = None,
     clamp: Mapping[int, float] | None = None,
+    min_iter: int = 0,
 ) -> RunResult:
     """Iterate from initial until steady state, limit cycle or max_iter.
 
     clamp maps concept index -> value; those concepts are set before the first step and reset
-    after every step, so they act as sustained inputs.
+    after every step, so they act as sustained inputs. min_iter delays stopping so two runs
+    can be compared after the same number of steps.
     """
     config = config or SimulationConfig()
-    W = np.asarray(W, dtype=float)
+    WT = _incoming(np.asarray(W, dtype=float))
     f = transfer_function(config.transfer, config.lam)
     idx = np.fromiter((clamp or {}).keys(), dtype=int)
     vals = np.fromiter((clamp or {}).values(), dtype=float)
@@ -136,14 +149,15 @@ def run(
     times = np.full(config.max_period, -1)
     history[0], times[0] = A, 0
     for t in range(1, config.max_iter + 1):
-        new = step(W, A, config.rule, f)
+        new = step(WT, A, config.rule, f)
         new[idx] = vals
-        if np.max(np.abs(new - A)) <= config.threshold:
-            return RunResult(new, True, t)
-        # The previous state (period 1) was ruled out just above, so any hit has period >= 2.
-        hits = times[(times >= 0) & (np.abs(history - new).max(axis=1) <= config.threshold)]
-        if hits.size:
-            return RunResult(new, False, t, cycle_length=int(t - hits.max()))
+        if t >= min_iter:
+            if np.max(np.abs(new - A)) <= config.threshold:
+                return RunResult(new, True, t)
+            # The previous state (period 1) was ruled out just above, so any hit has period >= 2.
+            hits = times[(times >= 0) & (np.abs(history - new).max(axis=1) <= config.threshold)]
+            if hits.size:
+                return RunResult(new, False, t, cycle_length=int(t - hits.max()))
         history[t % config.max_period], times[t % config.max_period] = new, t
         A = new
     return RunResult(A, False, config.max_iter)
@@ -170,13 +184,21 @@ def scenario(
     clamps: Mapping[str, float],
     config: SimulationConfig | None = None,
 ) -> ScenarioResult:
-    """Mental Modeler scenario: baseline from all ones, then the same with clamps; delta by name."""
+    """Mental Modeler scenario: baseline from all ones, then the same with clamps; delta by name.
+
+    Both runs are compared after the same number of steps (the shorter one is re-run to the
+    longer one's count): a concept no clamp can reach then has a delta of exactly 0, instead
+    of a difference of up to the threshold left by stopping the two runs at different steps.
+    """
     config = config or SimulationConfig()
     pos = {c: i for i, c in enumerate(concepts)}
     unknown = [c for c in clamps if c not in pos]
     if unknown:
         raise KeyError(f"unknown concept {unknown[0]!r}")
     ones = np.ones(len(concepts))
+    fixed = {pos[c]: float(v) for c, v in clamps.items()}
     baseline = run(W, ones, config)
-    clamped = run(W, ones, config, {pos[c]: float(v) for c, v in clamps.items()})
+    clamped = run(W, ones, config, fixed, min_iter=baseline.iterations)
+    if clamped.iterations > baseline.iterations:
+        baseline = run(W, ones, config, min_iter=clamped.iterations)
     return ScenarioResult(list(concepts), baseline, clamped, {c: float(v) for c, v in clamps.items()})
