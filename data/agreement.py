@@ -346,7 +346,8 @@ class SystemOutput:
 
 def system_outputs(store: Store, document_ids: Iterable[int] | None = None) -> list[SystemOutput]:
     """Every other system in the given documents: TwoSix 'LLM' blocks (one system per key) and
-    model bundles (suggestions in any state, plus model-origin relations, per model_id).
+    model bundles (suggestions in any state, plus model-origin relations, per model_id). Suggestions
+    that data.suggest made from an LLM block (model_id 'llm:...') are that block again: skipped.
 
     An LLM system covers the sentences whose block names it (an empty list there is a real 'no
     relation'); a model covers every sentence of a document it produced anything for.
@@ -359,10 +360,10 @@ def system_outputs(store: Store, document_ids: Iterable[int] | None = None) -> l
                 out = systems.setdefault(("llm", name), SystemOutput(name, "llm", {}, set()))
                 out.covered.add(s.id)
                 out.relations.setdefault(s.id, []).extend(rels or [])
-        model_rows = [r for state in ("pending", "accepted", "rejected")
-                      for r in store.suggestions(document_id=d, state=state)]
-        model_rows += store.relations(document_id=d, origin="model")
+        model_rows = store.suggestions(document_id=d, state=None) + store.relations(document_id=d, origin="model")
         for r in model_rows:
+            if (r.model_id or "").startswith("llm:"):  # the LLM block again (data.suggest stand-in)
+                continue
             name = r.model_id or "model"
             out = systems.setdefault(("model", name), SystemOutput(name, "model", {}, set()))
             out.relations.setdefault(r.sentence_id, []).append(r)
@@ -397,3 +398,36 @@ def score_systems(store: Store, reference: str, document_ids: Iterable[int] | No
         sentences = [s for s in judged if s in out.covered]
         results[f"{out.kind}:{out.name}"] = score(out.relations, gold, sentences, mode, group_of=judged)
     return results
+
+
+def adopt_agreed(store: Store, annotator_a: str, annotator_b: str, document_ids: Iterable[int],
+                 gold: str = GOLD) -> int:
+    """Copy every relation both annotators labelled identically (exact match) into gold;
+    returns how many were new there."""
+    added = 0
+    for d in document_ids:
+        a = _by_sentence(store.relations(document_id=d, annotator=annotator_a))
+        b = _by_sentence(store.relations(document_id=d, annotator=annotator_b))
+        for sid in a.keys() & b.keys():
+            for i, _ in match_relations(a[sid], b[sid], "exact"):
+                added += adjudicate(store, a[sid][i], gold) is not None
+    return added
+
+
+def describe(relation: Any) -> str:
+    """'source → target (+)' for lists and buttons."""
+    r = as_rel(relation)
+    sign = {1: "+", -1: "−"}.get(r.sign, "?")
+    return f"{r.src} → {r.tgt} ({sign})"
+
+
+def mismatch_rows(result: Score, sentences: Mapping[int, SentenceRow],
+                  titles: Mapping[int, str]) -> list[dict[str, Any]]:
+    """The mismatches of a system score as table rows with document and sentence text."""
+    rows = []
+    for m in result.mismatches:
+        s = sentences[m.sentence]
+        rows.append({"document": titles[s.document_id], "sentence #": s.index + 1,
+                     "kind": "only the system" if m.kind == "spurious" else "only the reference",
+                     "relation": describe(m.relation), "sentence": s.text})
+    return rows

@@ -1,0 +1,18 @@
+"""Drawing a map with streamlit-agraph, shared by the Map and Extract pages."""
+from __future__ import annotations
+
+from streamlit_agraph import Config, Edge, Node, agraph
+
+from fcm.build import FuzzyMap
+from fcm.view import agraph_elements
+
+PHYSICS_LIMIT = 150
+"""Above this many concepts the force layout runs too long in a browser: draw it static."""
+
+
+def show_map(fmap: FuzzyMap, height: int = 620, width: int = 1100) -> str | None:
+    """Draw the map; returns the id (concept name) of the last node the reviewer clicked."""
+    nodes, edges = agraph_elements(fmap)
+    config = Config(height=height, width=width, directed=True,
+                    physics=len(nodes) <= PHYSICS_LIMIT, hierarchical=False)
+    return agraph([Node(**n) for n in nodes], [Edge(**e) for e in edges], config)

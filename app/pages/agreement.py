@@ -1,0 +1,86 @@
+"""Agreement: two annotators on their shared sentences, and adjudication into a gold set."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app.state import get_store
+from data.agreement import (
+    GOLD, adjudicate, adopt_agreed, describe, relations_match, shared_documents, store_agreement,
+)
+
+PAGE_SIZE = 20
+
+store = get_store()
+st.title("Agreement")
+st.caption("Relation-level precision / recall / F1 of annotator A against annotator B (F1 is symmetric), "
+           "with exact spans or overlapping concepts, and Cohen's kappa on “the sentence has a relation”.")
+
+names = store.annotators()
+if len(names) < 2:
+    st.info("Agreement needs two annotators who labelled the same document. "
+            "Label a document under two names (sidebar) first.")
+    st.stop()
+
+c1, c2 = st.columns(2)
+a = c1.selectbox("Annotator A", names, index=0, key="agree_a")
+b = c2.selectbox("Annotator B", [n for n in names if n != a], index=0, key="agree_b")
+docs = {d.id: d for d in store.list_documents()}
+shared = shared_documents(store, a, b)
+chosen = st.multiselect("Documents", list(docs), default=shared, key=f"agree_docs_{a}_{b}",
+                        format_func=lambda i: docs[i].title or docs[i].filename,
+                        help="By default the documents in which both have labelled a relation.")
+if not chosen:
+    st.info(f"{a} and {b} have no document in common yet.")
+    st.stop()
+
+ag, sentences = store_agreement(store, a, b, chosen)
+by_id = {s.id: s for s in sentences}
+
+
+def _fmt(x: float | None) -> str:
+    return "–" if x is None else f"{x:.3f}"
+
+
+m = st.columns(4)
+m[0].metric("Shared sentences", ag.n_sentences)
+m[1].metric("Cohen's kappa", _fmt(ag.kappa), help="On 'the sentence has at least one relation'; "
+            "– when undefined (both always or never say yes).")
+m[2].metric("F1, exact spans", _fmt(ag.exact.f1))
+m[3].metric("F1, overlapping concepts", _fmt(ag.partial.f1))
+st.dataframe(
+    [{"match": name, "agreed": prf.tp, f"{a}'s relations": prf.n_pred, f"{b}'s relations": prf.n_gold,
+      "precision": prf.precision, "recall": prf.recall, "F1": prf.f1}
+     for name, prf in (("exact", ag.exact), ("partial", ag.partial))],
+    hide_index=True, key="agree_prf")
+st.dataframe([{"sentences": k.replace("_a", f" {a}").replace("_b", f" {b}"), "count": v}
+              for k, v in ag.table.items()], hide_index=True, key="agree_table")
+
+st.subheader("Adjudication")
+st.caption(f"Copy the right relation into the gold set (annotator “{GOLD}”); the Compare page can score "
+           "systems against it.")
+if st.button("Copy every relation both agree on (exact) into gold", key="agree_adopt"):
+    n = adopt_agreed(store, a, b, chosen)
+    st.toast(f"{n} agreed relation(s) added to gold")
+
+if not ag.disagreements:
+    st.success("No disagreement on these documents.")
+    st.stop()
+pages = (len(ag.disagreements) - 1) // PAGE_SIZE + 1
+page = st.number_input(f"Disagreements: {len(ag.disagreements)} sentences, page", 1, pages, 1,
+                       key="agree_page") if pages > 1 else 1
+for d in ag.disagreements[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]:
+    s = by_id[d.sentence]
+    gold_rels = store.relations(sentence_id=s.id, annotator=GOLD)
+    with st.container(border=True):
+        st.markdown(f"**{docs[s.document_id].title or docs[s.document_id].filename}**, sentence {s.index + 1}"
+                    + (f", page {s.page}" if s.page else ""))
+        st.write(s.text)
+        items = ([(a, r) for r in d.only_a] + [(b, r) for r in d.only_b]
+                 + [(who, r) for pair in d.partial for who, r in zip((a, b), pair)])
+        for who, rel in items:
+            left, right = st.columns([5, 1])
+            in_gold = any(relations_match(rel, g, "exact") for g in gold_rels)
+            left.write(f"{who}: {describe(rel)}" + (" — in gold ✓" if in_gold else ""))
+            if right.button("To gold", key=f"gold_{rel.id}", disabled=in_gold):
+                adjudicate(store, rel)
+                st.rerun()

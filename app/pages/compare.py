@@ -1,0 +1,55 @@
+"""Compare: other systems' relations (TwoSix LLM blocks, model bundles) scored against labels."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app.state import get_store
+from data.agreement import GOLD, mismatch_rows, score_systems
+
+store = get_store()
+st.title("Compare systems")
+st.caption("Each system's relations against a reference annotator on the sentences the reference judged "
+           "(labelled, or marked “no relation”). A relation matches when source and target share a word "
+           "(or, strictly, read the same) and the sign agrees; each reference relation matches once.")
+
+annotators = store.annotators()
+docs = {d.id: d for d in store.list_documents()}
+if not annotators or not docs:
+    st.info("Nothing to compare yet: import a document and label it (or import a TwoSix file with labels).")
+    st.stop()
+titles = {i: d.title or d.filename for i, d in docs.items()}
+
+c1, c2 = st.columns([1, 2])
+reference = c1.selectbox("Reference labels", annotators,
+                         index=annotators.index(GOLD) if GOLD in annotators else 0, key="compare_ref")
+mode = c1.radio("Match", ["overlap", "exact"], horizontal=True, key="compare_mode",
+                format_func=lambda m: {"overlap": "shared word", "exact": "same text"}[m])
+chosen = c2.multiselect("Documents (none = all)", list(docs), key="compare_docs", format_func=titles.get)
+doc_ids = chosen or list(docs)
+
+results = score_systems(store, reference, doc_ids, mode)
+if not results:
+    st.info("No other system's output in these documents. Import a TwoSix file with an “LLM” block, "
+            "or run the relation model (Extract page, or suggestions on the Label page).")
+    st.stop()
+
+
+def _fmt(x: float | None) -> str:
+    return "–" if x is None else f"{x:.3f}"
+
+
+st.dataframe(
+    [{"system": name, "precision": _fmt(r.total.precision), "recall": _fmt(r.total.recall), "F1": _fmt(r.total.f1),
+      "matched": r.total.tp, "system relations": r.total.n_pred, "reference relations": r.total.n_gold}
+     for name, r in results.items()],
+    hide_index=True, key="compare_systems")
+
+system = st.selectbox("System", list(results), key="compare_system")
+result = results[system]
+st.markdown("**Per document**")
+st.dataframe([{"document": titles[d], "precision": _fmt(p.precision), "recall": _fmt(p.recall), "F1": _fmt(p.f1),
+               "matched": p.tp, "system relations": p.n_pred, "reference relations": p.n_gold}
+              for d, p in result.groups.items()], hide_index=True, key="compare_docs_table")
+st.markdown(f"**Mismatches** ({len(result.mismatches)})")
+sentences = {s.id: s for d in {d for d in result.groups} for s in store.sentences(d)}
+st.dataframe(mismatch_rows(result, sentences, titles), hide_index=True, key="compare_mismatches")

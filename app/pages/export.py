@@ -1,0 +1,44 @@
+"""Export: documents with every relation, as TwoSix JSON, lossless JSONL or a relations CSV."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app.state import get_store
+from data.exporting import EXPORT_FORMATS, counts, export_text, file_name, stored_relation_count
+
+store = get_store()
+st.title("Export")
+
+docs = {d.id: d for d in store.list_documents()}
+if not docs:
+    st.info("No documents yet: upload a paper on the Home page.")
+    st.stop()
+titles = {i: d.title or d.filename for i, d in docs.items()}
+
+scope = st.radio("Documents", ["One document", "A selection", "All documents"], horizontal=True,
+                 key="export_scope")
+if scope == "One document":
+    ids = [st.selectbox("Document", list(docs), format_func=titles.get, key="export_one")]
+elif scope == "A selection":
+    ids = st.multiselect("Documents", list(docs), format_func=titles.get, key="export_some")
+else:
+    ids = list(docs)
+fmt = st.radio("Format", list(EXPORT_FORMATS), horizontal=True, key="export_format",
+               format_func=lambda f: EXPORT_FORMATS[f].label)
+if not ids:
+    st.info("Choose at least one document.")
+    st.stop()
+
+exported = store.export_documents(ids)
+carried = counts(exported)
+stored = stored_relation_count(store, ids)
+c = st.columns(3)
+c[0].metric("Documents", carried.documents)
+c[1].metric("Sentences", carried.sentences)
+c[2].metric("Relations", carried.relations, help=f"{stored} in the database for these documents")
+if carried.relations != stored:
+    st.error(f"The export carries {carried.relations} relations but the database holds {stored}: "
+             "please report this.")
+st.download_button(f"Download {EXPORT_FORMATS[fmt].label}", data=lambda: export_text(exported, fmt),
+                   file_name=file_name(exported, fmt), mime=EXPORT_FORMATS[fmt].mime, type="primary",
+                   icon=":material/download:", on_click="ignore", key="export_download")

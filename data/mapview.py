@@ -1,0 +1,132 @@
+"""What the Map page shows, computed from the store: the filtered map, merges, tables, downloads.
+
+Why a module: the page only lays these out, so everything a reviewer can change (filters, merges,
+scenarios) is exercised by unit tests without a browser.
+"""
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fcm.build import EvidenceFilter, FuzzyMap, build_map
+from fcm.exports import draw_map, write_fcmpy_json, write_graphml, write_json, write_mental_modeler_csv
+from fcm.metrics import map_metrics
+from fcm.normalize import suggest_merges
+from fcm.simulate import CLAMP_PRESETS, ScenarioResult
+from fcm.view import evidence_for_concept
+
+if TYPE_CHECKING:
+    from data.store import Store
+
+ORIGINS: dict[str, str | None] = {"human and model": None, "human only": "human", "model only": "model"}
+CLAMP_CHOICES = [*CLAMP_PRESETS, *(f"-{k}" for k in reversed(CLAMP_PRESETS))]
+"""Preset names in the order a reviewer reads them: high, medium, low, -low, -medium, -high."""
+
+
+@dataclass(frozen=True)
+class MapQuery:
+    """The Map page's filters. None means 'all'; origin is 'human', 'model' or None."""
+
+    documents: tuple[int, ...] | None = None
+    who: tuple[str, ...] | None = None
+    origin: str | None = None
+    min_score: float | None = None
+    min_evidence: int = 1
+
+
+def load_map(store: Store, query: MapQuery) -> FuzzyMap:
+    """The map of the stored relations that pass the filters, aliases resolved."""
+    evidence = store.evidence(document_ids=None if query.documents is None else list(query.documents))
+    flt = EvidenceFilter(
+        annotators=None if query.who is None else frozenset(query.who), origin=query.origin,
+        min_score=query.min_score, min_evidence=query.min_evidence)
+    return build_map(evidence, store.aliases(), flt)
+
+
+def who_said(store: Store) -> list[str]:
+    """Annotators and model ids that stand behind at least one stored relation (filter options)."""
+    names = {n for e in store.evidence() for n in (e.annotator, e.model_id) if n}
+    return sorted(names, key=str.casefold)
+
+
+def merge_suggestions(fmap: FuzzyMap) -> list[tuple[str, str]]:
+    """(alias, canonical) pairs among the map's concepts, weighted by how much evidence uses each."""
+    uses = dict.fromkeys(fmap.concepts, 0)
+    for edge in fmap.edges.values():
+        uses[edge.source] += edge.n_evidence
+        uses[edge.target] += edge.n_evidence
+    return suggest_merges(uses)
+
+
+def evidence_rows(fmap: FuzzyMap, concept: str) -> list[dict[str, Any]]:
+    """One row per sentence behind the concept's edges, strongest edge first."""
+    return [
+        {"edge": f"{edge.source} → {edge.target}", "weight": round(edge.weight, 3),
+         "sign": "+" if ev.sign > 0 else "−", "document": ev.document_title, "page": ev.page,
+         "sentence": ev.sentence_text, "who": ev.annotator or ev.model_id or ev.origin,
+         "origin": ev.origin, "score": ev.score, "document_id": ev.document_id, "sentence_id": ev.sentence_id}
+        for edge, ev in evidence_for_concept(fmap, concept)
+    ]
+
+
+def metrics_tables(fmap: FuzzyMap) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(whole-map indices, per-concept rows sorted by centrality) for display."""
+    m = map_metrics(fmap.concepts, fmap.W)
+    whole = {k: v for k, v in m.to_dict().items() if k != "concepts"}
+    rows = [{"concept": c, "type": cm.type, "indegree": round(cm.indegree, 3),
+             "outdegree": round(cm.outdegree, 3), "centrality": round(cm.centrality, 3)}
+            for c, cm in m.concepts.items()]
+    rows.sort(key=lambda r: (-r["centrality"], r["concept"]))
+    return whole, rows
+
+
+def clamp_value(choice: str) -> float:
+    """A preset name ('high', '-low', ...) as its clamp level."""
+    sign = -1.0 if choice.startswith("-") else 1.0
+    return sign * CLAMP_PRESETS[choice.lstrip("-")]
+
+
+def delta_rows(result: ScenarioResult, limit: int | None = None) -> list[dict[str, Any]]:
+    """Scenario deltas, largest change first (the bar chart's data)."""
+    rows = sorted(({"concept": c, "delta": d} for c, d in result.delta.items()),
+                  key=lambda r: (-abs(r["delta"]), r["concept"]))
+    return rows[:limit] if limit else rows
+
+
+@dataclass(frozen=True)
+class Download:
+    label: str
+    suffix: str
+    mime: str
+
+
+DOWNLOADS: dict[str, Download] = {
+    "mental_modeler": Download("Mental Modeler CSV", ".csv", "text/csv"),
+    "graphml": Download("GraphML", ".graphml", "application/graphml+xml"),
+    "json": Download("JSON", ".json", "application/json"),
+    "fcmpy": Download("FCMpy expert JSON", ".fcmpy.json", "application/json"),
+    "png": Download("PNG picture", ".png", "image/png"),
+    "svg": Download("SVG picture", ".svg", "image/svg+xml"),
+}
+
+
+def map_file(fmap: FuzzyMap, kind: str) -> bytes:
+    """The map in one of DOWNLOADS' formats, as bytes (the fcm writers take paths)."""
+    writers: dict[str, Callable[[FuzzyMap, Path], None]] = {
+        "mental_modeler": write_mental_modeler_csv, "graphml": write_graphml, "json": write_json,
+        "fcmpy": write_fcmpy_json, "png": draw_map, "svg": draw_map}
+    if kind not in writers:
+        raise ValueError(f"unknown map format {kind!r}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"map{DOWNLOADS[kind].suffix}"
+        writers[kind](fmap, path)
+        return path.read_bytes()
+
+
+
+def label_position(store: Store, document_id: int, sentence_id: int) -> int:
+    """0-based position of a sentence in its document, as the Label page counts (?doc=ID&s=POS+1)."""
+    return next(i for i, s in enumerate(store.sentences(document_id)) if s.id == sentence_id)
