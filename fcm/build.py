@@ -88,9 +88,9 @@ class EvidenceFilter:
     """Which evidence counts towards the map; all fields optional, None means 'any'.
 
     documents: document ids to keep. annotators: names matched against Evidence.annotator or
-    Evidence.model_id (who said it). origin: "human" or "model". min_score: drop model evidence
-    scored below it (human evidence has no score and is kept). min_evidence: drop edges with
-    fewer pieces of evidence after the other filters.
+    Evidence.model_id (who said it). origin: "human" or "model". min_score: drop evidence scored
+    below it; unscored evidence (plain human labels) always passes, as in Store.evidence.
+    min_evidence: drop edges with fewer pieces of evidence after the other filters.
     """
 
     documents: frozenset[int] | None = None
@@ -106,9 +106,7 @@ class EvidenceFilter:
             return False
         if self.origin is not None and ev.origin != self.origin:
             return False
-        if self.min_score is not None and ev.origin == "model":
-            return ev.score is not None and ev.score >= self.min_score
-        return True
+        return self.min_score is None or ev.score is None or ev.score >= self.min_score
 
 
 def clean_name(name: str) -> str:

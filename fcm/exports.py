@@ -155,9 +155,21 @@ def write_fcmpy_json(fmap: FuzzyMap, path: str | Path, expert: str = "Expert_1")
     Path(path).write_text(json.dumps(to_fcmpy(fmap, expert), indent=2, ensure_ascii=False), encoding="utf-8")
 
 
+def _legend() -> list:
+    """Legend handles: the two edge signs, disagreement, then the node types."""
+    from matplotlib.lines import Line2D
+
+    edges = [Line2D([], [], color=edge_colour(w), lw=2, label=t) for w, t in ((1, "increases"), (-1, "decreases"))]
+    edges.append(Line2D([], [], color="#555555", lw=1, ls="--", label="signs disagree"))
+    nodes = [Line2D([], [], ls="", marker="o", markersize=8, markerfacecolor=c, markeredgecolor="#555555", label=k)
+             for k, c in TYPE_COLOURS.items()]
+    return edges + nodes
+
+
 def draw_map(fmap: FuzzyMap, path: str | Path, seed: int = 0) -> None:
     """PNG or SVG (by suffix) of the map: spring layout with a fixed seed, edges coloured by
-    sign and as wide as |weight|, nodes sized by centrality and coloured by type."""
+    sign, as wide as |weight| and dashed where the evidence disagrees; nodes sized by centrality
+    and coloured by type."""
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
@@ -169,14 +181,16 @@ def draw_map(fmap: FuzzyMap, path: str | Path, seed: int = 0) -> None:
     sizes = node_sizes(np.array([G.nodes[c]["centrality"] for c in G.nodes])) * 20
     colours = [TYPE_COLOURS[G.nodes[c]["type"]] for c in G.nodes]
     weights = [d["weight"] for _, _, d in G.edges(data=True)]
+    styles = ["dashed" if d["conflict"] else "solid" for _, _, d in G.edges(data=True)]
     fig = Figure(figsize=(10, 8))
     ax = fig.add_subplot()
     ax.set_axis_off()
     nx.draw_networkx_nodes(G, pos, ax=ax, node_size=sizes, node_color=colours, edgecolors="#555555")
     nx.draw_networkx_edges(G, pos, ax=ax, edge_color=[edge_colour(w) for w in weights],
-                           width=[edge_width(w) / 2 for w in weights], node_size=sizes,
+                           width=[edge_width(w) / 2 for w in weights], style=styles, node_size=sizes,
                            arrows=True, arrowsize=12, connectionstyle="arc3,rad=0.08")
     nx.draw_networkx_labels(G, pos, ax=ax, font_size=8)
+    ax.legend(handles=_legend(), loc="lower left", fontsize=7, frameon=False)
     fig.tight_layout()
     with rc_context({"svg.hashsalt": "fuzzymap"}):
         fig.savefig(path, format=suffix[1:], metadata={"Date": None} if suffix == ".svg" else {"Software": None})

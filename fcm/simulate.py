@@ -39,6 +39,10 @@ class SimulationConfig:
             raise ValueError(f"rule must be one of {', '.join(RULES)}, got {self.rule!r}")
         if self.transfer not in TRANSFERS:
             raise ValueError(f"transfer must be one of {', '.join(TRANSFERS)}, got {self.transfer!r}")
+        if not self.lam > 0:
+            raise ValueError(f"lambda must be > 0, got {self.lam}")
+        if not self.threshold >= 0 or self.max_iter < 1 or self.max_period < 2:
+            raise ValueError("threshold must be >= 0, max_iter >= 1 and max_period >= 2")
 
 
 @dataclass

@@ -83,9 +83,10 @@ def test_document_annotator_origin_and_score_filters():
     assert set(build_map(data, filter=EvidenceFilter(annotators=frozenset({"rel-v1"}))).edges) == {
         ("b", "c"), ("c", "d")}
     assert set(build_map(data, filter=EvidenceFilter(origin="human")).edges) == {("a", "b"), ("a", "c")}
-    # min_score drops weak model evidence only; human evidence has no score and stays
+    # min_score drops weakly scored evidence only; unscored human labels stay
     assert set(build_map(data, filter=EvidenceFilter(min_score=0.5)).edges) == {
         ("a", "b"), ("a", "c"), ("b", "c")}
+    assert set(build_map(data, filter=EvidenceFilter(min_score=0.95)).edges) == {("a", "b"), ("a", "c")}
 
 
 def test_bad_strength_or_sign_is_an_input_error():

@@ -76,6 +76,7 @@ def test_scenario_table(matrix):
     (MATRIX, ["--clamp", "wind farm=lots"], "not a number"),
     (MATRIX, ["--clamp", "wind farm=3"], "outside [-1, 1]"),
     (MATRIX, ["--clamp", "wind farm"], "not NAME=VALUE"),
+    (MATRIX, ["--lambda", "-1"], "lambda must be > 0"),
 ])
 def test_bad_input_one_line_exit_2(tmp_path, content, args, reason):
     path = tmp_path / "in.csv"

@@ -163,6 +163,10 @@ def test_bad_config():
         SimulationConfig(rule="hebbian")
     with pytest.raises(ValueError, match="transfer"):
         SimulationConfig(transfer="relu")
+    with pytest.raises(ValueError, match="lambda"):
+        SimulationConfig(lam=float("nan"))
+    with pytest.raises(ValueError, match="max_iter"):
+        SimulationConfig(max_iter=0)
 
 
 def test_sparse_maps_iterate_like_the_dense_formula():
