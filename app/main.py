@@ -1,0 +1,29 @@
+"""fuzzymap app entry: `streamlit run app/main.py` (make run). Lists the pages that exist."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:
+    sys.path.insert(0, str(HERE.parent))  # packages run from the repo root: data, models, fcm
+
+import streamlit as st  # noqa: E402
+
+from app.state import annotator_picker  # noqa: E402
+
+PAGES = [  # file, title, icon; pages still being written are skipped until their file exists
+    ("home.py", "Home", ":material/home:"),
+    ("label.py", "Label", ":material/edit_note:"),
+    ("map.py", "Map", ":material/hub:"),
+    ("extract.py", "Extract", ":material/auto_awesome:"),
+    ("agreement.py", "Agreement", ":material/groups:"),
+    ("compare.py", "Compare", ":material/compare_arrows:"),
+    ("export.py", "Export", ":material/download:"),
+]
+
+st.set_page_config(page_title="fuzzymap", page_icon=":material/hub:", layout="wide")
+page = st.navigation([st.Page(f"pages/{name}", title=title, icon=icon, default=name == "home.py")
+                      for name, title, icon in PAGES if (HERE / "pages" / name).exists()])
+annotator_picker()
+page.run()

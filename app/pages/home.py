@@ -1,0 +1,68 @@
+"""Home: the documents with their labeling progress, upload, metadata, and a way into labeling."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app.state import current_annotator, get_store
+from data.ingest import SUPPORTED_SUFFIXES
+from data.labeling import progress
+from data.uploads import import_uploads
+
+store = get_store()
+annotator = current_annotator()
+
+st.title("Documents")
+if not annotator:
+    st.info("Choose or type your name in the sidebar once; it stays in the page address.")
+
+gen = st.session_state.setdefault("upload_gen", 0)
+files = st.file_uploader(
+    "Add papers (PDF, TXT, MD, DOCX, RTF, TwoSix JSON, fuzzymap JSONL)",
+    type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES], accept_multiple_files=True, key=f"upload_{gen}")
+if files:
+    st.session_state["upload_outcomes"] = import_uploads(
+        store, [(f.name, f.getvalue()) for f in files], annotator)
+    st.session_state["upload_gen"] = gen + 1  # a fresh uploader: the same file can be added again
+    st.rerun()
+for outcome in st.session_state.pop("upload_outcomes", []):
+    (st.success if outcome.ok else st.error)(outcome.message)
+
+docs = store.list_documents()
+if not docs:
+    st.info("No documents yet: upload a paper above.")
+    st.stop()
+
+st.dataframe(
+    [{"id": d.id, "title": d.title or d.filename, "authors": d.authors or "", "year": d.year or "",
+      "format": d.format, "sentences": d.n_sentences, "labeled": d.n_labeled,
+      "no relation": d.n_no_relation, "discarded": d.n_discarded,
+      "progress": progress(d.n_labeled + d.n_no_relation + d.n_discarded, d.n_sentences)}
+     for d in docs],
+    hide_index=True, key="documents_table",
+    column_config={"id": None, "progress": st.column_config.ProgressColumn(
+        "progress", help="labeled + no relation + discarded, of all sentences", min_value=0.0,
+        max_value=1.0, format="percent")})
+
+by_id = {d.id: d for d in docs}
+default = st.session_state.get("doc")
+chosen = st.selectbox(
+    "Document", list(by_id), index=list(by_id).index(default) if default in by_id else 0,
+    format_func=lambda i: f"{by_id[i].title or by_id[i].filename} ({by_id[i].filename})", key="home_doc")
+doc = by_id[chosen]
+
+if st.button("Label this document", type="primary", icon=":material/edit_note:", key="open_label"):
+    st.session_state["doc"] = doc.id
+    st.session_state.pop("pos", None)
+    st.switch_page("pages/label.py", query_params={"doc": str(doc.id)})
+
+with st.form(f"meta_{doc.id}"):
+    st.markdown("**Metadata**")
+    title = st.text_input("Title", doc.title or "")
+    authors = st.text_input("Authors", doc.authors or "", help="Last, First; Last, First")
+    year = st.text_input("Year", doc.year or "")
+    if st.form_submit_button("Save metadata"):
+        year = year.strip()
+        store.update_document(doc.id, title=title.strip(), authors=authors.strip(),
+                              year=int(year) if year.isdigit() else year, annotator=annotator)
+        st.toast("Metadata saved")
+        st.rerun()

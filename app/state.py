@@ -1,0 +1,66 @@
+"""Session helpers shared by every page: the one Store, and who is annotating.
+
+The annotator is a sidebar select box bound to the `annotator` query parameter, so a reload
+or a shared link keeps it; the store is created once per server process (cache_resource),
+which is safe because every Store call opens its own transaction.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from data.samples import ensure_sample
+from data.store import Store
+
+ANNOTATOR_KEY = "annotator"
+
+
+def _leave_pages_directory_mode() -> None:
+    """Make a first visit to e.g. /label after a server start go through app/main.py.
+
+    Streamlit runs a file from app/pages/ directly (its old multipage mode, no sidebar picker,
+    no page list) when that is the first URL a fresh server sees, until some run calls
+    st.navigation. Switching the mode off and rerunning routes the same URL through main.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if PagesManager.uses_pages_directory and get_script_run_ctx() is not None:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_pages_directory_mode()
+
+
+@st.cache_resource
+def get_store() -> Store:
+    """The annotation store (FUZZYMAP_DB or the default file); an empty one gets the sample paper."""
+    store = Store()
+    ensure_sample(store)
+    return store
+
+
+def _remember_annotator() -> None:
+    name = st.session_state.get(ANNOTATOR_KEY)
+    if name:
+        get_store().ensure_annotator(name.strip())
+
+
+def annotator_picker() -> str | None:
+    """The sidebar box to choose or type one's name once; the choice lives in the URL."""
+    store = get_store()
+    known = store.annotators()
+    for name in (st.session_state.get(ANNOTATOR_KEY), st.query_params.get(ANNOTATOR_KEY)):
+        if name and name.strip() and name not in known:  # a shared link may name a new annotator
+            store.ensure_annotator(name.strip())
+            known = [*known, name]
+    return st.sidebar.selectbox(
+        "Annotator", known, index=None, key=ANNOTATOR_KEY, placeholder="Type your name…",
+        accept_new_options=True, bind="query-params", on_change=_remember_annotator,
+        help="Every label you save carries this name; it stays in the page address.")
+
+
+def current_annotator() -> str | None:
+    """The annotator chosen in the sidebar, or None before anyone has chosen."""
+    name = st.session_state.get(ANNOTATOR_KEY)
+    return name.strip() if name else None

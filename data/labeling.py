@@ -1,0 +1,165 @@
+"""The Label page's logic as plain functions, so it can be unit-tested without a browser.
+
+Word chips, picking source/target, "next unlabeled", sentence ordering for active learning and
+safe display of document text all live here; the Streamlit page only calls these and renders.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from data.spans import find_span
+from data.types import Span
+
+_WORD = re.compile(r"\w(?:[\w'’%/.-]*\w)?%?")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^])")
+ORDERS = ("document", "likely causal", "uncertain")
+"""Sentence orders the Label page offers: reading order, most-likely-causal first, or the
+sentences the model is least sure about first (active learning)."""
+DONE_STATUSES = ("labeled", "no-relation", "discarded")
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A concept chosen for a relation end: its text and, when it occurs in the sentence, its span."""
+
+    text: str
+    span: Span | None = None
+
+
+def word_spans(text: str) -> list[Span]:
+    """Offsets of the words of `text` (punctuation dropped): the word chips of the Label page."""
+    return [m.span() for m in _WORD.finditer(text)]
+
+
+def span_from_words(words: Sequence[Span], first: int, last: int) -> Span:
+    """The span from one word chip to another, in either click order (two clicks = any span)."""
+    lo, hi = sorted((first, last))
+    return (words[lo][0], words[hi][1])
+
+
+def pick_from_span(text: str, span: Span) -> Pick:
+    """A Pick for a span of the sentence, with its text trimmed of surrounding blanks."""
+    start, end = span
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Pick(text[start:end], (start, end))
+
+
+def pick_from_text(sentence: str, concept: str) -> Pick:
+    """A typed concept: located in the sentence when it occurs there, else kept as free text."""
+    concept = " ".join(concept.split())
+    return Pick(concept, find_span(sentence, concept))
+
+
+def advance_pick(source: Pick | None, target: Pick | None, new: Pick) -> tuple[Pick | None, Pick | None]:
+    """Where a newly chosen concept goes: source first, then target, then a fresh start.
+
+    This is what makes "digit, digit, Enter" a whole relation: the first chip becomes the
+    source, the second the target; a third choice starts a new pair.
+    """
+    if source is None:
+        return new, None
+    if target is None:
+        return source, new
+    return new, None
+
+
+def concept_chips(text: str, lexicon: Iterable[str] = ()) -> list[Span]:
+    """Candidate concept spans of a sentence, in reading order, without duplicates.
+
+    Uses the model package's noun-chunk finder when it is installed; otherwise only concepts of
+    the lexicon that occur in the sentence (the page still offers word chips and typing).
+    """
+    try:
+        from models.candidates import concept_spans
+    except ImportError:
+        spans = [s for s in (find_span(text, c) for c in lexicon) if s is not None]
+    else:
+        spans = list(concept_spans(text, lexicon))
+    return sorted(set(spans))
+
+
+def next_unlabeled(statuses: Sequence[str], current: int, skip: Sequence[bool] = ()) -> int | None:
+    """Position of the next sentence still "unseen" after `current`, wrapping around; None if none.
+
+    `skip` marks sentences never offered for labeling (the reference list of a paper).
+    """
+    n = len(statuses)
+    for step in range(1, n + 1):
+        i = (current + step) % n
+        if statuses[i] == "unseen" and not (skip and skip[i]):
+            return i
+    return None
+
+
+def order_positions(scores: Sequence[float | None], order: str) -> list[int]:
+    """Sentence positions in the requested order; `scores` is each sentence's best model score.
+
+    "likely causal" puts high scores first; "uncertain" puts scores nearest 0.5 first (the
+    classic uncertainty sampling of active learning). Unscored sentences go last; ties keep
+    reading order, so the result is deterministic.
+    """
+    positions = range(len(scores))
+    if order == "document":
+        return list(positions)
+    if order == "likely causal":
+        key = lambda i: (scores[i] is None, -(scores[i] or 0.0), i)  # noqa: E731
+    elif order == "uncertain":
+        key = lambda i: (scores[i] is None, abs((scores[i] or 0.0) - 0.5), i)  # noqa: E731
+    else:
+        raise ValueError(f"unknown order {order!r}; choose one of {ORDERS}")
+    return sorted(positions, key=key)
+
+
+def progress(n_done: int, n_total: int) -> float:
+    """Share of sentences dealt with (labeled, no relation or discarded), 0 for an empty document."""
+    return n_done / n_total if n_total else 0.0
+
+
+def escape_markdown(text: str) -> str:
+    """Document text made inert for st.markdown: every markup character is backslash-escaped.
+
+    Papers contain `*`, `_`, `$`, `<`, `[`... which Markdown would otherwise turn into
+    formatting, math or links; escaped, the reader sees exactly the sentence's characters.
+    """
+    return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
+
+
+def highlight(text: str, source: Span | None, target: Span | None) -> str:
+    """The sentence as escaped Markdown with the source and target spans coloured.
+
+    Overlapping spans are not coloured twice: the target is dropped when it overlaps the source.
+    """
+    marks = [(s, "blue") for s in [source] if s] + [
+        (t, "orange") for t in [target] if t and not (source and t[0] < source[1] and source[0] < t[1])
+    ]
+    out, pos = [], 0
+    for (start, end), colour in sorted(marks):
+        out.append(escape_markdown(text[pos:start]))
+        out.append(f":{colour}-background[{escape_markdown(text[start:end])}]")
+        pos = end
+    out.append(escape_markdown(text[pos:]))
+    return "".join(out)
+
+
+def word_chip_step(anchor: int | None, selected: Sequence[int]) -> tuple[int | None, tuple[int, int] | None]:
+    """One click on the word chips: returns (new anchor, finished (first, last) word pair or None).
+
+    The chips are a multi-select showing the anchor selected: a click on another word gives two
+    selected words (the span between them); a second click on the anchor deselects it (a
+    one-word span). So any span takes two clicks.
+    """
+    chosen = sorted(set(selected))
+    if len(chosen) >= 2:
+        return None, (chosen[0], chosen[-1])
+    if len(chosen) == 1:
+        if anchor is None or anchor == chosen[0]:
+            return chosen[0], None
+        return None, tuple(sorted((anchor, chosen[0])))
+    if anchor is not None:
+        return None, (anchor, anchor)
+    return None, None

@@ -1,0 +1,134 @@
+"""Sources of suggested relations for the Label page (model in the loop).
+
+A source maps sentence texts to proposed relations (origin "model", with model_id and score).
+Two exist: the shipped relation model bundle, and the other systems' predictions a TwoSix file
+carries in its "LLM" block. The page stores what a source proposes as pending suggestions, which
+the annotator accepts (becoming a human label that keeps the score) or rejects.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from data.spans import find_span
+from data.types import PassageRelation
+
+DEFAULT_BUNDLE = "models/default"
+SuggestFn = Callable[[Sequence[str], Sequence[dict | None]], list[list[PassageRelation]]]
+"""(sentence texts, their LLM blocks) -> proposed relations per sentence."""
+
+_SIGNS = {"increase": 1, "increases": 1, "+": 1, "decrease": -1, "decreases": -1, "-": -1}
+
+
+@dataclass(frozen=True)
+class SuggestionSource:
+    """A named way to propose relations; `note` says why a better source is not in use."""
+
+    name: str
+    suggest: SuggestFn
+    note: str | None = None
+
+
+def suggestions_from_llm_block(text: str, llm: dict | None) -> list[PassageRelation]:
+    """Relations proposed by the systems of a TwoSix "LLM" block, one per distinct relation.
+
+    The block carries no confidence, so the score is the share of systems proposing the same
+    (source, target, sign); model_id names the first system that proposed it ("llm:GPT3.5").
+    Entries without a usable direction are skipped, not guessed.
+    """
+    if not llm:
+        return []
+    found: dict[tuple[str, str, int], tuple[PassageRelation, set[str]]] = {}
+    for system, items in llm.items():
+        for item in items or []:
+            if not isinstance(item, dict):
+                continue
+            src, tgt = str(item.get("src", "")).strip(), str(item.get("tgt", "")).strip()
+            sign = _SIGNS.get(str(item.get("direction", "")).strip().lower())
+            if not src or not tgt or sign is None:
+                continue
+            key = (src.lower(), tgt.lower(), sign)
+            if key not in found:
+                rel = PassageRelation(src, tgt, sign, find_span(text, src), find_span(text, tgt),
+                                      origin="model", model_id=f"llm:{system}")
+                found[key] = (rel, set())
+            found[key][1].add(system)
+    n_systems = max(len(llm), 1)
+    out = []
+    for rel, systems in found.values():
+        rel.score = round(len(systems) / n_systems, 4)
+        out.append(rel)
+    return out
+
+
+def llm_source() -> SuggestionSource:
+    """The stand-in source: other systems' predictions stored with the imported passages."""
+    def suggest(texts: Sequence[str], llms: Sequence[dict | None]) -> list[list[PassageRelation]]:
+        return [suggestions_from_llm_block(t, b) for t, b in zip(texts, llms)]
+
+    return SuggestionSource("LLM block of the imported file", suggest)
+
+
+def model_source(path: str = DEFAULT_BUNDLE, lexicon: Iterable[str] = ()) -> SuggestionSource:
+    """The relation model bundle as a source; raises when it cannot be loaded."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from models import load_model  # imported late: the app must start without the ML stack
+
+    model = load_model(path)
+    words = list(lexicon)
+
+    def suggest(texts: Sequence[str], llms: Sequence[dict | None]) -> list[list[PassageRelation]]:
+        return model.extract(list(texts), lexicon=words)
+
+    return SuggestionSource(f"relation model ({path})", suggest)
+
+
+def best_source(path: str = DEFAULT_BUNDLE, lexicon: Iterable[str] = ()) -> SuggestionSource:
+    """The model bundle when one loads, else the LLM-block stand-in with the reason as a note."""
+    if not os.path.isdir(path):
+        return SuggestionSource(llm_source().name, llm_source().suggest,
+                                f"no model bundle available at {path}: showing the file's LLM predictions")
+    try:
+        return model_source(path, lexicon)
+    except Exception as exc:  # a broken or missing bundle must not take the Label page down
+        return SuggestionSource(llm_source().name, llm_source().suggest,
+                                f"model bundle at {path} not usable ({exc}): showing the file's LLM predictions")
+
+
+def suggest_missing(store, rows: Sequence, source: SuggestionSource, done: set[int]) -> int:
+    """Ask `source` about the sentences not asked yet and store its proposals as pending.
+
+    `done` remembers sentence ids already asked in this session (also those that got nothing);
+    sentences that already hold suggestions in the store are not asked again. Returns how many
+    suggestions were added.
+    """
+    todo = [r for r in rows if r.id not in done]
+    if not todo:
+        return 0
+    has = {s.sentence_id for s in _suggestions_of(store, todo)}
+    todo = [r for r in todo if r.id not in has]
+    done.update(r.id for r in rows)
+    if not todo:
+        return 0
+    proposals = source.suggest([r.text for r in todo], [r.llm for r in todo])
+    added = 0
+    for row, rels in zip(todo, proposals):
+        if rels:
+            added += len(store.add_suggestions(row.id, rels))
+    return added
+
+
+def _suggestions_of(store, rows: Sequence) -> list:
+    """Suggestions in any state for the documents of `rows`."""
+    docs = {r.document_id for r in rows}
+    return [s for d in docs for s in store.suggestions(document_id=d, state=None)]
+
+
+def sentence_scores(store, rows: Sequence, done: set[int]) -> list[float | None]:
+    """Each sentence's best suggestion score (any state); 0 when asked and nothing was proposed,
+    None when never asked. The input of data.labeling.order_positions."""
+    best: dict[int, float] = {}
+    for s in _suggestions_of(store, rows):
+        best[s.sentence_id] = max(best.get(s.sentence_id, 0.0), s.score or 0.0)
+    return [best.get(r.id, 0.0 if r.id in done else None) for r in rows]

@@ -1,0 +1,172 @@
+"""Unit tests for the Label page's logic (data.labeling, data.suggest, data.uploads, data.samples)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from data.labeling import (
+    Pick,
+    advance_pick,
+    concept_chips,
+    escape_markdown,
+    highlight,
+    next_unlabeled,
+    order_positions,
+    pick_from_span,
+    pick_from_text,
+    progress,
+    span_from_words,
+    word_chip_step,
+    word_spans,
+)
+from data.samples import ensure_sample
+from data.store import Store
+from data.suggest import sentence_scores, suggest_missing, suggestions_from_llm_block, llm_source
+from data.types import ParsedDocument, ParsedSentence
+from data.uploads import import_uploads
+
+TEXT = "Offshore wind farms reduce the catch of local trawlers."
+
+
+def test_word_spans_and_span_from_words_any_click_order():
+    words = word_spans(TEXT)
+    assert [TEXT[a:b] for a, b in words][:4] == ["Offshore", "wind", "farms", "reduce"]
+    assert TEXT[slice(*span_from_words(words, 0, 2))] == "Offshore wind farms"
+    assert span_from_words(words, 2, 0) == span_from_words(words, 0, 2)
+    assert TEXT[slice(*span_from_words(words, 8, 8))] == "trawlers"  # punctuation is not a word
+    other = "CO2-emissions rose 5% (p<0.05)."
+    assert [other[a:b] for a, b in word_spans(other)] == ["CO2-emissions", "rose", "5%", "p", "0.05"]
+
+
+def test_word_chip_step_two_clicks_make_any_span():
+    anchor, pair = word_chip_step(None, [3])
+    assert (anchor, pair) == (3, None)
+    assert word_chip_step(anchor, [3, 7]) == (None, (3, 7))
+    assert word_chip_step(anchor, []) == (None, (3, 3))  # the anchor clicked again: one word
+    assert word_chip_step(5, [2]) == (None, (2, 5))
+    assert word_chip_step(None, []) == (None, None)
+
+
+def test_advance_pick_source_then_target_then_restart():
+    a, b, c = Pick("a", (0, 1)), Pick("b"), Pick("c")
+    assert advance_pick(None, None, a) == (a, None)
+    assert advance_pick(a, None, b) == (a, b)
+    assert advance_pick(a, b, c) == (c, None)
+
+
+def test_picks_trim_and_locate():
+    assert pick_from_span(TEXT, (19, 27)) == Pick("reduce", (20, 26))
+    assert pick_from_text(TEXT, "  local   trawlers ") == Pick("local trawlers", (40, 54))
+    assert pick_from_text(TEXT, "fish stocks") == Pick("fish stocks", None)
+
+
+def test_concept_chips_sorted_unique_and_include_lexicon():
+    chips = concept_chips(TEXT, ["local trawlers"])
+    assert chips == sorted(set(chips))
+    assert (40, 54) in chips or any(a <= 40 and 54 <= b for a, b in chips)
+
+
+def test_next_unlabeled_wraps_and_skips_references():
+    statuses = ["labeled", "unseen", "no-relation", "unseen", "unseen"]
+    assert next_unlabeled(statuses, 1) == 3
+    assert next_unlabeled(statuses, 4) == 1
+    assert next_unlabeled(statuses, 1, skip=[False, False, False, True, False]) == 4
+    assert next_unlabeled(["labeled", "discarded"], 0) is None
+
+
+def test_order_positions():
+    scores = [0.1, None, 0.9, 0.55, 0.0]
+    assert order_positions(scores, "document") == [0, 1, 2, 3, 4]
+    assert order_positions(scores, "likely causal") == [2, 3, 0, 4, 1]
+    assert order_positions(scores, "uncertain") == [3, 0, 2, 4, 1]
+    with pytest.raises(ValueError):
+        order_positions(scores, "random")
+
+
+def test_progress():
+    assert progress(3, 4) == 0.75
+    assert progress(0, 0) == 0.0
+
+
+def test_escape_markdown_keeps_text_inert():
+    nasty = "<b>bold</b> *x* _y_ [link](http://a) $x^2$ # h :red[z]"
+    escaped = escape_markdown(nasty)
+    assert "<b>" not in escaped and "\\<b\\>" in escaped
+    assert "\\*x\\*" in escaped and "\\[link\\]\\(http" in escaped and "\\$x" in escaped
+    assert escaped.replace("\\", "") == nasty
+
+
+def test_highlight_colours_spans_and_escapes_rest():
+    md = highlight("a*b causes c_d.", (0, 3), (11, 14))
+    assert md == ":blue-background[a\\*b] causes :orange-background[c\\_d]\\."
+    assert highlight("abc", (0, 2), (1, 3)) == ":blue-background[ab]c"  # overlap: target dropped
+
+
+LLM = {"GPT3.5": [{"src": "wind farms", "tgt": "catch", "direction": "Decrease"},
+                  {"src": "x", "tgt": "y", "direction": "unclear"}],
+       "Llama": [{"src": "Wind farms", "tgt": "catch", "direction": "decrease"},
+                 {"src": "trawlers", "tgt": "catch", "direction": "increase"}]}
+
+
+def test_suggestions_from_llm_block_agreement_is_the_score():
+    rels = suggestions_from_llm_block(TEXT, LLM)
+    by_pair = {(r.src.lower(), r.tgt): r for r in rels}
+    assert set(by_pair) == {("wind farms", "catch"), ("trawlers", "catch")}
+    agreed = by_pair[("wind farms", "catch")]
+    assert (agreed.sign, agreed.score, agreed.model_id, agreed.origin) == (-1, 1.0, "llm:GPT3.5", "model")
+    assert agreed.src_span == (9, 19) and TEXT[slice(*agreed.tgt_span)] == "catch"
+    assert by_pair[("trawlers", "catch")].score == 0.5
+    assert suggestions_from_llm_block(TEXT, None) == []
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store(str(tmp_path / "t.db"))
+
+
+def _doc(sha: str, *sentences: ParsedSentence) -> ParsedDocument:
+    return ParsedDocument("d.txt", sha, list(sentences), title="D")
+
+
+def test_suggest_missing_stores_once_and_scores(store):
+    (doc_id,) = store.import_documents([_doc("s1", ParsedSentence(TEXT, llm=LLM), ParsedSentence("Nothing here."))])
+    rows = store.sentences(doc_id)
+    done: set[int] = set()
+    assert suggest_missing(store, rows, llm_source(), done) == 2
+    assert suggest_missing(store, rows, llm_source(), set()) == 0  # already in the store
+    assert done == {r.id for r in rows}
+    assert sentence_scores(store, rows, done) == [1.0, 0.0]
+    assert sentence_scores(store, rows, set()) == [1.0, None]
+    top = store.suggestions(sentence_id=rows[0].id)[0]
+    rid = store.accept_suggestion(top.id, "ann")
+    (rel,) = store.relations(sentence_id=rows[0].id)
+    assert (rel.id, rel.origin, rel.score, rel.model_id) == (rid, "human", 1.0, "llm:GPT3.5")
+
+
+def test_import_uploads_duplicate_and_bad_file(store):
+    good = ("notes.txt", b"Warm water lowers cod recruitment. Fishing pressure raises mortality.")
+    first, again, bad = import_uploads(store, [good, good, ("broken.json", b"{not json")], "ann")
+    assert first.ok and "imported 1 document" in first.message
+    assert again.ok and again.message == "notes.txt: already imported"
+    assert again.document_ids == first.document_ids
+    assert not bad.ok and bad.message.startswith("broken.json: ")
+    assert len(store.list_documents()) == 1
+
+
+def test_import_uploads_twosix_keeps_llm_block(store):
+    passages = [{"text": TEXT, "causal relations": [], "meta_data": {"title": "P", "authors": "A", "year": 2020},
+                 "LLM": LLM}]
+    (out,) = import_uploads(store, [("p.json", json.dumps(passages).encode())])
+    assert out.ok
+    (row,) = store.sentences(out.document_ids[0])
+    assert row.llm == LLM
+
+
+def test_ensure_sample_only_on_empty_store(store, tmp_path):
+    sample = tmp_path / "sample.md"
+    sample.write_text("# A sample\n\nShading reduces algae growth. Nutrients increase algae growth.\n")
+    ids = ensure_sample(store, sample)
+    assert len(ids) == 1 and len(store.list_documents()) == 1
+    assert ensure_sample(store, sample) == []
+    assert ensure_sample(Store(str(tmp_path / "other.db")), tmp_path / "missing.md") == []
