@@ -11,7 +11,6 @@ import math
 from dataclasses import asdict
 from pathlib import Path
 
-import networkx as nx
 import numpy as np
 
 from data.errors import InputError
@@ -98,9 +97,11 @@ def read_mental_modeler_csv(path: str | Path) -> FuzzyMap:
     return FuzzyMap.from_matrix(concepts, W)
 
 
-def to_networkx(fmap: FuzzyMap) -> nx.DiGraph:
+def to_networkx(fmap: FuzzyMap):
     """Directed graph: node id = concept name with label, type and centrality; edge weight
     (signed), evidence (count), documents (count) and conflict (bool)."""
+    import networkx as nx  # here, not at the top: the CLI's metrics and scenario do not need it
+
     metrics = map_metrics(fmap.concepts, fmap.W).concepts
     G = nx.DiGraph()
     for c in fmap.concepts:
@@ -112,6 +113,8 @@ def to_networkx(fmap: FuzzyMap) -> nx.DiGraph:
 
 
 def write_graphml(fmap: FuzzyMap, path: str | Path) -> None:
+    import networkx as nx
+
     nx.write_graphml(to_networkx(fmap), path)
 
 
@@ -170,6 +173,7 @@ def draw_map(fmap: FuzzyMap, path: str | Path, seed: int = 0) -> None:
     """PNG or SVG (by suffix) of the map: spring layout with a fixed seed, edges coloured by
     sign, as wide as |weight| and dashed where the evidence disagrees; nodes sized by centrality
     and coloured by type."""
+    import networkx as nx
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 

@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import sparse
 
 RULES = ("kosko", "mkosko", "rescaled")
 TRANSFERS = ("sigmoid", "tanh", "bivalent", "trivalent")
@@ -108,10 +107,14 @@ SPARSE_BELOW = 0.2
 """Maps with fewer non-zero weights than this fraction iterate with a sparse matrix (faster)."""
 
 
-def _incoming(W: np.ndarray) -> np.ndarray | sparse.csr_array:
+def _incoming(W: np.ndarray):
     """W transposed, so that (WT @ A)[j] = sum_i W[i, j] A_i; sparse when W is mostly zeros."""
     WT = np.ascontiguousarray(W.T)
-    return sparse.csr_array(WT) if np.count_nonzero(WT) < SPARSE_BELOW * WT.size else WT
+    if np.count_nonzero(WT) >= SPARSE_BELOW * WT.size:
+        return WT
+    from scipy import sparse  # here, not at the top: importing it costs the CLI half a second
+
+    return sparse.csr_array(WT)
 
 
 def step(WT, A: np.ndarray, rule: str, f: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
