@@ -1,8 +1,8 @@
 """FCM inference and Mental Modeler style scenario analysis.
 
 Convention: W[i, j] is the effect of i on j, so the input a concept j receives is
-sum_i W[i, j] A_i = (A @ W)[j] = (W.T @ A)[j]. (One Mental Modeler module computes W @ A, the transpose; we
-do not.) A run stops at a steady state (max |A(t) - A(t-1)| <= threshold), at a limit cycle
+sum_i W[i, j] A_i = (A @ W)[j] = (W.T @ A)[j]. (One Mental Modeler module computes W @ A, the
+transpose; we do not.) A run stops at a steady state (max |A(t) - A(t-1)| <= threshold), at a limit cycle
 (a state repeating with period > 1, reported as cycle_length), or at the iteration cap.
 """
 from __future__ import annotations
@@ -20,7 +20,8 @@ CLAMP_PRESETS: dict[str, float] = {"high": 1.0, "medium": 0.62, "low": 0.25}
 
 @dataclass
 class SimulationConfig:
-    """How to iterate a map. Defaults follow Mental Modeler (modified Kosko, sigmoid, 1e-5).
+    """How to iterate a map: modified Kosko with sigmoid (lambda 1) unless told otherwise, and
+    Mental Modeler's stopping threshold 1e-5 with a cap of 1000 steps.
 
     max_period bounds the limit-cycle search: each step compares the new state with the last
     max_period states, so cycles longer than that are reported only as 'not converged'.
