@@ -1,9 +1,10 @@
 """Building a map from evidence: grouping, weights, conflicts, aliases, filters; merge suggestions."""
+import numpy as np
 import pytest
 
 from data.errors import InputError
 from data.types import Evidence
-from fcm.build import EvidenceFilter, build_map, resolve
+from fcm.build import EvidenceFilter, FuzzyMap, build_map, resolve
 from fcm.normalize import suggest_merges
 
 _ids = iter(range(1, 10_000))
@@ -114,3 +115,11 @@ def test_merge_suggestions_case_plural_article():
 def test_merge_suggestions_prefer_the_singular_without_counts():
     assert suggest_merges(["Bus", "buses", "a bus"]) == [("a bus", "Bus"), ("buses", "Bus")]
     assert suggest_merges(["jobs", "income"]) == []
+
+
+def test_map_from_a_bare_matrix():
+    fmap = FuzzyMap.from_matrix(["a", "b"], np.array([[0.0, -0.25], [0.0, 0.0]]))
+    assert list(fmap.edges) == [("a", "b")] and fmap.edges[("a", "b")].evidence == []
+    assert fmap.index("b") == 1
+    with pytest.raises(KeyError):
+        fmap.index("c")
