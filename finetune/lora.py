@@ -1,0 +1,422 @@
+"""LoRA / QLoRA tuning of a backbone for relation candidates, on exactly the features the classifier uses.
+
+The backbone is tuned under a classification objective over candidates: a small linear head on the
+pooled pair features (embedding.pooling.pool_pairs, the same pooling the relation model later reads)
+predicts none / A->B / B->A, and a sign head is trained only where a sign is labeled (masked loss).
+The head is linear on purpose: the downstream model is a linear classifier refit on the tuned
+features, so the backbone should learn features that are linearly separable, not lean on a deep head.
+
+Only the adapter (a few hundred kB) and the head are saved; `embedding.backbones.load_backbone(name,
+adapter=dir)` merges the adapter back into the weights for inference.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from data.types import Candidate, Direction, LabeledExample
+from embedding.backbones import lora_targets_for, load_base_model
+from embedding.pooling import PoolingConfig, model_inputs, pool_pairs
+from finetune.metrics import direction_scores
+
+log = logging.getLogger("fuzzymap.finetune")
+
+TRAINING_FILE = "fuzzymap_training.json"
+HEAD_FILE = "head.safetensors"
+QLORA_CPU_MESSAGE = "QLoRA needs a CUDA GPU; this machine has none — use plain LoRA (qlora=False)"
+CLASS_WEIGHTS = ("none", "sqrt", "balanced")
+
+
+class QLoRAUnavailable(RuntimeError):
+    """QLoRA (4-bit base weights) was asked for on a machine that cannot train it.
+
+    bitsandbytes imports and even runs 4-bit layers on CPU, but backpropagating through them there
+    fails deep inside torch; this error says so up front, in words a user can act on.
+    """
+
+
+@dataclass
+class LoraSettings:
+    """How to tune: the peft LoRA config, the optimiser, early stopping and size limits."""
+
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.1
+    target_modules: list[str] | None = None
+    """None -> the backbone's defaults (query,value for BERT-likes; q_proj,v_proj for Llama-likes)."""
+    epochs: int = 2
+    lr: float = 5e-4
+    batch_size: int = 16
+    seed: int = 0
+    patience: int = 1
+    """Validation checks without improvement before stopping; the best state is what gets saved."""
+    qlora: bool | None = None
+    """None -> on when CUDA is present (4-bit nf4 + double quant); True on a CPU machine -> QLoRAUnavailable."""
+    max_steps: int | None = None
+    max_train: int | None = None
+    """Keep at most this many training examples (a seeded sample): quick runs and tests."""
+    eval_every: int | None = None
+    """Optimiser steps between validation checks; None -> once per epoch."""
+    class_weight: str = "sqrt"
+    """Direction loss weights: "sqrt" (inverse square-root frequency), "balanced" or "none".
+    Fully balanced weights over-predict "causal" on SemEval-like data (87% none); square-root
+    weights still give the rare directions a real gradient without that bias."""
+    sign_weight: float = 0.5
+    weight_decay: float = 0.01
+
+    def __post_init__(self) -> None:
+        if self.class_weight not in CLASS_WEIGHTS:
+            raise ValueError(f"LoraSettings.class_weight must be one of {CLASS_WEIGHTS}, got {self.class_weight!r}")
+        for name in ("r", "alpha", "epochs", "batch_size", "patience"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"LoraSettings.{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"LoraSettings.dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass
+class TuneResult:
+    """Where the adapter went, the validation history (step 0 = before tuning) and the best metrics."""
+
+    adapter_dir: Path
+    history: list[dict] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+
+
+def cuda_available() -> bool:
+    """One place to ask, so tests can pretend either way."""
+    return torch.cuda.is_available()
+
+
+def resolve_qlora(requested: bool | None) -> bool:
+    """Whether to tune in 4-bit: auto-on with CUDA, a clear error when forced on without it."""
+    cuda = cuda_available()
+    if requested is None:
+        if not cuda:
+            log.info("QLoRA off: no CUDA GPU on this machine, tuning with plain LoRA (float32)")
+        return cuda
+    if requested and not cuda:
+        raise QLoRAUnavailable(QLORA_CPU_MESSAGE)
+    return requested
+
+
+def seed_everything(seed: int) -> None:
+    """Python, numpy and torch RNGs: LoRA init, dropout and data order all come from these."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def bnb_config():
+    """4-bit nf4 with double quantisation (the QLoRA paper's set-up), computing in bfloat16."""
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=torch.bfloat16)
+
+
+def _trainable_model(backbone: str, qlora: bool):
+    """(tokenizer, model, kind): float32 (on the GPU when there is one), or 4-bit prepared for k-bit training.
+
+    For QLoRA the float model from load_base_model only lends its tokenizer set-up and resolved
+    folder; the weights are then read again, quantised, straight onto the GPU.
+    """
+    tokenizer, model, kind = load_base_model(backbone)
+    if not qlora:
+        return tokenizer, model.to("cuda") if cuda_available() else model, kind
+    from peft import prepare_model_for_kbit_training
+    from transformers import AutoModel
+
+    path = model.name_or_path
+    del model
+    quantised = AutoModel.from_pretrained(path, quantization_config=bnb_config(),
+                                          device_map={"": torch.cuda.current_device()})
+    return tokenizer, prepare_model_for_kbit_training(quantised), kind
+
+
+class PairHead(nn.Module):
+    """Linear direction (3 classes) and sign (1 logit) heads on normalised pair features."""
+
+    def __init__(self, dim: int, dropout: float = 0.1):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.drop = nn.Dropout(dropout)
+        self.direction = nn.Linear(dim, len(Direction))
+        self.sign = nn.Linear(dim, 1)
+
+    def forward(self, features: Tensor) -> tuple[Tensor, Tensor]:
+        x = self.drop(self.norm(features))
+        return self.direction(x), self.sign(x).squeeze(-1)
+
+
+def pair_features(model: nn.Module, tokenizer, candidates: Sequence[Candidate], pooling: PoolingConfig) -> Tensor:
+    """Pooled pair features with gradients: one forward pass per distinct model input in the batch."""
+    inputs = model_inputs(candidates, pooling.marked)
+    texts = list(dict.fromkeys(text for text, _, _ in inputs))
+    row = {text: i for i, text in enumerate(texts)}
+    device = next(p for p in model.parameters()).device
+    enc = tokenizer(texts, return_offsets_mapping=True, padding=True, truncation=True, return_tensors="pt")
+    offsets = enc.pop("offset_mapping").to(device)
+    enc = {k: v.to(device) for k, v in enc.items()}
+    hidden = model(**enc, output_hidden_states=True).hidden_states
+    spans = [(row[text], a, b) for text, a, b in inputs]
+    return pool_pairs(hidden, enc["attention_mask"], offsets, spans, pooling).float()
+
+
+def class_weights(labels: Sequence[int], mode: str) -> Tensor:
+    """Per-direction loss weights, normalised so the average example weighs 1."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(Direction)).astype(np.float64)
+    if mode == "none":
+        weights = np.ones(len(Direction))
+    else:
+        freq = np.maximum(counts, 1.0) / max(counts.sum(), 1.0)
+        weights = 1.0 / freq if mode == "balanced" else 1.0 / np.sqrt(freq)
+    weights = weights / (weights * counts).sum() * max(counts.sum(), 1.0)
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def _targets(examples: Sequence[LabeledExample], device) -> tuple[Tensor, Tensor, Tensor]:
+    """Direction labels, sign targets (1 = increase) and the mask of examples whose sign counts."""
+    direction = torch.tensor([int(e.label) for e in examples], dtype=torch.long, device=device)
+    known = [e.sign is not None and e.label != Direction.NONE for e in examples]
+    sign = torch.tensor([1.0 if (e.sign or 0) > 0 else 0.0 for e in examples], device=device)
+    return direction, sign, torch.tensor(known, dtype=torch.bool, device=device)
+
+
+def head_loss(direction_logits: Tensor, sign_logits: Tensor, examples: Sequence[LabeledExample],
+              weights: Tensor | None, sign_weight: float) -> tuple[Tensor, Tensor, Tensor]:
+    """(total, direction, sign) losses; the sign term only over labeled causal examples."""
+    direction, sign, known = _targets(examples, direction_logits.device)
+    w = weights.to(direction_logits.device) if weights is not None else None
+    dir_loss = nn.functional.cross_entropy(direction_logits, direction, weight=w)
+    if known.any():
+        sign_loss = nn.functional.binary_cross_entropy_with_logits(sign_logits[known], sign[known])
+    else:
+        sign_loss = direction_logits.new_zeros(())
+    return dir_loss + sign_weight * sign_loss, dir_loss, sign_loss
+
+
+@torch.no_grad()
+def evaluate_head(model: nn.Module, tokenizer, head: PairHead, examples: Sequence[LabeledExample],
+                  pooling: PoolingConfig, batch_size: int = 32, desc: str = "validate") -> dict:
+    """Unweighted loss and direction / sign metrics of backbone + head on labeled examples."""
+    was_training = model.training, head.training
+    model.eval()
+    head.eval()
+    direction_logits, sign_logits = [], []
+    for first in tqdm(range(0, len(examples), batch_size), desc=desc, leave=False, unit="batch"):
+        batch = examples[first:first + batch_size]
+        logits = head(pair_features(model, tokenizer, [e.candidate for e in batch], pooling))
+        direction_logits.append(logits[0].cpu())
+        sign_logits.append(logits[1].cpu())
+    model.train(was_training[0])
+    head.train(was_training[1])
+    d_logits, s_logits = torch.cat(direction_logits), torch.cat(sign_logits)
+    total, dir_loss, sign_loss = head_loss(d_logits, s_logits, examples, None, 1.0)
+    pred = d_logits.argmax(dim=1).numpy()
+    gold = np.array([int(e.label) for e in examples])
+    metrics = {"loss": float(dir_loss), "sign_loss": float(sign_loss), **direction_scores(gold, pred)}
+    _, sign_gold, known = _targets(examples, "cpu")
+    if known.any():
+        metrics["sign_accuracy"] = float(((s_logits[known] > 0).float() == sign_gold[known]).float().mean())
+        metrics["sign_n"] = int(known.sum())
+    return metrics
+
+
+def sample_examples(examples: Sequence[LabeledExample], limit: int | None, seed: int) -> list[LabeledExample]:
+    """A seeded subset (order kept) when a limit is set."""
+    if limit is None or limit >= len(examples):
+        return list(examples)
+    keep = np.sort(np.random.default_rng(seed).choice(len(examples), size=limit, replace=False))
+    return [examples[i] for i in keep]
+
+
+def data_summary(examples: Sequence[LabeledExample]) -> dict:
+    """Counts by direction, by source and of labeled signs: what a reader of the adapter needs to know."""
+    return {"n": len(examples),
+            "labels": {Direction(k).name: v for k, v in sorted(Counter(int(e.label) for e in examples).items())},
+            "sources": dict(sorted(Counter(e.source for e in examples).items())),
+            "signed": sum(e.sign is not None for e in examples)}
+
+
+def _improved(metrics: dict, best: dict | None) -> bool:
+    return best is None or metrics["loss"] < best["loss"] - 1e-6
+
+
+def _trainable_state(model: nn.Module, head: PairHead) -> tuple[dict, dict]:
+    """Copies of what tuning changes (LoRA weights, head), to restore the best validation state."""
+    lora = {k: v.detach().clone() for k, v in model.named_parameters() if v.requires_grad}
+    return lora, copy.deepcopy(head.state_dict())
+
+
+def train_lora(backbone: str, train: Sequence[LabeledExample], valid: Sequence[LabeledExample],
+               settings: LoraSettings = LoraSettings(), out_dir: str | Path = "adapter",
+               pooling: PoolingConfig = PoolingConfig(), sources: Sequence[str] = ()) -> TuneResult:
+    """Tune LoRA adapters on `train`, stop early on `valid`, save the best adapter + head + metadata.
+
+    sources: how the data was given (e.g. "semeval2010:/path"), recorded in fuzzymap_training.json.
+    """
+    from peft import LoraConfig, get_peft_model
+
+    if not train or not valid:
+        raise ValueError(f"train_lora needs training and validation examples, got {len(train)} and {len(valid)}")
+    started, clock = datetime.now(timezone.utc), time.perf_counter()
+    qlora = resolve_qlora(settings.qlora)
+    seed_everything(settings.seed)
+    train = sample_examples(train, settings.max_train, settings.seed)
+    tokenizer, base, kind = _trainable_model(backbone, qlora)
+    targets = list(settings.target_modules or lora_targets_for(base))
+    config = LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
+                        target_modules=targets, bias="none")
+    torch.manual_seed(settings.seed)
+    model = get_peft_model(base, config)
+    device = next(model.parameters()).device
+    dim = pair_features(model, tokenizer, [train[0].candidate], pooling).shape[-1]
+    head = PairHead(dim, settings.dropout).to(device)
+    weights = class_weights([int(e.label) for e in train], settings.class_weight)
+    params = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())
+    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    log.info("tuning %s with LoRA r=%d on %s (%d trainable backbone parameters%s): %d train, %d valid",
+             backbone, settings.r, ",".join(targets), n_trainable, ", QLoRA 4-bit" if qlora else "",
+             len(train), len(valid))
+
+    steps_per_epoch = (len(train) + settings.batch_size - 1) // settings.batch_size
+    total = steps_per_epoch * settings.epochs
+    if settings.max_steps is not None:
+        total = min(total, settings.max_steps)
+    eval_every = settings.eval_every or steps_per_epoch
+    rng = np.random.default_rng(settings.seed)
+
+    history = [{"step": 0, "epoch": 0.0, **evaluate_head(model, tokenizer, head, valid, pooling)}]
+    best, best_state, bad_checks, step, stopped_early = None, None, 0, 0, False
+    log.info("before tuning: valid loss %.4f, causal F1 %.3f", history[0]["loss"], history[0]["f1"])
+    model.train()
+    head.train()
+    bar = tqdm(total=total, desc="LoRA tuning", unit="step")
+    running: list[float] = []
+    while step < total and not stopped_early:
+        order = rng.permutation(len(train))
+        for first in range(0, len(order), settings.batch_size):
+            batch = [train[i] for i in order[first:first + settings.batch_size]]
+            d_logits, s_logits = head(pair_features(model, tokenizer, [e.candidate for e in batch], pooling))
+            loss, _, _ = head_loss(d_logits, s_logits, batch, weights, settings.sign_weight)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            running.append(loss.item())
+            bar.update(1)
+            bar.set_postfix(loss=f"{np.mean(running[-20:]):.4f}")
+            if step % eval_every == 0 or step == total:
+                metrics = evaluate_head(model, tokenizer, head, valid, pooling)
+                history.append({"step": step, "epoch": round(step / steps_per_epoch, 3),
+                                "train_loss": float(np.mean(running)), **metrics})
+                running = []
+                log.info("step %d: valid loss %.4f, causal F1 %.3f", step, metrics["loss"], metrics["f1"])
+                if _improved(metrics, best):
+                    best, best_state, bad_checks = history[-1], _trainable_state(model, head), 0
+                else:
+                    bad_checks += 1
+                    if bad_checks >= settings.patience:
+                        stopped_early = True
+                        log.info("early stop at step %d: no validation improvement in %d checks", step, bad_checks)
+                        break
+            if step >= total:
+                break
+    bar.close()
+    if best is None or best["loss"] >= history[0]["loss"]:
+        log.warning("tuning did not lower the validation loss below the untuned %.4f", history[0]["loss"])
+    if best_state is not None:
+        lora, head_state = best_state
+        with torch.no_grad():
+            for name, param in model.named_parameters():
+                if name in lora:
+                    param.copy_(lora[name])
+        head.load_state_dict(head_state)
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    save_file({k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}, str(out / HEAD_FILE),
+              metadata={"dim": str(dim), "classes": ",".join(d.name for d in Direction)})
+    metrics = dict(best or history[-1])
+    meta = {
+        "backbone": backbone, "kind": kind, "lora_targets": targets, "qlora": qlora,
+        "pooling": asdict(pooling), "settings": asdict(settings), "seed": settings.seed,
+        "data": {"sources": list(sources), "train": data_summary(train), "valid": data_summary(valid)},
+        "trainable_parameters": n_trainable, "feature_dim": dim, "steps": step, "stopped_early": stopped_early,
+        "best_step": metrics.get("step", 0), "metrics": {"validation": metrics}, "history": history,
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "seconds": round(time.perf_counter() - clock, 1),
+        "versions": _versions(),
+        "note": "metrics are on the validation split held out from the given data (not a test set)",
+    }
+    (out / TRAINING_FILE).write_text(json.dumps(meta, indent=2, default=str))
+    log.info("adapter saved to %s (best step %s, valid loss %.4f)", out, meta["best_step"], metrics["loss"])
+    return TuneResult(out, history, metrics)
+
+
+def _versions() -> dict:
+    import peft
+    import transformers
+
+    return {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__}
+
+
+def read_training(adapter_dir: str | Path) -> dict:
+    """The fuzzymap_training.json written next to an adapter."""
+    path = Path(adapter_dir) / TRAINING_FILE
+    if not path.is_file():
+        raise ValueError(f"{path}: missing (not an adapter folder written by finetune)")
+    return json.loads(path.read_text())
+
+
+def load_head(adapter_dir: str | Path) -> PairHead:
+    """The tuned head saved beside an adapter, in eval mode."""
+    path = Path(adapter_dir) / HEAD_FILE
+    state = load_file(str(path))
+    head = PairHead(state["direction.weight"].shape[1])
+    head.load_state_dict(state)
+    return head.eval()
+
+
+def merge_adapter(backbone: str, adapter_dir: str | Path, out_dir: str | Path) -> Path:
+    """Merge an adapter into its base weights and save a plain model folder (safetensors + tokenizer).
+
+    The folder loads like any local Hugging Face backbone (`load_backbone(str(out_dir))`), for
+    tools that know nothing about peft. The base's `architectures` is kept so a decoder stays a decoder.
+    """
+    from peft import PeftModel
+
+    adapter_dir, out = Path(adapter_dir), Path(out_dir)
+    tokenizer, base, _ = load_base_model(backbone)
+    architectures = list(getattr(base.config, "architectures", None) or [])
+    merged = PeftModel.from_pretrained(base, adapter_dir).merge_and_unload()
+    out.mkdir(parents=True, exist_ok=True)
+    merged.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    if architectures:
+        config_path = out / "config.json"
+        config = json.loads(config_path.read_text())
+        config["architectures"] = architectures
+        config_path.write_text(json.dumps(config, indent=2))
+    if (adapter_dir / TRAINING_FILE).is_file():
+        (out / TRAINING_FILE).write_text((adapter_dir / TRAINING_FILE).read_text())
+    log.info("merged %s + %s into %s", backbone, adapter_dir, out)
+    return out
