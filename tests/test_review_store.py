@@ -21,48 +21,14 @@ from data.mapview import (
 )
 from data.store import Store
 from data.suggest import llm_source
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
+from data.types import ParsedSentence, PassageRelation
 from fcm.view import run_scenario
-
-REEF = ["Warmer water reduces coral cover on the reef.",
-        "Fishing pressure lowers parrotfish numbers.",
-        "Parrotfish grazing increases coral recovery.",
-        "The survey ran for three years."]
-KELP = ["Sea urchins reduce kelp forests.",
-        "Kelp forests shelter young cod."]
-GPT_REEF = [[{"src": "warm water", "tgt": "coral", "direction": "Decrease"}],
-            [{"src": "fishing", "tgt": "parrotfish numbers", "direction": "increase"}],
-            None, []]
-GPT_KELP = [[{"src": "urchins", "tgt": "kelp", "direction": "decrease"}],
-            [{"src": "kelp", "tgt": "cod", "direction": "increase"}]]
-
-
-def _doc(name, texts, llm):
-    return ParsedDocument(name, f"sha-{name}", [
-        ParsedSentence(t, page=1, llm=None if block is None else {"GPT": block}) for t, block in zip(texts, llm)],
-        title=name.split(".")[0].title())
-
-
-def _rel(who, src, tgt, sign, **kw):
-    return PassageRelation(src, tgt, sign, annotator=who, **kw)
-
+from tests.review_world import GPT_KELP, KELP, REEF, build_world, label, paper
 
 @pytest.fixture
 def world(tmp_path):
-    """Two documents; ann labels both, bob labels the reef only."""
     store = Store(f"sqlite:///{tmp_path / 'review.db'}")
-    reef_id, kelp_id = store.import_documents([_doc("reef.txt", REEF, GPT_REEF), _doc("kelp.txt", KELP, GPT_KELP)])
-    r = [s.id for s in store.sentences(reef_id)]
-    k = [s.id for s in store.sentences(kelp_id)]
-    store.add_relation(r[0], _rel("ann", "warmer water", "coral cover", -1))
-    store.add_relation(r[1], _rel("ann", "fishing pressure", "parrotfish numbers", -1))
-    store.add_relation(r[2], _rel("ann", "parrotfish grazing", "coral recovery", +1, strength="H"))
-    store.add_relation(r[0], _rel("bob", "warmer water", "coral cover", -1))
-    store.add_relation(r[1], _rel("bob", "fishing pressure", "parrotfish", -1))
-    store.add_relation(r[3], _rel("bob", "survey", "years", +1))
-    store.add_relation(k[0], _rel("ann", "sea urchins", "kelp forests", -1))
-    store.set_status(k[1], "no-relation", "ann")
-    yield store, reef_id, kelp_id, r, k
+    yield (store, *build_world(store))
     store.close()
 
 
@@ -157,7 +123,7 @@ def test_map_filters_merges_and_evidence(world):
 
 def test_merge_suggestions_and_scenario(world):
     store, _, kelp_id, _, k = world
-    store.add_relation(k[1], _rel("bob", "Kelp forest", "young cod", 1))
+    store.add_relation(k[1], label("bob", "Kelp forest", "young cod", 1))
     fmap = load_map(store, MapQuery(documents=(kelp_id,)))
     # "kelp forests" (1 use) vs "Kelp forest" (1 use): singular wins the tie
     assert merge_suggestions(fmap) == [("kelp forests", "Kelp forest")]
@@ -186,7 +152,7 @@ def test_map_downloads(world):
 def test_extract_preview_and_send_to_labeling(tmp_path):
     """The LLM-block source is a real suggestion source (data.suggest): it proposes the block's relations."""
     store = Store(f"sqlite:///{tmp_path / 'x.db'}")
-    doc = _doc("kelp.txt", KELP, GPT_KELP)
+    doc = paper("kelp.txt", KELP, GPT_KELP)
     doc.sentences.append(ParsedSentence("Doe J. 2020. Kelp. Marine Notes 3.", is_reference=True,
                                         llm={"GPT": [{"src": "Doe", "tgt": "Kelp", "direction": "increase"}]}))
     seen = []
