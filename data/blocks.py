@@ -1,0 +1,140 @@
+"""Paragraph blocks: the common shape every reader produces before sentences are cut.
+
+A reader (PDF, plain text, Markdown, DOCX, RTF) turns its file into an ordered list of Blocks.
+`assemble` joins them into the document's full text -- blocks separated by one blank line,
+whitespace inside a block collapsed to single spaces -- and cuts sentences inside each block,
+so every sentence satisfies ``text == full_text[start:end]`` and never crosses a paragraph.
+Headings stay in the full text but are not sentences; everything after a "References" heading
+is marked is_reference (one entry per paragraph, not cut at full stops) so annotators can
+skip it.
+"""
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from data.sentences import split_sentences
+from data.types import ParsedSentence
+
+_SPACE = re.compile(r"\s+")
+_NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVX]+\.|[A-H]\.)\s+")
+_REFERENCE_HEADINGS = frozenset({"references", "bibliography", "literature cited", "works cited",
+                                 "reference list", "references cited", "cited literature"})
+# Sections that may follow the reference list and are prose again.
+_AFTER_REFERENCES = frozenset({"appendix", "appendices", "supplementary material",
+                               "supplementary information", "supporting information"})
+_SECTION_NAMES = _REFERENCE_HEADINGS | _AFTER_REFERENCES | frozenset({
+    "abstract", "introduction", "background", "methods", "materials and methods",
+    "material and methods", "methodology", "study area", "data", "results", "discussion",
+    "results and discussion", "conclusion", "conclusions", "summary", "acknowledgements",
+    "acknowledgments", "acknowledgement", "acknowledgment", "funding", "author contributions",
+    "declaration of competing interest", "conflict of interest", "data availability"})
+_LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
+              "\ufb05": "st", "\ufb06": "st"}
+_LIGATURE = re.compile("[\ufb00-\ufb06]")
+_HYPHENS = "-\u2010\u00ad\x02\ufffe"
+_HARD_HYPHENS = "-\u2010\ufffe\x02"  # pdfium reports any line-end hyphen as U+FFFE or STX
+_WORD = re.compile(r"[^\W\d_][\w\-\u2010]*", re.UNICODE)
+# First halves of compounds that keep their hyphen at a line end ("well-" + "known").
+_COMPOUND_HEADS = frozenset({"well", "self", "long", "short", "high", "low", "large", "small",
+                             "full", "half", "cross", "ill", "mid", "non", "fine", "broad"})
+
+
+@dataclass
+class Block:
+    """A paragraph (or heading) of normalised text.
+
+    pages holds (offset in text, page) for every place the page changes inside the block, so a
+    paragraph that runs over a page break still gives each sentence the page it starts on.
+    """
+
+    text: str
+    pages: list[tuple[int, int]] = field(default_factory=list)
+    heading: bool = False
+
+
+def clean(text: str) -> str:
+    """Ligatures expanded, every run of whitespace one space, no outer whitespace."""
+    if _LIGATURE.search(text):
+        text = _LIGATURE.sub(lambda m: _LIGATURES[m.group(0)], text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def section_name(line: str) -> str:
+    """A heading's name without numbering or trailing colon, lowercased ("2. Methods:" -> methods)."""
+    return _NUMBERING.sub("", clean(line)).rstrip(":. ").lower()
+
+
+def is_heading(line: str, standalone: bool) -> bool:
+    """Whether a line is a section heading, for formats that carry no heading markup.
+
+    A known section name ("Results", "4 References") always is; a short numbered line with no
+    final stop ("2.1 Study area") only when it stands alone, since a wrapped body line can start
+    with a number too.
+    """
+    text = clean(line)
+    if section_name(text) in _SECTION_NAMES:
+        return True
+    return (standalone and bool(_NUMBERING.match(text)) and len(text.split()) <= 10
+            and text[-1:] not in ".!?;," and any(c.isupper() for c in text[:12]))
+
+
+def vocabulary(lines: list[str]) -> set[str]:
+    """Lower-cased words of a document, used to decide whether a line-end hyphen is real."""
+    return {w.lower() for line in lines for w in _WORD.findall(line)}
+
+
+def join_lines(lines: list[str], vocab: set[str] = frozenset()) -> tuple[str, list[int]]:
+    """Join wrapped lines into one paragraph, undoing end-of-line hyphenation.
+
+    "environ-" + "mental" -> "environmental"; the hyphen is kept when the document uses the
+    hyphenated form elsewhere and never the joined one ("long-" + "term" -> "long-term").
+    Returns the text and where each line starts in it (readers map pages with these).
+    """
+    out = ""
+    starts: list[int] = []
+    for raw in lines:
+        line = clean(raw)
+        if out and line and out[-1] in _HYPHENS and out[-2:-1].isalpha() and line[0].islower():
+            head = _WORD.findall(out[-40:])
+            tail = _WORD.match(line)
+            stem = head[-1].rstrip(_HYPHENS).lower() if head else ""
+            rest = tail.group(0).lower() if tail else ""
+            keep = out[-1] in _HARD_HYPHENS and f"{stem}{rest}" not in vocab and (
+                f"{stem}-{rest}" in vocab or (stem in _COMPOUND_HEADS and len(rest) > 2))
+            out = out[:-1] + "-" if keep else out[:-1]
+        elif out and line:
+            out += " "
+        starts.append(len(out))
+        out += line
+    return out, starts
+
+
+def assemble(blocks: list[Block]) -> tuple[str, list[ParsedSentence]]:
+    """The document's full text and its sentences, with pages and reference marks."""
+    parts: list[str] = []
+    sentences: list[ParsedSentence] = []
+    offset = 0
+    in_references = False
+    for block in blocks:
+        if not block.text:
+            continue
+        if block.heading:
+            name = section_name(block.text)
+            if name in _REFERENCE_HEADINGS:
+                in_references = True
+            elif name in _AFTER_REFERENCES:
+                in_references = False
+        else:
+            starts = [p[0] for p in block.pages]
+            # A reference entry stays whole: journal abbreviations would shred it otherwise.
+            spans = [(0, len(block.text))] if in_references else split_sentences(block.text)
+            for s, e in spans:
+                i = bisect_right(starts, s) - 1
+                page = block.pages[i][1] if i >= 0 else None
+                sentences.append(ParsedSentence(text=block.text[s:e], page=page, start=offset + s,
+                                                end=offset + e, is_reference=in_references))
+        parts.append(block.text)
+        offset += len(block.text) + 2
+    return "\n\n".join(parts), sentences

@@ -1,0 +1,347 @@
+"""Uploaded files -> ParsedDocument: sentences with page, offsets and a reference-list mark.
+
+Supported: PDF (text layer), plain text, Markdown, DOCX, RTF, TwoSix JSON and fuzzymap JSONL
+(the last two are delegated to data.formats). Every reader first builds paragraph Blocks;
+data.blocks.assemble turns them into the normalised full text and its sentences, so the offset
+rule is the same for every format:
+
+    sentence.text == document_text(name, content)[sentence.start:sentence.end]
+
+The full text is what the file says once layout is undone: paragraphs separated by one blank
+line, whitespace inside a paragraph collapsed to single spaces, end-of-line hyphenation joined,
+running headers/footers and page numbers (PDF) and markup (Markdown) removed.
+
+Anything unusable raises data.errors.InputError(name, reason) before anything is stored.
+"""
+from __future__ import annotations
+
+import codecs
+import hashlib
+import io
+import re
+from pathlib import Path
+from typing import Callable
+
+from data.blocks import Block, assemble, clean, is_heading, join_lines, vocabulary
+from data.errors import InputError
+from data.sentences import split_sentences
+from data.types import ParsedDocument
+
+__all__ = ["MAX_UPLOAD_BYTES", "SUPPORTED_SUFFIXES", "read_document", "read_path",
+           "split_sentences", "document_text"]
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+SUPPORTED_SUFFIXES = (".pdf", ".txt", ".md", ".docx", ".rtf", ".json", ".jsonl")
+
+Meta = dict  # title, authors, year -> value or None
+Parsed = tuple[list[Block], Meta, list[str]]
+_NO_META: Meta = {"title": None, "authors": None, "year": None}
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+
+
+# ---------------------------------------------------------------- plain text and encodings
+
+def _decode(name: str, content: bytes) -> tuple[str, list[str]]:
+    """Bytes -> text: UTF-8 (or UTF-16 with BOM), else cp1252/latin-1 with a warning.
+
+    Binary files are refused: NUL bytes, or more than 1 % control characters once decoded.
+    """
+    warnings: list[str] = []
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = content.decode("utf-16", errors="replace")
+    elif b"\x00" in content:
+        raise InputError(name, "is a binary file, not text (contains NUL bytes)")
+    else:
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            try:
+                text, enc = content.decode("cp1252"), "cp1252 (Windows)"
+            except UnicodeDecodeError:
+                text, enc = content.decode("latin-1"), "latin-1"
+            warnings.append(f"not valid UTF-8; decoded as {enc}, check accented characters")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\x1a")
+    bad = len(_CONTROL.findall(text))
+    if bad > max(2, 0.01 * len(text)):
+        raise InputError(name, f"does not look like text ({bad} control characters; binary file?)")
+    return text, warnings
+
+
+def _pages(text: str) -> list[tuple[int | None, list[str]]]:
+    """Lines per page; form feeds (as pdftotext writes them) are page breaks, else no pages."""
+    parts = text.split("\f")
+    if len(parts) == 1:
+        return [(None, text.split("\n"))]
+    return [(i + 1, part.split("\n")) for i, part in enumerate(parts)]
+
+
+def _line_blocks(paragraphs: list[tuple[int | None, list[str]]]) -> list[Block]:
+    """Wrapped-line paragraphs -> Blocks; a leading section-name line becomes a heading."""
+    vocab = vocabulary([ln for _, lines in paragraphs for ln in lines])
+    blocks = []
+    for page, lines in paragraphs:
+        lines = [ln for ln in lines if ln.strip()]
+        if not lines:
+            continue
+        pages = [(0, page)] if page is not None else []
+        if is_heading(lines[0], standalone=len(lines) == 1):
+            blocks.append(Block(clean(lines[0]), pages, heading=True))
+            lines = lines[1:]
+            if not lines:
+                continue
+        blocks.append(Block(join_lines(lines, vocab)[0], pages))
+    return blocks
+
+
+def _read_txt(name: str, content: bytes) -> Parsed:
+    text, warnings = _decode(name, content)
+    paragraphs: list[tuple[int | None, list[str]]] = []
+    for page, lines in _pages(text):
+        current: list[str] = []
+        for line in lines + [""]:
+            if line.strip():
+                current.append(line)
+            elif current:
+                paragraphs.append((page, current))
+                current = []
+    return _line_blocks(paragraphs), dict(_NO_META), warnings
+
+
+# ---------------------------------------------------------------------------------- Markdown
+
+_FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_ATX = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)(?:\s+#+)?\s*$")
+_SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
+_RULE = re.compile(r"^\s{0,3}(?:[-*_][ \t]*){3,}$")
+_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
+_QUOTE = re.compile(r"^\s{0,3}(?:>\s?)+")
+_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_MD_INLINE = [(re.compile(p, re.S), r) for p, r in [
+    (r"!\[([^\]]*)\]\([^)]*\)", ""),                    # images
+    (r"\[([^\]]+)\]\([^)]*\)", r"\1"),                   # links -> their text
+    (r"\[([^\]]+)\]\[[^\]]*\]", r"\1"),                  # reference-style links
+    (r"\[\^[^\]]+\]", ""),                                # footnote markers
+    (r"<(https?://[^>\s]+)>", r"\1"),                    # autolinks
+    (r"</?[A-Za-z][^>]*>", ""),                           # inline HTML
+    (r"`([^`]+)`", r"\1"),                                # code spans
+    (r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2"),           # strong
+    (r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])", r"\1"),  # emphasis
+    (r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])", r"\1"),
+    (r"~~(.+?)~~", r"\1"),                                # strike-through
+    (r"\\([\\`*_{}\[\]()#+\-.!>|])", r"\1"),              # backslash escapes
+]]
+
+
+def _md_inline(text: str) -> str:
+    for pattern, repl in _MD_INLINE:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def _front_matter(text: str) -> tuple[Meta, str]:
+    """YAML-like front matter (title, author(s), year or date; lists as '- item') and the rest."""
+    meta = dict(_NO_META)
+    m = _FRONT.match(text)
+    if not m:
+        return meta, text
+    fields: dict[str, list[str]] = {}
+    key = None
+    for line in m.group(1).split("\n"):
+        kv = re.match(r"^([A-Za-z_]+)\s*:\s*(.*)$", line)
+        if kv:
+            key = kv.group(1).lower()
+            value = kv.group(2).strip().strip("\"'")
+            fields[key] = [value] if value else []
+        elif key and re.match(r"^\s*-\s+", line):
+            fields[key].append(re.sub(r"^\s*-\s+", "", line).strip().strip("\"'"))
+    meta["title"] = "; ".join(fields.get("title", [])) or None
+    authors = fields.get("authors") or fields.get("author") or []
+    meta["authors"] = "; ".join(authors) or None
+    year = _YEAR.search(" ".join(fields.get("year") or fields.get("date") or []))
+    meta["year"] = int(year.group(1)) if year else None
+    return meta, text[m.end():]
+
+
+def _read_md(name: str, content: bytes) -> Parsed:
+    """Markdown: headings, paragraphs, list items and table rows become blocks; code is skipped.
+
+    Title/authors/year come from front matter; without it the first '# ' heading is the title.
+    """
+    text, warnings = _decode(name, content)
+    meta, body = _front_matter(text)
+    body = re.sub(r"<!--.*?-->", "", body, flags=re.S)
+    raw: list[tuple[bool, list[str]]] = []  # (is heading, source lines)
+    current: list[str] = []
+    in_code = False
+
+    def close() -> None:
+        if current:
+            raw.append((False, current.copy()))
+            current.clear()
+
+    for line in body.split("\n"):
+        if _FENCE.match(line):
+            close()
+            in_code = not in_code
+            continue
+        if in_code:
+            continue
+        line = _QUOTE.sub("", line)
+        if _SETEXT.match(line) and len(current) == 1:
+            raw.append((True, current.copy()))
+            current.clear()
+        elif (h := _ATX.match(line)) is not None:
+            close()
+            raw.append((True, [h.group(1)]))
+        elif not line.strip() or _RULE.match(line) or _TABLE_SEP.match(line):
+            close()
+        elif line.lstrip().startswith("|"):
+            close()
+            raw.append((False, ["; ".join(c.strip() for c in line.strip().strip("|").split("|"))]))
+        elif _ITEM.match(line):
+            close()
+            current.append(_ITEM.sub("", line, count=1))
+        else:
+            current.append(line)
+    close()
+    vocab = vocabulary([ln for _, lines in raw for ln in lines])
+    blocks = []
+    for heading, lines in raw:
+        text = join_lines(_md_inline("\n".join(lines)).split("\n"), vocab)[0]
+        if text:
+            blocks.append(Block(text, heading=heading))
+            if heading and meta["title"] is None and lines[0] == raw[0][1][0]:
+                meta["title"] = text
+    return blocks, meta, warnings
+
+
+# -------------------------------------------------------------------------------- DOCX / RTF
+
+def _read_docx(name: str, content: bytes) -> Parsed:
+    """python-docx paragraphs and table rows in body order; Heading/Title styles are headings."""
+    import docx
+    from docx.table import Table
+
+    if not content.startswith(b"PK"):
+        raise InputError(name, "is not a valid DOCX file (not a zip archive)")
+    try:
+        document = docx.Document(io.BytesIO(content))
+        items = list(document.iter_inner_content())
+        props = document.core_properties
+    except Exception as err:  # zip, XML and package errors all mean the same to the user
+        raise InputError(name, f"is not a valid DOCX file ({type(err).__name__})") from None
+    meta = dict(_NO_META)
+    blocks = []
+    for item in items:
+        if isinstance(item, Table):
+            for row in item.rows:
+                cells = list(dict.fromkeys(clean(c.text) for c in row.cells))
+                if any(cells):
+                    blocks.append(Block("; ".join(c for c in cells if c)))
+            continue
+        text = clean(item.text)
+        if not text:
+            continue
+        style = (item.style.name if item.style is not None else "") or ""
+        heading = style.startswith("Heading") or style == "Title" or is_heading(text, True)
+        if style == "Title" and meta["title"] is None:
+            meta["title"] = text
+        blocks.append(Block(text, heading=heading))
+    # python-docx's blank template says author "python-docx", created 2013: not this paper's.
+    template = props.author == "python-docx"
+    meta["title"] = clean(props.title or "") or meta["title"]
+    meta["authors"] = None if template else clean(props.author or "") or None
+    meta["year"] = props.created.year if props.created and not template else None
+    return blocks, meta, []
+
+
+def _read_rtf(name: str, content: bytes) -> Parsed:
+    """striprtf plain text; each RTF paragraph (\\par) is a block."""
+    from striprtf.striprtf import rtf_to_text
+
+    if not content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{\\rtf"):
+        raise InputError(name, "is not an RTF file (no {\\rtf header)")
+    source, warnings = _decode(name, content)
+    try:
+        text = rtf_to_text(source, errors="replace")
+    except Exception as err:  # striprtf raises plain exceptions on broken control words
+        raise InputError(name, f"is not readable RTF ({type(err).__name__})") from None
+    if len(_CONTROL.findall(text)) > max(2, 0.01 * len(text)):
+        raise InputError(name, "is not readable RTF (garbled content)")
+    return _line_blocks([(None, [ln]) for ln in text.split("\n")]), dict(_NO_META), warnings
+
+
+def _read_pdf(name: str, content: bytes) -> Parsed:
+    from data.pdf import read_pdf
+
+    return read_pdf(name, content)
+
+
+_READERS: dict[str, Callable[[str, bytes], Parsed]] = {
+    ".pdf": _read_pdf, ".txt": _read_txt, ".md": _read_md, ".docx": _read_docx, ".rtf": _read_rtf}
+
+
+# -------------------------------------------------------------------------------- public API
+
+def _check(name: str, content: bytes) -> str:
+    """The lower-cased suffix, after refusing unsupported, oversized and empty files."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise InputError(name, f"unsupported file type '{suffix or 'no extension'}' "
+                               f"(supported: {', '.join(SUPPORTED_SUFFIXES)})")
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise InputError(name, f"is {len(content) / 2**20:.1f} MB, over the "
+                               f"{MAX_UPLOAD_BYTES // 2**20} MB upload limit")
+    if not content.strip():
+        raise InputError(name, "is empty")
+    return suffix
+
+
+def _parse(name: str, content: bytes, suffix: str) -> tuple[str, ParsedDocument]:
+    blocks, meta, warnings = _READERS[suffix](name, content)
+    full_text, sentences = assemble(blocks)
+    if not sentences:
+        raise InputError(name, "contains no text to annotate")
+    doc = ParsedDocument(filename=Path(name).name, sha256=hashlib.sha256(content).hexdigest(),
+                         sentences=sentences, title=meta["title"], authors=meta["authors"],
+                         year=meta["year"], format=suffix[1:], warnings=warnings)
+    return full_text, doc
+
+
+def read_document(name: str, content: bytes) -> list[ParsedDocument]:
+    """Parse one uploaded file by its suffix; pure (touches no database).
+
+    One document, except TwoSix JSON (one per paper) and JSONL (data.formats). Raises
+    InputError(name, reason) for anything unusable.
+    """
+    suffix = _check(name, content)
+    if suffix == ".json":
+        from data.formats import read_twosix
+
+        return read_twosix(name, content)
+    if suffix == ".jsonl":
+        from data.formats import read_jsonl
+
+        return read_jsonl(name, content)
+    return [_parse(name, content, suffix)[1]]
+
+
+def document_text(name: str, content: bytes) -> str:
+    """The normalised full text that sentence offsets index into (not for .json/.jsonl)."""
+    suffix = _check(name, content)
+    if suffix not in _READERS:
+        raise InputError(name, f"{suffix} files carry sentences, not one full text")
+    return _parse(name, content, suffix)[0]
+
+
+def read_path(path: str | Path) -> list[ParsedDocument]:
+    """read_document for a file on disk; the size is checked before the file is read."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(str(path), "file not found")
+    if p.stat().st_size > MAX_UPLOAD_BYTES:
+        raise InputError(p.name, f"is {p.stat().st_size / 2**20:.1f} MB, over the "
+                                 f"{MAX_UPLOAD_BYTES // 2**20} MB upload limit")
+    return read_document(p.name, p.read_bytes())

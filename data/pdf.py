@@ -1,0 +1,366 @@
+"""PDF text in reading order: columns, running headers and footers, hyphenation, metadata.
+
+Text runs and their boxes come from pdfium (pypdfium2, which pdfplumber itself depends on): it
+reads a dense two-column page in a few milliseconds, where pdfplumber/pdfminer need ~0.4 s, too
+slow for the 20 pages/s the upload page needs (see bench/ingest.py). Layout is rebuilt from the
+boxes in Python, per page and per text run, never per character:
+
+1. runs -> visual rows (same baseline);
+2. rows repeating at the top or bottom of most pages (digits ignored) and bare page numbers are
+   dropped;
+3. a gutter is a vertical strip in the middle of the page that (almost) no run covers; rows not
+   crossing it are read left column first, then right column, full-width rows (titles, figure
+   captions) in place;
+4. lines -> paragraphs on vertical gaps, indents, font size changes and short final lines;
+   paragraphs flow across column and page breaks.
+"""
+from __future__ import annotations
+
+import ctypes
+import re
+import statistics
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from data.blocks import Block, clean, is_heading, join_lines, vocabulary
+from data.errors import InputError
+
+_PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe; Streamlit serves sessions in threads
+_BARE_NUMBER = re.compile(r"^(?:page\s*)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:/|of)\s*\d{1,4})?$", re.I)
+_DIGITS = re.compile(r"\d+")
+_PLACEHOLDERS = {"", "untitled", "anonymous", "(unspecified)", "unspecified", "unknown", "none"}
+
+
+@dataclass
+class _Run:
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+
+@dataclass
+class _Row:
+    runs: list[_Run]
+
+    @property
+    def text(self) -> str:
+        return _join_runs(self.runs)
+
+    @property
+    def top(self) -> float:
+        return min(r.top for r in self.runs)
+
+
+@dataclass
+class _Line:
+    text: str
+    x0: float
+    x1: float
+    top: float
+    height: float
+    page: int
+    section: int  # lines of one column of a stretch, or of consecutive full-width rows
+    column: int  # 0 full width (or one-column page), 1 left, 2 right
+
+
+def _join_runs(runs: list[_Run]) -> str:
+    """Runs of one row, left to right; a space only where there is a visible gap."""
+    out = ""
+    prev: _Run | None = None
+    for run in sorted(runs, key=lambda r: r.x0):
+        if prev is not None and run.x0 - prev.x1 > 0.15 * max(run.height, prev.height):
+            out += " "
+        out += run.text
+        prev = run
+    return out
+
+
+def _page_runs(textpage, page_height: float) -> list[_Run]:
+    """Text runs with top-down coordinates; vertical text (margin stamps) is left out."""
+    import pypdfium2.raw as raw
+
+    # FPDFText_GetBoundedText scans every char of the page, so call it once per run (pypdfium2's
+    # wrapper calls it twice) with one buffer big enough for the whole page.
+    size = textpage.count_chars() + 1
+    buf = ctypes.create_string_buffer(2 * size)
+    ptr = ctypes.cast(buf, ctypes.POINTER(ctypes.c_ushort))
+    runs = []
+    for i in range(textpage.count_rects()):
+        left, bottom, right, top = textpage.get_rect(i)
+        h = top - bottom
+        if h <= 0 or right <= left:
+            continue
+        # Shrink the box vertically so neighbouring lines' ascenders/descenders are not read.
+        n = raw.FPDFText_GetBoundedText(textpage.raw, left + 0.05 * h, top - 0.25 * h,
+                                        right - 0.05 * h, bottom + 0.15 * h, ptr, size)
+        text = clean(buf.raw[:2 * n].decode("utf-16-le", errors="replace").replace("\x00", ""))
+        if not text or (h > 3 * (right - left) and len(text) > 2):
+            continue
+        runs.append(_Run(text, left, right, page_height - top, page_height - bottom))
+    return runs
+
+
+def _rows(runs: list[_Run]) -> list[_Row]:
+    """Group runs sharing a baseline; superscripts join their line."""
+    rows: list[_Row] = []
+    centres: list[float] = []
+    heights: list[float] = []
+    for run in sorted(runs, key=lambda r: (r.top + r.bottom) / 2):
+        c = (run.top + run.bottom) / 2
+        if rows and abs(c - centres[-1]) < 0.45 * max(heights[-1], run.height):
+            rows[-1].runs.append(run)
+            heights[-1] = max(heights[-1], run.height)
+        else:
+            rows.append(_Row([run]))
+            centres.append(c)
+            heights.append(run.height)
+    return rows
+
+
+def _edge_key(text: str) -> str:
+    return _DIGITS.sub("#", text.lower().replace(" ", ""))
+
+
+def _drop_running(pages: list[list[_Row]]) -> list[list[_Row]]:
+    """Remove running headers/footers (repeated on most pages, digits ignored) and page numbers."""
+    counts: dict[str, int] = {}
+    for rows in pages:
+        for key in {_edge_key(r.text) for r in rows[:2] + rows[-2:]}:
+            counts[key] = counts.get(key, 0) + 1
+    need = max(2, 0.4 * len(pages))
+    out = []
+    for rows in pages:
+        n = len(rows)
+        keep = []
+        for i, row in enumerate(rows):
+            edge = i < 2 or i >= n - 2
+            text = row.text
+            if edge and (_BARE_NUMBER.match(text) or (len(pages) > 1
+                                                       and counts[_edge_key(text)] >= need)):
+                continue
+            keep.append(row)
+        out.append(keep)
+    return out
+
+
+def _gutter(rows: list[_Row]) -> tuple[float, float] | None:
+    """The (x0, x1) of a column gutter, or None for a one-column page.
+
+    Coverage = how many rows have text over each x. In a two-column layout it drops, in the middle
+    of the text, to the number of full-width rows over a strip at least 6 pt wide.
+    """
+    runs = [r for row in rows for r in row.runs]
+    if len(rows) < 4:
+        return None
+    lo = min(r.x0 for r in runs)
+    width = max(r.x1 for r in runs) - lo
+    if width < 150:
+        return None
+    cover = np.zeros(int(width) + 2)
+    np.add.at(cover, np.array([int(r.x0 - lo) for r in runs]), 1)
+    np.add.at(cover, np.array([int(r.x1 - lo) + 1 for r in runs]), -1)
+    cover = np.cumsum(cover)[:-1]
+    a, b = int(0.3 * width), int(0.7 * width)
+    middle = cover[a:b]
+    low = middle.min()
+    if low > 0.5 * np.median(cover[cover > 0]) or low > len(rows) - 3:
+        return None
+    ok = middle <= low + max(1, 0.03 * len(rows))
+    # the longest run of low coverage
+    best, start = (0, 0), None
+    for i, flag in enumerate(np.append(ok, False)):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            best = max(best, (i - start, start))
+            start = None
+    length, s = best
+    if length < 6:
+        return None
+    return lo + a + s, lo + a + s + length
+
+
+def _document_gutter(pages: list[list[_Row]]) -> list[tuple[float, float] | None]:
+    """Each page's gutter; a page too short to measure one (a last page with a few lines per
+    column) takes the gutter most pages share, unless some of its text runs across it."""
+    gutters = [_gutter(rows) for rows in pages]
+    found = [g for g in gutters if g is not None]
+    if len(found) < 0.5 * sum(1 for rows in pages if rows):
+        return gutters
+    g0 = statistics.median(g[0] for g in found)
+    g1 = statistics.median(g[1] for g in found)
+    mid = (g0 + g1) / 2
+    return [g if g is not None or any(r.x0 < mid < r.x1 for row in rows for r in row.runs)
+            else (g0, g1) for g, rows in zip(gutters, pages)]
+
+
+def _order(rows: list[_Row], gutter: tuple[float, float] | None, page: int,
+           section: int) -> tuple[list[_Line], int]:
+    """Lines of a page in reading order: two-column stretches column by column."""
+    lines: list[_Line] = []
+    stretch: tuple[list[_Line], list[_Line]] = ([], [])
+
+    def line(runs: list[_Run], col: int) -> _Line:
+        return _Line(_join_runs(runs), min(r.x0 for r in runs), max(r.x1 for r in runs),
+                     min(r.top for r in runs), max(r.height for r in runs), page, section, col)
+
+    full_open = False  # whether the last section is full-width rows still being added to
+
+    def flush() -> None:
+        nonlocal section, full_open
+        for col in stretch:
+            if col:
+                section += 1
+                full_open = False
+                for ln in col:
+                    ln.section = section
+                lines.extend(col)
+                col.clear()
+
+    for row in rows:
+        if gutter is not None:
+            g0, g1 = gutter
+            mid = (g0 + g1) / 2
+            left = [r for r in row.runs if r.x1 <= mid]
+            right = [r for r in row.runs if r.x0 >= mid]
+            gap = (min(r.x0 for r in right) if right else g1) - (max(r.x1 for r in left) if left else g0)
+            if len(left) + len(right) == len(row.runs) and gap >= 0.6 * (g1 - g0):
+                if left:
+                    stretch[0].append(line(left, 1))
+                if right:
+                    stretch[1].append(line(right, 2))
+                continue
+        flush()
+        if not full_open:
+            section += 1
+            full_open = True
+        lines.append(line(row.runs, 0))
+    flush()
+    return lines, section
+
+
+def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:
+    """Split the reading-order lines into paragraphs.
+
+    Run boxes are tight around the glyphs (a line without descenders is shorter), so sizes come
+    from document-wide medians: the line pitch and the line height.
+    """
+    by_section: dict[int, list[_Line]] = {}
+    for ln in lines:
+        by_section.setdefault(ln.section, []).append(ln)
+    left = {s: min(ln.x0 for ln in ls) for s, ls in by_section.items()}
+    right = {s: max(ln.x1 for ln in ls) for s, ls in by_section.items()}
+    em = statistics.median(ln.height for ln in lines)
+    pitches = [b.top - a.top for a, b in zip(lines, lines[1:])
+               if a.section == b.section and b.top > a.top]
+    pitch = statistics.median(pitches) if pitches else 1.2 * em
+    paras: list[list[_Line]] = []
+    prev: _Line | None = None
+    for ln in lines:
+        new = prev is None
+        if prev is not None:
+            # The previous line ended on purpose if the next line's first word would have fit.
+            word = ln.text.split(" ", 1)[0]
+            word_width = (len(word) + 1) * (ln.x1 - ln.x0) / max(len(ln.text), 1)
+            short_end = (right[prev.section] - prev.x1 > word_width + em
+                         and (prev.text[-1:] in ".!?:" or ln.text[:1].isupper()))
+            indented = ln.x0 > left[ln.section] + 0.8 * em
+            if ln.section != prev.section:  # column or page break: text may flow on
+                new = short_end or indented or (ln.column == 0) != (prev.column == 0)
+            else:
+                gap = ln.top - prev.top
+                new = short_end or indented or gap > 1.3 * pitch or gap < 0
+        if new:
+            paras.append([ln])
+        else:
+            paras[-1].append(ln)
+        prev = ln
+    return paras
+
+
+def _blocks(paras: list[list[_Line]], vocab: set[str]) -> list[Block]:
+    blocks = []
+    for para in paras:
+        first = para[0].text
+        if is_heading(first, standalone=len(para) == 1):
+            blocks.append(Block(clean(first), [(0, para[0].page)], heading=True))
+            para = para[1:]
+            if not para:
+                continue
+        text, starts = join_lines([ln.text for ln in para], vocab)
+        pages = [(s, ln.page) for i, (s, ln) in enumerate(zip(starts, para))
+                 if i == 0 or ln.page != para[i - 1].page]
+        blocks.append(Block(text, pages))
+    return blocks
+
+
+def _year(date: str) -> int | None:
+    m = re.match(r"(?:D:)?((?:19|20)\d\d)", date or "")
+    return int(m.group(1)) if m else None
+
+
+def _metadata(meta: dict[str, str]) -> tuple[str | None, str | None, int | None]:
+    """Title, authors and year from the PDF info dictionary; tool placeholders count as absent."""
+    def value(key: str) -> str | None:
+        v = clean(meta.get(key) or "")
+        v = re.sub(r"^Microsoft (?:Word|PowerPoint) - ", "", v)
+        if v.lower() in _PLACEHOLDERS or re.search(r"\.(?:docx?|tex|dvi|pdf)$", v, re.I):
+            return None
+        return v
+
+    return value("Title"), value("Author"), _year(meta.get("CreationDate", "") or meta.get("ModDate", ""))
+
+
+def read_pdf(name: str, content: bytes) -> tuple[list[Block], dict, list[str]]:
+    """Blocks in reading order, metadata (title, authors, year) and warnings for one PDF."""
+    import pypdfium2 as pdfium
+
+    if b"%PDF-" not in content[:1024]:
+        raise InputError(name, "is not a PDF file (no %PDF header)")
+    with _PDFIUM_LOCK:
+        try:
+            doc = pdfium.PdfDocument(content)
+        except pdfium.PdfiumError as err:
+            if "password" in str(err).lower():
+                raise InputError(name, "is encrypted (password protected); upload an unlocked copy") from None
+            raise InputError(name, "is not a readable PDF (corrupt or truncated file)") from None
+        try:
+            n_pages = len(doc)
+            if n_pages == 0:
+                raise InputError(name, "has no pages (corrupt or truncated PDF)")
+            meta = doc.get_metadata_dict()
+            pages: list[list[_Row]] = []
+            for i in range(n_pages):
+                page = doc[i]
+                textpage = page.get_textpage()
+                pages.append(_rows(_page_runs(textpage, page.get_height())))
+                textpage.close()
+                page.close()
+        except pdfium.PdfiumError:
+            raise InputError(name, "is not a readable PDF (corrupt page content)") from None
+        finally:
+            doc.close()
+    empty = [i + 1 for i, rows in enumerate(pages) if not rows]
+    if len(empty) == n_pages:
+        raise InputError(name, "has no text layer (image-only or blank PDF); run OCR on it first")
+    warnings = []
+    if empty:
+        warnings.append(f"pages {', '.join(map(str, empty))} have no text layer (scanned images?); "
+                        "their content is missing")
+    lines: list[_Line] = []
+    section = 0
+    pages = _drop_running(pages)
+    for i, (rows, gutter) in enumerate(zip(pages, _document_gutter(pages))):
+        page_lines, section = _order(rows, gutter, i + 1, section)
+        lines.extend(page_lines)
+    blocks = _blocks(_paragraphs(lines), vocabulary([ln.text for ln in lines]))
+    title, authors, year = _metadata(meta)
+    return blocks, {"title": title, "authors": authors, "year": year}, warnings
