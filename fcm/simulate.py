@@ -105,28 +105,31 @@ def transfer_function(name: str, lam: float = 1.0) -> Callable[[np.ndarray], np.
 
 
 SPARSE_BELOW = 0.2
-"""Maps with fewer non-zero weights than this fraction iterate with a sparse matrix (faster)."""
+"""Maps with fewer non-zero weights than this fraction sum over their edges only (faster)."""
+
+Inputs = Callable[[np.ndarray], np.ndarray]
+"""A -> the input each concept receives, sum_i W[i, j] A_i."""
 
 
-def _incoming(W: np.ndarray):
-    """W transposed, so that (WT @ A)[j] = sum_i W[i, j] A_i; sparse when W is mostly zeros."""
-    WT = np.ascontiguousarray(W.T)
-    if np.count_nonzero(WT) >= SPARSE_BELOW * WT.size:
-        return WT
-    from scipy import sparse  # here, not at the top: importing it costs the CLI half a second
+def incoming(W: np.ndarray) -> Inputs:
+    """The input function of a map: a matrix product, or a sum over the edges when W is sparse."""
+    if np.count_nonzero(W) >= SPARSE_BELOW * W.size:
+        WT = np.ascontiguousarray(W.T)
+        return lambda A: WT @ A
+    src, tgt = np.nonzero(W)
+    w, n = W[src, tgt], W.shape[1]
+    return lambda A: np.bincount(tgt, weights=w * A[src], minlength=n)
 
-    return sparse.csr_array(WT)
 
-
-def step(WT, A: np.ndarray, rule: str, f: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """One synchronous update of every concept (fcm.md's three rules); WT from _incoming."""
+def step(inputs: Inputs, A: np.ndarray, rule: str, f: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """One synchronous update of every concept (fcm.md's three rules)."""
     if rule == "kosko":
-        return f(WT @ A)
+        return f(inputs(A))
     if rule == "mkosko":
-        return f(A + WT @ A)
+        return f(A + inputs(A))
     if rule == "rescaled":
         R = 2.0 * A - 1.0
-        return f(R + WT @ R)
+        return f(R + inputs(R))
     raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
 
 
@@ -144,7 +147,7 @@ def run(
     can be compared after the same number of steps.
     """
     config = config or SimulationConfig()
-    WT = _incoming(np.asarray(W, dtype=float))
+    inputs = incoming(np.asarray(W, dtype=float))
     f = transfer_function(config.transfer, config.lam)
     idx = np.fromiter((clamp or {}).keys(), dtype=int)
     vals = np.fromiter((clamp or {}).values(), dtype=float)
@@ -157,7 +160,7 @@ def run(
     times = np.full(config.max_period, -1)
     history[0], times[0] = A, 0
     for t in range(1, config.max_iter + 1):
-        new = step(WT, A, config.rule, f)
+        new = step(inputs, A, config.rule, f)
         new[idx] = vals
         if t >= min_iter:
             if np.max(np.abs(new - A)) <= config.threshold:

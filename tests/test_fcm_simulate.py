@@ -170,7 +170,7 @@ def test_bad_config():
 
 
 def test_sparse_maps_iterate_like_the_dense_formula():
-    # 5% density takes the sparse path; compare with A(t+1) = sig(A(t) + A(t) @ W) written out
+    # 5% density takes the sum-over-edges path; compare with A(t+1) = sig(A(t) + A(t) @ W) written out
     rng = np.random.default_rng(3)
     W = np.where(rng.random((60, 60)) < 0.05, rng.uniform(-1, 1, (60, 60)), 0.0)
     A = np.ones(60)
