@@ -52,6 +52,17 @@ def _parse_weight(cell: str, path: str, src: str, tgt: str) -> float:
     return w
 
 
+def _parse_row(cells: list[str], path: str, src: str, concepts: list[str]) -> np.ndarray:
+    """A row of weights, converted in one go; cell by cell only to name a bad cell."""
+    try:
+        row = np.array([c.strip() or "0" for c in cells], dtype=float)
+        if np.all(np.abs(row) <= 1.0):  # False for nan too
+            return row
+    except ValueError:
+        pass
+    return np.array([_parse_weight(c, path, src, tgt) for c, tgt in zip(cells, concepts)])
+
+
 def read_mental_modeler_csv(path: str | Path) -> FuzzyMap:
     """Read a Mental Modeler CSV; InputError naming the file for anything that is not one.
 
@@ -93,7 +104,7 @@ def read_mental_modeler_csv(path: str | Path) -> FuzzyMap:
         cells = row[1:]
         if len(cells) < len(concepts) or any(c.strip() for c in cells[len(concepts):]):
             raise InputError(name, f"not square: row {src!r} has {len(cells)} cells for {len(concepts)} concepts")
-        W[pos[src]] = [_parse_weight(c, name, src, tgt) for c, tgt in zip(cells, concepts)]
+        W[pos[src]] = _parse_row(cells[:len(concepts)], name, src, concepts)
     return FuzzyMap.from_matrix(concepts, W)
 
 
