@@ -85,6 +85,16 @@ def test_four_cycle_of_a_negative_loop():
     assert res.state.tolist() == [1.0, 1.0]
 
 
+def test_continuous_limit_cycle_detected():
+    # the same negative loop with tanh(2x) settles onto a period-4 orbit whose magnitude x is the
+    # positive root of x = tanh(2x), 0.9575
+    W = np.array([[0.0, 1.0], [-1.0, 0.0]])
+    res = run(W, np.ones(2), SimulationConfig(rule="kosko", transfer="tanh", lam=2.0))
+    assert not res.converged and res.cycle_length == 4
+    assert np.abs(res.state) == pytest.approx([0.9575, 0.9575], abs=1e-3)
+    assert math.tanh(2 * 0.9575) == pytest.approx(0.9575, abs=1e-3)
+
+
 def test_iteration_cap_without_convergence():
     W = np.array([[0.0, 1.0], [-1.0, 0.0]])
     res = run(W, np.ones(2), SimulationConfig(rule="kosko", transfer="trivalent", max_iter=3))
