@@ -82,8 +82,9 @@ class AnnotatorT(Base):
     created: Mapped[str] = mapped_column(String(40))
 
 
-class RelationT(Base):
-    __tablename__ = "relations"
+class _Pair:
+    """Columns of a concept pair in one sentence: shared by relations and suggestions."""
+
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"), index=True)
     source: Mapped[str] = mapped_column(Text)
@@ -93,6 +94,10 @@ class RelationT(Base):
     tgt_start: Mapped[int | None] = mapped_column(Integer, nullable=True)
     tgt_end: Mapped[int | None] = mapped_column(Integer, nullable=True)
     sign: Mapped[int] = mapped_column(Integer)
+
+
+class RelationT(_Pair, Base):
+    __tablename__ = "relations"
     strength: Mapped[str] = mapped_column(String(4), default="M")
     annotator: Mapped[str | None] = mapped_column(String(NAME_LEN), nullable=True, index=True)
     origin: Mapped[str] = mapped_column(String(16), default="human")
@@ -104,19 +109,10 @@ class RelationT(Base):
     updated_at: Mapped[str] = mapped_column(String(40))
 
 
-class SuggestionT(Base):
+class SuggestionT(_Pair, Base):
     """A model's proposed relation waiting for a human decision (table added in version 2)."""
 
     __tablename__ = "suggestions"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"), index=True)
-    source: Mapped[str] = mapped_column(Text)
-    target: Mapped[str] = mapped_column(Text)
-    src_start: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    src_end: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    tgt_start: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    tgt_end: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    sign: Mapped[int] = mapped_column(Integer)
     model_id: Mapped[str] = mapped_column(String(NAME_LEN))
     score: Mapped[float] = mapped_column(Float)
     state: Mapped[str] = mapped_column(String(16), default="pending")

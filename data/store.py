@@ -76,7 +76,7 @@ class SentenceRow:
 
 
 @dataclass(frozen=True)
-class RelationRow:
+class _PairRow:
     id: int
     sentence_id: int
     source: str
@@ -84,6 +84,10 @@ class RelationRow:
     source_span: Span | None
     target_span: Span | None
     sign: int
+
+
+@dataclass(frozen=True)
+class RelationRow(_PairRow):
     strength: str
     annotator: str | None
     origin: str
@@ -95,14 +99,7 @@ class RelationRow:
 
 
 @dataclass(frozen=True)
-class SuggestionRow:
-    id: int
-    sentence_id: int
-    source: str
-    target: str
-    source_span: Span | None
-    target_span: Span | None
-    sign: int
+class SuggestionRow(_PairRow):
     model_id: str
     score: float
     state: str
@@ -131,6 +128,11 @@ def _row(obj: Base) -> dict:
 
 def _span(start: int | None, end: int | None) -> Span | None:
     return None if start is None or end is None else (start, end)
+
+
+def _span_columns(src: Span | None, tgt: Span | None) -> dict[str, int | None]:
+    return {"src_start": src[0] if src else None, "src_end": src[1] if src else None,
+            "tgt_start": tgt[0] if tgt else None, "tgt_end": tgt[1] if tgt else None}
 
 
 def _make_engine(url: str) -> Engine:
@@ -513,9 +515,8 @@ class Store:
             self._ensure(s, AnnotatorT, annotator)
         now = _now()
         return RelationT(
-            sentence_id=sent.id, source=src, target=tgt, src_start=src_span[0] if src_span else None,
-            src_end=src_span[1] if src_span else None, tgt_start=tgt_span[0] if tgt_span else None,
-            tgt_end=tgt_span[1] if tgt_span else None, sign=rel.sign, strength=rel.strength,
+            sentence_id=sent.id, source=src, target=tgt, **_span_columns(src_span, tgt_span), sign=rel.sign,
+            strength=rel.strength,
             annotator=annotator, origin=rel.origin, model_id=rel.model_id,
             score=None if rel.score is None else float(rel.score), note=rel.note,
             extra=None if rel.extra is None else json.dumps(rel.extra),
@@ -583,8 +584,7 @@ class Store:
                 raise InputError(where, f"strength {changed.strength!r} is not one of {', '.join(STRENGTHS)}")
             log.update(
                 r, source=src, target=tgt, sign=changed.sign, strength=changed.strength, note=changed.note,
-                src_start=src_span[0] if src_span else None, src_end=src_span[1] if src_span else None,
-                tgt_start=tgt_span[0] if tgt_span else None, tgt_end=tgt_span[1] if tgt_span else None,
+                **_span_columns(src_span, tgt_span),
             )
             if log.changes:
                 log.update(r, updated_at=_now())
@@ -624,13 +624,18 @@ class Store:
             updated_at=r.updated_at, extra=None if r.extra is None else json.loads(r.extra),
         )
 
+    @staticmethod
+    def _pair_query(model: type[RelationT] | type[SuggestionT], sentence_id: int | None, document_id: int | None):
+        q = select(model)
+        if sentence_id is not None:
+            q = q.where(model.sentence_id == sentence_id)
+        if document_id is not None:
+            q = q.join(SentenceT, SentenceT.id == model.sentence_id).where(SentenceT.document_id == document_id)
+        return q
+
     def relations(self, *, sentence_id: int | None = None, document_id: int | None = None,
                   annotator: str | None = None, origin: str | None = None) -> list[RelationRow]:
-        q = select(RelationT)
-        if sentence_id is not None:
-            q = q.where(RelationT.sentence_id == sentence_id)
-        if document_id is not None:
-            q = q.join(SentenceT, SentenceT.id == RelationT.sentence_id).where(SentenceT.document_id == document_id)
+        q = self._pair_query(RelationT, sentence_id, document_id)
         if annotator is not None:
             q = q.where(RelationT.annotator == annotator)
         if origin is not None:
@@ -683,9 +688,7 @@ class Store:
                 if found is None:
                     found = log.add(SuggestionT(
                         sentence_id=sentence_id, source=src, target=tgt, sign=rel.sign,
-                        src_start=src_span[0] if src_span else None, src_end=src_span[1] if src_span else None,
-                        tgt_start=tgt_span[0] if tgt_span else None, tgt_end=tgt_span[1] if tgt_span else None,
-                        model_id=rel.model_id, score=float(rel.score), state="pending", created_at=_now(),
+                        **_span_columns(src_span, tgt_span), model_id=rel.model_id, score=float(rel.score), state="pending", created_at=_now(),
                     )).id
                 ids.append(found)
             log.record("suggest", None, f"{len(rels)} suggestions for sentence {sentence_id}", undoable=False)
@@ -694,11 +697,7 @@ class Store:
     def suggestions(self, *, sentence_id: int | None = None, document_id: int | None = None,
                     state: str | None = "pending") -> list[SuggestionRow]:
         """Suggestions in `state` (None: all), best score first."""
-        q = select(SuggestionT)
-        if sentence_id is not None:
-            q = q.where(SuggestionT.sentence_id == sentence_id)
-        if document_id is not None:
-            q = q.join(SentenceT, SentenceT.id == SuggestionT.sentence_id).where(SentenceT.document_id == document_id)
+        q = self._pair_query(SuggestionT, sentence_id, document_id)
         if state is not None:
             q = q.where(SuggestionT.state == state)
         with self._read() as s:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 import uuid
 
@@ -303,42 +302,47 @@ def test_bad_calls_change_nothing(store):
     assert set(STATUSES) == {"unseen", "labeled", "no-relation", "discarded"}
 
 
-V1_SCHEMA = """
+V1_TABLES = """
 CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY);
-CREATE TABLE documents (id INTEGER NOT NULL PRIMARY KEY, filename TEXT NOT NULL, sha256 VARCHAR(200) NOT NULL UNIQUE,
+CREATE TABLE documents (id {pk}, filename TEXT NOT NULL, sha256 VARCHAR(200) NOT NULL UNIQUE,
   format VARCHAR(32) NOT NULL, title TEXT, authors TEXT, year VARCHAR(32), year_is_int BOOLEAN NOT NULL,
   created VARCHAR(40) NOT NULL);
-CREATE TABLE sentences (id INTEGER NOT NULL PRIMARY KEY,
+CREATE TABLE sentences (id {pk},
   document_id INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE, position INTEGER NOT NULL,
   text TEXT NOT NULL, page INTEGER, start_char INTEGER NOT NULL, end_char INTEGER NOT NULL,
   is_reference BOOLEAN NOT NULL, status VARCHAR(16) NOT NULL);
-CREATE TABLE concepts (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL UNIQUE,
+CREATE TABLE concepts (id {pk}, name VARCHAR(255) NOT NULL UNIQUE,
   canonical_id INTEGER REFERENCES concepts (id), created VARCHAR(40) NOT NULL);
-CREATE TABLE annotators (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL UNIQUE,
-  created VARCHAR(40) NOT NULL);
-CREATE TABLE relations (id INTEGER NOT NULL PRIMARY KEY,
+CREATE TABLE annotators (id {pk}, name VARCHAR(255) NOT NULL UNIQUE, created VARCHAR(40) NOT NULL);
+CREATE TABLE relations (id {pk},
   sentence_id INTEGER NOT NULL REFERENCES sentences (id) ON DELETE CASCADE, source TEXT NOT NULL,
   target TEXT NOT NULL, src_start INTEGER, src_end INTEGER, tgt_start INTEGER, tgt_end INTEGER,
   sign INTEGER NOT NULL, strength VARCHAR(4) NOT NULL, annotator VARCHAR(255), origin VARCHAR(16) NOT NULL,
   model_id VARCHAR(255), score FLOAT, created_at VARCHAR(40) NOT NULL, updated_at VARCHAR(40) NOT NULL);
-CREATE TABLE actions (id INTEGER NOT NULL PRIMARY KEY, annotator VARCHAR(255), kind VARCHAR(32) NOT NULL,
+CREATE TABLE actions (id {pk}, annotator VARCHAR(255), kind VARCHAR(32) NOT NULL,
   description TEXT NOT NULL, changes TEXT NOT NULL, undoable BOOLEAN NOT NULL, undone_by INTEGER,
   created_at VARCHAR(40) NOT NULL);
 INSERT INTO schema_version VALUES (1);
-INSERT INTO documents VALUES (1, 'old.txt', 'abc', 'txt', 'Old paper', NULL, '1999', 0, '2020-01-01T00:00:00Z');
-INSERT INTO sentences VALUES (1, 1, 0, 'Grazing reduces seagrass cover.', 2, 0, 31, 0, 'labeled');
-INSERT INTO relations VALUES (1, 1, 'grazing', 'seagrass cover', 0, 7, 16, 30, -1, 'H', 'ann', 'human', NULL,
-  NULL, '2020-01-01T00:00:00Z', '2020-01-01T00:00:00Z');
-INSERT INTO annotators VALUES (1, 'ann', '2020-01-01T00:00:00Z');
+INSERT INTO documents (filename, sha256, format, title, authors, year, year_is_int, created)
+  VALUES ('old.txt', 'abc', 'txt', 'Old paper', NULL, '1999', FALSE, '2020-01-01T00:00:00Z');
+INSERT INTO sentences (document_id, position, text, page, start_char, end_char, is_reference, status)
+  VALUES (1, 0, 'Grazing reduces seagrass cover.', 2, 0, 31, FALSE, 'labeled');
+INSERT INTO relations (sentence_id, source, target, src_start, src_end, tgt_start, tgt_end, sign, strength,
+  annotator, origin, model_id, score, created_at, updated_at) VALUES (1, 'grazing', 'seagrass cover', 0, 7, 16, 30,
+  -1, 'H', 'ann', 'human', NULL, NULL, '2020-01-01T00:00:00Z', '2020-01-01T00:00:00Z');
+INSERT INTO annotators (name, created) VALUES ('ann', '2020-01-01T00:00:00Z')
 """
 
 
-def test_version_1_database_is_upgraded(tmp_path):
-    path = tmp_path / "v1.db"
-    conn = sqlite3.connect(path)
-    conn.executescript(V1_SCHEMA)
-    conn.close()
-    store = Store(str(path))
+def test_version_1_database_is_upgraded(url):
+    """A database written by version 1 (made here by hand, in that version's SQL) opens upgraded, data intact."""
+    engine = create_engine(url)
+    pk = "SERIAL PRIMARY KEY" if engine.dialect.name == "postgresql" else "INTEGER NOT NULL PRIMARY KEY"
+    with engine.begin() as conn:
+        for statement in V1_TABLES.format(pk=pk).split(";"):
+            conn.exec_driver_sql(statement)
+    engine.dispose()
+    store = Store(url)
     with store._engine.connect() as c:
         assert c.exec_driver_sql("SELECT version FROM schema_version").scalars().all() == [SCHEMA_VERSION]
     (row,) = store.relations()
@@ -347,7 +351,10 @@ def test_version_1_database_is_upgraded(tmp_path):
     assert store.sentence(1).page == 2 and store.sentence(1).llm is None
     store.update_relation(1, note="added after the upgrade")
     store.add_suggestions(1, [PassageRelation("grazing", "seagrass cover", -1, model_id="m", score=0.7)])
+    store.add_relation(1, PassageRelation("grazing", "seagrass", -1, annotator="ann"))
     assert store.relations()[0].note == "added after the upgrade" and len(store.suggestions()) == 1
-    assert store.list_documents()[0].year == "1999"
+    assert store.list_documents()[0].year == "1999" and len(store.relations()) == 2
     store.close()
-    assert Store(str(path)).relations()[0].note == "added after the upgrade"  # reopening is a no-op
+    again = Store(url)  # reopening an up-to-date database changes nothing
+    assert again.relations()[0].note == "added after the upgrade"
+    again.close()
