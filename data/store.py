@@ -105,6 +105,16 @@ class SuggestionRow(_PairRow):
     state: str
 
 
+@dataclass(frozen=True)
+class ActionRow:
+    id: int
+    annotator: str | None
+    kind: str
+    description: str
+    created_at: str
+    undone: bool
+
+
 def resolve_url(url: str | None = None) -> str:
     """SQLAlchemy URL for `url`, else $FUZZYMAP_DB, else DEFAULT_DB under the repo root.
 
@@ -196,11 +206,11 @@ class _Log:
     def delete(self, obj: Base) -> None:
         """Deletes a row and, first, whatever hangs on it, so that every row lost is logged."""
         if isinstance(obj, DocumentT):
-            for sent in self.session.scalars(select(SentenceT).where(SentenceT.document_id == obj.id)):
+            for sent in self.session.scalars(select(SentenceT).where(SentenceT.document_id == obj.id)).all():
                 self.delete(sent)
         if isinstance(obj, SentenceT):
             for model in (SuggestionT, RelationT):
-                for child in self.session.scalars(select(model).where(model.sentence_id == obj.id)):
+                for child in self.session.scalars(select(model).where(model.sentence_id == obj.id)).all():
                     self.delete(child)
         self.changes.append([obj.__tablename__, obj.id, _row(obj), None])
         self.session.delete(obj)
@@ -282,8 +292,8 @@ class Store:
     def import_documents(self, docs: list[ParsedDocument], annotator: str | None = None) -> list[int]:
         """Imports in one transaction: one bad document means nothing is imported.
 
-        A document whose sha256 is already stored returns the stored id and adds nothing. Relations
-        without an annotator get `annotator`. Imports are logged but not undoable (delete instead).
+        A document whose sha256 is already stored returns the stored id and adds nothing. Human
+        relations without an annotator get `annotator`. Imports are logged but not undoable (delete instead).
         """
         ids: list[int] = []
         with self._write() as log:
@@ -337,7 +347,8 @@ class Store:
         ]
         log.add_all(sents)
         rels = [
-            self._relation(log.session, sent, rel, rel.annotator or annotator, f"{doc.filename}: sentence {i}")
+            self._relation(log.session, sent, rel, rel.annotator or (annotator if rel.origin == "human" else None),
+                           f"{doc.filename}: sentence {i}")
             for i, (sent, ps) in enumerate(zip(sents, doc.sentences), 1)
             for rel in ps.relations
         ]
@@ -667,6 +678,18 @@ class Store:
             done = log.record("undo", annotator, f"undo: {action.description}", undoable=False)
             action.undone_by = done.id if done else -1
             return action.description
+
+    def history(self, annotator: str | None = None, limit: int = 50) -> list[ActionRow]:
+        """The action log, newest first (all annotators when `annotator` is None): the audit trail."""
+        q = select(ActionT).order_by(ActionT.id.desc()).limit(limit)
+        if annotator is not None:
+            q = q.where(ActionT.annotator == annotator)
+        with self._read() as s:
+            return [
+                ActionRow(id=a.id, annotator=a.annotator, kind=a.kind, description=a.description,
+                          created_at=a.created_at, undone=a.undone_by is not None)
+                for a in s.scalars(q)
+            ]
 
     # ---------------------------------------------------------------- suggestions
     def add_suggestions(self, sentence_id: int, rels: list[PassageRelation]) -> list[int]:

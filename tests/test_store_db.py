@@ -59,19 +59,22 @@ def test_import_list_and_export(store):
     doc.sentences[0].relations.append(rel)
     doc.sentences[0].status = "labeled"
     doc.sentences[1].llm = {"sys": [{"src": "a", "tgt": "b", "direction": "increase"}]}
+    doc.sentences[1].relations.append(PassageRelation("nothing", "here", 1, origin="model", model_id="m", score=0.5))
     (doc_id,) = store.import_documents([doc], annotator="ann")
     info = store.list_documents()[0]
     assert (info.id, info.title, info.year, info.n_sentences, info.n_labeled) == (doc_id, "Kelp", "2021", 2, 1)
     sents = store.sentences(doc_id)
     assert [s.index for s in sents] == [0, 1] and sents[1].llm == doc.sentences[1].llm
-    (row,) = store.relations(document_id=doc_id)
+    (model_row,) = store.relations(origin="model")
+    assert (model_row.annotator, model_row.model_id, model_row.score) == (None, "m", 0.5)
+    (row,) = store.relations(document_id=doc_id, origin="human")
     assert row.source_span == (0, 12) and row.target_span == (21, 32)
     assert (row.annotator, row.origin, row.strength, row.note, row.sign) == ("ann", "human", "H", "clear", -1)
     assert store.annotators() == ["ann"]
     assert {"warmer water", "kelp growth"} <= set(store.concepts())
     (back,) = store.export_documents()
     assert back.year == 2021 and back.title == "Kelp"
-    assert back.sentences[0].relations[0].src == "warmer water" and back.sentences[1].relations == []
+    assert back.sentences[0].relations[0].src == "warmer water" and back.sentences[1].relations[0].origin == "model"
     # the same file again is not duplicated
     assert store.import_documents([doc]) == [doc_id]
     assert len(store.list_documents()) == 1
@@ -164,6 +167,11 @@ def test_undo_reverts_each_annotators_last_action(store):
     assert store.sentence(sids[0]).status == "unseen"
     assert store.undo("ann") is None  # the import is not undoable by a keystroke
     assert [r.id for r in store.relations()] == [other]  # bob's work untouched
+    log = store.history()
+    assert [(a.kind, a.annotator) for a in log[:2]] == [("undo", "ann"), ("undo", "ann")]
+    assert [a.description for a in store.history("ann") if a.undone][0] == "delete warmer water -> kelp growth"
+    assert store.history("bob")[0].description == "add kelp forests -> young cod"
+    assert log[-1].kind == "import" and not log[-1].undone
 
 
 def test_undo_restores_deleted_document(store):
