@@ -20,6 +20,7 @@ import ctypes
 import re
 import statistics
 import threading
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,7 @@ from data.errors import InputError
 _PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe; Streamlit serves sessions in threads
 _BARE_NUMBER = re.compile(r"^(?:page\s*)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:/|of)\s*\d{1,4})?$", re.I)
 _DIGITS = re.compile(r"\d+")
+_BULLETS = "\u2022\u2023\u25aa\u25e6\u2013\u2014\u25cf\u25a0*"
 _PLACEHOLDERS = {"", "untitled", "anonymous", "(unspecified)", "unspecified", "unknown", "none"}
 
 
@@ -98,9 +100,10 @@ def _page_runs(textpage, page_height: float) -> list[_Run]:
         h = top - bottom
         if h <= 0 or right <= left:
             continue
-        # Shrink the box vertically so neighbouring lines' ascenders/descenders are not read.
+        # pdfium selects every char whose box touches the rectangle: trim the top, where accents
+        # of this line meet descenders of the line above, and the sides, where runs touch.
         n = raw.FPDFText_GetBoundedText(textpage.raw, left + 0.05 * h, top - 0.25 * h,
-                                        right - 0.05 * h, bottom + 0.15 * h, ptr, size)
+                                        right - 0.05 * h, bottom, ptr, size)
         text = clean(buf.raw[:2 * n].decode("utf-16-le", errors="replace").replace("\x00", ""))
         if not text or (h > 3 * (right - left) and len(text) > 2):
             continue
@@ -185,7 +188,15 @@ def _gutter(rows: list[_Row]) -> tuple[float, float] | None:
     length, s = best
     if length < 6:
         return None
-    return lo + a + s, lo + a + s + length
+    g0, g1 = lo + a + s, lo + a + s + length
+    # A right column has a left edge: most rows with text right of the strip start right at it
+    # (code listings and tables with a blank strip do not).
+    em = statistics.median(r.height for r in runs)
+    starts = [min(r.x0 for r in row.runs if r.x0 >= g1 - 1) for row in rows
+              if any(r.x0 >= g1 - 1 for r in row.runs)]
+    if sum(abs(x - g1) < em for x in starts) < max(3, 0.5 * len(starts)):
+        return None
+    return g0, g1
 
 
 def _document_gutter(pages: list[list[_Row]]) -> list[tuple[float, float] | None]:
@@ -251,13 +262,14 @@ def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:
     """Split the reading-order lines into paragraphs.
 
     Run boxes are tight around the glyphs (a line without descenders is shorter), so sizes come
-    from document-wide medians: the line pitch and the line height.
+    from document-wide medians: the line pitch and the line height. A column's left edge is where
+    most of its lines start (headings may stick out), its right edge where the longest ends.
     """
-    by_section: dict[int, list[_Line]] = {}
+    groups: dict[tuple[int, int], list[_Line]] = {}
     for ln in lines:
-        by_section.setdefault(ln.section, []).append(ln)
-    left = {s: min(ln.x0 for ln in ls) for s, ls in by_section.items()}
-    right = {s: max(ln.x1 for ln in ls) for s, ls in by_section.items()}
+        groups.setdefault((ln.page, ln.column), []).append(ln)
+    left = {k: Counter(round(ln.x0) for ln in ls).most_common(1)[0][0] for k, ls in groups.items()}
+    right = {k: max(ln.x1 for ln in ls) for k, ls in groups.items()}
     em = statistics.median(ln.height for ln in lines)
     pitches = [b.top - a.top for a, b in zip(lines, lines[1:])
                if a.section == b.section and b.top > a.top]
@@ -267,17 +279,20 @@ def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:
     for ln in lines:
         new = prev is None
         if prev is not None:
+            key, prev_key = (ln.page, ln.column), (prev.page, prev.column)
             # The previous line ended on purpose if the next line's first word would have fit.
             word = ln.text.split(" ", 1)[0]
             word_width = (len(word) + 1) * (ln.x1 - ln.x0) / max(len(ln.text), 1)
-            short_end = (right[prev.section] - prev.x1 > word_width + em
+            short_end = (right[prev_key] - prev.x1 > word_width + em
                          and (prev.text[-1:] in ".!?:" or ln.text[:1].isupper()))
-            indented = ln.x0 > left[ln.section] + 0.8 * em
+            indented = (ln.x0 > left[key] + 0.8 * em and abs(ln.x0 - prev.x0) > 0.8 * em
+                        and prev.text[:1] not in _BULLETS)  # not a bullet's hanging indent
+            new = short_end or indented or ln.text[:1] in _BULLETS
             if ln.section != prev.section:  # column or page break: text may flow on
-                new = short_end or indented or (ln.column == 0) != (prev.column == 0)
+                new = new or (ln.column == 0) != (prev.column == 0)
             else:
                 gap = ln.top - prev.top
-                new = short_end or indented or gap > 1.3 * pitch or gap < 0
+                new = new or gap > 1.3 * pitch or gap < 0
         if new:
             paras.append([ln])
         else:

@@ -198,3 +198,31 @@ def test_truncated_pdf_is_refused_or_read_without_crashing():
     pdf = make_pdf([column(72, 100, ["Gannets avoided the wind farm in summer."])])
     with pytest.raises(InputError):
         read_document("cut.pdf", pdf[: len(pdf) // 3])
+
+
+def test_indented_paragraphs_outdented_headings_and_bullets_with_hanging_indent():
+    lines = [(72, 100, "2.1 Study area")] + column(90, 118, [
+        "    The bank lies twenty kilometres offshore and is",
+        "swept by strong tides. Sand waves migrate across it",
+        "every winter.",
+        "    Kelp is absent from the bank. Divers found only",
+        "scattered hydroids on the boulders.",
+        "\u2022 Tidal currents reached two metres per second at",
+        "   spring tide on the northern edge.",
+        "\u2022 Waves exceeded four metres twice."])
+    doc, full = parse(make_pdf([lines]))
+    assert texts_of(doc) == [
+        "The bank lies twenty kilometres offshore and is swept by strong tides.",
+        "Sand waves migrate across it every winter.",
+        "Kelp is absent from the bank.",
+        "Divers found only scattered hydroids on the boulders.",
+        "\u2022 Tidal currents reached two metres per second at spring tide on the northern edge.",
+        "\u2022 Waves exceeded four metres twice.",
+    ]
+    assert full.startswith("2.1 Study area\n\nThe bank lies")
+    paragraphs = full.split("\n\n")
+    assert len(paragraphs) == 5  # heading, two indented paragraphs, two bullets
+
+
+def texts_of(doc) -> list[str]:
+    return [s.text for s in doc.sentences]
