@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import uuid
 
@@ -143,6 +145,25 @@ def test_concurrent_writers_lose_nothing(url):
     rows = setup.relations()
     assert len(rows) == 1600 and len({r.id for r in rows}) == 1600
     assert setup.annotators() == [f"a{n}" for n in range(8)]
+    setup.close()
+
+
+WRITER = """
+import sys
+from data.store import Store
+from data.types import PassageRelation
+store = Store(sys.argv[1])
+for i in range(50):
+    store.add_relation(int(sys.argv[2]), PassageRelation("cause", f"effect {i}", -1, annotator=sys.argv[3]))
+"""
+
+
+def test_concurrent_processes_lose_nothing(url):
+    setup = Store(url)
+    _, sids = _one_doc(setup)
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, url, str(sids[n]), f"p{n}"], cwd=ROOT) for n in range(2)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    assert [len(setup.relations(annotator=f"p{n}")) for n in range(2)] == [50, 50]
     setup.close()
 
 
