@@ -212,8 +212,8 @@ def _read_md(name: str, content: bytes) -> Parsed:
         text = join_lines(_md_inline("\n".join(lines)).split("\n"), vocab)[0]
         if text:
             blocks.append(Block(text, heading=heading))
-            if heading and meta["title"] is None and lines[0] == raw[0][1][0]:
-                meta["title"] = text
+    if meta["title"] is None and blocks and blocks[0].heading:
+        meta["title"] = blocks[0].text
     return blocks, meta, warnings
 
 
@@ -285,15 +285,19 @@ _READERS: dict[str, Callable[[str, bytes], Parsed]] = {
 
 # -------------------------------------------------------------------------------- public API
 
+def _check_size(name: str, size: int) -> None:
+    if size > MAX_UPLOAD_BYTES:
+        raise InputError(name, f"is {size / 2**20:.1f} MB, over the "
+                               f"{MAX_UPLOAD_BYTES / 2**20:g} MB upload limit")
+
+
 def _check(name: str, content: bytes) -> str:
     """The lower-cased suffix, after refusing unsupported, oversized and empty files."""
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise InputError(name, f"unsupported file type '{suffix or 'no extension'}' "
                                f"(supported: {', '.join(SUPPORTED_SUFFIXES)})")
-    if len(content) > MAX_UPLOAD_BYTES:
-        raise InputError(name, f"is {len(content) / 2**20:.1f} MB, over the "
-                               f"{MAX_UPLOAD_BYTES // 2**20} MB upload limit")
+    _check_size(name, len(content))
     if not content.strip():
         raise InputError(name, "is empty")
     return suffix
@@ -317,14 +321,13 @@ def read_document(name: str, content: bytes) -> list[ParsedDocument]:
     InputError(name, reason) for anything unusable.
     """
     suffix = _check(name, content)
-    if suffix == ".json":
-        from data.formats import read_twosix
+    if suffix not in _READERS:
+        from data.formats import read_jsonl, read_twosix
 
-        return read_twosix(name, content)
-    if suffix == ".jsonl":
-        from data.formats import read_jsonl
-
-        return read_jsonl(name, content)
+        docs = (read_twosix if suffix == ".json" else read_jsonl)(name, content)
+        if not docs:
+            raise InputError(name, "contains no documents")
+        return docs
     return [_parse(name, content, suffix)[1]]
 
 
@@ -341,7 +344,5 @@ def read_path(path: str | Path) -> list[ParsedDocument]:
     p = Path(path)
     if not p.is_file():
         raise InputError(str(path), "file not found")
-    if p.stat().st_size > MAX_UPLOAD_BYTES:
-        raise InputError(p.name, f"is {p.stat().st_size / 2**20:.1f} MB, over the "
-                                 f"{MAX_UPLOAD_BYTES // 2**20} MB upload limit")
+    _check_size(p.name, p.stat().st_size)
     return read_document(p.name, p.read_bytes())

@@ -200,6 +200,9 @@ def test_rtf_paragraphs_and_escapes():
      "does not look like text|not readable RTF"),
     ("styles-only.rtf", b"{\\rtf1\\ansi{\\fonttbl{\\f0 Arial;}}}", "contains no text"),
     ("only-headings.md", b"# Title\n\n## Methods\n", "contains no text"),
+    ("labels.json", b"[]", "contains no documents"),
+    ("labels.json", b"{not json", "not valid JSON"),
+    ("labels.jsonl", b"[1, 2", "not valid JSON"),
 ])
 def test_bad_input_raises_input_error_naming_the_file(name, content, reason):
     with pytest.raises(InputError, match=reason) as err:
