@@ -163,3 +163,32 @@ def word_chip_step(anchor: int | None, selected: Sequence[int]) -> tuple[int | N
     if anchor is not None:
         return None, (anchor, anchor)
     return None, None
+
+
+def apply_table_edits(store, change: dict, relation_ids: Sequence[int], annotator: str | None) -> list[str]:
+    """Writes a st.data_editor change set of the relations table to the store.
+
+    `change` is the editor's state ({"edited_rows": {row: {column: value}}, "deleted_rows": [row]});
+    row numbers index `relation_ids`. Deleting, swapping (the "swap" checkbox) and editing
+    source/target/sign/strength/note each become one undoable store action. Returns the error
+    lines of edits the store refused (e.g. an empty concept); the other edits are still saved.
+    """
+    from data.errors import InputError
+
+    errors = []
+    for row in change.get("deleted_rows", []):
+        store.delete_relation(relation_ids[row], annotator)
+    for row, edit in change.get("edited_rows", {}).items():
+        rid = relation_ids[int(row)]
+        edit = dict(edit)
+        if edit.pop("swap", False):
+            store.swap_relation(rid, annotator)
+        fields = {k: v for k, v in edit.items() if k in ("source", "target", "strength", "note")}
+        if "sign" in edit:
+            fields["sign"] = -1 if edit["sign"] in ("−", "-") else 1
+        if fields:
+            try:
+                store.update_relation(rid, annotator=annotator, **fields)
+            except InputError as exc:
+                errors.append(str(exc))
+    return errors

@@ -56,3 +56,25 @@ def running_app(db: str | Path, timeout: float = 60.0) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def app_test(db: str | Path, page: str | None = None, annotator: str | None = "ann", timeout: float = 120):
+    """An AppTest of app/main.py on database `db`, already run once (and switched to `page`).
+
+    The store is a process-wide cache_resource, so it is cleared first: every test gets the
+    database it names.
+    """
+    from streamlit.testing.v1 import AppTest
+
+    from app.state import get_store
+
+    os.environ["FUZZYMAP_DB"] = str(db)
+    get_store.clear()
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=timeout)
+    if annotator:
+        at.session_state["annotator"] = annotator
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    return at

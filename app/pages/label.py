@@ -17,6 +17,7 @@ from data.labeling import (
     ORDERS,
     Pick,
     advance_pick,
+    apply_table_edits,
     concept_chips,
     escape_markdown,
     highlight,
@@ -114,29 +115,40 @@ def _save(sentence_id: int) -> None:
     except InputError as exc:
         ss.lb_flash = str(exc)
         return
+    _acted()
     ss.lb_toast = f"Saved {src.text} → {tgt.text}"
     _reset_form()
 
 
 def _mark(sentence_id: int, status: str, then: int | None) -> None:
     store.set_status(sentence_id, status, annotator)
+    _acted()
     ss.lb_toast = f"Marked {status}"
     if then is not None:
         _go(then)
 
 
+def _acted() -> None:
+    """Remembers where an undoable action happened, so Undo can bring the annotator back there."""
+    ss.setdefault("lb_acted_at", []).append(ss.pos)
+
+
 def _undo() -> None:
     what = store.undo(annotator)
     ss.lb_toast = f"Undone: {what}" if what else "Nothing to undo"
+    if what and ss.get("lb_acted_at"):
+        _go(ss.lb_acted_at.pop())
 
 
 def _accept(suggestion_id: int) -> None:
     store.accept_suggestion(suggestion_id, annotator)
+    _acted()
     ss.lb_toast = "Suggestion accepted"
 
 
 def _reject(suggestion_id: int) -> None:
     store.reject_suggestion(suggestion_id, annotator)
+    _acted()
     ss.lb_toast = "Suggestion rejected"
 
 
@@ -148,22 +160,9 @@ def _edit_suggestion(suggestion_id: int, src: Pick, tgt: Pick, sign: int) -> Non
 
 
 def _table_edited(key: str, relation_ids: list[int]) -> None:
-    change = ss.get(key) or {}
-    for row in change.get("deleted_rows", []):
-        store.delete_relation(relation_ids[row], annotator)
-    for row, edit in change.get("edited_rows", {}).items():
-        rid = relation_ids[int(row)]
-        edit = dict(edit)
-        if edit.pop("swap", False):
-            store.swap_relation(rid, annotator)
-        fields = {k: v for k, v in edit.items() if k in ("source", "target", "strength", "note")}
-        if "sign" in edit:
-            fields["sign"] = 1 if edit["sign"] == "+" else -1
-        if fields:
-            try:
-                store.update_relation(rid, annotator=annotator, **fields)
-            except InputError as exc:
-                ss.lb_flash = str(exc)
+    errors = apply_table_edits(store, ss.get(key) or {}, relation_ids, annotator)
+    if errors:
+        ss.lb_flash = "; ".join(errors)
     ss.lb_table_ver = ss.get("lb_table_ver", 0) + 1
 
 

@@ -1,0 +1,164 @@
+"""Label page (AppTest): picking, saving, statuses, undo, suggestions, table edits, sentence fixes."""
+from __future__ import annotations
+
+import pytest
+
+from app_server import app_test
+from data.labeling import apply_table_edits, word_spans
+from data.store import Store
+from data.types import ParsedDocument, ParsedSentence, PassageRelation
+
+S1 = "Offshore wind farms reduce the fishing effort of local trawlers."
+S2 = "Warmer water increases the growth of algae."
+S3 = "Stricter quotas lower the landings of cod."
+LLM = {"GPT": [{"src": "Warmer water", "tgt": "algae", "direction": "increase"},
+               {"src": "algae", "tgt": "Warmer water", "direction": "decrease"}]}
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    db = tmp_path / "label.db"
+    monkeypatch.setenv("FUZZYMAP_DB", str(db))
+    s = Store(str(db))
+    s.import_documents([ParsedDocument("t.txt", "sha-t", [ParsedSentence(S1, page=3), ParsedSentence(S2, llm=LLM),
+                                                          ParsedSentence(S3)], title="Test paper")])
+    return s
+
+
+def _label(store):
+    return app_test(store.url, "pages/label.py")
+
+
+def _rows(store):
+    return store.sentences(store.list_documents()[0].id)
+
+
+def test_chips_then_save_with_sign_and_strength(store):
+    at = _label(store)
+    assert not at.exception
+    assert "Sentence 1 of 3 · page 3 · unseen" in [c.value for c in at.caption]
+    chips = [b for b in at.button if b.key.startswith("lb_chip_")]
+    assert chips[0].label == "Offshore wind farms"
+    chips[0].click().run()
+    next(b for b in at.button if b.key.startswith("lb_chip_") and b.label == "fishing effort").click().run()
+    assert at.selectbox(key="lb_src_box").value == "Offshore wind farms"
+    at.button(key="lb_minus").click().run()
+    at.button(key="lb_stronger").click().run()
+    at.text_input(key="lb_note").set_value("p. 3, table 2").run()
+    at.button(key="lb_save").click().run()
+    assert not at.exception
+    (rel,) = store.relations()
+    assert (rel.source, rel.target, rel.sign, rel.strength, rel.annotator, rel.note) == (
+        "Offshore wind farms", "fishing effort", -1, "H", "ann", "p. 3, table 2")
+    assert S1[slice(*rel.source_span)] == "Offshore wind farms"
+    assert _rows(store)[0].status == "labeled"
+    assert "**Your relations in this sentence: 1**" in [m.value for m in at.markdown]
+    assert at.selectbox(key="lb_src_box").value is None  # the form is reset for the next relation
+    at.button(key="lb_save").click().run()  # nothing picked: a warning, nothing saved
+    assert at.warning and len(store.relations()) == 1
+
+
+def test_word_chips_and_typed_concept(store):
+    store.add_concept("fish stocks")  # AppTest can only choose listed options; typing new ones is a browser test
+    at = _label(store)
+    words = word_spans(S1)
+    pills_key = next(p.key for p in at.button_group if p.key.startswith("lb_words_"))
+    at.button_group(key=pills_key).set_value([8]).run()  # "local"
+    pills_key = next(p.key for p in at.button_group if p.key.startswith("lb_words_"))
+    at.button_group(key=pills_key).set_value([8, 9]).run()  # ... "trawlers"
+    assert at.selectbox(key="lb_src_box").value == "local trawlers"
+    at.selectbox(key="lb_tgt_box").set_value("fish stocks").run()  # from the lexicon, not in the sentence
+    at.button(key="lb_save").click().run()
+    (rel,) = store.relations()
+    assert (rel.source, rel.source_span, rel.target, rel.target_span) == (
+        "local trawlers", (words[8][0], words[9][1]), "fish stocks", None)
+
+
+def test_no_relation_discard_undo_and_navigation(store):
+    at = _label(store)
+    at.button(key="lb_norel").click().run()
+    assert [r.status for r in _rows(store)] == ["no-relation", "unseen", "unseen"]
+    assert "Sentence 2 of 3 · unseen" in [c.value for c in at.caption]  # moved to the next unlabeled
+    at.button(key="lb_discard").click().run()
+    assert [r.status for r in _rows(store)] == ["no-relation", "discarded", "unseen"]
+    at.button(key="lb_undo").click().run()
+    assert [r.status for r in _rows(store)] == ["no-relation", "unseen", "unseen"]
+    assert "Sentence 2 of 3 · unseen" in [c.value for c in at.caption]  # undo goes back to where it was
+    at.button(key="lb_back").click().run()
+    assert "Sentence 1 of 3 · page 3 · no-relation" in [c.value for c in at.caption]
+    at.button(key="lb_next_unlabeled").click().run()
+    assert "Sentence 2 of 3 · unseen" in [c.value for c in at.caption]
+    assert at.query_params["s"] == "2"
+
+
+def test_position_comes_from_the_address(store):
+    from streamlit.testing.v1 import AppTest  # noqa: F401  (AppTest is driven through app_test)
+
+    at = app_test(store.url)
+    at.query_params["doc"] = str(store.list_documents()[0].id)
+    at.query_params["s"] = "3"
+    at.switch_page("pages/label.py").run()
+    assert "Sentence 3 of 3 · unseen" in [c.value for c in at.caption]
+
+
+def test_suggestions_accept_reject_edit(store):
+    at = _label(store)
+    at.button(key="lb_next").click().run()
+    assert not at.exception
+    pending = store.suggestions(sentence_id=_rows(store)[1].id)
+    assert {(s.source, s.target, s.sign) for s in pending} == {("Warmer water", "algae", 1), ("algae", "Warmer water", -1)}
+    first, second = pending
+    at.button(key=f"lb_acc_{first.id}").click().run()
+    (rel,) = store.relations()
+    assert (rel.source, rel.origin, rel.score, rel.model_id, rel.annotator) == (
+        first.source, "human", first.score, "llm:GPT", "ann")
+    at.button(key=f"lb_edit_sug_{second.id}").click().run()
+    assert at.selectbox(key="lb_src_box").value == "algae"
+    at.button(key="lb_swap").click().run()
+    at.button(key="lb_save").click().run()
+    assert store.suggestions(sentence_id=second.sentence_id, state="rejected")[0].id == second.id
+    assert sorted((r.source, r.target, r.sign) for r in store.relations()) == [
+        ("Warmer water", "algae", -1), ("Warmer water", "algae", 1)]
+    assert not store.suggestions(sentence_id=second.sentence_id)  # none pending
+
+
+def test_order_by_likely_causal(store):
+    at = _label(store)
+    at.button_group(key="lb_order").set_value("likely causal").run()
+    at.button(key="lb_back").click().run()  # position 1 of the ordering is sentence 2 (scored 1.0)
+    assert not at.exception
+    assert "Sentence 2 of 3 · unseen" in [c.value for c in at.caption]
+
+
+def test_fix_sentence_text_split_merge(store):
+    rows = _rows(store)
+    store.add_relation(rows[0].id, PassageRelation("Offshore wind farms", "fishing effort", -1, annotator="ann"))
+    at = _label(store)
+    at.button(key="lb_back").click().run()  # it opened at the first unlabeled sentence
+    at.text_area(key=f"lb_text_{rows[0].id}").set_value(S1.replace("reduce", "strongly reduce")).run()
+    at.button(key="lb_save_text").click().run()
+    (rel,) = store.relations()
+    text = store.sentence(rows[0].id).text
+    assert "strongly reduce" in text and text[slice(*rel.target_span)] == "fishing effort"
+    at.button(key="lb_merge").click().run()
+    assert len(_rows(store)) == 2 and _rows(store)[0].text.endswith(S2)
+    merged = _rows(store)[0]
+    cut = word_spans(merged.text).index(next(w for w in word_spans(merged.text) if merged.text[w[0]:w[1]] == "Warmer"))
+    at.selectbox(key=f"lb_split_at_{merged.id}").set_value(cut).run()
+    at.button(key="lb_split").click().run()
+    assert [r.text for r in _rows(store)] == [text, S2, S3]
+    assert len(store.relations()) == 1
+
+
+def test_apply_table_edits(store):
+    rows = _rows(store)
+    a = store.add_relation(rows[0].id, PassageRelation("Offshore wind farms", "fishing effort", -1, annotator="ann"))
+    b = store.add_relation(rows[0].id, PassageRelation("local trawlers", "fishing effort", 1, annotator="ann"))
+    errors = apply_table_edits(store, {"edited_rows": {0: {"swap": True, "sign": "+", "strength": "VH", "note": "n"}},
+                                       "deleted_rows": [1]}, [a, b], "ann")
+    assert errors == []
+    (rel,) = store.relations()
+    assert (rel.id, rel.source, rel.target, rel.sign, rel.strength, rel.note) == (
+        a, "fishing effort", "Offshore wind farms", 1, "VH", "n")
+    assert apply_table_edits(store, {"edited_rows": {0: {"source": "  "}}}, [a], "ann")  # refused, reported
+    assert store.relations()[0].source == "fishing effort"
