@@ -53,14 +53,12 @@ class UnitStore(Protocol):
     def put(self, text: str, spans: np.ndarray, units: np.ndarray) -> None: ...
 
 
-def stack_layers(hidden: Tensor | Sequence[Tensor], layers: int) -> Tensor:
-    """The last `layers` hidden states as one [k, B, T, H] tensor (accepts [L,T,H] for one sentence)."""
-    stacked = torch.stack(list(hidden[-layers:])) if not isinstance(hidden, Tensor) else hidden[-layers:]
-    if stacked.dim() == 3:
-        stacked = stacked.unsqueeze(1)
-    if stacked.shape[0] < layers:
-        raise ValueError(f"model has {stacked.shape[0]} hidden states, PoolingConfig.layers={layers}")
-    return stacked
+def last_layers(hidden: Tensor | Sequence[Tensor], layers: int) -> list[Tensor]:
+    """The last `layers` hidden states as [B, T, H] tensors (a [L, T, H] tensor counts as one sentence)."""
+    chosen = list(hidden[-layers:])
+    if len(chosen) < layers:
+        raise ValueError(f"model has {len(chosen)} hidden states, PoolingConfig.layers={layers}")
+    return [h.unsqueeze(0) if h.dim() == 2 else h for h in chosen]
 
 
 def content_mask(attention_mask: Tensor, offsets: Tensor) -> Tensor:
@@ -85,24 +83,26 @@ def span_weights(offsets: Tensor, content: Tensor, spans: Tensor) -> Tensor:
     return weights / weights.sum(dim=1, keepdim=True).clamp(min=1.0)
 
 
-def pool_units(states: Tensor, attention_mask: Tensor, offsets: Tensor,
+def pool_units(layers: Sequence[Tensor], attention_mask: Tensor, offsets: Tensor,
                spans_per_row: Sequence[Sequence[Span]]) -> list[Tensor]:
     """Per batch row, a [1 + m, k, H] tensor: the sentence's masked mean, then each span's mean.
 
-    states is [k, B, T, H]; one small matmul per row keeps the cost at O(m*T*k*H).
+    layers: k tensors [B, T, H]. All rows and units are pooled by one batched matmul of averaging
+    weights [B, U, T] with the layers side by side [B, T, k*H].
     """
     content = content_mask(attention_mask, offsets)
-    out = []
+    n_units = max(1 + len(spans) for spans in spans_per_row)
+    weights = torch.zeros(len(spans_per_row), n_units, content.shape[1], device=content.device)
     for row, spans in enumerate(spans_per_row):
         sentence = content[row].float()
-        sentence = (sentence / sentence.sum().clamp(min=1.0)).unsqueeze(0)
+        weights[row, 0] = sentence / sentence.sum().clamp(min=1.0)
         if len(spans):
-            span_t = torch.as_tensor(np.asarray(spans, dtype=np.int64).reshape(-1, 2), device=offsets.device)
-            weights = torch.cat([sentence, span_weights(offsets[row], content[row], span_t)])
-        else:
-            weights = sentence
-        out.append(torch.matmul(weights.to(states.dtype), states[:, row]).transpose(0, 1))
-    return out
+            span_t = torch.as_tensor(np.asarray(spans, dtype=np.int64).reshape(-1, 2), device=content.device)
+            weights[row, 1:1 + len(spans)] = span_weights(offsets[row], content[row], span_t)
+    side_by_side = torch.cat(list(layers), dim=-1)
+    pooled = torch.bmm(weights.to(side_by_side.dtype), side_by_side)
+    pooled = pooled.view(len(spans_per_row), n_units, len(layers), -1)
+    return [pooled[row, :1 + len(spans)] for row, spans in enumerate(spans_per_row)]
 
 
 def compose(sentence: Tensor, a: Tensor, b: Tensor, parts: Sequence[str], per_layer: bool = False) -> Tensor:
@@ -127,16 +127,16 @@ def pool_pairs(hidden: Tensor | Sequence[Tensor], attention_mask: Tensor, offset
     attention_mask [B, T], offsets [B, T, 2] (the tokenizer's offset_mapping).
     spans: (row, a_span, b_span) per pair, row indexing the batch; (a_span, b_span) when B is 1.
     """
-    states = stack_layers(hidden, config.layers)
+    layers = last_layers(hidden, config.layers)
     if attention_mask.dim() == 1:
         attention_mask, offsets = attention_mask.unsqueeze(0), offsets.unsqueeze(0)
     triples = [s if len(s) == 3 else (0, *s) for s in spans]
-    per_row: list[list[Span]] = [[] for _ in range(states.shape[1])]
+    per_row: list[list[Span]] = [[] for _ in range(layers[0].shape[0])]
     index = []
     for row, a, b in triples:
         index.append((row, len(per_row[row]) + 1, len(per_row[row]) + 2))
         per_row[row] += [tuple(a), tuple(b)]
-    units = pool_units(states, attention_mask, offsets, per_row)
+    units = pool_units(layers, attention_mask, offsets.to(attention_mask.device), per_row)
     sentence = torch.stack([units[r][0] for r, _, _ in index])
     a_vec = torch.stack([units[r][i] for r, i, _ in index])
     b_vec = torch.stack([units[r][j] for r, _, j in index])
@@ -180,8 +180,7 @@ def forward_units(backbone: Backbone, texts: Sequence[str], spans: Sequence[Sequ
         offsets = enc.pop("offset_mapping")
         enc = {k: v.to(device) for k, v in enc.items()}
         hidden = backbone.model(**enc, output_hidden_states=True).hidden_states
-        states = stack_layers(hidden, layers)
-        units = pool_units(states, enc["attention_mask"], offsets.to(device), [spans[i] for i in batch])
+        units = pool_units(last_layers(hidden, layers), enc["attention_mask"], offsets.to(device), [spans[i] for i in batch])
         for i, u in zip(batch, units):
             out[i] = u.float().cpu().numpy()
     return out
