@@ -20,7 +20,8 @@ from data.types import ParsedSentence
 _SPACE = re.compile(r"\s+")
 _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVX]+\.|[A-H]\.)\s+")
 _REFERENCE_HEADINGS = frozenset({"references", "bibliography", "literature cited", "works cited",
-                                 "reference list", "references cited", "cited literature"})
+                                 "reference list", "references cited", "cited literature",
+                                 "references and notes", "notes and references"})
 # Sections that may follow the reference list and are prose again.
 _AFTER_REFERENCES = frozenset({"appendix", "appendices", "supplementary material",
                                "supplementary information", "supporting information"})

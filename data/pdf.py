@@ -319,11 +319,16 @@ def _year(date: str) -> int | None:
 
 
 def _metadata(meta: dict[str, str]) -> tuple[str | None, str | None, int | None]:
-    """Title, authors and year from the PDF info dictionary; tool placeholders count as absent."""
+    """Title, authors and year from the PDF info dictionary.
+
+    Placeholders that tools write (reportlab's "untitled", a file name, a publisher's PII or DOI)
+    count as absent. The year is the file's creation year: a re-saved copy gives the save year.
+    """
     def value(key: str) -> str | None:
         v = clean(meta.get(key) or "")
         v = re.sub(r"^Microsoft (?:Word|PowerPoint) - ", "", v)
-        if v.lower() in _PLACEHOLDERS or re.search(r"\.(?:docx?|tex|dvi|pdf)$", v, re.I):
+        if (v.lower() in _PLACEHOLDERS or len(v) < 3 or re.match(r"(?:PII|doi)\b", v, re.I)
+                or re.search(r"\.(?:docx?|tex|dvi|pdf)$", v, re.I)):
             return None
         return v
 

@@ -264,3 +264,18 @@ def test_word_by_word_text_objects_with_superscripts_and_justified_columns():
         "Seabirds such as gannets avoided the turbines in daylight.",
         "Divers were displaced up to ten kilometres from the array.",
     ]
+
+
+def test_owner_password_only_pdf_is_readable_and_suffix_case_is_ignored():
+    from reportlab.lib.pdfencrypt import StandardEncryption
+
+    lock = StandardEncryption("", ownerPassword="owner", canModify=0)
+    pdf = make_pdf([column(72, 100, ["Terns nested on the substation platform."])], encrypt=lock)
+    doc, _ = parse(pdf, name="PRINT-ONLY.PDF")
+    assert texts_of(doc) == ["Terns nested on the substation platform."]
+
+
+def test_placeholder_metadata_is_ignored():
+    lines = column(72, 100, ["Mackerel shoals passed the array in autumn."])
+    doc, _ = parse(make_pdf([lines], title="Microsoft Word - draft_v3.docx", author="unknown"))
+    assert (doc.title, doc.authors) == (None, None)
