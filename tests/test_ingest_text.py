@@ -200,7 +200,7 @@ def test_rtf_paragraphs_and_escapes():
      "does not look like text|not readable RTF"),
     ("styles-only.rtf", b"{\\rtf1\\ansi{\\fonttbl{\\f0 Arial;}}}", "contains no text"),
     ("only-headings.md", b"# Title\n\n## Methods\n", "contains no text"),
-    ("labels.json", b"[]", "contains no documents"),
+    ("labels.json", b"[]", "contains no documents|JSON list"),
     ("labels.json", b"{not json", "not valid JSON"),
     ("labels.jsonl", b"[1, 2", "not valid JSON"),
 ])
