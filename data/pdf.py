@@ -200,7 +200,7 @@ def _document_gutter(pages: list[list[_Row]]) -> list[tuple[float, float] | None
     column) takes the gutter most pages share, unless some of its text runs across it."""
     gutters = [_gutter(rows) for rows in pages]
     found = [g for g in gutters if g is not None]
-    if len(found) < 0.5 * sum(1 for rows in pages if rows):
+    if not found or len(found) < 0.5 * sum(1 for rows in pages if rows):
         return gutters
     g0 = statistics.median(g[0] for g in found)
     g1 = statistics.median(g[1] for g in found)
@@ -261,6 +261,8 @@ def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:
     from document-wide medians: the line pitch and the line height. A column's left edge is where
     most of its lines start (headings may stick out), its right edge where the longest ends.
     """
+    if not lines:  # only running headers and page numbers
+        return []
     groups: dict[tuple[int, int], list[_Line]] = {}
     for ln in lines:
         groups.setdefault((ln.page, ln.column), []).append(ln)

@@ -279,3 +279,8 @@ def test_placeholder_metadata_is_ignored():
     lines = column(72, 100, ["Mackerel shoals passed the array in autumn."])
     doc, _ = parse(make_pdf([lines], title="Microsoft Word - draft_v3.docx", author="unknown"))
     assert (doc.title, doc.authors) == (None, None)
+
+
+def test_pdf_with_only_running_headers_and_page_numbers_has_no_text():
+    with pytest.raises(InputError, match="contains no text"):
+        read_document("covers.pdf", make_pdf([[], [], []], header="Annual report 2030"))
