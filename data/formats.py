@@ -15,6 +15,7 @@ from typing import Any
 
 from data.errors import InputError
 from data.spans import find_span
+from data.store import check_document
 from data.types import ParsedDocument, ParsedSentence, PassageRelation
 
 TWOSIX_KEYS = ("text", "causal relations", "meta_data", "LLM")
@@ -56,7 +57,7 @@ def read_twosix(name: str, content: bytes) -> list[ParsedDocument]:
     "no-relation" (it was read and holds none).
     """
     data = load_json(name, content)
-    if not isinstance(data, list):
+    if not isinstance(data, list) or not data:
         raise InputError(name, "expected a JSON list of passages")
     papers: dict[str, ParsedDocument] = {}
     offsets: dict[str, int] = {}
@@ -234,8 +235,7 @@ def _jsonl_document(name: str, where: str, record: dict) -> ParsedDocument:
             relations.append(r)
         parsed.append(_build(ParsedSentence, name, at, sent, relations=relations))
     doc = _build(ParsedDocument, name, where, record, sentences=parsed)
-    if not isinstance(doc.filename, str) or not isinstance(doc.sha256, str) or not doc.sha256:
-        raise InputError(name, f"{where}: 'filename' and 'sha256' must be strings")
+    check_document(doc, name, where)
     return doc
 
 

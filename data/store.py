@@ -178,6 +178,89 @@ def _make_engine(url: str) -> Engine:
     return engine
 
 
+def _name(value: object, what: str, name: str, where: str = "") -> str:
+    """A stripped non-empty string of at most NAME_LEN characters (annotator, concept)."""
+    text = _text(value, what, name, where)
+    if len(text) > NAME_LEN:
+        raise _bad(name, where, f"{what} is longer than {NAME_LEN} characters")
+    return text
+
+
+def _text(value: object, what: str, name: str, where: str = "") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _bad(name, where, f"{what} must be a non-empty string")
+    return value.strip()
+
+
+def _bad(name: str, where: str, reason: str) -> InputError:
+    return InputError(name, f"{where}: {reason}" if where else reason)
+
+
+def check_relation(rel: PassageRelation, text: str, name: str,
+                   where: str = "") -> tuple[str, str, Span | None, Span | None]:
+    """Validates a relation for a sentence `text` without touching a database; returns the stripped
+    concept names and their spans (found in the text where not given). Raises InputError(name, ...)."""
+    if not isinstance(rel, PassageRelation):
+        raise _bad(name, where, "relation is not a PassageRelation")
+    src = _text(rel.src, "source", name, where)
+    tgt = _text(rel.tgt, "target", name, where)
+    if rel.sign not in (1, -1) or isinstance(rel.sign, bool):
+        raise _bad(name, where, f"sign must be +1 or -1, not {rel.sign!r}")
+    if rel.strength not in STRENGTHS:
+        raise _bad(name, where, f"strength {rel.strength!r} is not one of {', '.join(STRENGTHS)}")
+    if rel.origin not in ORIGINS:
+        raise _bad(name, where, f"origin {rel.origin!r} is not one of {', '.join(ORIGINS)}")
+    if rel.score is not None and (not isinstance(rel.score, (int, float)) or isinstance(rel.score, bool)):
+        raise _bad(name, where, "score must be a number")
+    if rel.annotator is not None:
+        _name(rel.annotator, "annotator", name, where)
+    if rel.extra is not None and not isinstance(rel.extra, dict):
+        raise _bad(name, where, "extra must be an object")
+    spans = []
+    for concept, span in ((src, rel.src_span), (tgt, rel.tgt_span)):
+        if span is None:
+            span = find_span(text, concept)
+        elif not (isinstance(span, (tuple, list)) and len(span) == 2
+                  and all(isinstance(v, int) for v in span) and 0 <= span[0] < span[1] <= len(text)):
+            raise _bad(name, where, f"span {span!r} of {concept!r} is not inside the sentence")
+        spans.append(None if span is None else (span[0], span[1]))
+    return src, tgt, spans[0], spans[1]
+
+
+def check_document(doc: ParsedDocument, name: str | None = None, where: str = "") -> None:
+    """Everything the store will refuse, found before anything is written (also used by the JSONL
+    reader, so a bad file is named at upload). Raises InputError(name or doc.filename, ...)."""
+    name = name or getattr(doc, "filename", None) or "document"
+    at = f"{where}, " if where else ""
+    if not isinstance(doc, ParsedDocument):
+        raise _bad(name, where, "not a ParsedDocument")
+    if not isinstance(doc.filename, str) or not isinstance(doc.sha256, str) or not doc.sha256 or len(doc.sha256) > 200:
+        raise _bad(name, where, "filename must be a string and sha256 a non-empty string of at most 200 characters")
+    if doc.year is not None and (not isinstance(doc.year, (int, str)) or isinstance(doc.year, bool)):
+        raise _bad(name, where, "year must be an integer or a string")
+    for key in ("title", "authors"):
+        if getattr(doc, key) is not None and not isinstance(getattr(doc, key), str):
+            raise _bad(name, where, f"{key} must be a string")
+    if not isinstance(doc.sentences, list):
+        raise _bad(name, where, "sentences must be a list")
+    for i, sent in enumerate(doc.sentences, 1):
+        here = f"{at}sentence {i}"
+        if not isinstance(sent, ParsedSentence) or not isinstance(sent.text, str):
+            raise InputError(name, f"{here}: not a ParsedSentence with text")
+        if sent.status not in STATUSES:
+            raise InputError(name, f"{here}: status {sent.status!r} is not one of {', '.join(STATUSES)}")
+        if sent.page is not None and (not isinstance(sent.page, int) or isinstance(sent.page, bool)):
+            raise InputError(name, f"{here}: page must be an integer")
+        if not all(isinstance(v, int) for v in (sent.start, sent.end)):
+            raise InputError(name, f"{here}: start and end must be integers")
+        if sent.llm is not None and not isinstance(sent.llm, dict):
+            raise InputError(name, f"{here}: llm must be an object")
+        if not isinstance(sent.relations, list):
+            raise InputError(name, f"{here}: relations must be a list")
+        for j, rel in enumerate(sent.relations, 1):
+            check_relation(rel, sent.text, name, f"{here}, relation {j}")
+
+
 class _Log:
     """Applies changes through the session and remembers them for the actions table."""
 
@@ -270,17 +353,8 @@ class Store:
         except IntegrityError:  # another writer added it first (PostgreSQL)
             pass
 
-    @staticmethod
-    def _name(value: object, what: str, where: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise InputError(where, f"{what} must be a non-empty string")
-        value = value.strip()
-        if len(value) > NAME_LEN:
-            raise InputError(where, f"{what} is longer than {NAME_LEN} characters")
-        return value
-
     def ensure_annotator(self, name: str) -> None:
-        name = self._name(name, "annotator name", "annotator")
+        name = _name(name, "annotator name", "annotator")
         with self._write() as log:
             self._ensure(log.session, AnnotatorT, name)
 
@@ -300,7 +374,7 @@ class Store:
             s = log.session
             known: dict[str, int] = {}
             for doc in docs:
-                self._check_document(doc)
+                check_document(doc)
                 found = known.get(doc.sha256) or s.scalar(select(DocumentT.id).where(DocumentT.sha256 == doc.sha256))
                 if found is None:
                     found = self._add_document(log, doc, annotator)
@@ -309,27 +383,6 @@ class Store:
             names = ", ".join(d.filename for d in docs)
             log.record("import", annotator, f"import {names}", undoable=False)
         return ids
-
-    @staticmethod
-    def _check_document(doc: ParsedDocument) -> None:
-        name = getattr(doc, "filename", None) or "document"
-        if not isinstance(doc, ParsedDocument):
-            raise InputError(name, "not a ParsedDocument")
-        if not isinstance(doc.sha256, str) or not doc.sha256 or len(doc.sha256) > 200:
-            raise InputError(name, "sha256 must be a non-empty string of at most 200 characters")
-        if doc.year is not None and not isinstance(doc.year, (int, str)):
-            raise InputError(name, "year must be an integer or a string")
-        if not isinstance(doc.sentences, list):
-            raise InputError(name, "sentences must be a list")
-        for i, sent in enumerate(doc.sentences, 1):
-            if not isinstance(sent, ParsedSentence) or not isinstance(sent.text, str):
-                raise InputError(name, f"sentence {i}: not a ParsedSentence with text")
-            if sent.status not in STATUSES:
-                raise InputError(name, f"sentence {i}: status {sent.status!r} is not one of {', '.join(STATUSES)}")
-            if sent.page is not None and not isinstance(sent.page, int):
-                raise InputError(name, f"sentence {i}: page must be an integer")
-            if sent.llm is not None and not isinstance(sent.llm, dict):
-                raise InputError(name, f"sentence {i}: llm must be an object")
 
     def _add_document(self, log: _Log, doc: ParsedDocument, annotator: str | None) -> int:
         d = log.add(DocumentT(
@@ -514,15 +567,9 @@ class Store:
     def _relation(self, s: Session, sent: SentenceT, rel: PassageRelation, annotator: str | None,
                   where: str) -> RelationT:
         """A validated new relation row (not yet added); spans found in the text where not given."""
-        src, tgt, src_span, tgt_span = self._concepts_and_spans(sent, rel, where)
-        if rel.strength not in STRENGTHS:
-            raise InputError(where, f"strength {rel.strength!r} is not one of {', '.join(STRENGTHS)}")
-        if rel.origin not in ORIGINS:
-            raise InputError(where, f"origin {rel.origin!r} is not one of {', '.join(ORIGINS)}")
-        if rel.score is not None and not isinstance(rel.score, (int, float)):
-            raise InputError(where, "score must be a number")
+        src, tgt, src_span, tgt_span = self._pair(sent, rel, where)
         if annotator is not None:
-            annotator = self._name(annotator, "annotator", where)
+            annotator = _name(annotator, "annotator", where)
             self._ensure(s, AnnotatorT, annotator)
         now = _now()
         return RelationT(
@@ -534,31 +581,13 @@ class Store:
             created_at=rel.created_at or now, updated_at=rel.updated_at or rel.created_at or now,
         )
 
-    def _concepts_and_spans(self, sent: SentenceT, rel: PassageRelation, where: str):
-        if not isinstance(rel, PassageRelation):
-            raise InputError(where, "relation is not a PassageRelation")
-        src = self._text(rel.src, "source", where)
-        tgt = self._text(rel.tgt, "target", where)
-        if rel.sign not in (1, -1) or isinstance(rel.sign, bool):
-            raise InputError(where, f"sign must be +1 or -1, not {rel.sign!r}")
-        spans = []
-        for name, span in ((src, rel.src_span), (tgt, rel.tgt_span)):
-            if span is None:
-                span = find_span(sent.text, name)
-            elif not (isinstance(span, (tuple, list)) and len(span) == 2
-                      and all(isinstance(v, int) for v in span) and 0 <= span[0] < span[1] <= len(sent.text)):
-                raise InputError(where, f"span {span!r} of {name!r} is not inside the sentence")
-            spans.append(None if span is None else (span[0], span[1]))
-        for name in (src, tgt):
-            if len(name) <= NAME_LEN:
-                self._ensure(object_session(sent), ConceptT, name)
-        return src, tgt, spans[0], spans[1]
-
-    @staticmethod
-    def _text(value: object, what: str, where: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise InputError(where, f"{what} must be a non-empty string")
-        return value.strip()
+    def _pair(self, sent: SentenceT, rel: PassageRelation, name: str) -> tuple[str, str, Span | None, Span | None]:
+        """check_relation, and the two concept names added to the lexicon."""
+        src, tgt, src_span, tgt_span = check_relation(rel, sent.text, name)
+        for concept in (src, tgt):
+            if len(concept) <= NAME_LEN:
+                self._ensure(object_session(sent), ConceptT, concept)
+        return src, tgt, src_span, tgt_span
 
     def add_relation(self, sentence_id: int, rel: PassageRelation) -> int:
         """Stores a relation; a human label marks an unseen / no-relation sentence labeled."""
@@ -585,14 +614,11 @@ class Store:
             changed = PassageRelation(
                 src=fields.get("source", current.src), tgt=fields.get("target", current.tgt),
                 sign=fields.get("sign", current.sign), strength=fields.get("strength", current.strength),
-                note=fields.get("note", current.note),
+                note=fields.get("note", current.note), origin=current.origin,
                 src_span=fields.get("source_span", None if "source" in fields else current.src_span),
                 tgt_span=fields.get("target_span", None if "target" in fields else current.tgt_span),
             )
-            where = f"relation {relation_id}"
-            src, tgt, src_span, tgt_span = self._concepts_and_spans(sent, changed, where)
-            if changed.strength not in STRENGTHS:
-                raise InputError(where, f"strength {changed.strength!r} is not one of {', '.join(STRENGTHS)}")
+            src, tgt, src_span, tgt_span = self._pair(sent, changed, f"relation {relation_id}")
             log.update(
                 r, source=src, target=tgt, sign=changed.sign, strength=changed.strength, note=changed.note,
                 **_span_columns(src_span, tgt_span),
@@ -701,7 +727,7 @@ class Store:
             sent = self._get(s, SentenceT, sentence_id)
             for rel in rels:
                 where = f"sentence {sentence_id}: suggestion"
-                src, tgt, src_span, tgt_span = self._concepts_and_spans(sent, rel, where)
+                src, tgt, src_span, tgt_span = self._pair(sent, rel, where)
                 if not rel.model_id or not isinstance(rel.score, (int, float)):
                     raise InputError(where, "a suggestion needs model_id and a numeric score")
                 found = s.scalar(select(SuggestionT.id).where(
@@ -711,7 +737,8 @@ class Store:
                 if found is None:
                     found = log.add(SuggestionT(
                         sentence_id=sentence_id, source=src, target=tgt, sign=rel.sign,
-                        **_span_columns(src_span, tgt_span), model_id=rel.model_id, score=float(rel.score), state="pending", created_at=_now(),
+                        **_span_columns(src_span, tgt_span), model_id=rel.model_id, score=float(rel.score),
+                        state="pending", created_at=_now(),
                     )).id
                 ids.append(found)
             log.record("suggest", None, f"{len(rels)} suggestions for sentence {sentence_id}", undoable=False)
@@ -771,7 +798,7 @@ class Store:
             return sorted(s.scalars(q), key=str.casefold)
 
     def add_concept(self, name: str) -> None:
-        name = self._name(name, "concept name", "concept")
+        name = _name(name, "concept name", "concept")
         with self._write() as log:
             self._ensure(log.session, ConceptT, name)
 
@@ -795,8 +822,8 @@ class Store:
         """Makes `alias` another name of `canonical` (the map then shows one node); unmerge reverts.
         Merging into a name that is itself an alias is fine: aliases() follows the chain, and
         unmerging the middle name takes its own aliases with it."""
-        alias = self._name(alias, "alias", "merge")
-        canonical = self._name(canonical, "canonical name", "merge")
+        alias = _name(alias, "alias", "merge")
+        canonical = _name(canonical, "canonical name", "merge")
         with self._write() as log:
             s = log.session
             for name in (alias, canonical):

@@ -72,6 +72,7 @@ def test_twosix_round_trip_through_store_is_exact(store):
 
 @pytest.mark.parametrize("data, reason", [
     ({"text": "x"}, "expected a JSON list of passages"),
+    ([], "expected a JSON list of passages"),
     ([{"text": "ok", "causal relations": [], "meta_data": {}}, {"text": "a", "causal relations": {}}],
      "passage 2: 'causal relations' must be a list"),
     ([{"text": 5, "causal relations": []}], "passage 1: 'text' must be a string"),
@@ -101,9 +102,9 @@ def _rich_document() -> ParsedDocument:
         sentences=[
             ParsedSentence("Coral bleaching lowers fish counts.", page=1, start=10, end=45, status="labeled",
                            relations=[
-                               PassageRelation("coral bleaching", "fish counts", -1, (0, 15), (23, 34),
-                                               strength="VH", annotator="ann", note="seen twice", created_at="2026-01-01T10:00:00Z",
-                                               updated_at="2026-01-02T10:00:00Z"),
+                               PassageRelation("coral bleaching", "fish counts", -1, (0, 15), (23, 34), strength="VH",
+                                               annotator="ann", note="seen twice",
+                                               created_at="2026-01-01T10:00:00Z", updated_at="2026-01-02T10:00:00Z"),
                                PassageRelation("bleaching", "fish", -1, (6, 15), (23, 27), strength="L", origin="model",
                                                model_id="minilm-v1", score=0.625, annotator=None,
                                                created_at="2026-01-03T00:00:00Z", updated_at="2026-01-03T00:00:00Z"),
@@ -138,6 +139,11 @@ def test_jsonl_round_trip_through_store_is_lossless(store):
     ('{"fuzzymap": 1, "filename": "a", "sha256": "b", "sentences": [{"text": "x", "relations": '
      '[{"src": "x", "tgt": "y", "sign": 1, "src_span": [1]}]}]}', "line 1, sentence 1, relation 1: a span must be"),
     ("", "holds no document"),
+    ('{"fuzzymap": 1, "filename": "a", "sha256": "b", "sentences": [{"text": "x y", "status": "done"}]}',
+     "line 1, sentence 1: status 'done' is not one of"),
+    ('{"fuzzymap": 1, "filename": "a", "sha256": "b", "sentences": [{"text": "x y", "relations": '
+     '[{"src": "x", "tgt": "y", "sign": 1, "strength": "huge"}]}]}', "line 1, sentence 1, relation 1: strength 'huge'"),
+    ('{"fuzzymap": 1, "filename": "a", "sha256": "", "sentences": []}', "line 1: filename must be a string and sha256"),
 ])
 def test_jsonl_errors(text, reason):
     with pytest.raises(InputError, match=f"^bad.jsonl: {reason}"):

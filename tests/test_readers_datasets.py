@@ -29,7 +29,10 @@ SEMEVAL = (
     '4\t"The <e1>keys</e1> were in the <e2>drawer</e2>."\r\n'
     "Other\r\nComment:\r\n\r\n"
 )
-CNC1 = '\ufeffindex,text,label\r\nt_0,"Strikes closed the port , and prices rose .",1\r\nt_1,Talks resume on Monday .,0\r\n'
+CNC1 = (
+    '\ufeffindex,text,label\r\nt_0,"Strikes closed the port , and prices rose .",1\r\n'
+    "t_1,Talks resume on Monday .,0\r\n"
+)
 CNC2 = (
     "\ufeffcorpus,doc_id,sent_id,eg_id,index,text,text_w_pairs,seq_label,pair_label,context,num_sents\r\n"
     'cnc,d1,1,0,cnc_d1_1_0,"Shops shut because workers protested , and prices rose .",'

@@ -85,7 +85,7 @@ def test_import_list_and_export(store):
 def test_import_is_all_or_nothing(store):
     bad = _doc("bad.txt", "Fine text.")
     bad.sentences[0].relations.append(PassageRelation("fine", "text", 3))
-    with pytest.raises(InputError, match=r"^bad.txt: sentence 1: sign must be \+1 or -1"):
+    with pytest.raises(InputError, match=r"^bad.txt: sentence 1, relation 1: sign must be \+1 or -1"):
         store.import_documents([_doc("a.txt", "One."), bad, _doc("c.txt", "Three.")])
     wrong_status = _doc("worse.txt", "Text.")
     wrong_status.sentences[0].status = "done"
@@ -253,7 +253,8 @@ def test_suggestions_accept_reject(store):
         PassageRelation("kelp forests", "young cod", 1, origin="model", model_id="m1", score=0.9),
         PassageRelation("young cod", "kelp forests", 1, origin="model", model_id="m1", score=0.4),
     ])
-    assert store.add_suggestions(sids[1], [PassageRelation("kelp forests", "young cod", 1, model_id="m1", score=0.8)]) == ids[:1]
+    again = PassageRelation("kelp forests", "young cod", 1, model_id="m1", score=0.8)
+    assert store.add_suggestions(sids[1], [again]) == ids[:1]
     assert [x.score for x in store.suggestions(sentence_id=sids[1])] == [0.9, 0.4]
     with pytest.raises(InputError, match="model_id"):
         store.add_suggestions(sids[1], [PassageRelation("a", "b", 1)])
@@ -291,7 +292,8 @@ def test_concept_merges_are_reversible(store):
 def test_evidence_filters_and_keeps_labels(store):
     doc_id, sids = _one_doc(store)
     store.add_relation(sids[0], PassageRelation("warmer water", "kelp growth", -1, strength="H", annotator="ann"))
-    store.add_relation(sids[1], PassageRelation("kelp forests", "young cod", 1, origin="model", model_id="m", score=0.3))
+    weak = PassageRelation("kelp forests", "young cod", 1, origin="model", model_id="m", score=0.3)
+    store.add_relation(sids[1], weak)
     store.add_relation(sids[2], PassageRelation("storms", "forests", -1, origin="model", model_id="m", score=0.8))
     store.merge_concepts("forests", "kelp forests")
     ev = store.evidence()
