@@ -9,6 +9,7 @@ training data, so the held-out validation split is only ever used to report.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -139,6 +140,13 @@ class Prediction:
         return self.probs[1] + self.probs[2]
 
 
+def full_proba(probs: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """[n, 3] direction probabilities even when a class was absent from the training data."""
+    out = np.zeros((len(probs), len(CLASSES)))
+    out[:, np.asarray(classes, dtype=int)] = probs
+    return out
+
+
 def decide(probs: np.ndarray, threshold: float) -> np.ndarray:
     """Direction per row: the likelier causal direction when P(causal) >= threshold, else NONE."""
     causal = probs[:, 1] + probs[:, 2] >= threshold
@@ -266,7 +274,8 @@ class RelationModel:
                 best = (loss, C, oof)
         _, C, oof = best
         self.info["cv"][name]["chosen_C"] = C
-        return self._lr(C).fit(X, y), oof
+        head = self._lr(C).fit(X, y)
+        return head, full_proba(oof, head.classes_) if name == "pair" else oof
 
     def fit(self, train: TrainingSet, progress=print) -> RelationModel:
         """Fit the three heads on the training set and tune thresholds on its out-of-fold scores."""
@@ -349,7 +358,7 @@ class RelationModel:
         if not candidates:
             return np.zeros((0, 3)), np.zeros(0)
         X = sparse.csr_matrix(self.pair_[0].transform(list(candidates)))
-        return self.pair_[-1].predict_proba(X), self._sign_probs_matrix(X)
+        return full_proba(self.pair_[-1].predict_proba(X), self.pair_[-1].classes_), self._sign_probs_matrix(X)
 
     def predict_candidates(self, candidates: Sequence[Candidate], threshold: float | None = None
                            ) -> list[Prediction]:
@@ -359,17 +368,28 @@ class RelationModel:
         return [self._prediction(c, p, s, t) for c, p, s in zip(candidates, probs, p_inc)]
 
     def extract(self, sentences: Sequence[str], lexicon: Iterable[str] = (), threshold: float | None = None,
-                progress=None) -> list[list[PassageRelation]]:
-        """Relations per sentence (origin "model", model_id, score), the model finding its own concepts."""
+                progress: bool = False, chunk: int = 256) -> list[list[PassageRelation]]:
+        """Relations per sentence (origin "model", model_id, score), the model finding its own concepts.
+
+        Works in chunks of sentences so memory stays flat and a progress bar can move.
+        """
         t = self.thresholds["extract"] if threshold is None else threshold
-        per = make_candidates_batch(list(sentences), list(lexicon), self.max_pairs, self.max_distance)
-        flat = [c for cs in per for c in cs]
-        probs, p_inc = self.predict_proba(flat)
-        out, i = [], 0
-        for cs in per:
-            preds = [self._prediction(c, probs[i + k], p_inc[i + k], t) for k, c in enumerate(cs)]
-            out.append(relations_from(preds, self.model_id))
-            i += len(cs)
+        lex = list(lexicon)
+        starts = range(0, len(sentences), chunk)
+        if progress:
+            from tqdm import tqdm
+
+            starts = tqdm(starts, desc="extract", unit="chunk", file=sys.stderr)
+        out: list[list[PassageRelation]] = []
+        for start in starts:
+            per = make_candidates_batch(list(sentences[start:start + chunk]), lex, self.max_pairs, self.max_distance)
+            flat = [c for cs in per for c in cs]
+            probs, p_inc = self.predict_proba(flat)
+            i = 0
+            for cs in per:
+                preds = [self._prediction(c, probs[i + k], p_inc[i + k], t) for k, c in enumerate(cs)]
+                out.append(relations_from(preds, self.model_id))
+                i += len(cs)
         return out
 
     def save(self, path, card: str | None = None):

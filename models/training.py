@@ -1,0 +1,157 @@
+"""Training: dataset files -> seeded train/validation splits -> (LoRA) -> heads -> bundle.
+
+The validation split of every file is held out from everything (LoRA early stopping uses a slice
+of the TRAINING split's pairs, thresholds come from out-of-fold scores), so the validation
+figures written into the bundle are honest held-out figures.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from data.readers import read_dataset, split
+from data.types import Direction, LabeledData, LabeledExample
+from models.classifier import HeadSettings, RelationModel, TrainingSet, passage_examples
+
+log = logging.getLogger(__name__)
+
+LICENSES = {"semeval2010": "CC BY 3.0", "cnc": "CC0 1.0", "twosix": "MIT", "sift": "MIT",
+            "store": "the annotators' own labels"}
+SENTENCE_FORMATS = ("cnc", "twosix", "sift", "store")
+"""Formats whose sentence label means "this sentence states a causal relation". SemEval's labels
+only the marked pair, so its "Other" sentences may well be causal: they do not train that head."""
+
+
+@dataclass
+class TrainSettings:
+    """What `python -m models train` does (passed in, peft style)."""
+
+    backbone: str = "minilm"
+    lora: bool = True
+    lora_steps: int = 450
+    """Optimiser steps of 16 pairs: about one pass over a 7k-pair sample; minutes on 2 CPU cores."""
+    lora_valid: int = 600
+    layers: int = 4
+    parts: tuple[str, ...] = ("sentence", "a", "b", "a*b", "a-b")
+    valid_fraction: float = 0.2
+    seed: int = 0
+    cache_dir: str | None = None
+    """Embedding cache folder; None -> embedding.cache.default_cache_dir()."""
+    heads: HeadSettings = field(default_factory=HeadSettings)
+
+
+def file_sha256(path: str) -> str | None:
+    p = Path(path)
+    if not p.is_file():
+        return None
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def fmt_of(spec: str) -> str:
+    return spec.partition(":")[0]
+
+
+def pair_examples(data: LabeledData, fmt: str) -> tuple[list[LabeledExample], list[tuple]]:
+    """(pairs, passages-with-candidate-indices) of one split: passages through the extraction-time
+    candidate generator (see classifier.passage_examples), plain span-labelled examples otherwise."""
+    if not data.passages:
+        return list(data.examples), []
+    built = passage_examples([p.text for p in data.passages], [p.relations for p in data.passages], source=fmt)
+    examples: list[LabeledExample] = []
+    passages = []
+    for p, (exs, n_generated) in zip(data.passages, built):
+        passages.append((p.text, p.relations, list(range(len(examples), len(examples) + n_generated))))
+        examples += exs
+    return examples, passages
+
+
+@dataclass
+class Prepared:
+    """The training set, the held-out validation splits and what the bundle records about them."""
+
+    train: TrainingSet
+    valid: dict[str, tuple[str, LabeledData]]
+    summary: list[dict]
+
+
+def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Callable = print) -> Prepared:
+    """Read every file, split it by sentence (seeded), gather training pairs/sentences."""
+    train = TrainingSet()
+    valid: dict[str, tuple[str, LabeledData]] = {}
+    summary = []
+    for spec in specs:
+        fmt = fmt_of(spec)
+        data = read_dataset(spec)
+        tr, va = split(data, valid_fraction, seed)
+        exs, passages = pair_examples(tr, fmt)
+        offset = len(train.examples)
+        train.examples += exs
+        train.passages += [(t, rels, [i + offset for i in idx]) for t, rels, idx in passages]
+        if fmt in SENTENCE_FORMATS:
+            train.sentences += [(s.text, s.causal) for s in tr.sentences]
+        valid[spec] = (fmt, va)
+        labels = Counter(CLASS_NAMES[int(e.label)] for e in exs)
+        summary.append({"spec": spec, "format": fmt, "name": data.name, "sha256": file_sha256(spec.partition(":")[2]),
+                        "license": LICENSES.get(fmt), "valid_fraction": valid_fraction, "seed": seed,
+                        "train": {"pairs": dict(labels), "sentences": len(tr.sentences), "passages": len(tr.passages)},
+                        "valid": {"pairs": len(va.examples), "sentences": len(va.sentences),
+                                  "passages": len(va.passages)}})
+        progress(f"{spec}: {len(exs)} training pairs {dict(labels)}, {len(tr.sentences)} sentences; "
+                 f"validation {len(va.examples)} pairs, {len(va.sentences)} sentences, {len(va.passages)} passages")
+    return Prepared(train, valid, summary)
+
+
+CLASS_NAMES = {int(Direction.NONE): "none", int(Direction.A_TO_B): "A->B", int(Direction.B_TO_A): "B->A"}
+
+
+def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[str], out_dir: Path,
+                  progress: Callable = print) -> Path:
+    """LoRA on a seeded sample of the training pairs; early stopping on another slice of them."""
+    import random
+
+    from embedding.pooling import PoolingConfig
+    from finetune.lora import LoraSettings, train_lora
+
+    pairs = list(train.examples)
+    random.Random(settings.seed).shuffle(pairs)
+    stop, fit = pairs[:settings.lora_valid], pairs[settings.lora_valid:]
+    lora = LoraSettings(epochs=1, max_steps=settings.lora_steps, seed=settings.seed,
+                        max_train=settings.lora_steps * 16, eval_every=max(settings.lora_steps // 3, 1))
+    progress(f"LoRA: {settings.backbone}, {settings.lora_steps} steps of 16 on {min(len(fit), lora.max_train)} pairs")
+    result = train_lora(settings.backbone, fit, stop, lora, out_dir,
+                        PoolingConfig(layers=settings.layers, parts=tuple(settings.parts)), sources=list(specs))
+    progress(f"LoRA done: {result.metrics}")
+    return Path(result.adapter_dir)
+
+
+def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
+                progress: Callable = print) -> RelationModel:
+    """The whole `train` command: returns the fitted model, saved as a bundle at `out`."""
+    from embedding.cache import default_cache_dir
+    from embedding.features import CandidateEmbedder
+    from models.evaluate import evaluate_data
+
+    clock = time.perf_counter()
+    prep = prepare(specs, settings.valid_fraction, settings.seed, progress)
+    with tempfile.TemporaryDirectory(prefix="fuzzymap-train-") as tmp:
+        adapter = tune_backbone(settings, prep.train, specs, Path(tmp) / "adapter", progress) if settings.lora else None
+        embedder = CandidateEmbedder(settings.backbone, adapter=str(adapter) if adapter else None,
+                                     layers=settings.layers, parts=tuple(settings.parts),
+                                     cache_dir=settings.cache_dir or str(default_cache_dir()), batch_size=64)
+        model = RelationModel(embedder, settings.heads)
+        model.fit(prep.train, progress)
+        model.info["training_data"] = prep.summary
+        model.info["validation"] = {spec: evaluate_data(model, data, fmt, progress)
+                                    for spec, (fmt, data) in prep.valid.items()}
+        model.info["train_settings"] = {"backbone": settings.backbone, "lora": settings.lora,
+                                        "lora_steps": settings.lora_steps, "valid_fraction": settings.valid_fraction,
+                                        "seed": settings.seed, "seconds": round(time.perf_counter() - clock)}
+        model.save(out)
+    embedder.set_params(adapter=str(Path(out) / "adapter") if adapter else None, cache_dir=None)
+    return model
