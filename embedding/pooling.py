@@ -216,18 +216,18 @@ def candidate_units(backbone: Backbone, candidates: Sequence[Candidate], config:
         if cache is not None:
             cache.put(text, span_arr, units)
     lookup = {text: {tuple(s): i + 1 for i, s in enumerate(arr.tolist())} for text, (arr, _) in found.items()}
-    sentence = np.stack([found[t][1][0] for t, _, _ in inputs]) if inputs else np.empty((0, config.layers, 0))
-    a = np.stack([found[t][1][lookup[t][sa]] for t, sa, _ in inputs]) if inputs else sentence
-    b = np.stack([found[t][1][lookup[t][sb]] for t, _, sb in inputs]) if inputs else sentence
+    sentence = np.stack([found[t][1][0] for t, _, _ in inputs])
+    a = np.stack([found[t][1][lookup[t][sa]] for t, sa, _ in inputs])
+    b = np.stack([found[t][1][lookup[t][sb]] for t, _, sb in inputs])
     return sentence, a, b
 
 
 def encode_candidates(backbone: Backbone, candidates: Sequence[Candidate], config: PoolingConfig = PoolingConfig(),
                       batch_size: int = 32, cache: UnitStore | None = None, per_layer: bool = False) -> np.ndarray:
     """float32 features [n, len(parts) * H] (or [n, k, len(parts) * H] with per_layer)."""
-    units = candidate_units(backbone, candidates, config, batch_size, cache)
     if not len(candidates):
-        hidden = backbone.model.config.hidden_size * len(config.parts)
-        return np.zeros((0, config.layers, hidden) if per_layer else (0, hidden), dtype=np.float32)
+        width = backbone.model.config.hidden_size * len(config.parts)
+        return np.zeros((0, config.layers, width) if per_layer else (0, width), dtype=np.float32)
+    units = candidate_units(backbone, candidates, config, batch_size, cache)
     tensors = [torch.from_numpy(u) for u in units]
     return compose(*tensors, config.parts, per_layer=per_layer).numpy().astype(np.float32, copy=False)

