@@ -138,11 +138,17 @@ def _resolve(name: str) -> Path:
     return Path(name)
 
 
+_DECODER_TYPES = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi", "phi3", "gpt2", "gpt_neox", "falcon"}
+
+
 def _kind(config) -> str:
+    """decoder for causal LMs (by architecture, or model type for folders saved from a bare base model)."""
     archs = getattr(config, "architectures", None) or []
     if any(a.endswith("ForCausalLM") or a.endswith("LMHeadModel") for a in archs):
         return "decoder"
-    return "decoder" if getattr(config, "is_decoder", False) else "encoder"
+    if getattr(config, "model_type", "") in _DECODER_TYPES or getattr(config, "is_decoder", False):
+        return "decoder"
+    return "encoder"
 
 
 def lora_targets_for(model: PreTrainedModel) -> list[str]:
