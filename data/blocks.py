@@ -93,23 +93,31 @@ def join_lines(lines: list[str], vocab: set[str] = frozenset()) -> tuple[str, li
     hyphenated form elsewhere and never the joined one ("long-" + "term" -> "long-term").
     Returns the text and where each line starts in it (readers map pages with these).
     """
-    out = ""
+    parts: list[str] = []  # pieces joined once at the end: a long paragraph stays linear
     starts: list[int] = []
+    length = 0
     for raw in lines:
         line = clean(raw)
-        if out and line and out[-1] in _HYPHENS and out[-2:-1].isalpha() and line[0].islower():
-            head = _WORD.findall(out[-40:])
+        if not line:
+            starts.append(length)
+            continue
+        last = parts[-1] if parts else ""
+        if last[-1:] in _HYPHENS and last[-2:-1].isalpha() and line[0].islower():
+            head = _WORD.findall(last[-40:])
             tail = _WORD.match(line)
             stem = head[-1].rstrip(_HYPHENS).lower() if head else ""
             rest = tail.group(0).lower() if tail else ""
-            keep = out[-1] in _HARD_HYPHENS and f"{stem}{rest}" not in vocab and (
+            keep = last[-1] in _HARD_HYPHENS and f"{stem}{rest}" not in vocab and (
                 f"{stem}-{rest}" in vocab or (stem in _COMPOUND_HEADS and len(rest) > 2))
-            out = out[:-1] + "-" if keep else out[:-1]
-        elif out and line:
-            out += " "
-        starts.append(len(out))
-        out += line
-    return out, starts
+            parts[-1] = last[:-1] + "-" if keep else last[:-1]
+            length += len(parts[-1]) - len(last)
+        elif parts:
+            parts.append(" ")
+            length += 1
+        starts.append(length)
+        parts.append(line)
+        length += len(line)
+    return "".join(parts), starts
 
 
 def assemble(blocks: list[Block]) -> tuple[str, list[ParsedSentence]]:
