@@ -105,7 +105,7 @@ def _twosix_document(name: str, meta: dict, where: str) -> ParsedDocument:
             raise InputError(name, f"{where}: meta_data '{key}' must be a string")
     year = meta.get("year")
     if year is not None and (not isinstance(year, (int, str)) or isinstance(year, bool)):
-        raise InputError(name, f"{where}: meta_data 'year' must be a number or a string")
+        raise InputError(name, f"{where}: meta_data 'year' must be an integer or a string")
     doc = ParsedDocument(
         filename=name, sha256="", sentences=[], title=meta.get("title"), authors=meta.get("authors"),
         year=year, format="twosix",

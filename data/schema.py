@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from data.errors import InputError
+
 NAME_LEN = 255
 """Longest annotator / concept name: short enough for a unique index on every backend."""
 
@@ -159,6 +161,8 @@ def current_version(conn: Connection) -> int | None:
 def upgrade(conn: Connection) -> int:
     """Create or migrate the schema inside the caller's transaction; returns the version found."""
     found = current_version(conn)
+    if found is None and inspect(conn).get_table_names():
+        raise InputError("database", "holds other tables but no schema_version: not a fuzzymap database")
     if found is None:
         Base.metadata.create_all(conn)
         conn.execute(SchemaVersion.__table__.insert().values(version=SCHEMA_VERSION))

@@ -81,7 +81,7 @@ def test_twosix_round_trip_through_store_is_exact(store):
     ([{"text": "a b", "causal relations": [{"src": "", "tgt": "b", "direction": "increase"}]}],
      "passage 1, relation 1: 'src' must be a non-empty string"),
     ([{"text": "a", "causal relations": [], "meta_data": {"year": [2020]}}],
-     "passage 1: meta_data 'year' must be a number or a string"),
+     "passage 1: meta_data 'year' must be an integer or a string"),
     ([{"text": "a", "causal relations": [], "LLM": ["gpt"]}], "passage 1: 'LLM' must be an object"),
 ])
 def test_twosix_errors_name_file_and_place(data, reason):

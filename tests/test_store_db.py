@@ -111,6 +111,16 @@ def test_restart_keeps_everything(tmp_path):
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
 
 
+def test_refuses_a_database_that_is_not_ours(tmp_path):
+    path = tmp_path / "other.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    engine.dispose()
+    with pytest.raises(InputError, match="not a fuzzymap database"):
+        Store(str(path))
+
+
 def test_default_location_and_env(monkeypatch, tmp_path):
     monkeypatch.delenv("FUZZYMAP_DB", raising=False)
     assert resolve_url() == f"sqlite:///{ROOT / DEFAULT_DB}"
