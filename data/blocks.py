@@ -36,6 +36,7 @@ _LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "
 _LIGATURE = re.compile("[\ufb00-\ufb06]")
 _HYPHENS = "-\u2010\u00ad\x02\ufffe"
 _HARD_HYPHENS = "-\u2010\ufffe\x02"  # pdfium reports any line-end hyphen as U+FFFE or STX
+_INNER_MARK = re.compile("[\u00ad\x02\ufffe](?=.)", re.S)
 _WORD = re.compile(r"[^\W\d_][\w\-\u2010]*", re.UNICODE)
 # First halves of compounds that keep their hyphen at a line end ("well-" + "known").
 _COMPOUND_HEADS = frozenset({"well", "self", "long", "short", "high", "low", "large", "small",
@@ -56,10 +57,17 @@ class Block:
 
 
 def clean(text: str) -> str:
-    """Ligatures expanded, every run of whitespace one space, no outer whitespace."""
+    """Ligatures expanded, every run of whitespace one space, no outer whitespace.
+
+    Hyphen marks inside the text are settled (soft hyphens vanish, pdfium's hyphen marks become
+    "-"); one at the very end is left for join_lines, which knows whether a line follows.
+    """
     if _LIGATURE.search(text):
         text = _LIGATURE.sub(lambda m: _LIGATURES[m.group(0)], text)
-    return _SPACE.sub(" ", text).strip()
+    text = _SPACE.sub(" ", text).strip()
+    if _INNER_MARK.search(text):
+        text = _INNER_MARK.sub(lambda m: "" if m.group(0) == "\u00ad" else "-", text)
+    return text
 
 
 def section_name(line: str) -> str:
@@ -117,7 +125,10 @@ def join_lines(lines: list[str], vocab: set[str] = frozenset()) -> tuple[str, li
         starts.append(length)
         parts.append(line)
         length += len(line)
-    return "".join(parts), starts
+    text = "".join(parts)
+    if text and text[-1] in _HYPHENS:  # a paragraph that ends on a hyphen mark keeps a plain hyphen
+        text = text[:-1] + "-"
+    return text, starts
 
 
 def assemble(blocks: list[Block]) -> tuple[str, list[ParsedSentence]]:

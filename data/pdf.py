@@ -75,6 +75,8 @@ def _join_runs(runs: list[_Run]) -> str:
     out = ""
     prev: _Run | None = None
     for run in sorted(runs, key=lambda r: r.x0):
+        if out and out[-1] in "\x02\ufffe":  # pdfium's line-end hyphen mark, but the line goes on
+            out = out[:-1] + "-"
         if prev is not None and run.x0 - prev.x1 > 0.15 * max(run.height, prev.height):
             out += " "
         out += run.text

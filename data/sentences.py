@@ -39,7 +39,7 @@ def _is_boundary(text: str, m: re.Match) -> bool:
     if low in _ALWAYS or (_INITIALS.match(token) and low not in _COUNTRIES):
         return False
     nxt = text[m.end():m.end() + 8].lstrip()[:1]
-    return not (low in _BEFORE_NUMBER and (nxt.isdigit() or nxt in "(["))
+    return not (low in _BEFORE_NUMBER and nxt != "" and (nxt.isdigit() or nxt in "(["))
 
 
 def _split_paragraph(text: str, offset: int) -> list[tuple[int, int]]:
