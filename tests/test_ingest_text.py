@@ -55,6 +55,12 @@ def test_txt_paragraphs_wrapped_lines_hyphens_headings_and_references():
     assert doc.sha256 == hashlib.sha256(content).hexdigest()
 
 
+def test_soft_hyphens_vanish_inside_words_and_join_wrapped_words():
+    content = "An op\u00adtional en\u00ad\nvironmental survey was run.\n".encode()
+    doc, _ = only("soft.txt", content)
+    assert texts(doc) == ["An optional environmental survey was run."]
+
+
 def test_txt_form_feeds_are_pages():
     doc, _ = only("pdftotext.txt", b"Kelp grew on the piles.\n\fMussels followed.\n")
     assert [(s.text, s.page) for s in doc.sentences] == [("Kelp grew on the piles.", 1),
