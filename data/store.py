@@ -31,6 +31,7 @@ from data.schema import (
     ConceptT,
     DocumentT,
     RelationT,
+    SchemaVersion,
     SentenceT,
     SuggestionT,
     upgrade,
@@ -905,3 +906,56 @@ class Store:
                     ],
                 ))
             return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m data.store`: look into, fill or export the database from a shell."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m data.store", description="The fuzzymap annotation store.")
+    parser.add_argument("--db", help="SQLAlchemy URL or SQLite path (default: $FUZZYMAP_DB or var/fuzzymap.db)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("info", help="schema version and documents with their label counts")
+    load = commands.add_parser("import", help="import files (PDF, TXT, MD, DOCX, RTF, TwoSix JSON, JSONL) at once")
+    load.add_argument("files", nargs="+")
+    load.add_argument("--annotator", help="who labelled the relations the files carry (TwoSix)")
+    dump = commands.add_parser("export", help="write documents with their relations")
+    dump.add_argument("--format", choices=("twosix", "jsonl", "csv"), default="jsonl")
+    dump.add_argument("--documents", help="comma-separated document ids (default: all)")
+    dump.add_argument("--out", help="file to write (default: standard output)")
+    args = parser.parse_args(argv)
+    try:
+        store = Store(args.db)
+        if args.command == "info":
+            with store._engine.connect() as conn:
+                version = conn.execute(select(SchemaVersion.version)).scalar()
+            print(f"{make_url(store.url).render_as_string(hide_password=True)}  schema version {version}")
+            for d in store.list_documents():
+                print(f"{d.id:>5}  {d.filename}  {d.title or ''}  sentences {d.n_sentences}, labeled {d.n_labeled}, "
+                      f"no-relation {d.n_no_relation}, discarded {d.n_discarded}")
+        elif args.command == "import":
+            from data.ingest import read_path
+
+            docs = [doc for f in args.files for doc in read_path(f)]
+            ids = store.import_documents(docs, annotator=args.annotator)
+            print(f"imported {len(docs)} documents: ids {', '.join(map(str, ids))}")
+        else:
+            from data.formats import write_jsonl, write_relations_csv, write_twosix
+
+            ids = [int(x) for x in args.documents.split(",")] if args.documents else None
+            writer = {"twosix": write_twosix, "jsonl": write_jsonl, "csv": write_relations_csv}[args.format]
+            text = writer(store.export_documents(ids))
+            if args.out:
+                Path(args.out).write_text(text, encoding="utf-8")
+            else:
+                sys.stdout.write(text)
+        store.close()
+    except (InputError, KeyError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

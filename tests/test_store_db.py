@@ -1,6 +1,7 @@
 """The annotation store on a real SQLite file and, when FUZZYMAP_TEST_PG_URL is set, a real PostgreSQL."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from sqlalchemy import create_engine
 
 from data.errors import InputError
 from data.schema import SCHEMA_VERSION
-from data.store import DEFAULT_DB, ROOT, STATUSES, Store, resolve_url
+from data.store import DEFAULT_DB, ROOT, STATUSES, Store, main, resolve_url
 from data.types import Evidence, ParsedDocument, ParsedSentence, PassageRelation
 
 PG_URL = os.environ.get("FUZZYMAP_TEST_PG_URL")
@@ -399,3 +400,24 @@ def test_version_1_database_is_upgraded(url):
     again = Store(url)  # reopening an up-to-date database changes nothing
     assert again.relations()[0].note == "added after the upgrade"
     again.close()
+
+
+def test_command_line(tmp_path, capsys):
+    paper = tmp_path / "kelp.txt"
+    paper.write_text("Warm water reduces kelp growth. Storms damage kelp forests.\n", encoding="utf-8")
+    labels = tmp_path / "r.json"
+    labels.write_text(json.dumps([{"text": "Rain raises river flow.", "meta_data": {"title": "R", "year": 2001},
+                                   "causal relations": [{"src": "rain", "tgt": "river flow", "direction": "up"}]}]))
+    db = str(tmp_path / "cli.db")
+    assert main(["--db", db, "import", str(paper), str(labels)]) == 2
+    assert "r.json: passage 1, relation 1: 'direction' must be increase or decrease" in capsys.readouterr().err
+    assert Store(db).list_documents() == []  # nothing of the good file either
+    labels.write_text(labels.read_text().replace('"up"', '"Increase"'))
+    assert main(["--db", db, "import", str(paper), str(labels), "--annotator", "seed"]) == 0
+    assert main(["--db", db, "info"]) == 0
+    out = capsys.readouterr().out
+    assert "imported 2 documents: ids 1, 2" in out and f"schema version {SCHEMA_VERSION}" in out
+    assert main(["--db", db, "export", "--format", "twosix", "--documents", "2", "--out", str(tmp_path / "o.json")]) == 0
+    assert json.loads((tmp_path / "o.json").read_text())[0]["causal relations"][0]["direction"] == "Increase"
+    assert main(["--db", db, "export", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("R,0,Rain raises river flow.,,rain,river flow,1,M,seed,")
