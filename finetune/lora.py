@@ -246,10 +246,14 @@ def sample_examples(examples: Sequence[LabeledExample], limit: int | None, seed:
 
 
 def data_summary(examples: Sequence[LabeledExample]) -> dict:
-    """Counts by direction, by source and of labeled signs: what a reader of the adapter needs to know."""
+    """Counts by direction, by source dataset and of labeled signs: what a reader of the adapter needs to know.
+
+    Sources are counted by their first field ("semeval2010:17" -> "semeval2010"): readers tag each
+    example with its own id, which would make one entry per example.
+    """
     return {"n": len(examples),
             "labels": {Direction(k).name: v for k, v in sorted(Counter(int(e.label) for e in examples).items())},
-            "sources": dict(sorted(Counter(e.source for e in examples).items())),
+            "sources": dict(sorted(Counter(e.source.split(":", 1)[0] for e in examples).items())),
             "signed": sum(e.sign is not None for e in examples)}
 
 

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from data.types import LabeledExample
 from embedding.backbones import adapter_hash, clear_backbones, load_backbone
@@ -30,6 +31,8 @@ log = logging.getLogger("fuzzymap.finetune")
 
 STAGES = ("base", "tune", "tuned", "compare")
 FEATURES = "features.npz"
+CHUNK = 512
+"""Sentences per encode_candidates call: small enough for a live progress bar, large enough to batch well."""
 
 
 @dataclass
@@ -117,10 +120,27 @@ class Stage:
         return json.loads(self.record.read_text()).get("seconds") if self.record.is_file() else None
 
 
+def _encode(backbone, examples: Sequence[LabeledExample], pooling: PoolingConfig, batch_size: int,
+            desc: str) -> np.ndarray:
+    """encode_candidates in chunks of whole sentences, for a progress bar over thousands of them."""
+    by_text: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        by_text.setdefault(e.candidate.text, []).append(i)
+    groups = list(by_text.values())
+    step = max(1, CHUNK // batch_size) * batch_size
+    out: list[np.ndarray | None] = [None] * len(examples)
+    for first in tqdm(range(0, len(groups), step), desc=desc, unit="chunk"):
+        index = [i for group in groups[first:first + step] for i in group]
+        features = encode_candidates(backbone, [examples[i].candidate for i in index], pooling, batch_size)
+        for i, row in zip(index, features):
+            out[i] = row
+    return np.stack(out)
+
+
 def _save_features(path: Path, split: Split, backbone, pooling: PoolingConfig, batch_size: int) -> None:
     arrays = {}
     for side, examples in (("train", split.train), ("valid", split.valid)):
-        arrays[f"{side}_X"] = encode_candidates(backbone, [e.candidate for e in examples], pooling, batch_size)
+        arrays[f"{side}_X"] = _encode(backbone, examples, pooling, batch_size, f"{path.parent.name} {side}")
         arrays[f"{side}_y"] = np.array([int(e.label) for e in examples], dtype=np.int64)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name("tmp-" + path.name)

@@ -7,14 +7,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sys
-import types
 
 import numpy as np
 import pytest
 import torch
 
-from data.types import Candidate, Direction, LabeledData, LabeledExample
+from data.types import Candidate, Direction, LabeledExample
 from embedding.backbones import clear_backbones, load_backbone, load_base_model
 from embedding.pooling import PoolingConfig, encode_candidates
 from finetune import lora
@@ -82,7 +80,7 @@ def semeval_text(rows=SENTENCES) -> str:
 
 
 def _examples(rows=SENTENCES) -> list[LabeledExample]:
-    """Test-only parse of the markup, independent of data.readers, for the direct train_lora tests."""
+    """Examples straight from the fixture list (the staged tests read the same text through data.readers)."""
     out = []
     for sentence, label in rows:
         spans, text = {}, ""
@@ -102,7 +100,7 @@ def _examples(rows=SENTENCES) -> list[LabeledExample]:
 EXAMPLES = _examples()
 TRAIN = EXAMPLES[0::2] + EXAMPLES[1::4]
 VALID = EXAMPLES[3::4]
-SETTINGS = LoraSettings(epochs=3, batch_size=8, lr=2e-3, seed=0, patience=2, max_steps=12, eval_every=4)
+SETTINGS = LoraSettings(epochs=3, batch_size=8, lr=2e-3, seed=0, patience=2, max_steps=8, eval_every=4)
 
 
 @pytest.fixture(scope="module")
@@ -130,10 +128,11 @@ def test_tuning_lowers_loss_and_saves_adapter_with_metadata(tuned):
 
 def test_training_loss_falls_with_fixed_seed(tmp_path):
     """Validating on the training set itself: the loss after a few steps is below the loss before."""
-    settings = LoraSettings(batch_size=8, lr=2e-3, seed=1, max_steps=6, eval_every=6)
-    result = train_lora("minilm", TRAIN, TRAIN, settings, tmp_path)
+    settings = LoraSettings(batch_size=8, lr=2e-3, seed=1, max_steps=4)
+    subset = EXAMPLES[::3]
+    result = train_lora("minilm", subset, subset, settings, tmp_path)
     assert result.history[-1]["loss"] < result.history[0]["loss"]
-    again = train_lora("minilm", TRAIN, TRAIN, settings, tmp_path / "again")
+    again = train_lora("minilm", subset, subset, settings, tmp_path / "again")
     assert [h["loss"] for h in again.history] == pytest.approx([h["loss"] for h in result.history], abs=1e-5)
 
 
@@ -188,43 +187,12 @@ def test_class_weights_are_milder_than_balanced():
     assert float((sqrt * counts).sum()) == pytest.approx(100.0)
 
 
-def _stand_in_readers(monkeypatch):
-    """TEMPORARY until data.readers lands: read_dataset for the fixture's semeval2010 file, split by sentence."""
-    if "data.readers" in sys.modules or _has_readers():
-        return
-    module = types.ModuleType("data.readers")
-
-    def read_dataset(spec):
-        _, path = spec.split(":", 1)
-        text = open(path, encoding="utf-8").read()
-        rows = re.findall(r'\d+\t"(.*)"\r?\n(\S+)', text)
-        return LabeledData(name=spec, examples=_examples(rows))
-
-    def split(data, valid_fraction, seed):
-        order = np.random.default_rng(seed).permutation(len(data.examples))
-        n_valid = max(1, round(valid_fraction * len(order)))
-        pick = lambda idx: [data.examples[i] for i in sorted(idx)]  # noqa: E731
-        return (LabeledData(data.name, pick(order[n_valid:])), LabeledData(data.name, pick(order[:n_valid])))
-
-    module.read_dataset, module.split = read_dataset, split
-    monkeypatch.setitem(sys.modules, "data.readers", module)
-
-
-def _has_readers() -> bool:
-    try:
-        import data.readers  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def test_staged_command_runs_then_skips_cached_stages(tmp_path, monkeypatch, caplog):
-    _stand_in_readers(monkeypatch)
+def test_staged_command_runs_then_skips_cached_stages(tmp_path, caplog):
     data = tmp_path / "tiny_semeval.txt"
     data.write_text(semeval_text(), encoding="utf-8", newline="")
     out = tmp_path / "run"
     argv = ["run", "--data", f"semeval2010:{data}", "--backbone", "minilm", "--out", str(out),
-            "--valid-fraction", "0.25", "--max-train", "30", "--max-steps", "4", "--batch-size", "8",
+            "--valid-fraction", "0.25", "--max-train", "24", "--max-steps", "3", "--batch-size", "8",
             "--lr", "2e-3", "--cv-folds", "2", "--c-grid", "0.1,1"]
     with caplog.at_level(logging.INFO, logger="fuzzymap.finetune"):
         assert main(argv) == 0
@@ -234,7 +202,7 @@ def test_staged_command_runs_then_skips_cached_stages(tmp_path, monkeypatch, cap
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = json.loads((out / "report.json").read_text())
     assert [r["state"] for r in report["rows"]] == ["base", "tuned", "tuned head"]
-    assert report["data"]["train"]["n"] == 30 and "validation" in report["note"].lower()
+    assert report["data"]["train"]["n"] == 24 and "validation" in report["note"].lower()
     assert all(0.0 <= r["f1"] <= 1.0 for r in report["rows"])
     assert "Validation figures" in (out / "report.md").read_text()
     stamps = {s: (out / s / "stage.json").stat().st_mtime_ns for s in ("base", "tune", "tuned", "compare")}
@@ -252,8 +220,7 @@ def test_staged_command_runs_then_skips_cached_stages(tmp_path, monkeypatch, cap
     assert "stage tuned: skipped (cached" in caplog.text and "stage compare: running" in caplog.text
 
 
-def test_staged_command_rejects_missing_upstream_stage(tmp_path, monkeypatch, capsys):
-    _stand_in_readers(monkeypatch)
+def test_staged_command_rejects_missing_upstream_stage(tmp_path, capsys):
     data = tmp_path / "tiny_semeval.txt"
     data.write_text(semeval_text(), encoding="utf-8", newline="")
     code = main(["run", "--data", f"semeval2010:{data}", "--out", str(tmp_path / "run"), "--stages", "tuned"])
@@ -262,7 +229,6 @@ def test_staged_command_rejects_missing_upstream_stage(tmp_path, monkeypatch, ca
 
 
 def test_qlora_flag_on_cpu_is_a_clean_cli_error(tmp_path, monkeypatch, capsys):
-    _stand_in_readers(monkeypatch)
     monkeypatch.setattr(lora, "cuda_available", lambda: False)
     data = tmp_path / "tiny_semeval.txt"
     data.write_text(semeval_text(), encoding="utf-8", newline="")
