@@ -22,10 +22,10 @@ _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVX]+\.|[A-H]\.)\s+")
 _REFERENCE_HEADINGS = frozenset({"references", "bibliography", "literature cited", "works cited",
                                  "reference list", "references cited", "cited literature",
                                  "references and notes", "notes and references"})
-# Sections that may follow the reference list and are prose again.
-_AFTER_REFERENCES = frozenset({"appendix", "appendices", "supplementary material",
-                               "supplementary information", "supporting information"})
-_SECTION_NAMES = _REFERENCE_HEADINGS | _AFTER_REFERENCES | frozenset({
+# Sections that may follow the reference list and are prose again ("Appendix B: Gear types").
+_AFTER_REFERENCES = re.compile(r"^(?:appendix(?: [a-z0-9]{1,3})?|appendices|supporting information"
+                               r"|supplementary (?:materials?|information|data))(?:$|: )")
+_SECTION_NAMES = _REFERENCE_HEADINGS | frozenset({
     "abstract", "introduction", "background", "methods", "materials and methods",
     "material and methods", "methodology", "study area", "data", "results", "discussion",
     "results and discussion", "conclusion", "conclusions", "summary", "acknowledgements",
@@ -83,7 +83,8 @@ def is_heading(line: str, standalone: bool) -> bool:
     with a number too.
     """
     text = clean(line)
-    if section_name(text) in _SECTION_NAMES:
+    name = section_name(text)
+    if name in _SECTION_NAMES or (_AFTER_REFERENCES.match(name) and len(text.split()) <= 10):
         return True
     return (standalone and bool(_NUMBERING.match(text)) and len(text.split()) <= 10
             and text[-1:] not in ".!?;," and any(c.isupper() for c in text[:12]))
@@ -144,7 +145,7 @@ def assemble(blocks: list[Block]) -> tuple[str, list[ParsedSentence]]:
             name = section_name(block.text)
             if name in _REFERENCE_HEADINGS:
                 in_references = True
-            elif name in _AFTER_REFERENCES:
+            elif _AFTER_REFERENCES.match(name):
                 in_references = False
         else:
             starts = [p[0] for p in block.pages]

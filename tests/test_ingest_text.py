@@ -39,7 +39,9 @@ def test_txt_paragraphs_wrapped_lines_hyphens_headings_and_references():
                b"Divers counted shoots in June.\n\n"
                b"References\n"
                b"Moss, P. (2017). Light and seagrass. Aquat. Bot. 3, 1-9.\n\n"
-               b"Ruiz, L. (2019). Dredging plumes. Mar. Pollut. Bull. 8, 2-4.\n")
+               b"Ruiz, L. (2019). Dredging plumes. Mar. Pollut. Bull. 8, 2-4.\n\n"
+               b"Appendix A: Shoot counts\n"
+               b"Counts were log-transformed.\n")
     doc, full = only("notes.txt", content)
     assert texts(doc) == [
         "Dredging for sand increased the turbidity of the bay.",
@@ -47,8 +49,9 @@ def test_txt_paragraphs_wrapped_lines_hyphens_headings_and_references():
         "Divers counted shoots in June.",
         "Moss, P. (2017). Light and seagrass. Aquat. Bot. 3, 1-9.",
         "Ruiz, L. (2019). Dredging plumes. Mar. Pollut. Bull. 8, 2-4.",
+        "Counts were log-transformed.",
     ]
-    assert [s.is_reference for s in doc.sentences] == [False, False, False, True, True]
+    assert [s.is_reference for s in doc.sentences] == [False, False, False, True, True, False]
     assert full.startswith("Introduction\n\nDredging for sand")
     assert doc.format == "txt"
     assert all(s.page is None for s in doc.sentences)
