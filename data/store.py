@@ -748,6 +748,8 @@ class Store:
     def suggestions(self, *, sentence_id: int | None = None, document_id: int | None = None,
                     state: str | None = "pending") -> list[SuggestionRow]:
         """Suggestions in `state` (None: all), best score first."""
+        if state is not None and state not in SUGGESTION_STATES:
+            raise InputError("state", f"{state!r} is not one of {', '.join(SUGGESTION_STATES)}")
         q = self._pair_query(SuggestionT, sentence_id, document_id)
         if state is not None:
             q = q.where(SuggestionT.state == state)
