@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from data.store import Store
 
 ORIGINS: dict[str, str | None] = {"human and model": None, "human only": "human", "model only": "model"}
-CLAMP_CHOICES = [*CLAMP_PRESETS, *(f"-{k}" for k in reversed(CLAMP_PRESETS))]
-"""Preset names in the order a reviewer reads them: high, medium, low, -low, -medium, -high."""
+CLAMP_CHOICES = [*(f"-{k}" for k in CLAMP_PRESETS), *reversed(CLAMP_PRESETS)]
+"""Preset names from lowest to highest level: -high, -medium, -low, low, medium, high."""
 
 
 @dataclass(frozen=True)
@@ -83,15 +83,10 @@ def metrics_tables(fmap: FuzzyMap) -> tuple[dict[str, Any], list[dict[str, Any]]
     return whole, rows
 
 
-def clamp_value(choice: str) -> float:
-    """A preset name ('high', '-low', ...) as its clamp level."""
-    sign = -1.0 if choice.startswith("-") else 1.0
-    return sign * CLAMP_PRESETS[choice.lstrip("-")]
-
-
 def delta_rows(result: ScenarioResult, limit: int | None = None) -> list[dict[str, Any]]:
     """Scenario deltas, largest change first (the bar chart's data)."""
-    rows = sorted(({"concept": c, "delta": d} for c, d in result.delta.items()),
+    rows = sorted(({"concept": c, "delta": d, "effect": "rises" if d > 0 else "falls" if d < 0 else "unchanged"}
+                   for c, d in result.delta.items()),
                   key=lambda r: (-abs(r["delta"]), r["concept"]))
     return rows[:limit] if limit else rows
 

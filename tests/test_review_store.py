@@ -16,12 +16,13 @@ from data.agreement import (
 )
 from data.extraction import extract, preview_map, relation_rows, send_to_labeling
 from data.mapview import (
-    DOWNLOADS, MapQuery, clamp_value, delta_rows, evidence_rows, label_position, load_map, map_file,
+    CLAMP_CHOICES, DOWNLOADS, MapQuery, delta_rows, evidence_rows, label_position, load_map, map_file,
     merge_suggestions, metrics_tables, who_said,
 )
 from data.store import Store
 from data.suggest import llm_source
 from data.types import ParsedSentence, PassageRelation
+from fcm.simulate import parse_clamp_value
 from fcm.view import run_scenario
 from tests.review_world import GPT_KELP, KELP, REEF, build_world, label, paper
 
@@ -128,10 +129,11 @@ def test_merge_suggestions_and_scenario(world):
     # "kelp forests" (1 use) vs "Kelp forest" (1 use): singular wins the tie
     assert merge_suggestions(fmap) == [("kelp forests", "Kelp forest")]
     # sea urchins -| kelp forests: clamping urchins high must push kelp forests down
-    assert clamp_value("high") == 1.0 and clamp_value("-low") == -0.25
-    result = run_scenario(fmap, {"sea urchins": clamp_value("high")})
+    levels = [parse_clamp_value(c) for c in CLAMP_CHOICES]
+    assert levels == [-1.0, -0.62, -0.25, 0.25, 0.62, 1.0]   # the slider runs low to high
+    result = run_scenario(fmap, {"sea urchins": 1.0})
     deltas = delta_rows(result)
-    assert deltas[0]["concept"] == "kelp forests" and deltas[0]["delta"] < 0
+    assert deltas[0]["concept"] == "kelp forests" and deltas[0]["delta"] < 0 and deltas[0]["effect"] == "falls"
     assert [abs(d["delta"]) for d in deltas] == sorted((abs(d["delta"]) for d in deltas), reverse=True)
 
 

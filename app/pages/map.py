@@ -7,10 +7,10 @@ from app.graph import show_map
 from app.state import current_annotator, get_store
 from data.errors import InputError
 from data.mapview import (
-    CLAMP_CHOICES, DOWNLOADS, ORIGINS, MapQuery, clamp_value, delta_rows, evidence_rows, label_position,
+    CLAMP_CHOICES, DOWNLOADS, ORIGINS, MapQuery, delta_rows, evidence_rows, label_position,
     load_map, map_file, merge_suggestions, metrics_tables, who_said,
 )
-from fcm.simulate import RULES, TRANSFERS, SimulationConfig
+from fcm.simulate import RULES, TRANSFERS, SimulationConfig, parse_clamp_value
 from fcm.view import run_scenario, top_by_centrality
 
 TOP_N_DEFAULT = 60
@@ -120,7 +120,7 @@ with scenario_tab:
     clamps = {}
     for name in clamped:
         choice = st.select_slider(name, CLAMP_CHOICES, value="high", key=f"clamp_{name}")
-        clamps[name] = clamp_value(choice)
+        clamps[name] = parse_clamp_value(choice)
     r1, r2, r3 = st.columns(3)
     rule = r1.selectbox("Rule", RULES, index=RULES.index("mkosko"), key="scenario_rule",
                         help="kosko, modified Kosko (Mental Modeler), rescaled")
@@ -138,7 +138,7 @@ with scenario_tab:
         deltas = delta_rows(result, limit=30)
         st.markdown(f"**Change against the baseline** (clamped: "
                     f"{', '.join(f'{k} {v:+.2f}' for k, v in result.clamped.items())})")
-        st.bar_chart(deltas, x="concept", y="delta", horizontal=True, sort=False)
+        st.bar_chart(deltas, x="concept", y="delta", color="effect", horizontal=True, sort=False)
         st.dataframe(delta_rows(result), hide_index=True, key="scenario_table")
 
 with metrics_tab:
