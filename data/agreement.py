@@ -73,11 +73,16 @@ def normalize(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+def _singular(word: str) -> str:
+    """'farms' -> 'farm' (not 'grass' or 'gas'): plural and singular mentions share a word."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
 def content_words(text: str) -> frozenset[str]:
-    """Words of a concept text without stop words (all words if it has nothing else)."""
+    """Words of a concept text without stop words (all words if it has nothing else), singular."""
     words = _WORD.findall(text.casefold())
-    content = frozenset(w for w in words if w not in STOPWORDS)
-    return content or frozenset(words)
+    content = [w for w in words if w not in STOPWORDS] or words
+    return frozenset(_singular(w) for w in content)
 
 
 def concepts_match(a: str, b: str, a_span: Span | None = None, b_span: Span | None = None,
@@ -99,9 +104,9 @@ def concepts_match(a: str, b: str, a_span: Span | None = None, b_span: Span | No
 
 
 def relations_match(pred: Any, gold: Any, mode: MatchMode = "overlap") -> bool:
-    """Same sign, and both the source and the target match."""
+    """Same sign (a gold sign of 0, 'unknown', accepts either), and source and target match."""
     p, g = as_rel(pred), as_rel(gold)
-    return (p.sign == g.sign
+    return ((p.sign == g.sign or g.sign == 0)
             and concepts_match(p.src, g.src, p.src_span, g.src_span, mode)
             and concepts_match(p.tgt, g.tgt, p.tgt_span, g.tgt_span, mode))
 

@@ -15,6 +15,7 @@ def test_concept_matching_rules():
     assert concepts_match("wind farm", "the wind farms")            # shares "wind"
     assert not concepts_match("the fish", "the boats")               # only the stop word "the"
     assert concepts_match("the", "The")                               # all stop words: all words count
+    assert concepts_match("farms", "farm") and not concepts_match("grass", "gras")  # plural 's' only
     assert concepts_match("Wind  Farm", "wind farm", mode="exact")   # case and spacing only
     assert not concepts_match("wind farm", "wind farms", mode="exact")
     # exact with spans on both sides compares the spans, not the text
@@ -31,6 +32,9 @@ def test_sign_must_agree_and_llm_dicts_are_read():
     assert not relations_match({"src": "BIWF", "tgt": "recreational fishing", "direction": "decrease"}, gold)
     assert as_rel({"src": "a", "tgt": "b", "direction": "sideways"}).sign == 0  # matches no signed label
     assert not relations_match(R("BIWF", "fishing", -1), gold)
+    # a reference without a sign (SIFT 'influences') accepts either; a prediction without one matches none
+    assert relations_match(R("BIWF", "fishing", -1), R("BIWF", "fishing", 0))
+    assert not relations_match(R("BIWF", "fishing", 0), gold)
 
 
 def test_three_predictions_one_hit():
