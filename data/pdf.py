@@ -156,7 +156,8 @@ def _gutter(rows: list[_Row]) -> tuple[float, float] | None:
     """The (x0, x1) of a column gutter, or None for a one-column page.
 
     Coverage = how many rows have text over each x. In a two-column layout it drops, in the middle
-    of the text, to the number of full-width rows over a strip at least 6 pt wide.
+    of the text, to the number of full-width rows (title, abstract) over a strip at least 6 pt
+    wide; at least a fifth of the rows must be split by that strip.
     """
     runs = [r for row in rows for r in row.runs]
     if len(rows) < 4:
@@ -172,7 +173,7 @@ def _gutter(rows: list[_Row]) -> tuple[float, float] | None:
     a, b = int(0.3 * width), int(0.7 * width)
     middle = cover[a:b]
     low = middle.min()
-    if low > 0.5 * np.median(cover[cover > 0]) or low > len(rows) - 3:
+    if len(rows) - low < max(3, 0.2 * len(rows)):
         return None
     ok = middle <= low + max(1, 0.03 * len(rows))
     # the longest run of low coverage
@@ -187,6 +188,14 @@ def _gutter(rows: list[_Row]) -> tuple[float, float] | None:
     if length < 6:
         return None
     g0, g1 = lo + a + s, lo + a + s + length
+    # Wider than the spaces between words (pages drawn word by word have many such gaps).
+    gaps = []
+    for row in rows:
+        xs = sorted(row.runs, key=lambda r: r.x0)
+        gaps += [b.x0 - a.x1 for a, b in zip(xs, xs[1:])
+                 if a.x1 < b.x0 and not (a.x1 < g1 and b.x0 > g0)]  # not the gutter itself
+    if gaps and length < 2 * statistics.median(gaps):
+        return None
     # A right column has a left edge: most rows with text right of the strip start right at it
     # (code listings and tables with a blank strip do not).
     em = statistics.median(r.height for r in runs)

@@ -228,6 +228,25 @@ def texts_of(doc) -> list[str]:
     return [s.text for s in doc.sentences]
 
 
+def draw_justified(c, x0: float, top: float, lines: list[str], width: float) -> float:
+    """Draw each word as its own text object, lines justified to width (not a paragraph's last
+    line, which ends with a full stop); returns the x after the last word of the second line."""
+    after_second = x0
+    for i, text in enumerate(lines):
+        words = text.split()
+        widths = [c.stringWidth(w, "Helvetica", 10) for w in words]
+        last = text.endswith(".") or len(words) == 1
+        gap = 2.8 if last else (width - sum(widths)) / (len(words) - 1)
+        x = x0
+        for w, w_width in zip(words, widths):
+            c.setFont("Helvetica", 10)
+            c.drawString(x, A4_HEIGHT - top - 13 * i, w)
+            x += w_width + gap
+        if i == 1:
+            after_second = x - gap
+    return after_second
+
+
 def test_word_by_word_text_objects_with_superscripts_and_justified_columns():
     """Word processors often write one text object per word; citations as raised small digits."""
     from reportlab.lib.pagesizes import A4
@@ -239,22 +258,10 @@ def test_word_by_word_text_objects_with_superscripts_and_justified_columns():
              "displaced up to ten kilometres", "from the array."]
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4)
-    for x0, lines in ((72, left), (320, right)):
-        for i, text in enumerate(lines):
-            words = text.split()
-            y = A4_HEIGHT - 100 - 13 * i
-            widths = [c.stringWidth(w, "Helvetica", 10) for w in words]
-            # justify to a 200 pt column except on a paragraph's last line
-            last = text.endswith(".")
-            gap = 2.8 if last or len(words) == 1 else (200 - sum(widths)) / (len(words) - 1)
-            x = x0
-            for w, width in zip(words, widths):
-                c.setFont("Helvetica", 10)
-                c.drawString(x, y, w)
-                x += width + gap
-            if i == 1 and x0 == 72:  # a citation superscript after "array"
-                c.setFont("Helvetica", 6)
-                c.drawString(x - gap + 0.5, y + 4, "12")
+    x = draw_justified(c, 72, 100, left, 200)
+    draw_justified(c, 320, 100, right, 200)
+    c.setFont("Helvetica", 6)
+    c.drawString(x + 0.5, A4_HEIGHT - 113 + 4, "12")  # a citation superscript after "array"
     c.showPage()
     c.save()
     doc, full = parse(buf.getvalue())
@@ -264,6 +271,28 @@ def test_word_by_word_text_objects_with_superscripts_and_justified_columns():
         "Seabirds such as gannets avoided the turbines in daylight.",
         "Divers were displaced up to ten kilometres from the array.",
     ]
+
+
+def test_widely_spaced_one_column_text_is_not_taken_for_two_columns():
+    """Word-by-word justified lines with wide spaces can leave a blank vertical strip by chance;
+    it is narrower than twice the word spacing, so it is no gutter."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    lines = ["of biomass biomass reduced array biomass the fishing environmental seal in noise",
+             "effort monitoring habitat of seal an in environmental of noise",
+             "a array at noise noise of noise cod",
+             "fishing fishing reduced turbine array at seal increased",
+             "biomass cod at an array biomass",
+             "habitat seal biomass turbine on environmental a monitoring effort of environmental "
+             "monitoring"]
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    draw_justified(c, 72, 62, lines, 450)
+    c.showPage()
+    c.save()
+    _, full = parse(buf.getvalue())
+    assert full == " ".join(lines)
 
 
 def test_owner_password_only_pdf_is_readable_and_suffix_case_is_ignored():
@@ -284,3 +313,15 @@ def test_placeholder_metadata_is_ignored():
 def test_pdf_with_only_running_headers_and_page_numbers_has_no_text():
     with pytest.raises(InputError, match="contains no text"):
         read_document("covers.pdf", make_pdf([[], [], []], header="Annual report 2030"))
+
+
+def test_first_page_with_long_full_width_abstract_above_two_short_columns():
+    abstract = column(72, 80, [f"Abstract line {i} says that dredging spoil buried the mussel beds "
+                               f"near the cable corridor." for i in range(14)])
+    left = column(72, 270, [f"Left {i} trawl haul caught mostly dab." for i in range(6)])
+    right = column(310, 270, [f"Right {i} grab held many worms." for i in range(6)])
+    doc, _ = parse(make_pdf([abstract + left + right]))
+    texts = texts_of(doc)
+    assert texts.index("Left 5 trawl haul caught mostly dab.") < texts.index(
+        "Right 0 grab held many worms.")
+    assert texts[-1] == "Right 5 grab held many worms."
