@@ -15,11 +15,16 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from finetune.metrics import causal_f1, direction_scores
+from models.metrics import pair_scores
 
 log = logging.getLogger("fuzzymap.finetune")
 
 C_GRID = (0.01, 0.1, 1.0)
+
+
+def causal_f1(gold: Sequence[int], pred: Sequence[int]) -> float:
+    """The figure model selection maximises: causal F1 with the right direction."""
+    return pair_scores(gold, pred)["causal_f1"]
 
 
 def fit_classifier(X: np.ndarray, y: np.ndarray, folds: int = 3, c_grid: Sequence[float] = C_GRID,
@@ -41,9 +46,9 @@ def score_state(name: str, X_train: np.ndarray, y_train: np.ndarray, X_valid: np
                 folds: int = 3, c_grid: Sequence[float] = C_GRID, seed: int = 0) -> dict:
     """Fit on train, score once on validation: one row of the comparison table."""
     search = fit_classifier(X_train, y_train, folds, c_grid, seed)
-    row = {"state": name, **direction_scores(y_valid, search.predict(X_valid)),
+    row = {"state": name, **pair_scores(y_valid, search.predict(X_valid)),
            "C": float(search.best_params_["lr__C"]), "cv_f1": float(search.best_score_),
            "dim": int(X_train.shape[1])}
     log.info("%s features: C=%g (CV F1 %.3f on train), validation causal F1 %.3f", name, row["C"],
-             row["cv_f1"], row["f1"])
+             row["cv_f1"], row["causal_f1"])
     return row

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from data.types import Candidate, Direction, LabeledExample
 from embedding.backbones import lora_targets_for, load_base_model
 from embedding.pooling import PoolingConfig, model_inputs, pool_pairs
-from finetune.metrics import direction_scores
+from models.metrics import pair_scores, sign_accuracy
 
 log = logging.getLogger("fuzzymap.finetune")
 
@@ -229,10 +229,11 @@ def evaluate_head(model: nn.Module, tokenizer, head: PairHead, examples: Sequenc
     total, dir_loss, sign_loss = head_loss(d_logits, s_logits, examples, None, 1.0)
     pred = d_logits.argmax(dim=1).numpy()
     gold = np.array([int(e.label) for e in examples])
-    metrics = {"loss": float(dir_loss), "sign_loss": float(sign_loss), **direction_scores(gold, pred)}
-    _, sign_gold, known = _targets(examples, "cpu")
+    metrics = {"loss": float(dir_loss), "sign_loss": float(sign_loss), **pair_scores(gold, pred)}
+    _, _, known = _targets(examples, "cpu")
     if known.any():
-        metrics["sign_accuracy"] = float(((s_logits[known] > 0).float() == sign_gold[known]).float().mean())
+        gold_sign = [e.sign if k else 0 for e, k in zip(examples, known.tolist())]
+        metrics["sign_accuracy"] = sign_accuracy(gold_sign, [1 if x > 0 else -1 for x in s_logits.tolist()])
         metrics["sign_n"] = int(known.sum())
     return metrics
 
@@ -289,7 +290,7 @@ def train_lora(backbone: str, train: Sequence[LabeledExample], valid: Sequence[L
     torch.manual_seed(settings.seed)
     model = get_peft_model(base, config)
     device = next(model.parameters()).device
-    dim = pair_features(model, tokenizer, [train[0].candidate], pooling).shape[-1]
+    dim = model.config.hidden_size * len(pooling.parts)
     head = PairHead(dim, settings.dropout).to(device)
     weights = class_weights([int(e.label) for e in train], settings.class_weight)
     params = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())
@@ -308,7 +309,7 @@ def train_lora(backbone: str, train: Sequence[LabeledExample], valid: Sequence[L
 
     history = [{"step": 0, "epoch": 0.0, **evaluate_head(model, tokenizer, head, valid, pooling)}]
     best, best_state, bad_checks, step, stopped_early = None, None, 0, 0, False
-    log.info("before tuning: valid loss %.4f, causal F1 %.3f", history[0]["loss"], history[0]["f1"])
+    log.info("before tuning: valid loss %.4f, causal F1 %.3f", history[0]["loss"], history[0]["causal_f1"])
     model.train()
     head.train()
     bar = tqdm(total=total, desc="LoRA tuning", unit="step")
@@ -331,7 +332,7 @@ def train_lora(backbone: str, train: Sequence[LabeledExample], valid: Sequence[L
                 history.append({"step": step, "epoch": round(step / steps_per_epoch, 3),
                                 "train_loss": float(np.mean(running)), **metrics})
                 running = []
-                log.info("step %d: valid loss %.4f, causal F1 %.3f", step, metrics["loss"], metrics["f1"])
+                log.info("step %d: valid loss %.4f, causal F1 %.3f", step, metrics["loss"], metrics["causal_f1"])
                 if _improved(metrics, best):
                     best, best_state, bad_checks = history[-1], _trainable_state(model, head), 0
                 else:

@@ -236,7 +236,7 @@ def _compare(config: RunConfig, plan: dict[str, Stage], split: Split, adapter: P
     training = read_training(adapter)
     head = training["metrics"]["validation"]
     rows.append({"state": "tuned head", **{k: head[k] for k in
-                                           ("precision", "recall", "f1", "detection_f1", "n", "n_causal")}})
+                                           ("causal_precision", "causal_recall", "causal_f1", "detection_f1", "n")}})
     info = {
         "backbone": config.backbone, "seed": config.lora.seed, "pooling": asdict(config.pooling),
         "lora": asdict(config.lora), "valid_fraction": config.valid_fraction,

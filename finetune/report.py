@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 
 NOTE = ("Validation figures: the validation split is held out (by sentence) from the given data and was "
         "also used for early stopping of the LoRA tuning. They are not test scores.")
-METRICS = ("precision", "recall", "f1", "detection_f1")
+METRICS = ("causal_precision", "causal_recall", "causal_f1", "detection_f1")
 
 
 def _table(rows: list[dict]) -> str:
@@ -24,7 +24,7 @@ def _table(rows: list[dict]) -> str:
     for r in rows:
         c = f"{r['C']:g}" if "C" in r else "-"
         cv = f"{r['cv_f1']:.3f}" if "cv_f1" in r else "-"
-        lines.append(f"| {r['state']} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | "
+        lines.append(f"| {r['state']} | {r['causal_precision']:.3f} | {r['causal_recall']:.3f} | {r['causal_f1']:.3f} | "
                      f"{r['detection_f1']:.3f} | {c} | {cv} |")
     return "\n".join(lines)
 
@@ -44,7 +44,7 @@ def plot(rows: list[dict], history: list[dict], path: Path) -> None:
     if history:
         steps = [h["step"] for h in history]
         curve.plot(steps, [h["loss"] for h in history], marker="o", label="valid loss")
-        curve.plot(steps, [h["f1"] for h in history], marker="s", label="valid causal F1 (head)")
+        curve.plot(steps, [h["causal_f1"] for h in history], marker="s", label="valid causal F1 (head)")
         curve.set_xlabel("optimiser step")
         curve.legend(fontsize=8)
     curve.set_title("LoRA tuning")
