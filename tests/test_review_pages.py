@@ -1,6 +1,7 @@
 """The Agreement, Compare, Export, Map and Extract pages run headless (AppTest) on a real SQLite store."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from data.agreement import GOLD
 from data.store import Store
+from data.types import ParsedDocument, ParsedSentence, PassageRelation
+from fcm.view import SIGN_COLOURS
 from tests.review_world import build_world
 
 TIMEOUT = 60
@@ -40,6 +43,12 @@ def open_page(name: str) -> AppTest:
 def table(at: AppTest, column: str):
     """The first data frame on the page that has this column (display tables carry no key)."""
     return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def graph(at: AppTest) -> dict:
+    """The nodes and edges handed to the agraph component (it shows as UnknownElement here)."""
+    (el,) = [e for e in at.get("component_instance") if "agraph" in e.proto.component_name]
+    return json.loads(json.loads(el.proto.json_args)["data"])
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -99,6 +108,11 @@ def test_map_page_concept_evidence_merge_scenario(world):
     store, reef_id, _, r, _ = world
     at = open_page("map.py")
     assert metrics(at)["Concepts"] == "11" and metrics(at)["Edges"] == "6"
+    drawn = graph(at)
+    assert len(drawn["nodes"]) == 11 and len(drawn["edges"]) == 6
+    survey = next(e for e in drawn["edges"] if e["from"] == "survey")
+    warm = next(e for e in drawn["edges"] if e["from"] == "warmer water")
+    assert (survey["color"], warm["color"]) == (SIGN_COLOURS[1], SIGN_COLOURS[-1])   # colour by sign
     at.selectbox(key="map_concept").set_value("coral cover").run()
     evidence = table(at, "who")
     assert list(evidence["who"]) == ["ann", "bob"]
@@ -125,6 +139,31 @@ def test_map_page_concept_evidence_merge_scenario(world):
     assert at.session_state["doc"] == reef_id and at.session_state["pos"] == 3
     assert (at.query_params["doc"], at.query_params["s"]) == (str(reef_id), "4")
     assert any("survey ran for three years" in m.value for m in at.markdown)  # the Label page shows it
+
+
+def test_a_300_concept_map_shows_the_top_n(tmp_path, monkeypatch):
+    db = tmp_path / "big.db"
+    monkeypatch.setenv("FUZZYMAP_DB", str(db))
+    sentences = []
+    for i in range(300):  # a ring plus chords: 300 concepts, each with edges, some more central
+        for j in {(i + 1) % 300, (i * 7 + 3) % 300} - {i}:
+            rel = PassageRelation(f"factor {i}", f"factor {j}", 1 if (i + j) % 3 else -1, annotator="ann")
+            sentences.append(ParsedSentence(f"Factor {i} changes factor {j}.", relations=[rel]))
+    store = Store(str(db))
+    store.import_documents([ParsedDocument("big.txt", "sha-big", sentences)])
+    store.close()
+    from app.state import get_store
+
+    get_store.clear()
+    at = open_page("map.py")
+    assert metrics(at)["Concepts"] == "300"
+    assert at.slider(key="map_top_n").value == 60 and len(graph(at)["nodes"]) == 60
+    at.slider(key="map_top_n").set_value(20).run()
+    drawn = graph(at)
+    assert len(drawn["nodes"]) == 20
+    assert {e["from"] for e in drawn["edges"]} | {e["to"] for e in drawn["edges"]} <= {n["id"] for n in drawn["nodes"]}
+    assert len(at.selectbox(key="map_concept").options) == 300   # every concept stays selectable
+    get_store.clear()
 
 
 def test_map_page_filters_to_nothing(world):

@@ -36,9 +36,14 @@ c = st.columns(3)
 c[0].metric("Documents", carried.documents)
 c[1].metric("Sentences", carried.sentences)
 c[2].metric("Relations", carried.relations, help=f"{stored} in the database for these documents")
-if carried.relations != stored:
+if carried.relations == stored:
+    st.caption(f"All {stored} relations the database holds for these documents are in the file.")
+else:
     st.error(f"The export carries {carried.relations} relations but the database holds {stored}: "
              "please report this.")
+if fmt == "twosix":
+    st.caption("TwoSix JSON holds texts, concepts and signs only (no offsets, strength, annotator, score or "
+               "note); the JSONL export keeps everything and imports back losslessly.")
 st.download_button(f"Download {EXPORT_FORMATS[fmt].label}", data=lambda: export_text(exported, fmt),
                    file_name=file_name(exported, fmt), mime=EXPORT_FORMATS[fmt].mime, type="primary",
                    icon=":material/download:", on_click="ignore", key="export_download")
