@@ -106,7 +106,9 @@ def resolve_qlora(requested: bool | None) -> bool:
     """Whether to tune in 4-bit: auto-on with CUDA, a clear error when forced on without it."""
     cuda = cuda_available()
     if requested is None:
-        if not cuda:
+        if cuda:
+            log.info("QLoRA on: CUDA GPU found, base weights in 4-bit nf4 with double quantisation")
+        else:
             log.info("QLoRA off: no CUDA GPU on this machine, tuning with plain LoRA (float32)")
         return cuda
     if requested and not cuda:

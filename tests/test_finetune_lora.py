@@ -173,6 +173,20 @@ def test_qlora_on_cpu_fails_clearly_and_auto_falls_back(monkeypatch, caplog):
     assert lora.resolve_qlora(False) is False
 
 
+def test_qlora_config_is_nf4_double_quant(monkeypatch):
+    config = lora.bnb_config()
+    assert config.load_in_4bit and config.bnb_4bit_quant_type == "nf4" and config.bnb_4bit_use_double_quant
+    monkeypatch.setattr(lora, "cuda_available", lambda: True)
+    assert lora.resolve_qlora(None) is True and lora.resolve_qlora(False) is False
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="QLoRA training needs a CUDA GPU")
+def test_qlora_tunes_on_gpu(tmp_path):
+    result = train_lora("minilm", TRAIN, VALID, LoraSettings(max_steps=2, batch_size=8), tmp_path)
+    assert read_training(result.adapter_dir)["qlora"] is True
+    assert (result.adapter_dir / "adapter_model.safetensors").is_file()
+
+
 def test_settings_are_validated():
     with pytest.raises(ValueError, match="class_weight"):
         LoraSettings(class_weight="equal")
