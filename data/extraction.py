@@ -6,10 +6,11 @@ tested here without a browser.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from data.suggest import SuggestionSource
+from data.suggest import DEFAULT_BUNDLE, SuggestionSource
 from data.types import Evidence, ParsedDocument, PassageRelation
 from fcm.build import FuzzyMap, build_map
 
@@ -18,6 +19,11 @@ if TYPE_CHECKING:
 
 BATCH = 16
 """Sentences per model call: small enough for a progress bar that moves on 2 CPU cores."""
+
+
+def bundle_path() -> str:
+    """The relation model bundle the app uses: FUZZYMAP_MODEL, else models/default."""
+    return os.environ.get("FUZZYMAP_MODEL") or DEFAULT_BUNDLE
 
 
 def extract(source: SuggestionSource, doc: ParsedDocument,
@@ -42,7 +48,7 @@ def relation_rows(doc: ParsedDocument, found: Sequence[Sequence[PassageRelation]
     """One row per proposed relation at or above min_score, best score first."""
     rows = [
         {"score": r.score, "source": r.src, "target": r.tgt, "sign": "+" if r.sign > 0 else "−",
-         "page": s.page, "sentence #": i + 1, "evidence": s.text}
+         "model": r.model_id, "page": s.page, "sentence #": i + 1, "evidence": s.text}
         for i, (s, rels) in enumerate(zip(doc.sentences, found)) for r in rels
         if (r.score or 0.0) >= min_score
     ]

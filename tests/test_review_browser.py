@@ -1,6 +1,10 @@
-"""The Map page in a real Chromium: the graph draws, a concept shows its evidence, a scenario charts."""
+"""Review pages in a real Chromium: the map draws, a concept shows its evidence, a scenario charts,
+and the files the Map and Export pages hand out carry what the database holds."""
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 from pathlib import Path
 
@@ -15,17 +19,36 @@ WAIT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
-def browser():
+def app(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         if os.environ.get("FUZZYMAP_REQUIRE_BROWSER") == "1":
             pytest.fail(f"{CHROMIUM} is missing and FUZZYMAP_REQUIRE_BROWSER=1")
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    db = tmp_path_factory.mktemp("review_browser") / "app.db"
+    store = Store(str(db))
+    build_world(store)
+    with running_app(db, FUZZYMAP_MODEL=str(db.parent / "no-model")) as url:
+        yield url, store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def browser(app):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(WAIT_MS)
+    yield pg
+    context.close()
 
 
 def choose(page, label: str, option: str, multi: bool = False) -> None:
@@ -39,30 +62,50 @@ def choose(page, label: str, option: str, multi: bool = False) -> None:
         page.keyboard.press("Escape")  # a multiselect stays open after a pick
 
 
-def test_map_select_concept_and_run_scenario(browser, tmp_path):
-    db = tmp_path / "browser.db"
-    store = Store(str(db))
-    build_world(store)
-    store.close()
-    with running_app(db) as url:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{url}/map", wait_until="domcontentloaded")
-        page.get_by_role("heading", name="Map").wait_for(timeout=WAIT_MS)
+def download(page, button: str) -> bytes:
+    with page.expect_download() as info:
+        page.get_by_role("button", name=button).click()
+    return Path(info.value.path()).read_bytes()
 
-        graph = page.frame_locator('iframe[title="streamlit_agraph.agraph"]')
-        graph.locator("canvas").first.wait_for(state="visible", timeout=WAIT_MS)
 
-        choose(page, "Concept", "coral cover")
-        # its evidence sentence, in the (canvas-drawn) table's accessible cells
-        page.locator("td[role=gridcell]", has_text=REEF[0]).first.wait_for(state="attached", timeout=WAIT_MS)
+def test_map_select_concept_and_run_scenario(app, page, tmp_path):
+    url, _ = app
+    page.goto(f"{url}/map", wait_until="domcontentloaded")
+    page.get_by_role("heading", name="Map").wait_for()
+    graph = page.frame_locator('iframe[title="streamlit_agraph.agraph"]')
+    graph.locator("canvas").first.wait_for(state="visible")
 
-        page.get_by_role("tab", name="Scenario").click()
-        choose(page, "Concepts to clamp", "warmer water", multi=True)
-        page.get_by_role("button", name="Run scenario").click()
-        chart = page.locator('[data-testid="stVegaLiteChart"]').first
-        chart.wait_for(state="visible", timeout=WAIT_MS)
-        chart.locator("canvas, svg").first.wait_for(state="visible", timeout=WAIT_MS)
-        page.get_by_text("Change against the baseline").wait_for(timeout=WAIT_MS)
-        page.screenshot(path=str(tmp_path / "map_scenario.png"), full_page=True)
-        assert (tmp_path / "map_scenario.png").stat().st_size > 10_000
-        page.close()
+    choose(page, "Concept", "coral cover")
+    # its evidence sentence, in the (canvas-drawn) table's accessible cells
+    page.locator("td[role=gridcell]", has_text=REEF[0]).first.wait_for(state="attached")
+
+    page.get_by_role("tab", name="Scenario").click()
+    choose(page, "Concepts to clamp", "warmer water", multi=True)
+    page.get_by_role("button", name="Run scenario").click()
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.wait_for(state="visible")
+    chart.locator("canvas, svg").first.wait_for(state="visible")
+    page.get_by_text("Change against the baseline").wait_for()
+    page.screenshot(path=str(tmp_path / "map_scenario.png"))
+    assert (tmp_path / "map_scenario.png").stat().st_size > 10_000
+
+
+def test_map_download_mental_modeler(app, page):
+    url, store = app
+    page.goto(f"{url}/map", wait_until="domcontentloaded")
+    page.get_by_role("tab", name="Download").click()
+    rows = list(csv.reader(io.StringIO(download(page, "Mental Modeler CSV").decode())))
+    concepts = rows[0][1:]
+    assert len(concepts) == 11 and "coral cover" in concepts
+    weights = {(r[0], c): float(w) for r in rows[1:] for c, w in zip(concepts, r[1:])}
+    assert weights[("warmer water", "coral cover")] == -0.5          # two labels, sign - strength M
+    assert sum(w != 0 for w in weights.values()) == 6
+
+
+def test_export_download_carries_every_relation(app, page):
+    url, store = app
+    page.goto(f"{url}/export", wait_until="domcontentloaded")
+    page.get_by_text("All documents").click()
+    page.get_by_text("All 7 relations the database holds").wait_for()
+    passages = json.loads(download(page, "Download TwoSix JSON"))
+    assert sum(len(p["causal relations"]) for p in passages) == len(store.relations()) == 7

@@ -173,8 +173,6 @@ def test_map_page_filters_to_nothing(world):
 
 
 def test_extract_page_without_a_bundle_says_so(world, tmp_path, monkeypatch):
-    import data.suggest
-
-    monkeypatch.setattr(data.suggest, "DEFAULT_BUNDLE", str(tmp_path / "no_bundle"))
+    monkeypatch.setenv("FUZZYMAP_MODEL", str(tmp_path / "no_bundle"))
     at = open_page("extract.py")
     assert "No relation model bundle" in at.warning[0].value

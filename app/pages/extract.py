@@ -8,9 +8,9 @@ import streamlit as st
 from app.graph import show_map
 from app.state import current_annotator, get_store
 from data.errors import InputError
-from data.extraction import extract, preview_map, relation_rows, send_to_labeling
+from data.extraction import bundle_path, extract, preview_map, relation_rows, send_to_labeling
 from data.ingest import SUPPORTED_SUFFIXES, read_document
-from data.suggest import DEFAULT_BUNDLE, model_source
+from data.suggest import model_source
 
 RESULT_KEY = "extract_result"
 
@@ -18,14 +18,17 @@ store = get_store()
 annotator = current_annotator()
 st.title("Extract relations from a paper")
 
-if not Path(DEFAULT_BUNDLE).is_dir():
-    st.warning(f"No relation model bundle at `{DEFAULT_BUNDLE}` yet, so nothing can be extracted. "
-               "Train one with `make model` (python -m models train … --out models/default), then reload.")
+bundle = bundle_path()
+if not Path(bundle).is_dir():
+    st.warning(f"No relation model bundle at `{bundle}` yet, so nothing can be extracted. "
+               "Train one with `make model` (python -m models train … --out models/default), or point "
+               "FUZZYMAP_MODEL at a bundle folder, then reload.")
     st.stop()
 try:
-    source = model_source(DEFAULT_BUNDLE, store.concepts())
+    with st.spinner("Loading the relation model…"):
+        source = model_source(bundle, store.concepts())
 except Exception as exc:  # a broken bundle must explain itself, not crash the page
-    st.error(f"The model bundle at `{DEFAULT_BUNDLE}` could not be loaded: {exc}")
+    st.error(f"The model bundle at `{bundle}` could not be loaded: {exc}")
     st.stop()
 
 gen = st.session_state.setdefault("extract_gen", 0)
