@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from data.spans import find_span
 from data.types import PassageRelation
@@ -23,11 +23,13 @@ _SIGNS = {"increase": 1, "increases": 1, "+": 1, "decrease": -1, "decreases": -1
 
 @dataclass(frozen=True)
 class SuggestionSource:
-    """A named way to propose relations; `note` says why a better source is not in use."""
+    """A named way to propose relations; `note` says why a better source is not in use, `cheap`
+    whether a whole document can be asked at once (else the page asks sentence by sentence)."""
 
     name: str
     suggest: SuggestFn
     note: str | None = None
+    cheap: bool = False
 
 
 def suggestions_from_llm_block(text: str, llm: dict | None) -> list[PassageRelation]:
@@ -67,33 +69,38 @@ def llm_source() -> SuggestionSource:
     def suggest(texts: Sequence[str], llms: Sequence[dict | None]) -> list[list[PassageRelation]]:
         return [suggestions_from_llm_block(t, b) for t, b in zip(texts, llms)]
 
-    return SuggestionSource("LLM block of the imported file", suggest)
+    return SuggestionSource("LLM block of the imported file", suggest, cheap=True)
 
 
 def model_source(path: str = DEFAULT_BUNDLE, lexicon: Iterable[str] = ()) -> SuggestionSource:
-    """The relation model bundle as a source; raises when it cannot be loaded."""
+    """The relation model bundle, plus the LLM block where a sentence has one; raises when the
+    bundle cannot be loaded."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from models import load_model  # imported late: the app must start without the ML stack
 
     model = load_model(path)
     words = list(lexicon)
+    from_llm = llm_source().suggest
 
     def suggest(texts: Sequence[str], llms: Sequence[dict | None]) -> list[list[PassageRelation]]:
-        return model.extract(list(texts), lexicon=words)
+        return [m + b for m, b in zip(model.extract(list(texts), lexicon=words), from_llm(texts, llms))]
 
     return SuggestionSource(f"relation model ({path})", suggest)
 
 
-def best_source(path: str = DEFAULT_BUNDLE, lexicon: Iterable[str] = ()) -> SuggestionSource:
-    """The model bundle when one loads, else the LLM-block stand-in with the reason as a note."""
+def best_source(path: str | None = None, lexicon: Iterable[str] = ()) -> SuggestionSource:
+    """The model bundle when one loads, else the LLM-block stand-in with the reason as a note.
+
+    `path` defaults to FUZZYMAP_MODEL or models/default.
+    """
+    path = path or os.environ.get("FUZZYMAP_MODEL") or DEFAULT_BUNDLE
+    fallback = llm_source()
     if not os.path.isdir(path):
-        return SuggestionSource(llm_source().name, llm_source().suggest,
-                                f"no model bundle available at {path}: showing the file's LLM predictions")
+        return replace(fallback, note=f"no model bundle available at {path}: showing the file's LLM predictions")
     try:
         return model_source(path, lexicon)
     except Exception as exc:  # a broken or missing bundle must not take the Label page down
-        return SuggestionSource(llm_source().name, llm_source().suggest,
-                                f"model bundle at {path} not usable ({exc}): showing the file's LLM predictions")
+        return replace(fallback, note=f"model bundle at {path} not usable ({exc}): showing the file's LLM predictions")
 
 
 def suggest_missing(store, rows: Sequence, source: SuggestionSource, done: set[int]) -> int:

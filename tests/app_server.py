@@ -24,10 +24,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(db: str | Path, timeout: float = 60.0) -> Iterator[str]:
-    """Run the app against database `db` (path or URL); yields its base URL, stops it after."""
+def running_app(db: str | Path, timeout: float = 60.0, **env_vars: str) -> Iterator[str]:
+    """Run the app against database `db` (path or URL); yields its base URL, stops it after.
+
+    `env_vars` go to the server's environment (e.g. FUZZYMAP_MODEL=... to choose the bundle).
+    """
     port = free_port()
-    env = {**os.environ, "FUZZYMAP_DB": str(db), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env = {**os.environ, "FUZZYMAP_DB": str(db), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **env_vars}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",

@@ -19,6 +19,7 @@ LLM = {"GPT": [{"src": "Warmer water", "tgt": "algae", "direction": "increase"},
 def store(tmp_path, monkeypatch):
     db = tmp_path / "label.db"
     monkeypatch.setenv("FUZZYMAP_DB", str(db))
+    monkeypatch.setenv("FUZZYMAP_MODEL", str(tmp_path / "no-model"))  # suggestions from the LLM block only
     s = Store(str(db))
     s.import_documents([ParsedDocument("t.txt", "sha-t", [ParsedSentence(S1, page=3), ParsedSentence(S2, llm=LLM),
                                                           ParsedSentence(S3)], title="Test paper")])

@@ -20,8 +20,11 @@ files = st.file_uploader(
     "Add papers (PDF, TXT, MD, DOCX, RTF, TwoSix JSON, fuzzymap JSONL)",
     type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES], accept_multiple_files=True, key=f"upload_{gen}")
 if files:
-    st.session_state["upload_outcomes"] = import_uploads(
-        store, [(f.name, f.getvalue()) for f in files], annotator)
+    outcomes = import_uploads(store, [(f.name, f.getvalue()) for f in files], annotator)
+    st.session_state["upload_outcomes"] = outcomes
+    latest = [i for o in outcomes for i in o.document_ids]
+    if latest:
+        st.session_state["home_doc_next"] = latest[-1]  # the document just added is the one to open
     st.session_state["upload_gen"] = gen + 1  # a fresh uploader: the same file can be added again
     st.rerun()
 for outcome in st.session_state.pop("upload_outcomes", []):
@@ -44,9 +47,12 @@ st.dataframe(
         max_value=1.0, format="percent")})
 
 by_id = {d.id: d for d in docs}
-default = st.session_state.get("doc")
+if st.session_state.get("home_doc_next") in by_id:  # (a widget key set before st.rerun would be dropped)
+    st.session_state["home_doc"] = st.session_state.pop("home_doc_next")
+if st.session_state.get("home_doc") not in by_id:
+    st.session_state["home_doc"] = st.session_state.get("doc") if st.session_state.get("doc") in by_id else docs[0].id
 chosen = st.selectbox(
-    "Document", list(by_id), index=list(by_id).index(default) if default in by_id else 0,
+    "Document", list(by_id),
     format_func=lambda i: f"{by_id[i].title or by_id[i].filename} ({by_id[i].filename})", key="home_doc")
 doc = by_id[chosen]
 

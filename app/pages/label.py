@@ -253,7 +253,7 @@ if pos + 1 < len(rows):
 if annotator:
     if source.note:
         st.caption(source.note)
-    suggest_missing(store, rows if source.name.startswith("LLM") else [row], source, ss.lb_scored)
+    suggest_missing(store, rows if source.cheap else [row], source, ss.lb_scored)
     pending = store.suggestions(sentence_id=row.id)
     if pending:
         st.markdown("**Suggestions** (A accept · X reject the top one)")

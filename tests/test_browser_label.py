@@ -1,0 +1,143 @@
+"""Real Chromium through Playwright: upload, label by keyboard only, reload, export; suggestions."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from app_server import CHROMIUM, CHROMIUM_ARGS, running_app
+from data.store import Store
+
+pytestmark = pytest.mark.browser
+
+S1 = "Offshore wind farms reduce the fishing effort of local trawlers."
+PAPER = f"{S1} Warmer water increases the growth of algae. Stricter quotas lower the landings of cod.\n"
+LLM_FILE = [
+    {"text": "Seal numbers rise where fishing discards grow.", "causal relations": [],
+     "meta_data": {"title": "Seals and discards", "authors": "Doe, Jane", "year": 2024},
+     "LLM": {"GPT3.5": [{"src": "fishing discards", "tgt": "Seal numbers", "direction": "increase"},
+                        {"src": "Seal numbers", "tgt": "fishing discards", "direction": "decrease"}],
+             "Llama": [{"src": "fishing discards", "tgt": "Seal numbers", "direction": "Increase"}]}},
+]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("FUZZYMAP_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing and FUZZYMAP_REQUIRE_BROWSER=1")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    db = tmp_path_factory.mktemp("browser") / "app.db"
+    with running_app(db, FUZZYMAP_MODEL=str(db.parent / "no-model")) as url:
+        yield url, Store(str(db))
+
+
+@pytest.fixture(scope="module")
+def browser(app):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)  # two shared CPU cores: a rerun can take seconds
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    yield pg
+    context.close()
+
+
+def _upload_and_open(page, url: str, name: str, content: bytes, mime: str, title: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{url}/?annotator=tester")
+    page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(
+        files=[{"name": name, "mimeType": mime, "buffer": content}])
+    page.get_by_text(f"{name}: imported 1 document(s)").wait_for()
+    _settle(page)
+    expect(page.get_by_role("combobox", name="Document")).to_have_value(f"{title} ({name})")
+    page.get_by_role("button", name="Label this document").click()
+    page.get_by_text("Keys: 1–9").wait_for()
+
+
+def _settle(page) -> None:
+    """Wait until Streamlit has finished its current rerun (its status widget is gone)."""
+    page.wait_for_timeout(200)
+    page.get_by_test_id("stStatusWidget").wait_for(state="detached")
+
+
+def _box(page, label: str):
+    return page.get_by_role("combobox", name=label)
+
+
+def test_keyboard_only_labeling_survives_reload_and_exports(app, page):
+    from playwright.sync_api import expect
+
+    url, store = app
+    _upload_and_open(page, url, "fish.txt", PAPER.encode(), "text/plain", "fish.txt")
+    expect(page.get_by_text("Sentence 1 of 3")).to_be_visible()
+    kb = page.keyboard
+    kb.press("1")  # source chip: Offshore wind farms
+    expect(_box(page, "Source")).to_have_value("Offshore wind farms")
+    kb.press("2")  # target chip: fishing effort
+    expect(_box(page, "Target")).to_have_value("fishing effort")
+    kb.press("ArrowDown")  # sign: decrease
+    expect(page.get_by_role("radio", name="− decrease")).to_be_checked()
+    kb.press("Enter")
+    expect(page.get_by_text("Your relations in this sentence: 1")).to_be_visible()
+    kb.press("3")
+    expect(_box(page, "Source")).to_have_value("local trawlers")
+    kb.press("2")
+    expect(_box(page, "Target")).to_have_value("fishing effort")
+    kb.press("Enter")  # default sign +
+    expect(page.get_by_text("Your relations in this sentence: 2")).to_be_visible()
+
+    page.reload()
+    expect(page.get_by_text("Your relations in this sentence: 2")).to_be_visible()
+    expect(page.get_by_text(
+        "Offshore wind farms → fishing effort (−M) · local trawlers → fishing effort (+M)")).to_be_visible()
+    rels = {(r.source, r.target, r.sign, r.annotator) for r in store.relations()}
+    assert rels == {("Offshore wind farms", "fishing effort", -1, "tester"),
+                    ("local trawlers", "fishing effort", 1, "tester")}
+
+    page.goto(f"{url}/export?annotator=tester")
+    page.get_by_text("All documents", exact=True).click()
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text(str(len(store.list_documents())))
+    _settle(page)
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download TwoSix JSON").click()
+    passages = json.loads(Path(dl.value.path()).read_text())
+    (labeled,) = [p for p in passages if p["text"] == S1]
+    assert sorted((r["src"], r["tgt"], r["direction"]) for r in labeled["causal relations"]) == [
+        ("Offshore wind farms", "fishing effort", "decrease"), ("local trawlers", "fishing effort", "increase")]
+
+
+def test_accept_and_reject_suggestions_by_keyboard(app, page):
+    from playwright.sync_api import expect
+
+    url, store = app
+    _upload_and_open(page, url, "seals.json", json.dumps(LLM_FILE).encode(), "application/json",
+                     "Seals and discards")
+    expect(page.get_by_text("Suggestions (A accept · X reject the top one)")).to_be_visible()
+    expect(page.get_by_text("score 1.00")).to_be_visible()
+    page.keyboard.press("a")  # accept the top one: both systems agree, score 1.0
+    expect(page.get_by_text("Your relations in this sentence: 1")).to_be_visible()
+    expect(page.get_by_text("score 0.50")).to_be_visible()
+    page.keyboard.press("x")  # reject the remaining one
+    expect(page.get_by_text("Suggestions (A accept · X reject the top one)")).to_have_count(0)
+
+    doc = next(d for d in store.list_documents() if d.filename == "seals.json")
+    (rel,) = store.relations(document_id=doc.id)
+    assert (rel.source, rel.target, rel.sign, rel.origin, rel.score, rel.model_id, rel.annotator) == (
+        "fishing discards", "Seal numbers", 1, "human", 1.0, "llm:GPT3.5", "tester")
+    (rejected,) = store.suggestions(document_id=doc.id, state="rejected")
+    assert (rejected.source, rejected.target, rejected.sign) == ("Seal numbers", "fishing discards", -1)
