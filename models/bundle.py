@@ -46,20 +46,20 @@ def _head_state(pipe: Pipeline, name: str, arrays: dict, vocab: dict) -> dict:
     """Plain arrays + JSON for one head's Pipeline([features, LogisticRegression])."""
     union: FeatureUnion = pipe[0]
     lr: LogisticRegression = pipe[-1]
-    arrays[f"{name}.coef"] = lr.coef_.astype(np.float32)
-    arrays[f"{name}.intercept"] = lr.intercept_.astype(np.float32)
+    arrays[f"{name}.coef"] = lr.coef_
+    arrays[f"{name}.intercept"] = lr.intercept_
     arrays[f"{name}.classes"] = np.asarray(lr.classes_, dtype=np.int64)
     blocks = dict(union.transformer_list)
     meta: dict = {"blocks": list(blocks), "C": lr.C}
     if "embed" in blocks:
         scaled: Scaled = blocks["embed"][-1]
-        arrays[f"{name}.mean"] = scaled.mean_.astype(np.float32)
-        arrays[f"{name}.scale"] = scaled.scale_.astype(np.float32)
+        arrays[f"{name}.mean"] = scaled.mean_
+        arrays[f"{name}.scale"] = scaled.scale_
         meta["embed_weight"] = scaled.weight
         meta["parts"] = list(blocks["embed"][0].parts)
     if "lexical" in blocks:
         text: PairText = blocks["lexical"]
-        arrays[f"{name}.idf"] = text.vectorizer_.idf_.astype(np.float32)
+        arrays[f"{name}.idf"] = text.vectorizer_.idf_
         vocab[name] = {k: int(v) for k, v in text.vectorizer_.vocabulary_.items()}
         meta["lexical"] = {**text.get_params(), "ngram_range": list(text.ngram_range)}
     return meta
@@ -73,7 +73,8 @@ def save_bundle(model: RelationModel, path: str | Path, card: str | None = None)
     vocab: dict[str, dict] = {}
     heads = {name: _head_state(pipe, name, arrays, vocab) if pipe is not None else None
              for name, pipe in (("pair", model.pair_), ("sign", model.sign_), ("sentence", model.sentence_))}
-    # safetensors writes raw memory: LogisticRegression's coef_ is Fortran-ordered, so copy to C order
+    # float64 as fitted (a reload predicts exactly the same); safetensors writes raw memory and
+    # LogisticRegression's coef_ is Fortran-ordered, so copy to C order
     save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(tmp / "classifier.safetensors"))
     (tmp / "vocab.json").write_text(json.dumps(vocab, sort_keys=True))
     emb = model.embedder

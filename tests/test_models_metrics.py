@@ -1,0 +1,117 @@
+"""Hand-checked scores: the figures the relation model is judged by."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from data.types import Candidate, Direction, LabeledData, LabeledExample, LabeledSentence, ParsedSentence, PassageRelation
+from models.evaluate import evaluate_data
+from models.metrics import calibration_error, count_matches, e2e_scores, pair_scores, sentence_scores, sign_accuracy, words
+
+
+def test_pair_scores_by_hand():
+    gold = [1, 1, 2, 0, 0, 2]
+    pred = [1, 2, 2, 1, 0, 0]
+    # causal predictions: idx 0 (right), 1 (wrong direction), 2 (right), 3 (false alarm) -> 4 predicted
+    # gold causal: idx 0, 1, 2, 5 -> 4; correct with direction: 2 -> P = R = F1 = 0.5
+    s = pair_scores(gold, pred)
+    assert s["n"] == 6
+    assert s["causal_precision"] == pytest.approx(0.5)
+    assert s["causal_recall"] == pytest.approx(0.5)
+    assert s["causal_f1"] == pytest.approx(0.5)
+    # direction ignored: idx 0, 1, 2 detected -> P = 3/4, R = 3/4
+    assert s["detection_f1"] == pytest.approx(0.75)
+
+
+def test_pair_scores_no_predictions_is_zero_not_nan():
+    s = pair_scores([1, 0], [0, 0])
+    assert s["causal_precision"] == 0.0 and s["causal_f1"] == 0.0
+
+
+def test_sign_accuracy_only_counts_labelled_gold_signs():
+    assert sign_accuracy([1, -1, None, 1], [1, 1, -1, 1]) == pytest.approx(2 / 3)
+    assert sign_accuracy([None, None], [1, -1]) is None
+
+
+def test_sentence_scores_by_hand():
+    s = sentence_scores([True, True, False, False, True], [True, False, True, False, True])
+    # tp 2, predicted 3, gold 3 -> P = R = F1 = 2/3
+    assert s["sentence_precision"] == pytest.approx(2 / 3)
+    assert s["sentence_f1"] == pytest.approx(2 / 3)
+
+
+def test_word_overlap_matching_needs_both_ends_and_the_sign():
+    gold = PassageRelation("offshore wind farms", "fish aggregation", 1)
+    assert count_matches([PassageRelation("the wind farm", "fish", 1)], [gold]) == 1  # plural folded
+    assert count_matches([PassageRelation("the wind farm", "fish", -1)], [gold]) == 0  # sign differs
+    assert count_matches([PassageRelation("turbines", "fish", 1)], [gold]) == 0  # src shares no word
+    assert count_matches([PassageRelation("of the", "the fish", 1)], [gold]) == 0  # stopwords do not match
+    unknown = PassageRelation("stress", "sleep", 0)  # a gold relation without a sign accepts either
+    assert count_matches([PassageRelation("stress", "poor sleep", -1)], [unknown]) == 1
+    assert words("The Rivers of Wales") == {"river", "wale"}
+
+
+def test_e2e_is_one_to_one():
+    gold = [[PassageRelation("rain", "floods", 1)], [PassageRelation("heat", "drought", 1),
+                                                     PassageRelation("heat", "fires", 1)]]
+    pred = [[PassageRelation("heavy rain", "floods", 1), PassageRelation("rain", "floods", 1)],  # 1 tp, 1 duplicate
+            [PassageRelation("heat", "fires", 1)]]
+    s = e2e_scores(pred, gold)
+    # tp 2 of 3 predicted and 3 gold
+    assert s["e2e_precision"] == pytest.approx(2 / 3)
+    assert s["e2e_recall"] == pytest.approx(2 / 3)
+    assert s["e2e_f1"] == pytest.approx(2 / 3)
+
+
+def test_calibration_error_by_hand():
+    assert calibration_error(np.array([0.9, 0.9, 0.1, 0.1]), np.array([1, 1, 0, 0])) == pytest.approx(0.1)
+    assert calibration_error(np.array([0.75, 0.75]), np.array([1, 0])) == pytest.approx(0.25)
+
+
+class FixedModel:
+    """Stands in for RelationModel with predictions fixed in advance, to check the evaluation wiring."""
+
+    sign_ = object()
+    sentence_ = None
+
+    def __init__(self, directions, signs, relations, sentences):
+        self.directions, self.signs, self.relations, self.sentences = directions, signs, relations, sentences
+
+    def predict_candidates(self, candidates):
+        from models.classifier import Prediction
+
+        return [Prediction(c, (0, 0, 0), Direction(d), s, 0.5, 0.5)
+                for c, d, s in zip(candidates, self.directions, self.signs)]
+
+    def extract(self, texts, progress=False):
+        return self.relations
+
+    def predict_sentences(self, texts):
+        return np.asarray(self.sentences)
+
+
+def test_evaluate_data_on_fixed_predictions():
+    text = "Heavy rain caused floods while the dry wind reduced crops."
+    c = Candidate(text, (0, 10), (18, 24))
+    data = LabeledData("fixture", examples=[
+        LabeledExample(c, Direction.A_TO_B, 1), LabeledExample(c, Direction.B_TO_A, -1),
+        LabeledExample(c, Direction.NONE), LabeledExample(c, Direction.A_TO_B, -1)],
+        sentences=[LabeledSentence(text, True), LabeledSentence("Nothing here.", False)],
+        passages=[ParsedSentence(text, relations=[PassageRelation("Heavy rain", "floods", 1),
+                                                  PassageRelation("dry wind", "crops", -1)])])
+    model = FixedModel(directions=[1, 1, 1, 0], signs=[1, -1, 1, 1],
+                       relations=[[PassageRelation("rain", "floods", 1), PassageRelation("wind", "rain", -1)]],
+                       sentences=[True, True])
+    out = evaluate_data(model, data, "twosix")
+    # pairs: predicted causal idx 0, 1, 2; right with direction: idx 0 -> P 1/3, gold causal 3 -> R 1/3
+    assert out["n"] == 4
+    assert out["causal_precision"] == pytest.approx(1 / 3, abs=1e-4)
+    assert out["causal_recall"] == pytest.approx(1 / 3, abs=1e-4)
+    # detection: 2 of 3 predicted are gold causal, 2 of 3 gold found -> 2/3
+    assert out["detection_f1"] == pytest.approx(2 / 3, abs=1e-4)
+    # signs over gold causal: idx 0 (1 vs 1 ok), 1 (-1 vs -1 ok), 3 (-1 vs 1 wrong) -> 2/3
+    assert out["sign_accuracy"] == pytest.approx(2 / 3, abs=1e-4)
+    # e2e: 1 of 2 predicted matches, 1 of 2 gold found
+    assert out["e2e_f1"] == pytest.approx(0.5)
+    # sentences: predicted both causal, one is -> P 1/2, R 1 -> F1 2/3
+    assert out["sentence_f1"] == pytest.approx(2 / 3, abs=1e-4)

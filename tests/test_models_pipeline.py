@@ -1,0 +1,121 @@
+"""Train -> save -> load -> extract on invented fixtures, with the real MiniLM backbone (frozen)
+and the real spaCy model; bundles that were tampered with or are foreign are refused."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from data.errors import InputError
+from data.types import Direction
+from models.bundle import load_bundle, read_config
+from models.classifier import HeadSettings
+from models.training import TrainSettings, train_model
+from tests.models_fixtures import cnc_file, semeval_file, twosix_file
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def specs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("data")
+    return [f"semeval2010:{semeval_file(d / 'sem.txt')}", f"twosix:{twosix_file(d / 'ts.json')}",
+            f"cnc:{cnc_file(d / 'cnc.csv')}"]
+
+
+@pytest.fixture(scope="module")
+def trained(specs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bundle") / "model"
+    settings = TrainSettings(lora=False, layers=2, cache_dir=str(tmp_path_factory.mktemp("cache")),
+                             heads=HeadSettings(c_grid=(1.0,), cv_folds=3))
+    model = train_model(specs, settings, out, progress=lambda _: None)
+    return model, out
+
+
+SENTENCES = ["Heavy rain caused river floods in the valley.", "The report listed warm water and poor sleep.",
+             "Air pollution reduced lung disease rates in town, oddly."]
+
+
+def test_save_load_gives_identical_predictions(trained):
+    model, out = trained
+    loaded = load_bundle(out)
+    cands = [c for cs in __import__("models.candidates", fromlist=["x"]).make_candidates_batch(SENTENCES) for c in cs]
+    # the backbone's float32 sums differ by ~1e-6 with batch composition (padding), hence atol
+    p1, s1 = model.predict_proba(cands)
+    p2, s2 = loaded.predict_proba(cands)
+    np.testing.assert_allclose(p1, p2, atol=1e-5)
+    np.testing.assert_allclose(s1, s2, atol=1e-5)
+    assert [p.direction for p in model.predict_candidates(cands)] == [p.direction for p in loaded.predict_candidates(cands)]
+    assert loaded.thresholds == model.thresholds and loaded.model_id == model.model_id
+    key = [[(r.src, r.tgt, r.sign, r.src_span, r.tgt_span) for r in rels] for rels in model.extract(SENTENCES)]
+    assert key == [[(r.src, r.tgt, r.sign, r.src_span, r.tgt_span) for r in rels] for rels in loaded.extract(SENTENCES)]
+    np.testing.assert_allclose(model.sentence_proba(SENTENCES), loaded.sentence_proba(SENTENCES), atol=1e-5)
+
+
+def test_bundle_records_data_validation_and_hashes(trained):
+    _, out = trained
+    config = read_config(out)
+    assert config["format"] == "fuzzymap-relation-model" and config["version"] == 1
+    assert [d["format"] for d in config["training_data"]] == ["semeval2010", "twosix", "cnc"]
+    assert all(len(d["sha256"]) == 64 for d in config["training_data"])
+    assert "causal_f1" in next(iter(config["validation"].values()))
+    assert set(config["files"]) >= {"classifier.safetensors", "vocab.json"}
+    card = (out / "README.md").read_text()
+    assert "CC BY 3.0" in card and "CC0 1.0" in card and "MIT" in card
+    assert not any(p.suffix in {".pkl", ".pickle", ".joblib"} for p in out.rglob("*"))
+
+
+def test_extract_spans_point_into_the_sentence(trained):
+    model, _ = trained
+    found = model.extract(SENTENCES)
+    assert len(found) == len(SENTENCES)
+    assert found[0], "an obvious causal sentence from the training templates yields a relation"
+    for text, rels in zip(SENTENCES, found):
+        for r in rels:
+            assert text[r.src_span[0]:r.src_span[1]] == r.src and text[r.tgt_span[0]:r.tgt_span[1]] == r.tgt
+            assert r.origin == "model" and r.model_id == model.model_id and 0 <= r.score <= 1 and r.sign in (1, -1)
+    best = found[0][0]
+    assert "rain" in best.src and "flood" in best.tgt
+
+
+def test_predictions_learn_direction(trained):
+    model, _ = trained
+    from data.types import Candidate
+
+    text = "The crop failure was caused by long drought in the valley."
+    a, b = (4, 16), (31, 43)
+    assert text[a[0]:a[1]] == "crop failure" and text[b[0]:b[1]] == "long drought"
+    pred = model.predict_candidates([Candidate(text, a, b)])[0]
+    assert pred.direction == Direction.B_TO_A
+
+
+def test_tampered_bundle_is_refused(trained, tmp_path):
+    _, out = trained
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    blob = bytearray((copy / "classifier.safetensors").read_bytes())
+    blob[-1] ^= 0x01
+    (copy / "classifier.safetensors").write_bytes(bytes(blob))
+    with pytest.raises(InputError, match="modified"):
+        load_bundle(copy)
+    shutil.rmtree(copy)
+    shutil.copytree(out, copy)
+    (copy / "vocab.json").unlink()
+    with pytest.raises(InputError, match="missing"):
+        load_bundle(copy)
+
+
+def test_foreign_folders_are_refused(trained, tmp_path):
+    _, out = trained
+    with pytest.raises(InputError, match="no config.json"):
+        load_bundle(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({"format": "something-else", "version": 1}))
+    with pytest.raises(InputError, match="format marker"):
+        load_bundle(tmp_path)
+    config = json.loads((out / "config.json").read_text())
+    config["version"] = 99
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(InputError, match="version"):
+        load_bundle(tmp_path)
