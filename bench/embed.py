@@ -6,9 +6,10 @@
 Sentences are generated from seeded templates (3 concept spans, 3 candidate pairs each), or taken
 from --data (any data.readers FORMAT:PATH). The plain baseline is tokenizer + model forward over the
 same sentences with the same batch size, in their given order and length-sorted; each timing is the
-best of --repeats runs. --quality fits a LogisticRegression per feature set on a seeded 80% of the
-examples' sentences and reports directional causal F1 on the other 20% (a validation split of a
-train file: never a test split).
+best of --repeats rounds in which the variants take turns (fair under drifting load). --quality fits
+a LogisticRegression per feature set on a seeded 80% of the examples' sentences and reports
+directional causal F1 on the other 20% (a validation split of a train file: never a test split),
+per backbone, for the first backbone's marked-text variant, and for both fusions.
 """
 from __future__ import annotations
 
@@ -69,13 +70,15 @@ def from_dataset(spec: str) -> list[LabeledExample]:
     return read_dataset(spec).examples
 
 
-def best_of(repeats: int, fn: Callable[[], object]) -> float:
-    times = []
+def interleaved(repeats: int, runs: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """Best-of-repeats seconds per run, the runs taking turns so that load drift hits them alike."""
+    best = {name: float("inf") for name in runs}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for name, fn in runs.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
 
 
 @torch.inference_mode()
@@ -90,17 +93,20 @@ def bench_backbone(name: str, cands: list[Candidate], args: argparse.Namespace, 
     texts = list(dict.fromkeys(c.text for c in cands))
     config = PoolingConfig(layers=args.layers)
     encode_candidates(backbone, cands[:8], config)  # warm-up
-    plain = best_of(args.repeats, lambda: plain_forward(backbone, texts, args.batch_size))
-    plain_sorted = best_of(args.repeats, lambda: plain_forward(backbone, sorted(texts, key=len), args.batch_size))
-    one = best_of(args.repeats, lambda: encode_candidates(backbone, cands, config, args.batch_size))
     n_marked = min(len(cands), args.marked_n)
-    marked = best_of(1, lambda: encode_candidates(backbone, cands[:n_marked], PoolingConfig(args.layers, marked=True),
-                                                  args.batch_size))
+    marked_config = PoolingConfig(args.layers, marked=True)
     cache_dir = cache_root / name
-    cold = best_of(1, lambda: encode_candidates(backbone, cands, config, args.batch_size,
-                                                EmbeddingCache(cache_dir, backbone, args.layers)))
-    warm = best_of(args.repeats, lambda: encode_candidates(backbone, cands, config, args.batch_size,
-                                                           EmbeddingCache(cache_dir, backbone, args.layers)))
+    cold = interleaved(1, {"cold": lambda: encode_candidates(backbone, cands, config, args.batch_size,
+                                                             EmbeddingCache(cache_dir, backbone, args.layers))})["cold"]
+    t = interleaved(args.repeats, {
+        "plain": lambda: plain_forward(backbone, texts, args.batch_size),
+        "sorted": lambda: plain_forward(backbone, sorted(texts, key=len), args.batch_size),
+        "one": lambda: encode_candidates(backbone, cands, config, args.batch_size),
+        "marked": lambda: encode_candidates(backbone, cands[:n_marked], marked_config, args.batch_size),
+        "warm": lambda: encode_candidates(backbone, cands, config, args.batch_size,
+                                          EmbeddingCache(cache_dir, backbone, args.layers)),
+    })
+    plain, plain_sorted, one, marked, warm = (t[k] for k in ("plain", "sorted", "one", "marked", "warm"))
     return {"backbone": name, "sentences": len(texts), "candidates": len(cands),
             "dim": backbone.model.config.hidden_size * len(config.parts),
             "plain_sent_s": len(texts) / plain, "plain_sorted_sent_s": len(texts) / plain_sorted,
@@ -117,8 +123,8 @@ def bench_fusion(names: list[str], cands: list[Candidate], args: argparse.Namesp
     for method in ("concat", "gram"):
         embedders = [CandidateEmbedder(n, layers=args.layers, cache_dir=cache_root / n) for n in names]
         fused = FusedEmbedder(embedders, method=method, dim=args.gram_dim)
-        fit = best_of(1, lambda: fused.fit(cands))
-        apply = best_of(args.repeats, lambda: fused.transform(cands))
+        fit = interleaved(1, {"fit": lambda: fused.fit(cands)})["fit"]
+        apply = interleaved(args.repeats, {"transform": lambda: fused.transform(cands)})["transform"]
         rows.append({"method": method, "dim": fused.n_features_out_, "fit_s": fit, "transform_s": apply,
                      "cand_s_cached": len(cands) / apply, "cand_s_uncached": len(cands) / (one_pass_s + apply)})
     return rows
@@ -141,13 +147,14 @@ def quality(spec: str, names: list[str], n: int, args: argparse.Namespace, cache
     y_train, y_valid = np.array([int(e.label) for e in train]), np.array([int(e.label) for e in valid])
     embedders = {n_: CandidateEmbedder(n_, layers=args.layers, cache_dir=cache_root / n_) for n_ in names}
     feature_sets: dict[str, object] = dict(embedders)
+    feature_sets[f"{names[0]} marked"] = CandidateEmbedder(names[0], layers=args.layers, marked=True,
+                                                           cache_dir=cache_root / names[0])
     if len(names) > 1:
         feature_sets["concat"] = FusedEmbedder(list(embedders.values()), method="concat")
         feature_sets["gram"] = FusedEmbedder(list(embedders.values()), method="gram", dim=args.gram_dim)
     out = []
     for label, features in feature_sets.items():
-        scale = [StandardScaler()] if isinstance(features, CandidateEmbedder) else []
-        model = make_pipeline(features, *scale, LogisticRegression(C=0.1, max_iter=2000))
+        model = make_pipeline(features, StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
         model.fit([e.candidate for e in train], y_train)
         pred = model.predict([e.candidate for e in valid])
         causal = pred != int(Direction.NONE)
@@ -166,9 +173,9 @@ def main() -> None:
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--marked-n", type=int, default=192, help="candidates timed in the marked-text variant")
-    p.add_argument("--gram-dim", type=int, default=1024)
+    p.add_argument("--gram-dim", type=int, default=256)
     p.add_argument("--quality", help="FORMAT:PATH of a TRAIN file: small F1 comparison on a 20%% split of it")
     p.add_argument("--quality-n", type=int, default=1500)
     p.add_argument("--seed", type=int, default=0)
