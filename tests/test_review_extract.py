@@ -1,0 +1,71 @@
+"""The Extract page with a real relation model: a tiny bundle trained here on invented sentences
+(MiniLM features + TF-IDF, no LoRA), then upload -> extract -> look -> send to labeling."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from data.store import Store
+from tests.models_fixtures import twosix_file
+from tests.test_review_pages import MAIN, TIMEOUT, graph, table
+
+pytestmark = pytest.mark.slow
+
+PAPER = ("Heavy rain caused river floods in the valley. The survey ran for three years.\n\n"
+         "Scientists found that air pollution leads to lung disease over time.\n")
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    from models.classifier import HeadSettings
+    from models.training import TrainSettings, train_model
+
+    tmp = tmp_path_factory.mktemp("tiny_model")
+    data = twosix_file(tmp / "train.json", n=40)
+    settings = TrainSettings(lora=False, cache_dir=str(tmp / "cache"), heads=HeadSettings(c_grid=(1.0,), cv_folds=2))
+    train_model([f"twosix:{data}"], settings, tmp / "bundle", progress=lambda *a: None)
+    return tmp / "bundle"
+
+
+def test_upload_extract_and_send_to_labeling(bundle, tmp_path, monkeypatch):
+    db = tmp_path / "extract.db"
+    monkeypatch.setenv("FUZZYMAP_DB", str(db))
+    monkeypatch.setenv("FUZZYMAP_MODEL", str(bundle))
+    Store(str(db)).close()
+    from app.state import get_store
+
+    get_store.clear()
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("pages/extract.py").run()
+    assert not at.exception and not at.warning
+    at.file_uploader[0].upload("floods.txt", PAPER.encode(), "text/plain").run()
+    at.button(key="extract_run").click().run()
+    assert not at.exception, at.exception
+    at.slider(key="extract_min_score").set_value(0.0).run()
+
+    rows = table(at, "evidence")
+    found = {(r.source.lower(), r.target.lower(), r.sign) for r in rows.itertuples()}
+    assert ("heavy rain", "river floods", "+") in found            # the templates it was trained on
+    assert all(0.0 <= s <= 1.0 for s in rows["score"])
+    model_id = json.loads((bundle / "config.json").read_text())["model_id"]
+    assert set(rows["model"]) == {model_id}                         # the bundle's own model, no stand-in
+    assert not any("survey" in e for e in rows[rows["score"] >= 0.5]["evidence"])
+    drawn = graph(at)
+    assert {"Heavy rain", "river floods"} <= {n["id"] for n in drawn["nodes"]}
+
+    at.button(key="extract_send").click().run()
+    assert not at.exception
+    store = Store(str(db))
+    docs = store.list_documents()       # an empty database also got the sample paper (app.state)
+    (doc,) = [d for d in docs if d.filename == "floods.txt"]
+    queued = store.suggestions(document_id=doc.id)
+    assert len(queued) == len(rows) and all(s.model_id and s.score is not None for s in queued)
+    assert at.session_state["doc"] == doc.id and "suggestion(s) queued" in at.success[0].value
+    at.button(key="extract_send").click().run()                      # sending again adds nothing
+    assert len(store.suggestions(document_id=doc.id)) == len(queued) and len(store.list_documents()) == len(docs)
+    store.close()
+    get_store.clear()
+
