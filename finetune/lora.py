@@ -228,7 +228,7 @@ def evaluate_head(model: nn.Module, tokenizer, head: PairHead, examples: Sequenc
     model.train(was_training[0])
     head.train(was_training[1])
     d_logits, s_logits = torch.cat(direction_logits), torch.cat(sign_logits)
-    total, dir_loss, sign_loss = head_loss(d_logits, s_logits, examples, None, 1.0)
+    _, dir_loss, sign_loss = head_loss(d_logits, s_logits, examples, None, 1.0)
     pred = d_logits.argmax(dim=1).numpy()
     gold = np.array([int(e.label) for e in examples])
     metrics = {"loss": float(dir_loss), "sign_loss": float(sign_loss), **pair_scores(gold, pred)}

@@ -21,7 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from data.types import LabeledExample
-from embedding.backbones import adapter_hash, clear_backbones, load_backbone
+from embedding.backbones import adapter_hash, load_backbone
 from embedding.pooling import PoolingConfig, encode_candidates
 from finetune.compare import C_GRID, score_state
 from finetune.lora import LoraSettings, sample_examples, data_summary, merge_adapter, read_training, train_lora
@@ -209,7 +209,6 @@ def run(config: RunConfig, stages: Sequence[str] = STAGES) -> dict[str, str]:
             if config.merge:
                 merge_adapter(config.backbone, adapter, stage.dir / "merged")
         elif name == "tuned":
-            clear_backbones()
             _save_features(stage.dir / FEATURES, split, load_backbone(config.backbone, adapter=adapter),
                            config.pooling, config.batch_size)
         else:

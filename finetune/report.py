@@ -38,9 +38,9 @@ def plot(rows: list[dict], history: list[dict], path: Path) -> None:
         bars.bar(xs, [row[m] for m in METRICS], width, label=row["state"])
     bars.set_xticks([m + width * (len(rows) - 1) / 2 for m in range(len(METRICS))])
     bars.set_xticklabels(["causal P", "causal R", "causal F1", "detection F1"])
-    bars.set_ylim(0, 1)
+    bars.set_ylim(0, 1.15)
     bars.set_title("validation split")
-    bars.legend(fontsize=8)
+    bars.legend(fontsize=8, ncol=len(rows), loc="upper center")
     if history:
         steps = [h["step"] for h in history]
         curve.plot(steps, [h["loss"] for h in history], marker="o", label="valid loss")
