@@ -297,9 +297,9 @@ def _document_ids(store: Store, document_ids: Iterable[int] | None) -> list[int]
 
 def shared_documents(store: Store, annotator_a: str, annotator_b: str) -> list[int]:
     """Documents in which both annotators have labelled at least one relation."""
-    docs_a = {store.sentence(sid).document_id for sid in _by_sentence(store.relations(annotator=annotator_a))}
-    docs_b = {store.sentence(sid).document_id for sid in _by_sentence(store.relations(annotator=annotator_b))}
-    return sorted(docs_a & docs_b)
+    return [d.id for d in store.list_documents()
+            if store.relations(document_id=d.id, annotator=annotator_a)
+            and store.relations(document_id=d.id, annotator=annotator_b)]
 
 
 def shared_sentences(store: Store, document_ids: Iterable[int]) -> list[SentenceRow]:
@@ -378,26 +378,18 @@ def system_outputs(store: Store, document_ids: Iterable[int] | None = None) -> l
     return sorted(systems.values(), key=lambda o: (o.kind, o.name))
 
 
-def reference_sentences(store: Store, reference: str, document_ids: Iterable[int]) -> dict[int, int]:
-    """Sentence id -> document id of the sentences judged for the reference: those with a
-    reference relation, or marked 'no-relation'."""
-    out: dict[int, int] = {}
-    for d in document_ids:
-        labelled = set(_by_sentence(store.relations(document_id=d, annotator=reference)))
-        out.update({s.id: d for s in store.sentences(d) if s.id in labelled or s.status == "no-relation"})
-    return out
-
-
 def score_systems(store: Store, reference: str, document_ids: Iterable[int] | None = None,
                   mode: MatchMode = "overlap") -> dict[str, Score]:
-    """Each system scored against the reference annotator on the sentences both judged,
-    with per-document P/R/F1 and the mismatches. Keys are 'llm:NAME' / 'model:NAME'."""
+    """Each system scored against the reference annotator on the sentences both judged (the
+    reference labelled them, or they are marked 'no-relation', and the system covers them), with
+    per-document P/R/F1 and the mismatches. Keys are 'llm:NAME' / 'model:NAME'."""
     docs = _document_ids(store, document_ids)
-    judged = reference_sentences(store, reference, docs)
+    judged: dict[int, int] = {}  # sentence id -> document id: labelled by the reference, or "no-relation"
     gold: dict[int, list[Any]] = {}
     for d in docs:
-        for sid, rows in _by_sentence(store.relations(document_id=d, annotator=reference)).items():
-            gold.setdefault(sid, []).extend(rows)
+        labelled = _by_sentence(store.relations(document_id=d, annotator=reference))
+        gold.update(labelled)
+        judged.update({s.id: d for s in store.sentences(d) if s.id in labelled or s.status == "no-relation"})
     results = {}
     for out in system_outputs(store, docs):
         sentences = [s for s in judged if s in out.covered]

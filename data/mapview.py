@@ -6,11 +6,12 @@ scenarios) is exercised by unit tests without a browser.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from data.types import Evidence
 from fcm.build import EvidenceFilter, FuzzyMap, build_map
 from fcm.exports import draw_map, write_fcmpy_json, write_graphml, write_json, write_mental_modeler_csv
 from fcm.metrics import map_metrics
@@ -37,18 +38,20 @@ class MapQuery:
     min_evidence: int = 1
 
 
-def load_map(store: Store, query: MapQuery) -> FuzzyMap:
-    """The map of the stored relations that pass the filters, aliases resolved."""
-    evidence = store.evidence(document_ids=None if query.documents is None else list(query.documents))
+def load_map(store: Store, query: MapQuery, evidence: list[Evidence] | None = None) -> FuzzyMap:
+    """The map of the stored relations that pass the filters, aliases resolved. `evidence` is the
+    store's evidence for query.documents when the caller has already read it (one read per rerun)."""
+    if evidence is None:
+        evidence = store.evidence(document_ids=None if query.documents is None else list(query.documents))
     flt = EvidenceFilter(
         annotators=None if query.who is None else frozenset(query.who), origin=query.origin,
         min_score=query.min_score, min_evidence=query.min_evidence)
     return build_map(evidence, store.aliases(), flt)
 
 
-def who_said(store: Store) -> list[str]:
-    """Annotators and model ids that stand behind at least one stored relation (filter options)."""
-    names = {n for e in store.evidence() for n in (e.annotator, e.model_id) if n}
+def who_said(evidence: Iterable[Evidence]) -> list[str]:
+    """Annotators and model ids that stand behind at least one relation (filter options)."""
+    names = {n for e in evidence for n in (e.annotator, e.model_id) if n}
     return sorted(names, key=str.casefold)
 
 

@@ -99,7 +99,8 @@ def test_map_filters_merges_and_evidence(world):
     full = load_map(store, MapQuery())
     # six distinct (source, target) pairs among the seven labels (s0 is said twice)
     assert len(full.edges) == 6 and full.edges[("warmer water", "coral cover")].n_evidence == 2
-    assert who_said(store) == ["ann", "bob"]
+    assert who_said(store.evidence()) == ["ann", "bob"]
+    assert len(load_map(store, MapQuery(documents=(kelp_id,)), store.evidence(document_ids=[kelp_id])).edges) == 1
     assert len(load_map(store, MapQuery(who=("bob",))).edges) == 3
     assert len(load_map(store, MapQuery(documents=(kelp_id,))).edges) == 1
     assert list(load_map(store, MapQuery(min_evidence=2)).edges) == [("warmer water", "coral cover")]

@@ -25,7 +25,8 @@ with st.expander("Filters", expanded=False, icon=":material/filter_alt:"):
     c1, c2 = st.columns(2)
     chosen_docs = c1.multiselect("Documents (none = all)", list(docs), key="map_docs",
                                  format_func=lambda i: docs[i].title or docs[i].filename)
-    who = c2.multiselect("Annotators or models (none = all)", who_said(store), key="map_who")
+    evidence = store.evidence(document_ids=chosen_docs or None)
+    who = c2.multiselect("Annotators or models (none = all)", who_said(evidence), key="map_who")
     c3, c4, c5 = st.columns(3)
     origin = c3.radio("Labels", list(ORIGINS), horizontal=True, key="map_origin")
     min_score = c4.slider("Minimum model score", 0.0, 1.0, 0.0, 0.05, key="map_min_score",
@@ -34,7 +35,7 @@ with st.expander("Filters", expanded=False, icon=":material/filter_alt:"):
 
 query = MapQuery(documents=tuple(chosen_docs) or None, who=tuple(who) or None, origin=ORIGINS[origin],
                  min_score=min_score or None, min_evidence=int(min_evidence))
-fmap = load_map(store, query)
+fmap = load_map(store, query, evidence)
 if not fmap.concepts:
     st.info("No relation passes these filters yet: label sentences on the Label page, accept model "
             "suggestions, or loosen the filters.")
