@@ -15,4 +15,5 @@ def show_map(fmap: FuzzyMap, height: int = 620, width: int = 1100) -> str | None
     nodes, edges = agraph_elements(fmap)
     config = Config(height=height, width=width, directed=True,
                     physics=len(nodes) <= PHYSICS_LIMIT, hierarchical=False)
+    config.layout["randomSeed"] = 0  # the same map is laid out the same way after every rerun
     return agraph([Node(**n) for n in nodes], [Edge(**e) for e in edges], config)
