@@ -27,6 +27,14 @@ CLAMP_CHOICES = [*(f"-{k}" for k in CLAMP_PRESETS), *reversed(CLAMP_PRESETS)]
 """Preset names from lowest to highest level: -high, -medium, -low, low, medium, high."""
 
 
+METRIC_LABELS = {
+    "n_concepts": "concepts", "n_edges": "edges", "density": "density (edges / N(N-1))",
+    "connections_per_concept": "connections per concept", "n_drivers": "drivers (transmitters)",
+    "n_receivers": "receivers", "n_ordinary": "ordinary", "complexity": "complexity (receivers / drivers)",
+    "hierarchy": "hierarchy index (MacDonald)"}
+"""Whole-map indices as a reviewer reads them (Özesmi & Özesmi 2004)."""
+
+
 @dataclass(frozen=True)
 class MapQuery:
     """The Map page's filters. None means 'all'; origin is 'human', 'model' or None."""
@@ -78,7 +86,7 @@ def evidence_rows(fmap: FuzzyMap, concept: str) -> list[dict[str, Any]]:
 def metrics_tables(fmap: FuzzyMap) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(whole-map indices, per-concept rows sorted by centrality) for display."""
     m = map_metrics(fmap.concepts, fmap.W)
-    whole = {k: v for k, v in m.to_dict().items() if k != "concepts"}
+    whole = {METRIC_LABELS.get(k, k): v for k, v in m.to_dict().items() if k != "concepts"}
     rows = [{"concept": c, "type": cm.type, "indegree": round(cm.indegree, 3),
              "outdegree": round(cm.outdegree, 3), "centrality": round(cm.centrality, 3)}
             for c, cm in m.concepts.items()]

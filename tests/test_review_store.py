@@ -119,7 +119,12 @@ def test_map_filters_merges_and_evidence(world):
     assert label_position(store, reef_id, r[3]) == 3
 
     whole, per_concept = metrics_tables(full)
-    assert whole["n_concepts"] == len(full.concepts) == 11
+    assert whole["concepts"] == len(full.concepts) == 11 and whole["edges"] == 6
+    # drivers: warmer water, fishing pressure, parrotfish grazing, survey, sea urchins (5); the six
+    # targets are receivers: complexity 6/5 = 1.2, density 6 / (11 * 10)
+    assert (whole["drivers (transmitters)"], whole["receivers"], whole["ordinary"]) == (5, 6, 0)
+    assert whole["complexity (receivers / drivers)"] == pytest.approx(1.2)
+    assert whole["density (edges / N(N-1))"] == pytest.approx(6 / 110)
     assert per_concept[0]["centrality"] == max(x["centrality"] for x in per_concept)
 
 
