@@ -428,3 +428,15 @@ def mismatch_rows(result: Score, sentences: Mapping[int, SentenceRow],
                      "kind": "only the system" if m.kind == "spurious" else "only the reference",
                      "relation": describe(m.relation), "sentence": s.text})
     return rows
+
+
+def sentence_system_rows(llm: Mapping[str, Sequence[Any]] | None, labels: Sequence[Any],
+                         mode: MatchMode = "overlap") -> list[dict[str, Any]]:
+    """The seed's per-sentence view: each system of a sentence's LLM block, what it proposed, and
+    its P/R/F1 against the sentence's labels (None where undefined)."""
+    rows = []
+    for system, rels in (llm or {}).items():
+        prf = score({0: list(rels or [])}, {0: list(labels)}, [0], mode).total
+        rows.append({"system": system, "relations": "; ".join(describe(r) for r in rels or []),
+                     "precision": prf.precision, "recall": prf.recall, "f1": prf.f1})
+    return rows

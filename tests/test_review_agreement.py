@@ -3,6 +3,7 @@ import pytest
 
 from data.agreement import (
     PRF, Rel, agreement, as_rel, cohen_kappa, concepts_match, match_relations, relations_match, score,
+    sentence_system_rows,
 )
 from data.types import PassageRelation
 
@@ -119,3 +120,21 @@ def test_store_rows_are_read_by_field_name():
     class Row:  # the shape of data.store.RelationRow, without a database
         source, target, sign, source_span, target_span = "Fish", "Catch", 1, [0, 4], None
     assert as_rel(Row()) == Rel("Fish", "Catch", 1, (0, 4), None)
+
+
+def test_per_sentence_system_rows():
+    labels = [R("wind farm", "fishing", 1), R("noise", "fish", -1)]
+    llm = {"GPT": [{"src": "wind farms", "tgt": "fishing effort", "direction": "increase"}],
+           "Llama": [{"src": "noise", "tgt": "fish", "direction": "increase"},
+                     {"src": "wind", "tgt": "fishing", "direction": "Increase"}],
+           "Empty": []}
+    rows = {r["system"]: r for r in sentence_system_rows(llm, labels)}
+    # GPT: 1 of 1 right, finds 1 of 2 labels: P 1, R .5, F1 2/3
+    assert (rows["GPT"]["precision"], rows["GPT"]["recall"]) == (1.0, 0.5)
+    assert rows["GPT"]["f1"] == pytest.approx(2 / 3)
+    # Llama: noise->fish has the wrong sign; wind->fishing hits: P .5, R .5, F1 .5
+    assert (rows["Llama"]["precision"], rows["Llama"]["recall"], rows["Llama"]["f1"]) == (0.5, 0.5, 0.5)
+    assert rows["Llama"]["relations"] == "noise → fish (+); wind → fishing (+)"
+    # nothing proposed: precision undefined, recall 0, F1 0
+    assert (rows["Empty"]["precision"], rows["Empty"]["recall"], rows["Empty"]["f1"]) == (None, 0.0, 0.0)
+    assert sentence_system_rows(None, labels) == []
