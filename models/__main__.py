@@ -97,8 +97,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from data.types import ParsedSentence
     from models.bundle import load_model
 
+    docs = [doc for path in args.inputs for doc in read_path(path)]  # bad input fails before the slow load
     model = load_model(args.model)
-    docs = [doc for path in args.inputs for doc in read_path(path)]
     out_docs = []
     for doc in docs:
         twosix = doc.format == "twosix"
