@@ -62,6 +62,41 @@ def choose(page, label: str, option: str, multi: bool = False) -> None:
         page.keyboard.press("Escape")  # a multiselect stays open after a pick
 
 
+NODE_POSITIONS_JS = """() => {
+  // Test-only: find the vis-network instance behind streamlit-agraph's React tree and return each
+  // node's position in the iframe's coordinates, so the test can click a node like a user.
+  const el = document.querySelector('.vis-network');
+  const key = Object.keys(el.parentNode).find(k => k.startsWith('__reactFiber') || k.startsWith('__reactInternalInstance'));
+  let fiber = el.parentNode[key], net = null;
+  const isNet = v => v && typeof v.getPositions === 'function';
+  for (let up = 0; fiber && up < 30 && !net; up++, fiber = fiber.return) {
+    const sn = fiber.stateNode;
+    if (sn && typeof sn === 'object') net = Object.values(sn).find(isNet) || null;
+    for (let h = fiber.memoizedState, i = 0; !net && h && i < 20; h = h.next, i++) {
+      const v = h.memoizedState;
+      net = isNet(v) ? v : (v && isNet(v.current) ? v.current : null);
+    }
+  }
+  if (!net) return null;
+  const out = {};
+  for (const [id, p] of Object.entries(net.getPositions())) out[id] = net.canvasToDOM(p);
+  return out;
+}"""
+
+
+def node_position(page, concept: str) -> dict[str, float]:
+    """Where a node is drawn, once the layout has stopped moving."""
+    frame = next(f for f in page.frames if "streamlit_agraph" in f.url)
+    last = None
+    for _ in range(40):
+        now = frame.evaluate(NODE_POSITIONS_JS)
+        if now and now == last:
+            return now[concept]
+        last = now
+        page.wait_for_timeout(500)
+    raise AssertionError(f"the map layout did not settle: {last}")
+
+
 def download(page, button: str) -> bytes:
     with page.expect_download() as info:
         page.get_by_role("button", name=button).click()
@@ -69,14 +104,22 @@ def download(page, button: str) -> bytes:
 
 
 def test_map_select_concept_and_run_scenario(app, page, tmp_path):
+    from playwright.sync_api import expect
+
     url, _ = app
     page.goto(f"{url}/map", wait_until="domcontentloaded")
     page.get_by_role("heading", name="Map").wait_for()
     graph = page.frame_locator('iframe[title="streamlit_agraph.agraph"]')
     graph.locator("canvas").first.wait_for(state="visible")
 
+    # a click on a node selects its concept (agraph returns the node id, the page reruns)
+    at = node_position(page, "warmer water")
+    graph.locator("canvas").first.click(position=at)
+    expect(page.get_by_label("Concept", exact=True)).to_have_value("warmer water", timeout=WAIT_MS)
+    page.locator("td[role=gridcell]", has_text="warmer water → coral cover").first.wait_for(state="attached")
+    # the select box is the other way in; the evidence sentence shows in the table's accessible cells
     choose(page, "Concept", "coral cover")
-    # its evidence sentence, in the (canvas-drawn) table's accessible cells
+    expect(page.get_by_label("Concept", exact=True)).to_have_value("coral cover", timeout=WAIT_MS)
     page.locator("td[role=gridcell]", has_text=REEF[0]).first.wait_for(state="attached")
 
     page.get_by_role("tab", name="Scenario").click()
