@@ -81,3 +81,34 @@ def app_test(db: str | Path, page: str | None = None, annotator: str | None = "a
         at.switch_page(page)
         at.run()
     return at
+
+
+def wait_idle(page, timeout: float = 60.0) -> None:
+    """Wait until the app's current script run has finished (call after seeing its first effect)."""
+    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(timeout=timeout * 1000)
+
+
+def wait_interactive(page, timeout: float = 30.0) -> float:
+    """Seconds until the Label page's key shortcuts answer, probed with "1" then cleared with Esc.
+
+    Right after the page is painted the browser still ignores shortcut keys for a few hundred
+    milliseconds (more on a loaded machine), so a test or bench that types at once would lose
+    its first key. The probe picks the first concept chip and clears it again: no data changes.
+    """
+    from playwright.sync_api import expect
+
+    source = page.get_by_role("combobox", name="Source")
+    start = time.monotonic()
+    while not source.input_value():
+        if time.monotonic() - start > timeout:
+            raise TimeoutError("the Label page's shortcuts never answered")
+        page.keyboard.press("1")
+        with contextlib.suppress(AssertionError):
+            expect(source).not_to_have_value("", timeout=1000)
+    took = time.monotonic() - start
+    wait_idle(page)
+    page.keyboard.press("Escape")
+    expect(source).to_have_value("")
+    expect(page.get_by_role("combobox", name="Target")).to_have_value("")
+    wait_idle(page)
+    return took

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app_server import CHROMIUM, CHROMIUM_ARGS, running_app
+from app_server import CHROMIUM, CHROMIUM_ARGS, running_app, wait_interactive
 from data.store import Store
 
 pytestmark = pytest.mark.browser
@@ -67,6 +67,7 @@ def _upload_and_open(page, url: str, name: str, content: bytes, mime: str, title
     expect(page.get_by_role("combobox", name="Document")).to_have_value(f"{title} ({name})")
     page.get_by_role("button", name="Label this document").click()
     page.get_by_text("Keys: 1–9").wait_for()
+    wait_interactive(page)
 
 
 def _settle(page) -> None:

@@ -1,0 +1,129 @@
+"""Label page speed in a real browser: keys per relation, save-to-row latency, first paint.
+
+    .venv/bin/python bench/label_flow.py [--sentences 500] [--relations 10] [--model PATH]
+
+Builds an invented N-sentence document in a fresh SQLite file, starts `streamlit run app/main.py`
+on it and drives Debian's chromium with Playwright:
+- first paint: a new browser tab opening the Label page until its last element (the key help
+  line) is on screen; the first load of a server (spaCy, model loading) is reported apart.
+- per relation: the keys pressed on the common path (chip digit, chip digit, Enter) and the
+  time from the Enter key to the saved row being on screen.
+Prints one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from app_server import CHROMIUM, CHROMIUM_ARGS, running_app, wait_idle, wait_interactive  # noqa: E402
+
+CAUSES = ["Warmer water", "Offshore wind farms", "Stricter quotas", "Nutrient runoff", "Bottom trawling",
+          "Seal predation", "Marine protected areas", "Fuel prices", "Storm frequency", "Noise from piling"]
+EFFECTS = ["cod recruitment", "fishing effort", "algae growth", "the income of fishers", "seabed habitat",
+           "herring landings", "tourism revenue", "larval survival", "vessel traffic", "sprat abundance"]
+VERBS = ["increase", "reduce", "raise", "lower", "boost", "limit"]
+
+
+def invented_document(n: int, seed: int = 0) -> str:
+    """n invented sentences with two noun phrases each (no text from any dataset)."""
+    rng = random.Random(seed)
+    lines = []
+    for i in range(n):
+        lines.append(f"{rng.choice(CAUSES)} {rng.choice(VERBS)} {rng.choice(EFFECTS)} "
+                     f"in survey area {i + 1}.")
+    return " ".join(lines) + "\n"
+
+
+def first_paint(browser, url: str) -> tuple[float, float]:
+    """Seconds from opening the Label page in a new tab to its last element being visible, and
+    to its key shortcuts answering."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    start = time.perf_counter()
+    page.goto(url)
+    page.get_by_text("Keys: 1–9").wait_for(timeout=300_000)
+    painted = time.perf_counter() - start
+    wait_interactive(page)
+    interactive = time.perf_counter() - start
+    context.close()
+    return painted, interactive
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sentences", type=int, default=500)
+    parser.add_argument("--relations", type=int, default=10)
+    parser.add_argument("--paints", type=int, default=3, help="warm first-paint repeats")
+    parser.add_argument("--model", default=str(ROOT / "models" / "default"),
+                        help="model bundle for suggestions (a missing path = LLM-block stand-in)")
+    args = parser.parse_args()
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from data.ingest import read_document
+    from data.store import Store
+
+    tmp = Path(tempfile.mkdtemp(prefix="label_flow_"))
+    db = tmp / "bench.db"
+    store = Store(str(db))
+    (doc_id,) = store.import_documents(read_document("bench.txt", invented_document(args.sentences).encode()))
+    n = len(store.sentences(doc_id))
+    label_url = f"/label?annotator=bench&doc={doc_id}&s=1"
+
+    with running_app(db, FUZZYMAP_MODEL=args.model) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        cold, cold_interactive = first_paint(browser, url + label_url)
+        warm = [first_paint(browser, url + label_url) for _ in range(args.paints)]
+
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        expect.set_options(timeout=60_000)
+        page.goto(url + label_url)
+        page.get_by_text("Keys: 1–9").wait_for(timeout=300_000)
+        wait_interactive(page)
+        keys, latencies = [], []
+        for k in range(args.relations):
+            expect(page.get_by_text(f"Sentence {k + 1} of {n}")).to_be_visible()
+            wait_idle(page)
+            pressed = 0
+            for key, box in (("1", "Source"), ("2", "Target")):
+                page.keyboard.press(key)
+                pressed += 1
+                expect(page.get_by_role("combobox", name=box)).not_to_have_value("")
+                wait_idle(page)
+            start = time.perf_counter()
+            page.keyboard.press("Enter")
+            pressed += 1
+            page.get_by_text("Your relations in this sentence: 1").wait_for()
+            latencies.append(time.perf_counter() - start)
+            wait_idle(page)
+            keys.append(pressed)
+            page.keyboard.press("ArrowRight")
+        context.close()
+        browser.close()
+
+    saved = len(store.relations(document_id=doc_id))
+    print(json.dumps({
+        "sentences": n, "relations_saved": saved, "keys_per_relation": statistics.median(keys),
+        "save_to_row_ms_median": round(1000 * statistics.median(latencies)),
+        "save_to_row_ms_max": round(1000 * max(latencies)),
+        "first_paint_s_cold_server": round(cold, 2), "interactive_s_cold_server": round(cold_interactive, 2),
+        "first_paint_s_warm_median": round(statistics.median(w[0] for w in warm), 2),
+        "interactive_s_warm_median": round(statistics.median(w[1] for w in warm), 2),
+        "cpu_count": os.cpu_count(), "load_avg_1min": round(os.getloadavg()[0], 1),
+    }, indent=1))
+
+
+if __name__ == "__main__":
+    main()
