@@ -11,6 +11,7 @@ from data.exporting import EXPORT_FORMATS, counts, export_text, file_name, store
 from data.formats import read_jsonl, read_twosix
 from data.store import Store
 from data.types import ParsedDocument, ParsedSentence, PassageRelation
+from tests.test_store_db import url  # noqa: F401  (the store's SQLite / PostgreSQL fixture)
 
 TEXTS = ["Dredging raises turbidity in the bay.",
          "Turbidity lowers seagrass growth and seagrass growth lowers turbidity.",
@@ -20,8 +21,9 @@ TEXTS = ["Dredging raises turbidity in the bay.",
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'export.db'}")
+def store(url):
+    """A SQLite file and, when FUZZYMAP_TEST_PG_URL is set, a PostgreSQL schema."""
+    s = Store(url)
     docs = [ParsedDocument("bay.txt", "sha-bay", [ParsedSentence(t, page=1) for t in TEXTS], title="Bay"),
             ParsedDocument("empty.txt", "sha-empty", [ParsedSentence("Only one sentence.")])]
     docs[0].sentences[4].is_reference = True

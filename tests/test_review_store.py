@@ -25,10 +25,12 @@ from data.types import ParsedSentence, PassageRelation
 from fcm.simulate import parse_clamp_value
 from fcm.view import run_scenario
 from tests.review_world import GPT_KELP, KELP, REEF, build_world, label, paper
+from tests.test_store_db import url  # noqa: F401  (the store's SQLite / PostgreSQL fixture)
 
 @pytest.fixture
-def world(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'review.db'}")
+def world(url):
+    """The review world in a fresh SQLite file and, when FUZZYMAP_TEST_PG_URL is set, PostgreSQL."""
+    store = Store(url)
     yield (store, *build_world(store))
     store.close()
 
