@@ -130,7 +130,8 @@ def bench_fusion(names: list[str], cands: list[Candidate], args: argparse.Namesp
     return rows
 
 
-def quality(spec: str, names: list[str], n: int, args: argparse.Namespace, cache_root: Path) -> list[tuple[str, float]]:
+def quality(spec: str, names: list[str], n: int, args: argparse.Namespace,
+            cache_root: Path) -> list[tuple[str, float, float]]:
     """Directional causal F1 on a seeded 20% sentence split of a train file, LR per feature set."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -145,6 +146,7 @@ def quality(spec: str, names: list[str], n: int, args: argparse.Namespace, cache
     train = [e for e in examples if e.candidate.text not in valid_texts]
     valid = [e for e in examples if e.candidate.text in valid_texts]
     y_train, y_valid = np.array([int(e.label) for e in train]), np.array([int(e.label) for e in valid])
+    print(f"  train {len(train)} examples, validation {len(valid)} ({int((y_valid != 0).sum())} causal)")
     embedders = {n_: CandidateEmbedder(n_, layers=args.layers, cache_dir=cache_root / n_) for n_ in names}
     feature_sets: dict[str, object] = dict(embedders)
     feature_sets[f"{names[0]} marked"] = CandidateEmbedder(names[0], layers=args.layers, marked=True,
@@ -154,6 +156,7 @@ def quality(spec: str, names: list[str], n: int, args: argparse.Namespace, cache
         feature_sets["gram"] = FusedEmbedder(list(embedders.values()), method="gram", dim=args.gram_dim)
     out = []
     for label, features in feature_sets.items():
+        start = time.perf_counter()
         model = make_pipeline(features, StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
         model.fit([e.candidate for e in train], y_train)
         pred = model.predict([e.candidate for e in valid])
@@ -161,13 +164,33 @@ def quality(spec: str, names: list[str], n: int, args: argparse.Namespace, cache
         gold = y_valid != int(Direction.NONE)
         hit = (causal & (pred == y_valid)).sum()
         f1 = 2 * hit / max(causal.sum() + gold.sum(), 1)
-        out.append((label, float(f1)))
+        out.append((label, float(f1), time.perf_counter() - start))
     return out
+
+
+def speed(names: list[str], cands: list[Candidate], args: argparse.Namespace, cache_root: Path) -> None:
+    rows = [bench_backbone(n, cands, args, cache_root) for n in names]
+    print("\n| backbone | sentences | candidates | dim | plain fwd sent/s (given / sorted) | one-pass sent/s "
+          "| one-pass cand/s | ratio vs plain (given / sorted) | marked cand/s (cost x) | cache cold / hit cand/s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['backbone']} | {r['sentences']} | {r['candidates']} | {r['dim']} "
+              f"| {r['plain_sent_s']:.1f} / {r['plain_sorted_sent_s']:.1f} | {r['one_sent_s']:.1f} "
+              f"| {r['one_cand_s']:.1f} | {r['ratio']:.2f} / {r['ratio_sorted']:.2f} "
+              f"| {r['marked_cand_s']:.1f} ({r['marked_cost']:.1f}x) "
+              f"| {r['cold_cache_cand_s']:.1f} / {r['warm_cache_cand_s']:.0f} |")
+    if len(names) > 1:
+        one_pass = sum(r["candidates"] / r["one_cand_s"] for r in rows)
+        print("\n| fusion | dim | fit s (cached) | transform s (cached) | cand/s cached | cand/s incl. backbones |")
+        print("|---|---|---|---|---|---|")
+        for f in bench_fusion(names, cands, args, cache_root, one_pass):
+            print(f"| {f['method']} | {f['dim']} | {f['fit_s']:.2f} | {f['transform_s']:.2f} "
+                  f"| {f['cand_s_cached']:.0f} | {f['cand_s_uncached']:.1f} |")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sentences", type=int, default=256)
+    p.add_argument("--sentences", type=int, default=256, help="0: skip the speed part")
     p.add_argument("--backbones", default="minilm,smollm2-135m")
     p.add_argument("--data", help="FORMAT:PATH (data.readers) instead of generated sentences")
     p.add_argument("--layers", type=int, default=4)
@@ -193,28 +216,13 @@ def main() -> None:
           f"best of {args.repeats}; load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         cache_root = Path(tmp)
-        rows = [bench_backbone(n, cands, args, cache_root) for n in names]
-        print("\n| backbone | sentences | candidates | dim | plain fwd sent/s (given / sorted) | one-pass sent/s "
-              "| one-pass cand/s | ratio vs plain (given / sorted) | marked cand/s (cost x) | cache cold / hit cand/s |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        for r in rows:
-            print(f"| {r['backbone']} | {r['sentences']} | {r['candidates']} | {r['dim']} "
-                  f"| {r['plain_sent_s']:.1f} / {r['plain_sorted_sent_s']:.1f} | {r['one_sent_s']:.1f} "
-                  f"| {r['one_cand_s']:.1f} | {r['ratio']:.2f} / {r['ratio_sorted']:.2f} "
-                  f"| {r['marked_cand_s']:.1f} ({r['marked_cost']:.1f}x) "
-                  f"| {r['cold_cache_cand_s']:.1f} / {r['warm_cache_cand_s']:.0f} |")
-        if len(names) > 1:
-            one_pass = sum(r["candidates"] / r["one_cand_s"] for r in rows)
-            print("\n| fusion | dim | fit s (cached) | transform s (cached) | cand/s cached | cand/s incl. backbones |")
-            print("|---|---|---|---|---|---|")
-            for f in bench_fusion(names, cands, args, cache_root, one_pass):
-                print(f"| {f['method']} | {f['dim']} | {f['fit_s']:.2f} | {f['transform_s']:.2f} "
-                      f"| {f['cand_s_cached']:.0f} | {f['cand_s_uncached']:.1f} |")
+        if cands:
+            speed(names, cands, args, cache_root)
         if args.quality:
             print(f"\nquality: directional causal F1 on a 20% sentence split of {args.quality} "
                   f"({args.quality_n} examples, LR C=0.1)")
-            for label, f1 in quality(args.quality, names, args.quality_n, args, cache_root):
-                print(f"  {label:14s} {f1:.3f}")
+            for label, f1, seconds in quality(args.quality, names, args.quality_n, args, cache_root):
+                print(f"  {label:20s} F1 {f1:.3f}  ({seconds:.0f} s fit + predict)")
 
 
 if __name__ == "__main__":
