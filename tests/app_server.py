@@ -112,3 +112,39 @@ def wait_interactive(page, timeout: float = 30.0) -> float:
     expect(page.get_by_role("combobox", name="Target")).to_have_value("")
     wait_idle(page)
     return took
+
+
+def require_chromium() -> None:
+    """Skip the calling test when Debian's chromium is missing; fail instead where CI demands a
+    browser (FUZZYMAP_REQUIRE_BROWSER=1)."""
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("FUZZYMAP_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing and FUZZYMAP_REQUIRE_BROWSER=1")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator:
+    """A Playwright Chromium browser (Debian's binary, sandbox off for containers)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def browser_page(browser, timeout_ms: int = 60_000) -> Iterator:
+    """A page in a fresh browser context (its own Streamlit session), downloads allowed."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    try:
+        yield page
+    finally:
+        context.close()

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from app_server import CHROMIUM, CHROMIUM_ARGS, running_app, wait_interactive
+from app_server import browser_page, chromium, require_chromium, running_app, wait_interactive
 from data.store import Store
 
 pytestmark = pytest.mark.browser
@@ -25,10 +24,7 @@ LLM_FILE = [
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("FUZZYMAP_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing and FUZZYMAP_REQUIRE_BROWSER=1")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    require_chromium()
     db = tmp_path_factory.mktemp("browser") / "app.db"
     with running_app(db, FUZZYMAP_MODEL=str(db.parent / "no-model")) as url:
         yield url, Store(str(db))
@@ -36,12 +32,8 @@ def app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(app):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
@@ -49,25 +41,8 @@ def page(browser):
     from playwright.sync_api import expect
 
     expect.set_options(timeout=30_000)  # two shared CPU cores: a rerun can take seconds
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    pg = context.new_page()
-    pg.set_default_timeout(60_000)
-    yield pg
-    context.close()
-
-
-def _upload_and_open(page, url: str, name: str, content: bytes, mime: str, title: str) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(f"{url}/?annotator=tester")
-    page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(
-        files=[{"name": name, "mimeType": mime, "buffer": content}])
-    page.get_by_text(f"{name}: imported 1 document(s)").wait_for()
-    _settle(page)
-    expect(page.get_by_role("combobox", name="Document")).to_have_value(f"{title} ({name})")
-    page.get_by_role("button", name="Label this document").click()
-    page.get_by_text("Keys: 1–9").wait_for()
-    wait_interactive(page)
+    with browser_page(browser) as pg:
+        yield pg
 
 
 def _settle(page) -> None:

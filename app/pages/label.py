@@ -185,175 +185,183 @@ if doc_id != ss.doc:
     ss.doc, ss.pos = doc_id, None
     _reset_form()
 doc = by_id[ss.doc]
-rows = store.sentences(doc.id)
-if not rows:
-    st.warning("This document has no sentences.")
-    st.stop()
-statuses = [r.status for r in rows]
-skip = [r.is_reference for r in rows]
-if ss.get("pos") is None or not 0 <= ss.pos < len(rows):
-    first = next_unlabeled(statuses, len(rows) - 1, skip)
-    _go(first if first is not None else 0)
-ss.setdefault("lb_scored", set())
-for key, default in (("lb_src", None), ("lb_tgt", None), ("lb_sign", 1), ("lb_strength", "M"), ("lb_note", "")):
-    ss.setdefault(key, default)
-
 source = _source()
 order = st.sidebar.segmented_control("Order", ORDERS, default="document", key="lb_order",
                                      help="likely causal / uncertain use the suggestion scores (active learning)")
-if order in ("likely causal", "uncertain"):
-    with st.spinner("Scoring the document…"):
-        suggest_missing(store, rows, source, ss.lb_scored)
-    sequence = order_positions(sentence_scores(store, rows, ss.lb_scored), order)
-else:
-    sequence = list(range(len(rows)))
-pos = ss.pos
-row = rows[pos]
-k = sequence.index(pos)
-prev_pos = sequence[k - 1] if k > 0 else None
-next_pos = sequence[k + 1] if k + 1 < len(sequence) else None
-unlabeled_pos = next_unlabeled([statuses[i] for i in sequence], k, [skip[i] for i in sequence])
-unlabeled_pos = sequence[unlabeled_pos] if unlabeled_pos is not None else None
-st.query_params.update(doc=str(doc.id), s=str(pos + 1))
 
-# ------------------------------------------------------------------ header, navigation, context
-done = sum(s in DONE_STATUSES for s in statuses)
-st.progress(progress(done, len(rows)), text=f"{doc.title or doc.filename} — {done} of {len(rows)} sentences done")
-if not annotator:
-    st.warning("Choose or type your name in the sidebar to label.")
-for msg in [ss.pop("lb_flash", None)]:
-    if msg:
-        st.warning(msg)
-for msg in [ss.pop("lb_toast", None)]:
-    if msg:
-        st.toast(msg)
 
-with st.container(horizontal=True, vertical_alignment="center"):
-    st.button("Back", shortcut="Left", on_click=_go, args=(prev_pos,), disabled=prev_pos is None,
-              icon=":material/arrow_back:", key="lb_back")
-    st.button("Next", shortcut="Right", on_click=_go, args=(next_pos,), disabled=next_pos is None,
-              icon=":material/arrow_forward:", key="lb_next")
-    st.button("Next unlabeled", shortcut="G", on_click=_go, args=(unlabeled_pos,),
-              disabled=unlabeled_pos is None, key="lb_next_unlabeled")
-    st.number_input("Jump to sentence", 1, len(rows), pos + 1, key=f"lb_jump_{pos}", width=160,
-                    on_change=lambda key=f"lb_jump_{pos}": _go(int(ss[key]) - 1))
+@st.fragment
+def _label_area(doc, order: str | None, source) -> None:
+    """Everything about the current sentence: a key press reruns only this part of the page."""
+    rows = store.sentences(doc.id)
+    if not rows:
+        st.warning("This document has no sentences.")
+        st.stop()
+    statuses = [r.status for r in rows]
+    skip = [r.is_reference for r in rows]
+    if ss.get("pos") is None or not 0 <= ss.pos < len(rows):
+        first = next_unlabeled(statuses, len(rows) - 1, skip)
+        _go(first if first is not None else 0)
+    ss.setdefault("lb_scored", set())
+    for key, default in (("lb_src", None), ("lb_tgt", None), ("lb_sign", 1), ("lb_strength", "M"), ("lb_note", "")):
+        ss.setdefault(key, default)
 
-page = f" · page {row.page}" if row.page is not None else ""
-status = f" · {row.status}" + (" · reference list" if row.is_reference else "")
-st.caption(f"Sentence {pos + 1} of {len(rows)}{page}{status}")
-if pos > 0:
-    st.caption(escape_markdown(rows[pos - 1].text))
-src, tgt = ss.lb_src, ss.lb_tgt
-with st.container(border=True, key="lb_sentence"):
-    st.markdown("#### " + highlight(row.text, src.span if src else None, tgt.span if tgt else None))
-if pos + 1 < len(rows):
-    st.caption(escape_markdown(rows[pos + 1].text))
+    if order in ("likely causal", "uncertain"):
+        with st.spinner("Scoring the document…"):
+            suggest_missing(store, rows, source, ss.lb_scored)
+        sequence = order_positions(sentence_scores(store, rows, ss.lb_scored), order)
+    else:
+        sequence = list(range(len(rows)))
+    pos = ss.pos
+    row = rows[pos]
+    k = sequence.index(pos)
+    prev_pos = sequence[k - 1] if k > 0 else None
+    next_pos = sequence[k + 1] if k + 1 < len(sequence) else None
+    unlabeled_pos = next_unlabeled([statuses[i] for i in sequence], k, [skip[i] for i in sequence])
+    unlabeled_pos = sequence[unlabeled_pos] if unlabeled_pos is not None else None
+    st.query_params.update(doc=str(doc.id), s=str(pos + 1))
 
-# ------------------------------------------------------------------ suggestions
-if annotator:
-    if source.note:
-        st.caption(source.note)
-    suggest_missing(store, rows if source.cheap else [row], source, ss.lb_scored)
-    pending = store.suggestions(sentence_id=row.id)
-    if pending:
-        st.markdown("**Suggestions** (A accept · X reject the top one)")
-    for i, sug in enumerate(pending):
-        with st.container(horizontal=True, vertical_alignment="center", key=f"lb_sug_{sug.id}"):
-            st.markdown(f"{escape_markdown(sug.source)} → {escape_markdown(sug.target)} "
-                        f"({'+' if sug.sign > 0 else '−'}) · score {sug.score:.2f} · {escape_markdown(sug.model_id)}")
-            st.button("Accept", key=f"lb_acc_{sug.id}", on_click=_accept, args=(sug.id,),
-                      shortcut="A" if i == 0 else None, type="primary" if i == 0 else "secondary")
-            st.button("Reject", key=f"lb_rej_{sug.id}", on_click=_reject, args=(sug.id,),
-                      shortcut="X" if i == 0 else None)
-            st.button("Edit", key=f"lb_edit_sug_{sug.id}", on_click=_edit_suggestion, args=(
-                sug.id, Pick(sug.source, sug.source_span), Pick(sug.target, sug.target_span), sug.sign))
+    # ------------------------------------------------------------------ header, navigation, context
+    done = sum(s in DONE_STATUSES for s in statuses)
+    st.progress(progress(done, len(rows)), text=f"{doc.title or doc.filename} — {done} of {len(rows)} sentences done")
+    if not annotator:
+        st.warning("Choose or type your name in the sidebar to label.")
+    for msg in [ss.pop("lb_flash", None)]:
+        if msg:
+            st.warning(msg)
+    for msg in [ss.pop("lb_toast", None)]:
+        if msg:
+            st.toast(msg)
 
-# ------------------------------------------------------------------ picking concepts
-if annotator:
-    chips = _chips(row.text, tuple(store.concepts()))
-    with st.container(horizontal=True, key="lb_chips"):
-        for i, span in enumerate(chips):
-            pick = pick_from_span(row.text, span)
-            st.button(f"{pick.text}", key=f"lb_chip_{row.id}_{i}", on_click=_choose, args=(pick,),
-                      shortcut=str(i + 1) if i < 9 else None, help="first pick = source, second = target")
-    words = word_spans(row.text)
-    words_key = f"lb_words_{row.id}_{ss.get('lb_words_ver', 0)}"
-    anchor = ss.get("lb_anchor")
-    st.pills("Any span: click its first and last word (a word twice for one word)", list(range(len(words))),
-             selection_mode="multi", default=[anchor] if anchor is not None else None,
-             format_func=lambda i: row.text[words[i][0]:words[i][1]], key=words_key,
-             on_change=_words_clicked, args=(words_key, row.text))
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.button("Back", shortcut="Left", on_click=_go, args=(prev_pos,), disabled=prev_pos is None,
+                  icon=":material/arrow_back:", key="lb_back")
+        st.button("Next", shortcut="Right", on_click=_go, args=(next_pos,), disabled=next_pos is None,
+                  icon=":material/arrow_forward:", key="lb_next")
+        st.button("Next unlabeled", shortcut="G", on_click=_go, args=(unlabeled_pos,),
+                  disabled=unlabeled_pos is None, key="lb_next_unlabeled")
+        st.number_input("Jump to sentence", 1, len(rows), pos + 1, key=f"lb_jump_{pos}", width=160,
+                        on_change=lambda key=f"lb_jump_{pos}": _go(int(ss[key]) - 1))
 
-    lexicon = store.concepts()
-    cols = st.columns([3, 3, 2, 3])
-    for col, which, label in ((cols[0], "src", "Source"), (cols[1], "tgt", "Target")):
-        current = ss.get(f"lb_{which}")
-        options = sorted(set(lexicon) | ({current.text} if current else set()))
-        col.selectbox(label, options, index=None, key=f"lb_{which}_box", accept_new_options=True,
-                      placeholder="chip, word chips, or type…", on_change=_typed, args=(which, row.text))
-    cols[2].radio("Sign", [1, -1], format_func=SIGN_LABEL.get, key="lb_sign",
-                  help="Up = increase, Down = decrease")
-    cols[3].segmented_control("Strength", STRENGTH_KEYS, key="lb_strength", help="Shift+Up / Shift+Down")
-    st.text_input("Note (optional)", key="lb_note")
+    page = f" · page {row.page}" if row.page is not None else ""
+    status = f" · {row.status}" + (" · reference list" if row.is_reference else "")
+    st.caption(f"Sentence {pos + 1} of {len(rows)}{page}{status}")
+    if pos > 0:
+        st.caption(escape_markdown(rows[pos - 1].text))
+    src, tgt = ss.lb_src, ss.lb_tgt
+    with st.container(border=True, key="lb_sentence"):
+        st.markdown("#### " + highlight(row.text, src.span if src else None, tgt.span if tgt else None))
+    if pos + 1 < len(rows):
+        st.caption(escape_markdown(rows[pos + 1].text))
 
-    with st.container(horizontal=True, key="lb_actions"):
-        st.button("Save relation", type="primary", shortcut="Enter", on_click=_save, args=(row.id,),
-                  key="lb_save", icon=":material/add_link:")
-        st.button("Swap", shortcut="S", on_click=_swap, key="lb_swap")
-        st.button("Clear", shortcut="Esc", on_click=_reset_form, key="lb_clear")
-        st.button("Increase", shortcut="Up", on_click=_sign, args=(1,), key="lb_plus")
-        st.button("Decrease", shortcut="Down", on_click=_sign, args=(-1,), key="lb_minus")
-        st.button("Stronger", shortcut="Shift+Up", on_click=_strength, args=(1,), key="lb_stronger")
-        st.button("Weaker", shortcut="Shift+Down", on_click=_strength, args=(-1,), key="lb_weaker")
-        st.button("No relation", shortcut="N", on_click=_mark, args=(row.id, "no-relation", unlabeled_pos),
-                  key="lb_norel")
-        st.button("Discard", shortcut="D", on_click=_mark, args=(row.id, "discarded", unlabeled_pos),
-                  key="lb_discard")
-        st.button("Undo", shortcut="U", on_click=_undo, key="lb_undo", icon=":material/undo:")
+    # ------------------------------------------------------------------ suggestions
+    if annotator:
+        if source.note:
+            st.caption(source.note)
+        suggest_missing(store, rows if source.cheap else [row], source, ss.lb_scored)
+        pending = store.suggestions(sentence_id=row.id)
+        if pending:
+            st.markdown("**Suggestions** (A accept · X reject the top one)")
+        for i, sug in enumerate(pending):
+            with st.container(horizontal=True, vertical_alignment="center", key=f"lb_sug_{sug.id}"):
+                st.markdown(f"{escape_markdown(sug.source)} → {escape_markdown(sug.target)} "
+                            f"({'+' if sug.sign > 0 else '−'}) · score {sug.score:.2f} · {escape_markdown(sug.model_id)}")
+                st.button("Accept", key=f"lb_acc_{sug.id}", on_click=_accept, args=(sug.id,),
+                          shortcut="A" if i == 0 else None, type="primary" if i == 0 else "secondary")
+                st.button("Reject", key=f"lb_rej_{sug.id}", on_click=_reject, args=(sug.id,),
+                          shortcut="X" if i == 0 else None)
+                st.button("Edit", key=f"lb_edit_sug_{sug.id}", on_click=_edit_suggestion, args=(
+                    sug.id, Pick(sug.source, sug.source_span), Pick(sug.target, sug.target_span), sug.sign))
 
-    # -------------------------------------------------------------- this sentence's relations
-    mine = store.relations(sentence_id=row.id, annotator=annotator)
-    st.markdown(f"**Your relations in this sentence: {len(mine)}**")
-    if mine:
-        table_key = f"lb_rel_{row.id}_{ss.get('lb_table_ver', 0)}"
-        st.data_editor(
-            [{"source": r.source, "target": r.target, "sign": "+" if r.sign > 0 else "−",
-              "strength": r.strength, "note": r.note or "", "swap": False,
-              "score": r.score, "from": r.model_id or "you"} for r in mine],
-            key=table_key, num_rows="delete", hide_index=True, on_change=_table_edited,
-            args=(table_key, [r.id for r in mine]), disabled=["score", "from"],
-            column_config={
-                "sign": st.column_config.SelectboxColumn("sign", options=["+", "−"], required=True),
-                "strength": st.column_config.SelectboxColumn("strength", options=STRENGTH_KEYS, required=True),
-                "swap": st.column_config.CheckboxColumn("⇄ swap", help="reverse the direction"),
-                "score": st.column_config.NumberColumn("model score", format="%.2f")})
-        st.caption(" · ".join(f"{escape_markdown(r.source)} → {escape_markdown(r.target)} "
-                              f"({'+' if r.sign > 0 else '−'}{r.strength})" for r in mine),
-                   help="saved relations as text")
-    others = len(store.relations(sentence_id=row.id)) - len(mine)
-    if others:
-        st.caption(f"{others} relation(s) by other annotators or imported")
+    # ------------------------------------------------------------------ picking concepts
+    if annotator:
+        chips = _chips(row.text, tuple(store.concepts()))
+        with st.container(horizontal=True, key="lb_chips"):
+            for i, span in enumerate(chips):
+                pick = pick_from_span(row.text, span)
+                st.button(f"{pick.text}", key=f"lb_chip_{row.id}_{i}", on_click=_choose, args=(pick,),
+                          shortcut=str(i + 1) if i < 9 else None, help="first pick = source, second = target")
+        words = word_spans(row.text)
+        words_key = f"lb_words_{row.id}_{ss.get('lb_words_ver', 0)}"
+        anchor = ss.get("lb_anchor")
+        st.pills("Any span: click its first and last word (a word twice for one word)", list(range(len(words))),
+                 selection_mode="multi", default=[anchor] if anchor is not None else None,
+                 format_func=lambda i: row.text[words[i][0]:words[i][1]], key=words_key,
+                 on_change=_words_clicked, args=(words_key, row.text))
 
-    # -------------------------------------------------------------- fixing the sentence itself
-    with st.expander("Fix this sentence (edit text, split, merge)"):
-        new_text = st.text_area("Text", row.text, key=f"lb_text_{row.id}")
-        if st.button("Save text", key="lb_save_text") and new_text != row.text:
-            try:
-                store.edit_sentence(row.id, new_text, annotator)
-            except InputError as exc:
-                st.error(str(exc))
-            else:
+        lexicon = store.concepts()
+        cols = st.columns([3, 3, 2, 3])
+        for col, which, label in ((cols[0], "src", "Source"), (cols[1], "tgt", "Target")):
+            current = ss.get(f"lb_{which}")
+            options = sorted(set(lexicon) | ({current.text} if current else set()))
+            col.selectbox(label, options, index=None, key=f"lb_{which}_box", accept_new_options=True,
+                          placeholder="chip, word chips, or type…", on_change=_typed, args=(which, row.text))
+        cols[2].radio("Sign", [1, -1], format_func=SIGN_LABEL.get, key="lb_sign",
+                      help="Up = increase, Down = decrease")
+        cols[3].segmented_control("Strength", STRENGTH_KEYS, key="lb_strength", help="Shift+Up / Shift+Down")
+        st.text_input("Note (optional)", key="lb_note")
+
+        with st.container(horizontal=True, key="lb_actions"):
+            st.button("Save relation", type="primary", shortcut="Enter", on_click=_save, args=(row.id,),
+                      key="lb_save", icon=":material/add_link:")
+            st.button("Swap", shortcut="S", on_click=_swap, key="lb_swap")
+            st.button("Clear", shortcut="Esc", on_click=_reset_form, key="lb_clear")
+            st.button("Increase", shortcut="Up", on_click=_sign, args=(1,), key="lb_plus")
+            st.button("Decrease", shortcut="Down", on_click=_sign, args=(-1,), key="lb_minus")
+            st.button("Stronger", shortcut="Shift+Up", on_click=_strength, args=(1,), key="lb_stronger")
+            st.button("Weaker", shortcut="Shift+Down", on_click=_strength, args=(-1,), key="lb_weaker")
+            st.button("No relation", shortcut="N", on_click=_mark, args=(row.id, "no-relation", unlabeled_pos),
+                      key="lb_norel")
+            st.button("Discard", shortcut="D", on_click=_mark, args=(row.id, "discarded", unlabeled_pos),
+                      key="lb_discard")
+            st.button("Undo", shortcut="U", on_click=_undo, key="lb_undo", icon=":material/undo:")
+
+        # -------------------------------------------------------------- this sentence's relations
+        mine = store.relations(sentence_id=row.id, annotator=annotator)
+        st.markdown(f"**Your relations in this sentence: {len(mine)}**")
+        if mine:
+            table_key = f"lb_rel_{row.id}_{ss.get('lb_table_ver', 0)}"
+            st.data_editor(
+                [{"source": r.source, "target": r.target, "sign": "+" if r.sign > 0 else "−",
+                  "strength": r.strength, "note": r.note or "", "swap": False,
+                  "score": r.score, "from": r.model_id or "you"} for r in mine],
+                key=table_key, num_rows="delete", hide_index=True, on_change=_table_edited,
+                args=(table_key, [r.id for r in mine]), disabled=["score", "from"],
+                column_config={
+                    "sign": st.column_config.SelectboxColumn("sign", options=["+", "−"], required=True),
+                    "strength": st.column_config.SelectboxColumn("strength", options=STRENGTH_KEYS, required=True),
+                    "swap": st.column_config.CheckboxColumn("⇄ swap", help="reverse the direction"),
+                    "score": st.column_config.NumberColumn("model score", format="%.2f")})
+            st.caption(" · ".join(f"{escape_markdown(r.source)} → {escape_markdown(r.target)} "
+                                  f"({'+' if r.sign > 0 else '−'}{r.strength})" for r in mine),
+                       help="saved relations as text")
+        others = len(store.relations(sentence_id=row.id)) - len(mine)
+        if others:
+            st.caption(f"{others} relation(s) by other annotators or imported")
+
+        # -------------------------------------------------------------- fixing the sentence itself
+        with st.expander("Fix this sentence (edit text, split, merge)"):
+            new_text = st.text_area("Text", row.text, key=f"lb_text_{row.id}")
+            if st.button("Save text", key="lb_save_text") and new_text != row.text:
+                try:
+                    store.edit_sentence(row.id, new_text, annotator)
+                except InputError as exc:
+                    st.error(str(exc))
+                else:
+                    st.rerun()
+            if len(words) > 1:
+                at = st.selectbox("Split before word", range(1, len(words)), key=f"lb_split_at_{row.id}",
+                                  format_func=lambda i: f"{i + 1}: {row.text[words[i][0]:words[i][1]]}")
+                if st.button("Split", key="lb_split"):
+                    store.split_sentence(row.id, words[at][0], annotator)
+                    st.rerun()
+            if pos + 1 < len(rows) and st.button("Merge with the next sentence", key="lb_merge"):
+                store.merge_sentences(row.id, rows[pos + 1].id, annotator)
                 st.rerun()
-        if len(words) > 1:
-            at = st.selectbox("Split before word", range(1, len(words)), key=f"lb_split_at_{row.id}",
-                              format_func=lambda i: f"{i + 1}: {row.text[words[i][0]:words[i][1]]}")
-            if st.button("Split", key="lb_split"):
-                store.split_sentence(row.id, words[at][0], annotator)
-                st.rerun()
-        if pos + 1 < len(rows) and st.button("Merge with the next sentence", key="lb_merge"):
-            store.merge_sentences(row.id, rows[pos + 1].id, annotator)
-            st.rerun()
 
-st.caption("Keys: 1–9 concept chips (source, then target) · Enter save · Up/Down sign · Shift+Up/Down "
-           "strength · S swap · Esc clear · A/X accept/reject suggestion · N no relation · D discard · "
-           "U undo · Right/Left next/back · G next unlabeled")
+    st.caption("Keys: 1–9 concept chips (source, then target) · Enter save · Up/Down sign · Shift+Up/Down "
+               "strength · S swap · Esc clear · A/X accept/reject suggestion · N no relation · D discard · "
+               "U undo · Right/Left next/back · G next unlabeled")
+
+
+_label_area(doc, order, source)
