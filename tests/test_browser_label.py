@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app_server import browser_page, chromium, require_chromium, running_app, wait_interactive
+from app_server import browser_page, chromium, require_chromium, running_app, wait_idle, wait_interactive
 from data.store import Store
 
 pytestmark = pytest.mark.browser
@@ -45,10 +45,18 @@ def page(browser):
         yield pg
 
 
-def _settle(page) -> None:
-    """Wait until Streamlit has finished its current rerun (its status widget is gone)."""
-    page.wait_for_timeout(200)
-    page.get_by_test_id("stStatusWidget").wait_for(state="detached")
+def _upload_and_open(page, url: str, name: str, content: bytes, mime: str, title: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{url}/?annotator=tester")
+    page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(
+        files=[{"name": name, "mimeType": mime, "buffer": content}])
+    page.get_by_text(f"{name}: imported 1 document(s)").wait_for()
+    wait_idle(page)
+    expect(page.get_by_role("combobox", name="Document")).to_have_value(f"{title} ({name})")
+    page.get_by_role("button", name="Label this document").click()
+    page.get_by_text("Keys: 1–9").wait_for()
+    wait_interactive(page)
 
 
 def _box(page, label: str):
@@ -88,7 +96,7 @@ def test_keyboard_only_labeling_survives_reload_and_exports(app, page):
     page.goto(f"{url}/export?annotator=tester")
     page.get_by_text("All documents", exact=True).click()
     expect(page.get_by_test_id("stMetricValue").first).to_have_text(str(len(store.list_documents())))
-    _settle(page)
+    wait_idle(page)
     with page.expect_download() as dl:
         page.get_by_role("button", name="Download TwoSix JSON").click()
     passages = json.loads(Path(dl.value.path()).read_text())
