@@ -159,11 +159,11 @@ def run(config: RunConfig, stages: Sequence[str] = STAGES) -> dict[str, str]:
     if unknown:
         raise ValueError(f"unknown stage(s) {unknown}; choose from {','.join(STAGES)}")
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
     seed = config.lora.seed
     split = load_split(config.data, config.valid_fraction, seed, config.lora.max_train, config.max_valid)
     if not split.train or not split.valid:
         raise ValueError(f"need training and validation examples, got {len(split.train)} and {len(split.valid)}")
+    out.mkdir(parents=True, exist_ok=True)
     common = {"data": split.digest(), "specs": list(config.data), "valid_fraction": config.valid_fraction,
               "seed": seed, "max_train": config.lora.max_train, "max_valid": config.max_valid,
               "backbone": config.backbone, "pooling": asdict(config.pooling)}

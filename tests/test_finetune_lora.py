@@ -269,3 +269,11 @@ def test_qlora_flag_on_cpu_is_a_clean_cli_error(tmp_path, monkeypatch, capsys):
                  "--qlora"])
     assert code == 2
     assert "QLoRA needs a CUDA GPU" in capsys.readouterr().err
+
+
+def test_staged_command_names_a_bad_data_file(tmp_path, capsys):
+    missing = tmp_path / "nope.txt"
+    assert main(["run", "--data", f"semeval2010:{missing}", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and "no such file" in err
+    assert not (tmp_path / "run").exists()
