@@ -10,6 +10,11 @@ from data.types import ParsedDocument, ParsedSentence
 PAPER = b"Warm water lowers cod recruitment. Heavy fishing pressure raises adult mortality."
 
 
+def _plain(markdown: str) -> str:
+    """The text a reader sees: user text is shown backslash-escaped so Markdown cannot act on it."""
+    return markdown.replace("\\", "")
+
+
 @pytest.fixture
 def db(tmp_path, monkeypatch):
     monkeypatch.setenv("FUZZYMAP_DB", str(tmp_path / "home.db"))
@@ -32,13 +37,13 @@ def test_upload_duplicate_and_bad_file(db):
     at.file_uploader[0].set_value([("cod.txt", PAPER, "text/plain"), ("bad.pdf", b"not a pdf", "application/pdf")])
     at.run()
     assert not at.exception
-    assert [s.value for s in at.success] == ["cod.txt: imported 1 document(s), 2 sentences"]
-    assert [e.value.split(":")[0] for e in at.error] == ["bad.pdf"]
+    assert [_plain(s.value) for s in at.success] == ["cod.txt: imported 1 document(s), 2 sentences"]
+    assert [_plain(e.value).split(":")[0] for e in at.error] == ["bad.pdf"]
     before = store.list_documents()
     assert [d.filename for d in before] == ["seed.txt", "cod.txt"]  # the bad file changed nothing
     at.file_uploader[0].set_value(("cod.txt", PAPER, "text/plain"))  # a fresh uploader takes it again
     at.run()
-    assert [s.value for s in at.success] == ["cod.txt: already imported"]
+    assert [_plain(s.value) for s in at.success] == ["cod.txt: already imported"]
     assert store.list_documents() == before
     assert list(at.dataframe[0].value["title"]) == ["seed.txt", "cod.txt"]
 

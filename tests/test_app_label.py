@@ -1,6 +1,8 @@
 """Label page (AppTest): picking, saving, statuses, undo, suggestions, table edits, sentence fixes."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app_server import app_test
@@ -163,3 +165,17 @@ def test_apply_table_edits(store):
         a, "fishing effort", "Offshore wind farms", 1, "VH", "n")
     assert apply_table_edits(store, {"edited_rows": {0: {"source": "  "}}}, [a], "ann")  # refused, reported
     assert store.relations()[0].source == "fishing effort"
+
+
+def test_document_text_is_shown_as_text(tmp_path, monkeypatch):
+    db = tmp_path / "nasty.db"
+    monkeypatch.setenv("FUZZYMAP_MODEL", str(tmp_path / "no-model"))
+    nasty = "**Bold** <img src=x onerror=alert(1)> [link](http://x) :red[y] raises $x$."
+    Store(str(db)).import_documents([ParsedDocument("<b>n</b>.txt", "sha-n", [ParsedSentence(nasty)])])
+    at = app_test(db, "pages/label.py")
+    assert not at.exception
+    shown = next(m.value for m in at.markdown if m.value.startswith("#### "))
+    unescaped = re.compile(r"(?<!\\)[<>*\[\]():$]")  # a markup character without its backslash
+    assert not unescaped.search(shown[5:])
+    assert shown[5:].replace("\\", "") == nasty
+    assert not any(unescaped.search(b.label) for b in at.button if b.key.startswith("lb_chip_"))

@@ -5,7 +5,7 @@ import streamlit as st
 
 from app.state import current_annotator, get_store
 from data.ingest import SUPPORTED_SUFFIXES
-from data.labeling import progress
+from data.labeling import escape_markdown, progress
 from data.uploads import import_uploads
 
 store = get_store()
@@ -28,7 +28,7 @@ if files:
     st.session_state["upload_gen"] = gen + 1  # a fresh uploader: the same file can be added again
     st.rerun()
 for outcome in st.session_state.pop("upload_outcomes", []):
-    (st.success if outcome.ok else st.error)(outcome.message)
+    (st.success if outcome.ok else st.error)(escape_markdown(outcome.message))  # file names are user text
 
 docs = store.list_documents()
 if not docs:

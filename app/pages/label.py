@@ -223,15 +223,16 @@ def _label_area(doc, order: str | None, source) -> None:
 
     # ------------------------------------------------------------------ header, navigation, context
     done = sum(s in DONE_STATUSES for s in statuses)
-    st.progress(progress(done, len(rows)), text=f"{doc.title or doc.filename} — {done} of {len(rows)} sentences done")
+    st.progress(progress(done, len(rows)),
+                text=f"{escape_markdown(doc.title or doc.filename)} — {done} of {len(rows)} sentences done")
     if not annotator:
         st.warning("Choose or type your name in the sidebar to label.")
     for msg in [ss.pop("lb_flash", None)]:
         if msg:
-            st.warning(msg)
+            st.warning(escape_markdown(msg))
     for msg in [ss.pop("lb_toast", None)]:
         if msg:
-            st.toast(msg)
+            st.toast(escape_markdown(msg))
 
     with st.container(horizontal=True, vertical_alignment="center"):
         st.button("Back", shortcut="Left", on_click=_go, args=(prev_pos,), disabled=prev_pos is None,
@@ -279,14 +280,14 @@ def _label_area(doc, order: str | None, source) -> None:
         with st.container(horizontal=True, key="lb_chips"):
             for i, span in enumerate(chips):
                 pick = pick_from_span(row.text, span)
-                st.button(f"{pick.text}", key=f"lb_chip_{row.id}_{i}", on_click=_choose, args=(pick,),
+                st.button(escape_markdown(pick.text), key=f"lb_chip_{row.id}_{i}", on_click=_choose, args=(pick,),
                           shortcut=str(i + 1) if i < 9 else None, help="first pick = source, second = target")
         words = word_spans(row.text)
         words_key = f"lb_words_{row.id}_{ss.get('lb_words_ver', 0)}"
         anchor = ss.get("lb_anchor")
         st.pills("Any span: click its first and last word (a word twice for one word)", list(range(len(words))),
                  selection_mode="multi", default=[anchor] if anchor is not None else None,
-                 format_func=lambda i: row.text[words[i][0]:words[i][1]], key=words_key,
+                 format_func=lambda i: escape_markdown(row.text[words[i][0]:words[i][1]]), key=words_key,
                  on_change=_words_clicked, args=(words_key, row.text))
 
         lexicon = store.concepts()
@@ -346,7 +347,7 @@ def _label_area(doc, order: str | None, source) -> None:
                 try:
                     store.edit_sentence(row.id, new_text, annotator)
                 except InputError as exc:
-                    st.error(str(exc))
+                    st.error(escape_markdown(str(exc)))
                 else:
                     st.rerun()
             if len(words) > 1:
