@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from data.types import Candidate
 from embedding.backbones import SMOLLM2, convert_smollm2, load_backbone, load_base_model, smollm2_cache_dir
 from embedding.features import CandidateEmbedder
 from embedding.fusion import FusedEmbedder
