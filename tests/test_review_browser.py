@@ -5,13 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from data.store import Store
-from tests.app_server import CHROMIUM, CHROMIUM_ARGS, running_app
+from tests.app_server import browser_page, chromium, require_chromium, running_app
 from tests.review_world import REEF, build_world
 
 pytestmark = pytest.mark.browser
@@ -20,10 +19,7 @@ WAIT_MS = 60_000
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("FUZZYMAP_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing and FUZZYMAP_REQUIRE_BROWSER=1")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    require_chromium()
     db = tmp_path_factory.mktemp("review_browser") / "app.db"
     store = Store(str(db))
     build_world(store)
@@ -34,21 +30,14 @@ def app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(app):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    pg = context.new_page()
-    pg.set_default_timeout(WAIT_MS)
-    yield pg
-    context.close()
+    with browser_page(browser, WAIT_MS) as pg:
+        yield pg
 
 
 def choose(page, label: str, option: str, multi: bool = False) -> None:

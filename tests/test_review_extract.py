@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from data.store import Store
+from tests.app_server import app_test
 from tests.models_fixtures import twosix_file
-from tests.test_review_pages import MAIN, TIMEOUT, graph, table
+from tests.test_review_pages import TIMEOUT, db, graph, table  # noqa: F401  (db is a fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -29,17 +29,9 @@ def bundle(tmp_path_factory):
     return tmp / "bundle"
 
 
-def test_upload_extract_and_send_to_labeling(bundle, tmp_path, monkeypatch):
-    db = tmp_path / "extract.db"
-    monkeypatch.setenv("FUZZYMAP_DB", str(db))
+def test_upload_extract_and_send_to_labeling(bundle, db, monkeypatch):
     monkeypatch.setenv("FUZZYMAP_MODEL", str(bundle))
-    Store(str(db)).close()
-    from app.state import get_store
-
-    get_store.clear()
-    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("pages/extract.py").run()
+    at = app_test(db, "pages/extract.py", timeout=TIMEOUT)
     assert not at.exception and not at.warning
     at.file_uploader[0].upload("floods.txt", PAPER.encode(), "text/plain").run()
     at.button(key="extract_run").click().run()
@@ -67,5 +59,4 @@ def test_upload_extract_and_send_to_labeling(bundle, tmp_path, monkeypatch):
     at.button(key="extract_send").click().run()                      # sending again adds nothing
     assert len(store.suggestions(document_id=doc.id)) == len(queued) and len(store.list_documents()) == len(docs)
     store.close()
-    get_store.clear()
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -11,31 +10,32 @@ from data.agreement import GOLD
 from data.store import Store
 from data.types import ParsedDocument, ParsedSentence, PassageRelation
 from fcm.view import SIGN_COLOURS
+from tests.app_server import app_test
 from tests.review_world import build_world
 
 TIMEOUT = 60
-MAIN = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
 
 
 @pytest.fixture
-def world(tmp_path, monkeypatch):
-    db = tmp_path / "pages.db"
-    monkeypatch.setenv("FUZZYMAP_DB", str(db))
-    store = Store(str(db))
-    ids = build_world(store)
+def db(tmp_path, monkeypatch):
+    """A fresh database file; the app (app_test) opens it, and forgets it after the test."""
+    path = tmp_path / "pages.db"
+    monkeypatch.setenv("FUZZYMAP_DB", str(path))  # app_test sets it too; this restores it afterwards
+    yield path
     from app.state import get_store
 
-    get_store.clear()  # the app's cached Store must open this test's database
-    yield (store, *ids)
     get_store.clear()
+
+
+@pytest.fixture
+def world(db):
+    store = Store(str(db))
+    yield (store, *build_world(store))
     store.close()
 
 
-def open_page(name: str) -> AppTest:
-    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page(f"pages/{name}")
-    at.run()
+def open_page(db, name: str) -> AppTest:
+    at = app_test(db, f"pages/{name}", timeout=TIMEOUT)
     assert not at.exception, at.exception
     return at
 
@@ -55,9 +55,9 @@ def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def test_agreement_page_scores_and_adjudicates(world):
+def test_agreement_page_scores_and_adjudicates(db, world):
     store, reef_id, _, r, _ = world
-    at = open_page("agreement.py")
+    at = open_page(db, "agreement.py")
     assert at.selectbox(key="agree_a").value == "ann" and at.selectbox(key="agree_b").value == "bob"
     assert at.multiselect(key="agree_docs_ann_bob").value == [reef_id]
     # hand-computed in test_review_store: kappa -1/3, exact F1 1/3, partial F1 2/3
@@ -72,18 +72,13 @@ def test_agreement_page_scores_and_adjudicates(world):
     assert len(store.relations(annotator=GOLD)) == 2
 
 
-def test_agreement_page_needs_two_annotators(tmp_path, monkeypatch):
-    monkeypatch.setenv("FUZZYMAP_DB", str(tmp_path / "one.db"))
-    from app.state import get_store
-
-    get_store.clear()
-    at = open_page("agreement.py")
+def test_agreement_page_needs_two_annotators(db):
+    at = open_page(db, "agreement.py")
     assert "needs two annotators" in at.info[0].value
-    get_store.clear()
 
 
-def test_compare_page_scores_the_llm_block(world):
-    at = open_page("compare.py")
+def test_compare_page_scores_the_llm_block(db, world):
+    at = open_page(db, "compare.py")
     assert at.selectbox(key="compare_ref").value == "ann"
     systems = table(at, "system")
     gpt = systems.set_index("system").loc["llm:GPT"]
@@ -94,9 +89,9 @@ def test_compare_page_scores_the_llm_block(world):
     assert table(at, "system").set_index("system").loc["llm:GPT", "matched"] == 0
 
 
-def test_export_page_counts_and_offers_the_file(world):
+def test_export_page_counts_and_offers_the_file(db, world):
     store = world[0]
-    at = open_page("export.py")
+    at = open_page(db, "export.py")
     at.radio(key="export_scope").set_value("All documents").run()
     assert metrics(at)["Relations"] == str(len(store.relations())) == "7"
     assert not at.error
@@ -104,9 +99,9 @@ def test_export_page_counts_and_offers_the_file(world):
     assert at.download_button(key="export_download").label == "Download Relations CSV"
 
 
-def test_map_page_concept_evidence_merge_scenario(world):
+def test_map_page_concept_evidence_merge_scenario(db, world):
     store, reef_id, _, r, _ = world
-    at = open_page("map.py")
+    at = open_page(db, "map.py")
     assert metrics(at)["Concepts"] == "11" and metrics(at)["Edges"] == "6"
     drawn = graph(at)
     assert len(drawn["nodes"]) == 11 and len(drawn["edges"]) == 6
@@ -141,9 +136,7 @@ def test_map_page_concept_evidence_merge_scenario(world):
     assert any("survey ran for three years" in m.value for m in at.markdown)  # the Label page shows it
 
 
-def test_a_300_concept_map_shows_the_top_n(tmp_path, monkeypatch):
-    db = tmp_path / "big.db"
-    monkeypatch.setenv("FUZZYMAP_DB", str(db))
+def test_a_300_concept_map_shows_the_top_n(db):
     sentences = []
     for i in range(300):  # a ring plus chords: 300 concepts, each with edges, some more central
         for j in {(i + 1) % 300, (i * 7 + 3) % 300} - {i}:
@@ -152,10 +145,7 @@ def test_a_300_concept_map_shows_the_top_n(tmp_path, monkeypatch):
     store = Store(str(db))
     store.import_documents([ParsedDocument("big.txt", "sha-big", sentences)])
     store.close()
-    from app.state import get_store
-
-    get_store.clear()
-    at = open_page("map.py")
+    at = open_page(db, "map.py")
     assert metrics(at)["Concepts"] == "300"
     assert at.slider(key="map_top_n").value == 60 and len(graph(at)["nodes"]) == 60
     at.slider(key="map_top_n").set_value(20).run()
@@ -163,16 +153,15 @@ def test_a_300_concept_map_shows_the_top_n(tmp_path, monkeypatch):
     assert len(drawn["nodes"]) == 20
     assert {e["from"] for e in drawn["edges"]} | {e["to"] for e in drawn["edges"]} <= {n["id"] for n in drawn["nodes"]}
     assert len(at.selectbox(key="map_concept").options) == 300   # every concept stays selectable
-    get_store.clear()
 
 
-def test_map_page_filters_to_nothing(world):
-    at = open_page("map.py")
+def test_map_page_filters_to_nothing(db, world):
+    at = open_page(db, "map.py")
     at.radio(key="map_origin").set_value("model only").run()
     assert "No relation passes these filters" in at.info[0].value
 
 
-def test_extract_page_without_a_bundle_says_so(world, tmp_path, monkeypatch):
+def test_extract_page_without_a_bundle_says_so(db, world, tmp_path, monkeypatch):
     monkeypatch.setenv("FUZZYMAP_MODEL", str(tmp_path / "no_bundle"))
-    at = open_page("extract.py")
+    at = open_page(db, "extract.py")
     assert "No relation model bundle" in at.warning[0].value

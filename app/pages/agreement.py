@@ -7,6 +7,7 @@ from app.state import get_store
 from data.agreement import (
     GOLD, adjudicate, adopt_agreed, describe, relations_match, shared_documents, store_agreement,
 )
+from data.labeling import escape_markdown as md
 
 PAGE_SIZE = 20
 
@@ -30,7 +31,7 @@ chosen = st.multiselect("Documents", list(docs), default=shared, key=f"agree_doc
                         format_func=lambda i: docs[i].title or docs[i].filename,
                         help="By default the documents in which both have labelled a relation.")
 if not chosen:
-    st.info(f"{a} and {b} have no document in common yet.")
+    st.info(f"{md(a)} and {md(b)} have no document in common yet.")
     st.stop()
 
 ag, sentences = store_agreement(store, a, b, chosen)
@@ -72,15 +73,15 @@ for d in ag.disagreements[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]:
     s = by_id[d.sentence]
     gold_rels = store.relations(sentence_id=s.id, annotator=GOLD)
     with st.container(border=True):
-        st.markdown(f"**{docs[s.document_id].title or docs[s.document_id].filename}**, sentence {s.index + 1}"
+        st.markdown(f"**{md(docs[s.document_id].title or docs[s.document_id].filename)}**, sentence {s.index + 1}"
                     + (f", page {s.page}" if s.page else ""))
-        st.write(s.text)
+        st.markdown(md(s.text))
         items = ([(a, r) for r in d.only_a] + [(b, r) for r in d.only_b]
                  + [(who, r) for pair in d.partial for who, r in zip((a, b), pair)])
         for who, rel in items:
             left, right = st.columns([5, 1])
             in_gold = any(relations_match(rel, g, "exact") for g in gold_rels)
-            left.write(f"{who}: {describe(rel)}" + (" — in gold ✓" if in_gold else ""))
+            left.markdown(md(f"{who}: {describe(rel)}") + (" — in gold ✓" if in_gold else ""))
             if right.button("To gold", key=f"gold_{rel.id}", disabled=in_gold):
                 adjudicate(store, rel)
                 st.rerun()

@@ -10,6 +10,7 @@ from app.state import current_annotator, get_store
 from data.errors import InputError
 from data.extraction import bundle_path, extract, preview_map, relation_rows, send_to_labeling
 from data.ingest import SUPPORTED_SUFFIXES, read_document
+from data.labeling import escape_markdown as md
 from data.suggest import model_source
 
 RESULT_KEY = "extract_result"
@@ -59,7 +60,7 @@ if result is None:
     st.stop()
 
 doc, found = result
-st.subheader(doc.title or doc.filename)
+st.subheader(md(doc.title or doc.filename))
 min_score = st.slider("Minimum score", 0.0, 1.0, 0.5, 0.05, key="extract_min_score")
 rows = relation_rows(doc, found, min_score)
 st.metric("Relations at or above the minimum score", len(rows))
@@ -71,6 +72,6 @@ if st.button("Send to labeling as suggestions", icon=":material/edit_note:", key
     doc_id, n = send_to_labeling(store, doc, found, min_score, annotator)
     st.session_state["doc"] = doc_id
     st.session_state.pop("pos", None)  # the Label page starts at the first unlabeled sentence
-    st.success(f"{n} new suggestion(s) queued for “{doc.title or doc.filename}”.")
+    st.success(f"{n} new suggestion(s) queued for “{md(doc.title or doc.filename)}”.")
     st.page_link("pages/label.py", label="Open it on the Label page", icon=":material/edit_note:",
                  query_params={"doc": str(doc_id)})

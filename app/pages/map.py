@@ -6,6 +6,7 @@ import streamlit as st
 from app.graph import show_map
 from app.state import current_annotator, get_store
 from data.errors import InputError
+from data.labeling import escape_markdown as md
 from data.mapview import (
     CLAMP_CHOICES, DOWNLOADS, ORIGINS, MapQuery, delta_rows, evidence_rows, label_position,
     load_map, map_file, merge_suggestions, metrics_tables, who_said,
@@ -92,7 +93,7 @@ with merge_tab:
         st.caption("None among the concepts shown.")
     for i, (alias, canonical) in enumerate(suggestions[:30]):
         a, b = st.columns([4, 1])
-        a.write(f"“{alias}” → “{canonical}”")
+        a.markdown(f"“{md(alias)}” → “{md(canonical)}”")
         if b.button("Merge", key=f"merge_sugg_{i}"):
             store.merge_concepts(alias, canonical, annotator=annotator)
             st.rerun()
@@ -111,7 +112,7 @@ with merge_tab:
         st.markdown("**Merged names** (unmerge to split them again)")
         for i, (alias, canonical) in enumerate(sorted(aliases.items())):
             a, b = st.columns([4, 1])
-            a.write(f"“{alias}” is shown as “{canonical}”")
+            a.markdown(f"“{md(alias)}” is shown as “{md(canonical)}”")
             if b.button("Unmerge", key=f"unmerge_{i}"):
                 store.unmerge_concept(alias, annotator=annotator)
                 st.rerun()
@@ -138,7 +139,7 @@ with scenario_tab:
                        + (f" (it cycles with period {cycle})" if cycle else "") + ": the deltas are from the last step.")
         deltas = delta_rows(result, limit=30)
         st.markdown(f"**Change against the baseline** (clamped: "
-                    f"{', '.join(f'{k} {v:+.2f}' for k, v in result.clamped.items())})")
+                    f"{', '.join(f'{md(k)} {v:+.2f}' for k, v in result.clamped.items())})")
         st.bar_chart(deltas, x="concept", y="delta", color="effect", horizontal=True, sort=False)
         st.dataframe(delta_rows(result), hide_index=True, key="scenario_table")
 
