@@ -83,14 +83,18 @@ def concept_chips(text: str, lexicon: Iterable[str] = ()) -> list[Span]:
     return sorted(set(spans))
 
 
-def next_unlabeled(statuses: Sequence[str], current: int, skip: Sequence[bool] = ()) -> int | None:
+def next_unlabeled(statuses: Sequence[str], current: int | None, skip: Sequence[bool] = (),
+                   order: Sequence[int] | None = None) -> int | None:
     """Position of the next sentence still "unseen" after `current`, wrapping around; None if none.
 
-    `skip` marks sentences never offered for labeling (the reference list of a paper).
+    `order` is the sequence the annotator walks (reading order by default; see order_positions);
+    `current` None starts from its beginning. `skip` marks sentences never offered for labeling
+    (the reference list of a paper).
     """
-    n = len(statuses)
-    for step in range(1, n + 1):
-        i = (current + step) % n
+    seq = list(order) if order is not None else list(range(len(statuses)))
+    k = seq.index(current) if current is not None else len(seq) - 1
+    for step in range(1, len(seq) + 1):
+        i = seq[(k + step) % len(seq)]
         if statuses[i] == "unseen" and not (skip and skip[i]):
             return i
     return None

@@ -88,12 +88,17 @@ def model_source(path: str = DEFAULT_BUNDLE, lexicon: Iterable[str] = ()) -> Sug
     return SuggestionSource(f"relation model ({path})", suggest)
 
 
+def bundle_path() -> str:
+    """The bundle the app uses: FUZZYMAP_MODEL, else models/default."""
+    return os.environ.get("FUZZYMAP_MODEL") or DEFAULT_BUNDLE
+
+
 def best_source(path: str | None = None, lexicon: Iterable[str] = ()) -> SuggestionSource:
     """The model bundle when one loads, else the LLM-block stand-in with the reason as a note.
 
-    `path` defaults to FUZZYMAP_MODEL or models/default.
+    `path` defaults to bundle_path().
     """
-    path = path or os.environ.get("FUZZYMAP_MODEL") or DEFAULT_BUNDLE
+    path = path or bundle_path()
     fallback = llm_source()
     if not os.path.isdir(path):
         return replace(fallback, note=f"no model bundle available at {path}: showing the file's LLM predictions")

@@ -22,7 +22,7 @@ from data.labeling import (
 )
 from data.samples import ensure_sample
 from data.store import Store
-from data.suggest import sentence_scores, suggest_missing, suggestions_from_llm_block, llm_source
+from data.suggest import best_source, llm_source, sentence_scores, suggest_missing, suggestions_from_llm_block
 from data.types import ParsedDocument, ParsedSentence
 from data.uploads import import_uploads
 
@@ -73,6 +73,8 @@ def test_next_unlabeled_wraps_and_skips_references():
     assert next_unlabeled(statuses, 4) == 1
     assert next_unlabeled(statuses, 1, skip=[False, False, False, True, False]) == 4
     assert next_unlabeled(["labeled", "discarded"], 0) is None
+    assert next_unlabeled(statuses, None, order=[4, 3, 2, 1, 0]) == 4  # from the start of an ordering
+    assert next_unlabeled(statuses, 4, order=[4, 3, 2, 1, 0]) == 3
 
 
 def test_order_positions():
@@ -170,3 +172,13 @@ def test_ensure_sample_only_on_empty_store(store, tmp_path):
     assert len(ids) == 1 and len(store.list_documents()) == 1
     assert ensure_sample(store, sample) == []
     assert ensure_sample(Store(str(tmp_path / "other.db")), tmp_path / "missing.md") == []
+
+
+def test_best_source_falls_back_to_llm_block_with_a_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("FUZZYMAP_MODEL", str(tmp_path / "missing"))
+    missing = best_source()
+    assert missing.cheap and "no model bundle available" in missing.note and str(tmp_path) in missing.note
+    (tmp_path / "broken").mkdir()
+    broken = best_source(str(tmp_path / "broken"))
+    assert broken.cheap and "not usable" in broken.note
+    assert broken.suggest([TEXT], [LLM])[0] == suggestions_from_llm_block(TEXT, LLM)

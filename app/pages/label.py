@@ -30,7 +30,7 @@ from data.labeling import (
     word_chip_step,
     word_spans,
 )
-from data.suggest import best_source, sentence_scores, suggest_missing
+from data.suggest import best_source, bundle_path, sentence_scores, suggest_missing
 from data.types import STRENGTHS, PassageRelation
 
 ss = st.session_state
@@ -41,8 +41,9 @@ STRENGTH_KEYS = list(STRENGTHS)
 
 
 @st.cache_resource(show_spinner="Loading the relation model…")
-def _source():
-    return best_source(lexicon=get_store().concepts())
+def _source(model_path: str, db_url: str):
+    """One suggestion source per bundle and database (the store's concepts are its lexicon)."""
+    return best_source(model_path, lexicon=get_store().concepts())
 
 
 @st.cache_data(max_entries=5000, show_spinner=False)
@@ -185,8 +186,8 @@ if doc_id != ss.doc:
     ss.doc, ss.pos = doc_id, None
     _reset_form()
 doc = by_id[ss.doc]
-source = _source()
-order = st.sidebar.segmented_control("Order", ORDERS, default="document", key="lb_order",
+source = _source(bundle_path(), store.url)
+order = st.sidebar.segmented_control("Order", ORDERS, default="document", key="lb_order", on_change=_go, args=(None,),
                                      help="likely causal / uncertain use the suggestion scores (active learning)")
 
 
@@ -199,26 +200,24 @@ def _label_area(doc, order: str | None, source) -> None:
         st.stop()
     statuses = [r.status for r in rows]
     skip = [r.is_reference for r in rows]
-    if ss.get("pos") is None or not 0 <= ss.pos < len(rows):
-        first = next_unlabeled(statuses, len(rows) - 1, skip)
-        _go(first if first is not None else 0)
     ss.setdefault("lb_scored", set())
     for key, default in (("lb_src", None), ("lb_tgt", None), ("lb_sign", 1), ("lb_strength", "M"), ("lb_note", "")):
         ss.setdefault(key, default)
-
     if order in ("likely causal", "uncertain"):
         with st.spinner("Scoring the document…"):
             suggest_missing(store, rows, source, ss.lb_scored)
         sequence = order_positions(sentence_scores(store, rows, ss.lb_scored), order)
     else:
         sequence = list(range(len(rows)))
+    if ss.get("pos") is None or not 0 <= ss.pos < len(rows):
+        first = next_unlabeled(statuses, None, skip, sequence)
+        _go(first if first is not None else sequence[0])
     pos = ss.pos
     row = rows[pos]
     k = sequence.index(pos)
     prev_pos = sequence[k - 1] if k > 0 else None
     next_pos = sequence[k + 1] if k + 1 < len(sequence) else None
-    unlabeled_pos = next_unlabeled([statuses[i] for i in sequence], k, [skip[i] for i in sequence])
-    unlabeled_pos = sequence[unlabeled_pos] if unlabeled_pos is not None else None
+    unlabeled_pos = next_unlabeled(statuses, pos, skip, sequence)
     st.query_params.update(doc=str(doc.id), s=str(pos + 1))
 
     # ------------------------------------------------------------------ header, navigation, context
