@@ -22,7 +22,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from data.types import Candidate, Direction, LabeledExample, PassageRelation, Span
+from data.types import Candidate, Direction, LabeledData, LabeledExample, PassageRelation, Span
 from models.candidates import MAX_DISTANCE, MAX_PAIRS, concept_spans_batch, make_candidates_batch
 from models.metrics import e2e_scores, pair_scores, sentence_scores, words
 
@@ -46,15 +46,42 @@ class HeadSettings:
 
 # --------------------------------------------------------------------------- lexical features
 
+DECREASE_CUES = ("reduc", "decreas", "lower", "declin", "drop", "fall", "fell", "cut", "harm", "damag", "hurt",
+                 "threat", "prevent", "inhibit", "suppress", "limit", "restrict", "weaken", "worsen", "loss", "lose",
+                 "lost", "kill", "destroy", "diminish", "shrink", "curb", "mitigat", "less", "fewer", "undermin",
+                 "impair", "block", "ban", "avert", "eliminat", "deplet", "erod", "slow", "hinder")
+INCREASE_CUES = ("increas", "rais", "rise", "rose", "boost", "improv", "enhanc", "grow", "grew", "more", "help",
+                 "promot", "strength", "expand", "encourag", "support", "benefit", "spur", "fuel", "accelerat",
+                 "amplif", "attract", "higher", "gain", "creat")
+NEGATIONS = ("not", "no", "never", "without", "nor")
+
+
+def cue_tokens(words_: list[str]) -> str:
+    """Sign cues as single tokens: 574 signed pairs are too few for an LR to learn each verb form
+    from TF-IDF n-grams, one shared "cue_dec" feature is learnt from all of them."""
+    out = []
+    for w in words_:
+        if w in NEGATIONS:
+            out.append("cue_not")
+        elif w.startswith(DECREASE_CUES):
+            out.append("cue_dec")
+        elif w.startswith(INCREASE_CUES):
+            out.append("cue_inc")
+    return " ".join(out)
+
+
 def marked_text(c: Candidate) -> str:
-    """The sentence with entity tags as tokens, plus the between-words as their own features."""
+    """The sentence with entity tags as tokens, plus the between-words and sign cues around the pair
+    as their own features."""
     (s1, e1), (s2, e2) = sorted([c.a, c.b])
     first, second = ("ea", "eb") if tuple(c.a) <= tuple(c.b) else ("eb", "ea")
     t = c.text
     between = re.findall(r"[a-z0-9]+", t[e1:s2].lower())
+    before = re.findall(r"[a-z0-9]+", t[:s1].lower())[-3:]
+    after = re.findall(r"[a-z0-9]+", t[e2:].lower())[:3]
     tags = " ".join(f"btw_{w}" for w in between[:12])
     return (f"{t[:s1]} {first}s {t[s1:e1]} {first}e {t[e1:s2]} {second}s {t[s2:e2]} {second}e {t[e2:]} "
-            f"{tags} gap{min(len(between), 10)}")
+            f"{tags} gap{min(len(between), 10)} {cue_tokens(before + between + after)}")
 
 
 class PairText(TransformerMixin, BaseEstimator):
@@ -277,8 +304,15 @@ class RelationModel:
         head = self._lr(C).fit(X, y)
         return head, full_proba(oof, head.classes_) if name == "pair" else oof
 
-    def fit(self, train: TrainingSet, progress=print) -> RelationModel:
-        """Fit the three heads on the training set and tune thresholds on its out-of-fold scores."""
+    def fit(self, train: TrainingSet | Sequence[LabeledData], progress=print) -> RelationModel:
+        """Fit the three heads on the training data and tune thresholds on its out-of-fold scores.
+
+        train: a TrainingSet, or training splits as LabeledData (see models.training.training_set).
+        """
+        if not isinstance(train, TrainingSet):
+            from models.training import training_set
+
+            train = training_set(train)
         exs = train.examples
         cands = [e.candidate for e in exs]
         y = np.asarray([int(e.label) for e in exs])

@@ -7,7 +7,7 @@ import numpy as np
 
 from data.types import Direction, LabeledData
 from models.classifier import RelationModel
-from models.metrics import e2e_scores, pair_scores, sentence_scores, sign_accuracy
+from models.metrics import calibration_error, e2e_scores, pair_scores, sentence_scores, sign_accuracy
 from models.training import SENTENCE_FORMATS
 
 
@@ -23,6 +23,9 @@ def evaluate_data(model: RelationModel, data: LabeledData, fmt: str, progress: C
     if data.examples:
         preds = model.predict_candidates([e.candidate for e in data.examples])
         out.update(pair_scores([int(e.label) for e in data.examples], [int(p.direction) for p in preds]))
+        # the check that LogisticRegression's own probabilities are calibrated enough to filter on
+        out["causal_ece"] = calibration_error(np.asarray([p.p_causal for p in preds]),
+                                              np.asarray([e.label != Direction.NONE for e in data.examples]))
         gold_signs = [e.sign if e.label != Direction.NONE else None for e in data.examples]
         acc = sign_accuracy(gold_signs, [p.sign for p in preds])
         if acc is not None and model.sign_ is not None:

@@ -83,6 +83,25 @@ class Prepared:
     summary: list[dict]
 
 
+def add_split(train: TrainingSet, data: LabeledData, fmt: str) -> list[LabeledExample]:
+    """Append one training split's pairs, passages and (where they mean "causal") sentences."""
+    exs, passages = pair_examples(data, fmt)
+    offset = len(train.examples)
+    train.examples += exs
+    train.passages += [(t, rels, [i + offset for i in idx]) for t, rels, idx in passages]
+    if fmt in SENTENCE_FORMATS:
+        train.sentences += [(s.text, s.causal) for s in data.sentences]
+    return exs
+
+
+def training_set(datasets: Sequence[LabeledData]) -> TrainingSet:
+    """A TrainingSet from already-split LabeledData (format read from the name "FORMAT:...")."""
+    train = TrainingSet()
+    for data in datasets:
+        add_split(train, data, data.name.partition(":")[0])
+    return train
+
+
 def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Callable = print) -> Prepared:
     """Read every file, split it by sentence (seeded), gather training pairs/sentences."""
     train = TrainingSet()
@@ -92,12 +111,7 @@ def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Ca
         fmt = fmt_of(spec)
         data = read_dataset(spec)
         tr, va = split(data, valid_fraction, seed)
-        exs, passages = pair_examples(tr, fmt)
-        offset = len(train.examples)
-        train.examples += exs
-        train.passages += [(t, rels, [i + offset for i in idx]) for t, rels, idx in passages]
-        if fmt in SENTENCE_FORMATS:
-            train.sentences += [(s.text, s.causal) for s in tr.sentences]
+        exs = add_split(train, tr, fmt)
         valid[spec] = (fmt, va)
         labels = Counter(CLASS_NAMES[int(e.label)] for e in exs)
         summary.append({"spec": spec, "format": fmt, "name": data.name, "sha256": file_sha256(spec.partition(":")[2]),
