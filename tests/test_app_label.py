@@ -178,3 +178,19 @@ def test_document_text_is_shown_as_text(tmp_path, monkeypatch):
     assert not unescaped.search(shown[5:])
     assert shown[5:].replace("\\", "") == nasty
     assert not any(unescaped.search(b.label) for b in at.button if b.key.startswith("lb_chip_"))
+
+
+def test_two_annotators_on_one_sentence_keep_their_own_labels(store):
+    first = _label(store)
+    second = app_test(store.url, "pages/label.py", annotator="bea")
+    for at, chip_a, chip_b in ((first, 0, 1), (second, 2, 1)):
+        chips = [b for b in at.button if b.key.startswith("lb_chip_")]
+        chips[chip_a].click().run()
+        [b for b in at.button if b.key.startswith("lb_chip_")][chip_b].click().run()
+    first.button(key="lb_save").click().run()
+    second.button(key="lb_save").click().run()
+    mine = {(r.annotator, r.source, r.target) for r in store.relations()}
+    assert mine == {("ann", "Offshore wind farms", "fishing effort"), ("bea", "local trawlers", "fishing effort")}
+    second.button(key="lb_undo").click().run()  # bea's undo leaves ann's label alone
+    assert {(r.annotator, r.source) for r in store.relations()} == {("ann", "Offshore wind farms")}
+    assert "**Your relations in this sentence: 1**" in [m.value for m in first.run().markdown]

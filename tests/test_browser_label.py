@@ -84,6 +84,15 @@ def test_keyboard_only_labeling_survives_reload_and_exports(app, page):
     expect(_box(page, "Target")).to_have_value("fishing effort")
     kb.press("Enter")  # default sign +
     expect(page.get_by_text("Your relations in this sentence: 2")).to_be_visible()
+    wait_idle(page)
+    for key, box in (("1", "Source"), ("3", "Target")):  # a third relation, then undo it by key
+        kb.press(key)
+        expect(_box(page, box)).not_to_have_value("")
+    kb.press("Enter")
+    expect(page.get_by_text("Your relations in this sentence: 3")).to_be_visible()
+    wait_idle(page)
+    kb.press("u")
+    expect(page.get_by_text("Your relations in this sentence: 2")).to_be_visible()
 
     page.reload()
     expect(page.get_by_text("Your relations in this sentence: 2")).to_be_visible()
@@ -111,13 +120,13 @@ def test_accept_and_reject_suggestions_by_keyboard(app, page):
     url, store = app
     _upload_and_open(page, url, "seals.json", json.dumps(LLM_FILE).encode(), "application/json",
                      "Seals and discards")
-    expect(page.get_by_text("Suggestions (A accept · X reject the top one)")).to_be_visible()
+    expect(page.get_by_text("Suggestions (A accept · X reject · E edit the top one)")).to_be_visible()
     expect(page.get_by_text("score 1.00")).to_be_visible()
     page.keyboard.press("a")  # accept the top one: both systems agree, score 1.0
     expect(page.get_by_text("Your relations in this sentence: 1")).to_be_visible()
     expect(page.get_by_text("score 0.50")).to_be_visible()
     page.keyboard.press("x")  # reject the remaining one
-    expect(page.get_by_text("Suggestions (A accept · X reject the top one)")).to_have_count(0)
+    expect(page.get_by_text("Suggestions (A accept · X reject · E edit the top one)")).to_have_count(0)
 
     doc = next(d for d in store.list_documents() if d.filename == "seals.json")
     (rel,) = store.relations(document_id=doc.id)

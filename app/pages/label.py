@@ -2,7 +2,7 @@
 
 Keys (native Streamlit button shortcuts; ignored while typing in a text box):
 1-9 pick concept chips (first = source, second = target) · Enter save · Up/Down sign + / -
-Shift+Up/Down strength · S swap · Esc clear · A/X accept/reject the top suggestion
+Shift+Up/Down strength · S swap · Esc clear · A/X/E accept/reject/edit the top suggestion
 N no relation · D discard · U undo · Right/Left next/back · G next unlabeled.
 Every action is written to the store at once; this page holds only the unsaved picks.
 """
@@ -261,7 +261,7 @@ def _label_area(doc, order: str | None, source) -> None:
         suggest_missing(store, rows if source.cheap else [row], source, ss.lb_scored)
         pending = store.suggestions(sentence_id=row.id)
         if pending:
-            st.markdown("**Suggestions** (A accept · X reject the top one)")
+            st.markdown("**Suggestions** (A accept · X reject · E edit the top one)")
         for i, sug in enumerate(pending):
             with st.container(horizontal=True, vertical_alignment="center", key=f"lb_sug_{sug.id}"):
                 st.markdown(f"{escape_markdown(sug.source)} → {escape_markdown(sug.target)} "
@@ -270,7 +270,7 @@ def _label_area(doc, order: str | None, source) -> None:
                           shortcut="A" if i == 0 else None, type="primary" if i == 0 else "secondary")
                 st.button("Reject", key=f"lb_rej_{sug.id}", on_click=_reject, args=(sug.id,),
                           shortcut="X" if i == 0 else None)
-                st.button("Edit", key=f"lb_edit_sug_{sug.id}", on_click=_edit_suggestion, args=(
+                st.button("Edit", key=f"lb_edit_sug_{sug.id}", on_click=_edit_suggestion, shortcut="E" if i == 0 else None, args=(
                     sug.id, Pick(sug.source, sug.source_span), Pick(sug.target, sug.target_span), sug.sign))
 
     # ------------------------------------------------------------------ picking concepts
@@ -360,7 +360,7 @@ def _label_area(doc, order: str | None, source) -> None:
                 st.rerun()
 
     st.caption("Keys: 1–9 concept chips (source, then target) · Enter save · Up/Down sign · Shift+Up/Down "
-               "strength · S swap · Esc clear · A/X accept/reject suggestion · N no relation · D discard · "
+               "strength · S swap · Esc clear · A/X/E accept/reject/edit suggestion · N no relation · D discard · "
                "U undo · Right/Left next/back · G next unlabeled")
 
 
