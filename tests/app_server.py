@@ -148,3 +148,16 @@ def browser_page(browser, timeout_ms: int = 60_000) -> Iterator:
         yield page
     finally:
         context.close()
+
+
+def tiny_bundle(folder: Path) -> Path:
+    """A small real relation-model bundle (MiniLM features, no LoRA) trained in `folder` on
+    invented TwoSix passages: enough for the app's model-in-the-loop paths, in about a minute."""
+    from models.classifier import HeadSettings
+    from models.training import TrainSettings, train_model
+    from models_fixtures import twosix_file
+
+    data = twosix_file(folder / "train.json", n=40)
+    settings = TrainSettings(lora=False, cache_dir=str(folder / "cache"), heads=HeadSettings(c_grid=(1.0,), cv_folds=2))
+    train_model([f"twosix:{data}"], settings, folder / "bundle", progress=lambda *a: None)
+    return folder / "bundle"

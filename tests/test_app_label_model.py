@@ -6,10 +6,9 @@ import json
 
 import pytest
 
-from app_server import app_test
+from app_server import app_test, tiny_bundle
 from data.store import Store
 from data.types import ParsedDocument, ParsedSentence
-from models_fixtures import twosix_file
 
 pytestmark = pytest.mark.slow
 
@@ -19,14 +18,7 @@ SENTENCES = ["The survey ran for three years.", "Heavy rain caused river floods 
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    from models.classifier import HeadSettings
-    from models.training import TrainSettings, train_model
-
-    tmp = tmp_path_factory.mktemp("tiny_model")
-    data = twosix_file(tmp / "train.json", n=40)
-    settings = TrainSettings(lora=False, cache_dir=str(tmp / "cache"), heads=HeadSettings(c_grid=(1.0,), cv_folds=2))
-    train_model([f"twosix:{data}"], settings, tmp / "bundle", progress=lambda *a: None)
-    return tmp / "bundle"
+    return tiny_bundle(tmp_path_factory.mktemp("tiny_model"))
 
 
 def test_model_suggestions_accept_and_order(bundle, tmp_path, monkeypatch):
