@@ -203,6 +203,7 @@ def main() -> None:
     p.add_argument("--quality-n", type=int, default=1500)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # rows appear as they are measured, even into a file
     torch.set_num_threads(args.threads)
     names = [n for n in args.backbones.split(",") if n]
     if args.data:
