@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.state import current_annotator, get_store
-from data.ingest import SUPPORTED_SUFFIXES
+from data.ingest import MAX_UPLOAD_BYTES, SUPPORTED_SUFFIXES
 from data.labeling import escape_markdown, progress
 from data.uploads import import_uploads
 
@@ -18,7 +18,8 @@ if not annotator:
 gen = st.session_state.setdefault("upload_gen", 0)
 files = st.file_uploader(
     "Add papers (PDF, TXT, MD, DOCX, RTF, TwoSix JSON, fuzzymap JSONL)",
-    type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES], accept_multiple_files=True, key=f"upload_{gen}")
+    type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES], accept_multiple_files=True, key=f"upload_{gen}",
+    max_upload_size=max(1, MAX_UPLOAD_BYTES // 2**20))
 if files:
     outcomes = import_uploads(store, [(f.name, f.getvalue()) for f in files], annotator)
     st.session_state["upload_outcomes"] = outcomes
