@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -45,10 +46,22 @@ def page(browser):
         yield pg
 
 
-def _upload_and_open(page, url: str, name: str, content: bytes, mime: str, title: str) -> None:
+def _upload_and_open(page, url: str, name: str, content: bytes, mime: str, title: str,
+                     annotator: str = "tester", type_name: bool = False) -> None:
+    """Open Home as `annotator` (from the address, or typed into the sidebar box), upload a file,
+    open it on the Label page and wait until its keys answer."""
     from playwright.sync_api import expect
 
-    page.goto(f"{url}/?annotator=tester")
+    if type_name:
+        page.goto(url)
+        box = page.get_by_role("combobox", name="Annotator")
+        box.click()
+        page.keyboard.type(annotator)
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(f"annotator={annotator}"))  # remembered in the address
+        wait_idle(page)
+    else:
+        page.goto(f"{url}/?annotator={annotator}")
     page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(
         files=[{"name": name, "mimeType": mime, "buffer": content}])
     page.get_by_text(f"{name}: imported 1 document(s)").wait_for()
@@ -119,7 +132,7 @@ def test_accept_and_reject_suggestions_by_keyboard(app, page):
 
     url, store = app
     _upload_and_open(page, url, "seals.json", json.dumps(LLM_FILE).encode(), "application/json",
-                     "Seals and discards")
+                     "Seals and discards", annotator="bea", type_name=True)
     expect(page.get_by_text("Suggestions (A accept · X reject · E edit the top one)")).to_be_visible()
     expect(page.get_by_text("score 1.00")).to_be_visible()
     page.keyboard.press("a")  # accept the top one: both systems agree, score 1.0
@@ -131,6 +144,6 @@ def test_accept_and_reject_suggestions_by_keyboard(app, page):
     doc = next(d for d in store.list_documents() if d.filename == "seals.json")
     (rel,) = store.relations(document_id=doc.id)
     assert (rel.source, rel.target, rel.sign, rel.origin, rel.score, rel.model_id, rel.annotator) == (
-        "fishing discards", "Seal numbers", 1, "human", 1.0, "llm:GPT3.5", "tester")
+        "fishing discards", "Seal numbers", 1, "human", 1.0, "llm:GPT3.5", "bea")
     (rejected,) = store.suggestions(document_id=doc.id, state="rejected")
     assert (rejected.source, rejected.target, rejected.sign) == ("Seal numbers", "fishing discards", -1)
