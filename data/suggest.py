@@ -8,6 +8,7 @@ the annotator accepts (becoming a human label that keeps the score) or rejects.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -108,6 +109,16 @@ def best_source(path: str | None = None, lexicon: Iterable[str] = ()) -> Suggest
         return replace(fallback, note=f"model bundle at {path} not usable ({exc}): showing the file's LLM predictions")
 
 
+_ASKING = threading.Lock()
+"""One question to a source at a time: the model is not asked from two threads at once, and a
+sentence being scored in the background is not scored twice."""
+
+
+_QUEUE_LOCK = threading.Lock()
+_QUEUED: set[int] = set()
+"""Sentence ids a background thread is about to ask about (no second thread for them)."""
+
+
 def suggest_missing(store, rows: Sequence, source: SuggestionSource, done: set[int]) -> int:
     """Ask `source` about the sentences not asked yet and store its proposals as pending.
 
@@ -115,20 +126,42 @@ def suggest_missing(store, rows: Sequence, source: SuggestionSource, done: set[i
     sentences that already hold suggestions in the store are not asked again. Returns how many
     suggestions were added.
     """
-    todo = [r for r in rows if r.id not in done]
-    if not todo:
+    if all(r.id in done for r in rows):
         return 0
-    has = {s.sentence_id for s in _suggestions_of(store, todo)}
-    todo = [r for r in todo if r.id not in has]
-    done.update(r.id for r in rows)
-    if not todo:
-        return 0
-    proposals = source.suggest([r.text for r in todo], [r.llm for r in todo])
-    added = 0
-    for row, rels in zip(todo, proposals):
-        if rels:
-            added += len(store.add_suggestions(row.id, rels))
+    with _ASKING:
+        has = {s.sentence_id for s in _suggestions_of(store, rows)}
+        todo = [r for r in rows if r.id not in done and r.id not in has]
+        added = 0
+        if todo:
+            proposals = source.suggest([r.text for r in todo], [r.llm for r in todo])
+            for row, rels in zip(todo, proposals):
+                if rels:
+                    added += len(store.add_suggestions(row.id, rels))
+        done.update(r.id for r in rows)
     return added
+
+
+def prefetch(store, rows: Sequence, source: SuggestionSource, done: set[int]) -> threading.Thread | None:
+    """Ask `source` about the coming sentences in a background thread, one at a time, so a slow
+    model has their suggestions ready when the annotator gets there. Returns the thread (None
+    when there is nothing to ask)."""
+    with _QUEUE_LOCK:
+        rows = [r for r in rows if r.id not in done and r.id not in _QUEUED]
+        _QUEUED.update(r.id for r in rows)
+    if not rows:
+        return None
+
+    def work() -> None:
+        for row in rows:
+            try:
+                suggest_missing(store, [row], source, done)
+            finally:
+                with _QUEUE_LOCK:
+                    _QUEUED.discard(row.id)
+
+    thread = threading.Thread(target=work, name="fuzzymap-prefetch", daemon=True)
+    thread.start()
+    return thread
 
 
 def _suggestions_of(store, rows: Sequence) -> list:

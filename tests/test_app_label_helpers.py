@@ -22,7 +22,15 @@ from data.labeling import (
 )
 from data.samples import ensure_sample
 from data.store import Store
-from data.suggest import best_source, llm_source, sentence_scores, suggest_missing, suggestions_from_llm_block
+from data.suggest import (
+    SuggestionSource,
+    best_source,
+    llm_source,
+    prefetch,
+    sentence_scores,
+    suggest_missing,
+    suggestions_from_llm_block,
+)
 from data.types import ParsedDocument, ParsedSentence
 from data.uploads import import_uploads
 
@@ -182,3 +190,17 @@ def test_best_source_falls_back_to_llm_block_with_a_reason(tmp_path, monkeypatch
     broken = best_source(str(tmp_path / "broken"))
     assert broken.cheap and "not usable" in broken.note
     assert broken.suggest([TEXT], [LLM])[0] == suggestions_from_llm_block(TEXT, LLM)
+
+
+def test_prefetch_asks_in_the_background_once(store):
+    (doc_id,) = store.import_documents([_doc("s3", ParsedSentence(TEXT, llm=LLM), ParsedSentence("Nothing."))])
+    rows = store.sentences(doc_id)
+    asked: list[str] = []
+    slow = SuggestionSource("slow", lambda texts, llms: (asked.extend(texts), llm_source().suggest(texts, llms))[1])
+    done: set[int] = set()
+    thread = prefetch(store, rows, slow, done)
+    assert prefetch(store, rows, slow, done) is None  # already queued: no second thread
+    thread.join(timeout=30)
+    assert asked == [TEXT, "Nothing."] and done == {r.id for r in rows}
+    assert len(store.suggestions(sentence_id=rows[0].id)) == 2
+    assert suggest_missing(store, rows, slow, done) == 0 and prefetch(store, rows, slow, done) is None

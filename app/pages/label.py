@@ -30,7 +30,7 @@ from data.labeling import (
     word_chip_step,
     word_spans,
 )
-from data.suggest import best_source, bundle_path, sentence_scores, suggest_missing
+from data.suggest import best_source, bundle_path, prefetch, sentence_scores, suggest_missing
 from data.types import STRENGTHS, PassageRelation
 
 ss = st.session_state
@@ -259,6 +259,8 @@ def _label_area(doc, order: str | None, source) -> None:
         if source.note:
             st.caption(source.note)
         suggest_missing(store, rows if source.cheap else [row], source, ss.lb_scored)
+        if not source.cheap:  # a slow model: have the next sentences' suggestions ready in time
+            prefetch(store, [rows[i] for i in sequence[k + 1:k + 4]], source, ss.lb_scored)
         pending = store.suggestions(sentence_id=row.id)
         if pending:
             st.markdown("**Suggestions** (A accept · X reject · E edit the top one)")
