@@ -1,16 +1,18 @@
-"""Review pages in a real Chromium: the map draws, a concept shows its evidence, a scenario charts,
-and the files the Map and Export pages hand out carry what the database holds."""
+"""Review pages in a real Chromium: the map draws, a node click or the select box shows a concept's
+evidence, a scenario charts, the files the Map and Export pages hand out carry what the database
+holds, and the shipped relation model extracts from an uploaded paper into labeling."""
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from data.store import Store
-from tests.app_server import browser_page, chromium, require_chromium, running_app
+from tests.app_server import ROOT, browser_page, chromium, require_chromium, running_app
 from tests.review_world import REEF, build_world
 
 pytestmark = pytest.mark.browser
@@ -23,7 +25,7 @@ def app(tmp_path_factory):
     db = tmp_path_factory.mktemp("review_browser") / "app.db"
     store = Store(str(db))
     build_world(store)
-    with running_app(db, FUZZYMAP_MODEL=str(db.parent / "no-model")) as url:
+    with running_app(db, FUZZYMAP_MODEL=str(ROOT / "models" / "default")) as url:  # the shipped bundle
         yield url, store
     store.close()
 
@@ -141,3 +143,24 @@ def test_export_download_carries_every_relation(app, page):
     page.get_by_text("All 7 relations the database holds").wait_for()
     passages = json.loads(download(page, "Download TwoSix JSON"))
     assert sum(len(p["causal relations"]) for p in passages) == len(store.relations()) == 7
+
+
+def test_extract_with_the_shipped_model_and_send_to_labeling(app, page):
+    url, store = app
+    paper = b"Heavy rain caused river floods in the valley. The survey ran for three years.\n"
+    page.goto(f"{url}/extract", wait_until="domcontentloaded")
+    page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(
+        files=[{"name": "floods.txt", "mimeType": "text/plain", "buffer": paper}])
+    page.get_by_role("button", name=re.compile(r"Extract relations from \d+ sentences")).click()
+    page.get_by_text("Relations at or above the minimum score").wait_for()
+    page.frame_locator('iframe[title="streamlit_agraph.agraph"]').locator("canvas").first.wait_for(state="visible")
+    page.locator("td[role=gridcell]", has_text="river floods").first.wait_for(state="attached")
+    page.get_by_role("button", name="Send to labeling as suggestions").click()
+    page.get_by_text(re.compile(r"\d+ new suggestion\(s\) queued")).wait_for()
+    (doc,) = [d for d in store.list_documents() if d.filename == "floods.txt"]
+    config = json.loads((ROOT / "models" / "default" / "config.json").read_text())
+    queued = store.suggestions(document_id=doc.id)
+    assert queued and {s.model_id for s in queued} == {config["model_id"]}
+    assert any((s.source, s.target, s.sign) == ("Heavy rain", "river floods", 1) for s in queued)
+    page.get_by_role("link", name="Open it on the Label page").click()
+    page.get_by_text("Heavy rain caused river floods in the valley.").first.wait_for()

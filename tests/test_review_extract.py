@@ -7,8 +7,7 @@ import json
 import pytest
 
 from data.store import Store
-from tests.app_server import app_test
-from tests.models_fixtures import twosix_file
+from tests.app_server import app_test, tiny_bundle
 from tests.test_review_pages import TIMEOUT, db, graph, table  # noqa: F401  (db is a fixture)
 
 pytestmark = pytest.mark.slow
@@ -19,14 +18,7 @@ PAPER = ("Heavy rain caused river floods in the valley. The survey ran for three
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    from models.classifier import HeadSettings
-    from models.training import TrainSettings, train_model
-
-    tmp = tmp_path_factory.mktemp("tiny_model")
-    data = twosix_file(tmp / "train.json", n=40)
-    settings = TrainSettings(lora=False, cache_dir=str(tmp / "cache"), heads=HeadSettings(c_grid=(1.0,), cv_folds=2))
-    train_model([f"twosix:{data}"], settings, tmp / "bundle", progress=lambda *a: None)
-    return tmp / "bundle"
+    return tiny_bundle(tmp_path_factory.mktemp("tiny_model"))
 
 
 def test_upload_extract_and_send_to_labeling(bundle, db, monkeypatch):
