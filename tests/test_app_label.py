@@ -95,8 +95,6 @@ def test_no_relation_discard_undo_and_navigation(store):
 
 
 def test_position_comes_from_the_address(store):
-    from streamlit.testing.v1 import AppTest  # noqa: F401  (AppTest is driven through app_test)
-
     at = app_test(store.url)
     at.query_params["doc"] = str(store.list_documents()[0].id)
     at.query_params["s"] = "3"
