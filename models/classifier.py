@@ -40,6 +40,8 @@ class HeadSettings:
     """Scale of the standardised embedding block beside the L2-normalised TF-IDF block: with ~2000
     unit-variance columns the embedding block would otherwise swamp the lexical one under one C."""
     lexical: bool = True
+    cues: bool = True
+    """Dense sign-cue counts (SignCues) beside the other blocks of the pair and sign heads."""
     max_iter: int = 3000
     seed: int = 0
 
@@ -56,18 +58,25 @@ INCREASE_CUES = ("increas", "rais", "rise", "rose", "boost", "improv", "enhanc",
 NEGATIONS = ("not", "no", "never", "without", "nor")
 
 
-def cue_tokens(words_: list[str]) -> str:
-    """Sign cues as single tokens: 574 signed pairs are too few for an LR to learn each verb form
-    from TF-IDF n-grams, one shared "cue_dec" feature is learnt from all of them."""
+def cue_kinds(words_: Sequence[str]) -> list[str]:
+    """The sign cues among some words: "not", "dec" or "inc" per cue word."""
     out = []
     for w in words_:
         if w in NEGATIONS:
-            out.append("cue_not")
+            out.append("not")
         elif w.startswith(DECREASE_CUES):
-            out.append("cue_dec")
+            out.append("dec")
         elif w.startswith(INCREASE_CUES):
-            out.append("cue_inc")
-    return " ".join(out)
+            out.append("inc")
+    return out
+
+
+def pair_window(c: Candidate) -> tuple[list[str], list[str], list[str]]:
+    """Lower-cased words before (3), between, and after (3) the two spans."""
+    (s1, e1), (s2, e2) = sorted([c.a, c.b])
+    t = c.text.lower()
+    return (re.findall(r"[a-z0-9]+", t[:s1])[-3:], re.findall(r"[a-z0-9]+", t[e1:s2]),
+            re.findall(r"[a-z0-9]+", t[e2:])[:3])
 
 
 def marked_text(c: Candidate) -> str:
@@ -76,12 +85,28 @@ def marked_text(c: Candidate) -> str:
     (s1, e1), (s2, e2) = sorted([c.a, c.b])
     first, second = ("ea", "eb") if tuple(c.a) <= tuple(c.b) else ("eb", "ea")
     t = c.text
-    between = re.findall(r"[a-z0-9]+", t[e1:s2].lower())
-    before = re.findall(r"[a-z0-9]+", t[:s1].lower())[-3:]
-    after = re.findall(r"[a-z0-9]+", t[e2:].lower())[:3]
+    before, between, after = pair_window(c)
     tags = " ".join(f"btw_{w}" for w in between[:12])
+    cues = " ".join(f"cue_{k}" for k in cue_kinds(before + between + after))
     return (f"{t[:s1]} {first}s {t[s1:e1]} {first}e {t[e1:s2]} {second}s {t[s2:e2]} {second}e {t[e2:]} "
-            f"{tags} gap{min(len(between), 10)} {cue_tokens(before + between + after)}")
+            f"{tags} gap{min(len(between), 10)} {cues}")
+
+
+class SignCues(TransformerMixin, BaseEstimator):
+    """Three dense counts (decrease cues, increase cues, negations) around the pair, unscaled.
+
+    Signed pairs are few (hundreds): as TF-IDF tokens among thousands of features the cues stayed
+    too weak under one L2 penalty, and "X reduced Y" came out as increase. Stateless."""
+
+    def fit(self, X, y=None) -> SignCues:
+        return self
+
+    def transform(self, X: Sequence[Candidate]) -> np.ndarray:
+        rows = []
+        for c in X:
+            kinds = cue_kinds([w for part in pair_window(c) for w in part])
+            rows.append([kinds.count("dec"), kinds.count("inc"), kinds.count("not")])
+        return np.minimum(np.asarray(rows, dtype=np.float32).reshape(-1, 3), 3.0)
 
 
 class PairText(TransformerMixin, BaseEstimator):
@@ -141,6 +166,8 @@ def feature_union(embedder: BaseEstimator | None, settings: HeadSettings, senten
         blocks.append(("embed", Pipeline([("encode", embedder), ("scale", Scaled(settings.embed_weight))])))
     if settings.lexical or embedder is None:
         blocks.append(("lexical", PairText(sentence_only=sentence_only)))
+    if settings.cues and not sentence_only:
+        blocks.append(("cues", SignCues()))
     return FeatureUnion(blocks)
 
 
