@@ -141,8 +141,21 @@ def test_accept_and_reject_suggestions_by_keyboard(app, page):
     page.keyboard.press("x")  # reject the remaining one
     expect(page.get_by_text("Suggestions (A accept · X reject · E edit the top one)")).to_have_count(0)
 
+    wait_idle(page)
+    for box, concept in (("Source", "seal diet"), ("Target", "cod stocks")):  # new concepts, typed
+        _box(page, box).click()
+        page.keyboard.type(concept)
+        page.keyboard.press("Enter")
+        expect(_box(page, box)).to_have_value(concept)
+        wait_idle(page)
+    page.get_by_role("button", name="Save relation").click()
+    expect(page.get_by_text("Your relations in this sentence: 2")).to_be_visible()
+
     doc = next(d for d in store.list_documents() if d.filename == "seals.json")
-    (rel,) = store.relations(document_id=doc.id)
+    typed = next(r for r in store.relations(document_id=doc.id) if r.source == "seal diet")
+    assert (typed.target, typed.source_span, typed.target_span, typed.annotator) == ("cod stocks", None, None, "bea")
+    assert {"seal diet", "cod stocks"} <= set(store.concepts())  # the lexicon offers them next time
+    (rel,) = [r for r in store.relations(document_id=doc.id) if r.origin == "human" and r.model_id]
     assert (rel.source, rel.target, rel.sign, rel.origin, rel.score, rel.model_id, rel.annotator) == (
         "fishing discards", "Seal numbers", 1, "human", 1.0, "llm:GPT3.5", "bea")
     (rejected,) = store.suggestions(document_id=doc.id, state="rejected")
