@@ -35,3 +35,13 @@ model: $(STAMP)
 	  --data twosix:$(SHARED)/twosix/OSW_Copping_et_al_2020_labelled.json \
 	  --data sift:$(SHARED)/twosix/SIFT_data_2024_03.jsonl \
 	  --out models/default
+
+# Speed figures quoted in README.md (run on an otherwise idle machine).
+bench: $(STAMP)
+	$(PY) -m bench.ingest --pages 50 --repeat 3
+	$(PY) bench/store.py
+	$(PY) bench/fcm.py
+	$(PY) bench/embed.py
+	$(PY) bench/extract.py
+	$(PY) bench/review.py
+	$(PY) bench/label_flow.py
