@@ -34,7 +34,7 @@ model: $(STAMP)
 	  --data twosix:$(SHARED)/twosix/OSW_labeled_data.json \
 	  --data twosix:$(SHARED)/twosix/OSW_Copping_et_al_2020_labelled.json \
 	  --data sift:$(SHARED)/twosix/SIFT_data_2024_03.jsonl \
-	  --out models/default
+	  --no-lora --out models/default
 
 # Speed figures quoted in README.md (run on an otherwise idle machine).
 bench: $(STAMP)
