@@ -6,11 +6,10 @@ tested here without a browser.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from data.suggest import DEFAULT_BUNDLE, SuggestionSource
+from data.suggest import SuggestionSource
 from data.types import Evidence, ParsedDocument, PassageRelation
 from fcm.build import FuzzyMap, build_map
 
@@ -19,11 +18,6 @@ if TYPE_CHECKING:
 
 BATCH = 16
 """Sentences per model call: small enough for a progress bar that moves on 2 CPU cores."""
-
-
-def bundle_path() -> str:
-    """The relation model bundle the app uses: FUZZYMAP_MODEL, else models/default."""
-    return os.environ.get("FUZZYMAP_MODEL") or DEFAULT_BUNDLE
 
 
 def extract(source: SuggestionSource, doc: ParsedDocument,

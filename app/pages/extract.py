@@ -8,10 +8,10 @@ import streamlit as st
 from app.graph import show_map
 from app.state import current_annotator, get_store
 from data.errors import InputError
-from data.extraction import bundle_path, extract, preview_map, relation_rows, send_to_labeling
+from data.extraction import extract, preview_map, relation_rows, send_to_labeling
 from data.ingest import SUPPORTED_SUFFIXES, read_document
 from data.labeling import escape_markdown as md
-from data.suggest import model_source
+from data.suggest import bundle_path, model_source
 
 RESULT_KEY = "extract_result"
 
