@@ -37,12 +37,12 @@ if not docs:
     st.stop()
 
 st.dataframe(
-    [{"id": d.id, "title": d.title or d.filename, "authors": d.authors or "", "year": d.year or "",
-      "format": d.format, "sentences": d.n_sentences, "labeled": d.n_labeled,
-      "no relation": d.n_no_relation, "discarded": d.n_discarded,
-      "progress": progress(d.n_labeled + d.n_no_relation + d.n_discarded, d.n_sentences)}
+    [{"id": d.id, "title": d.title or d.filename,
+      "progress": progress(d.n_labeled + d.n_no_relation + d.n_discarded, d.n_sentences),
+      "sentences": d.n_sentences, "labeled": d.n_labeled, "no relation": d.n_no_relation,
+      "discarded": d.n_discarded, "authors": d.authors or "", "year": d.year or "", "format": d.format}
      for d in docs],
-    hide_index=True, key="documents_table",
+    hide_index=True, key="documents_table",  # progress next to the title: visible at 1366 px wide too
     column_config={"id": None, "progress": st.column_config.ProgressColumn(
         "progress", help="labeled + no relation + discarded, of all sentences", min_value=0.0,
         max_value=1.0, format="percent")})
