@@ -9,7 +9,7 @@ from app.graph import show_map
 from app.state import current_annotator, get_store
 from data.errors import InputError
 from data.extraction import extract, preview_map, relation_rows, send_to_labeling
-from data.ingest import SUPPORTED_SUFFIXES, read_document
+from data.ingest import MAX_UPLOAD_BYTES, SUPPORTED_SUFFIXES, read_document
 from data.labeling import escape_markdown as md
 from data.suggest import bundle_path, model_source
 
@@ -34,7 +34,8 @@ except Exception as exc:  # a broken bundle must explain itself, not crash the p
 
 gen = st.session_state.setdefault("extract_gen", 0)
 upload = st.file_uploader("Paper (PDF, TXT, MD, DOCX, RTF, TwoSix JSON, fuzzymap JSONL)",
-                          type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES], key=f"extract_upload_{gen}")
+                          type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES], key=f"extract_upload_{gen}",
+                          max_upload_size=max(1, MAX_UPLOAD_BYTES // 2**20))  # ingestion's limit, as on Home
 if upload is not None:
     try:
         parsed = read_document(upload.name, upload.getvalue())
@@ -66,7 +67,10 @@ rows = relation_rows(doc, found, min_score)
 st.metric("Relations at or above the minimum score", len(rows))
 if rows:
     st.dataframe(rows, hide_index=True, key="extract_rows",
-                 column_config={"score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0)})
+                 column_order=["score", "source", "sign", "target", "evidence", "sentence #", "page", "model"],
+                 column_config={"score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0,
+                                                                         format="%.2f"),
+                                "evidence": st.column_config.TextColumn("evidence", width="large")})
     show_map(preview_map(doc, found, min_score), height=480)
 if st.button("Send to labeling as suggestions", icon=":material/edit_note:", key="extract_send"):
     doc_id, n = send_to_labeling(store, doc, found, min_score, annotator)
