@@ -43,7 +43,9 @@ def _fmt(x: float | None) -> str:
 
 
 m = st.columns(4)
-m[0].metric("Shared sentences", ag.n_sentences)
+m[0].metric("Shared sentences", ag.n_sentences, help="Every sentence of the chosen documents (not discarded, "
+            "not references): one neither annotator labelled counts as both saying “no relation”, so compare "
+            "documents both have finished.")
 m[1].metric("Cohen's kappa", _fmt(ag.kappa), help="On 'the sentence has at least one relation'; "
             "– when undefined (both always or never say yes).")
 m[2].metric("F1, exact spans", _fmt(ag.exact.f1))
