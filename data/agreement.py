@@ -209,6 +209,12 @@ def score(pred: Mapping[Hashable, Sequence[Any]], gold: Mapping[Hashable, Sequen
     return result
 
 
+def fmt_measure(x: float | None) -> str:
+    """A precision / recall / F1 / kappa for display: three decimals, or "–" when undefined
+    (None, e.g. kappa when both annotators always say the same)."""
+    return "–" if x is None else f"{x:.3f}"
+
+
 def cohen_kappa(a: Sequence[bool], b: Sequence[bool]) -> float | None:
     """Cohen's kappa of two binary judgements; None when chance agreement is 1 (undefined)."""
     if len(a) != len(b):

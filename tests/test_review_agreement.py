@@ -2,8 +2,8 @@
 import pytest
 
 from data.agreement import (
-    PRF, Rel, agreement, as_rel, cohen_kappa, concepts_match, match_relations, relations_match, score,
-    sentence_system_rows,
+    PRF, Rel, agreement, as_rel, cohen_kappa, concepts_match, fmt_measure, match_relations, relations_match,
+    score, sentence_system_rows,
 )
 from data.types import PassageRelation
 
@@ -138,3 +138,9 @@ def test_per_sentence_system_rows():
     # nothing proposed: precision undefined, recall 0, F1 0
     assert (rows["Empty"]["precision"], rows["Empty"]["recall"], rows["Empty"]["f1"]) == (None, 0.0, 0.0)
     assert sentence_system_rows(None, labels) == []
+
+
+def test_measures_show_three_decimals_and_a_dash_when_undefined():
+    assert fmt_measure(None) == "–"
+    assert fmt_measure(0.0) == "0.000"
+    assert fmt_measure(2 / 3) == "0.667"

@@ -5,7 +5,7 @@ import streamlit as st
 
 from app.state import get_store
 from data.agreement import (
-    GOLD, adjudicate, adopt_agreed, describe, relations_match, shared_documents, store_agreement,
+    GOLD, adjudicate, adopt_agreed, describe, fmt_measure, relations_match, shared_documents, store_agreement,
 )
 from data.labeling import escape_markdown as md
 
@@ -38,18 +38,14 @@ ag, sentences = store_agreement(store, a, b, chosen)
 by_id = {s.id: s for s in sentences}
 
 
-def _fmt(x: float | None) -> str:
-    return "–" if x is None else f"{x:.3f}"
-
-
 m = st.columns(4)
 m[0].metric("Shared sentences", ag.n_sentences, help="Every sentence of the chosen documents (not discarded, "
             "not references): one neither annotator labelled counts as both saying “no relation”, so compare "
             "documents both have finished.")
-m[1].metric("Cohen's kappa", _fmt(ag.kappa), help="On 'the sentence has at least one relation'; "
+m[1].metric("Cohen's kappa", fmt_measure(ag.kappa), help="On 'the sentence has at least one relation'; "
             "– when undefined (both always or never say yes).")
-m[2].metric("F1, exact spans", _fmt(ag.exact.f1))
-m[3].metric("F1, overlapping concepts", _fmt(ag.partial.f1))
+m[2].metric("F1, exact spans", fmt_measure(ag.exact.f1))
+m[3].metric("F1, overlapping concepts", fmt_measure(ag.partial.f1))
 st.dataframe(
     [{"match": name, "agreed": prf.tp, f"{a}'s relations": prf.n_pred, f"{b}'s relations": prf.n_gold,
       "precision": prf.precision, "recall": prf.recall, "F1": prf.f1}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.state import get_store
-from data.agreement import GOLD, mismatch_rows, score_systems
+from data.agreement import GOLD, fmt_measure, mismatch_rows, score_systems
 
 store = get_store()
 st.title("Compare systems")
@@ -34,21 +34,17 @@ if not results:
     st.stop()
 
 
-def _fmt(x: float | None) -> str:
-    return "–" if x is None else f"{x:.3f}"
-
-
 st.dataframe(
-    [{"system": name, "precision": _fmt(r.total.precision), "recall": _fmt(r.total.recall), "F1": _fmt(r.total.f1),
-      "matched": r.total.tp, "system relations": r.total.n_pred, "reference relations": r.total.n_gold}
+    [{"system": name, "precision": fmt_measure(r.total.precision), "recall": fmt_measure(r.total.recall),
+      "F1": fmt_measure(r.total.f1), "matched": r.total.tp, "system relations": r.total.n_pred, "reference relations": r.total.n_gold}
      for name, r in results.items()],
     hide_index=True, key="compare_systems")
 
 system = st.selectbox("System", list(results), key="compare_system")
 result = results[system]
 st.markdown("**Per document**")
-st.dataframe([{"document": titles[d], "precision": _fmt(p.precision), "recall": _fmt(p.recall), "F1": _fmt(p.f1),
-               "matched": p.tp, "system relations": p.n_pred, "reference relations": p.n_gold}
+st.dataframe([{"document": titles[d], "precision": fmt_measure(p.precision), "recall": fmt_measure(p.recall),
+               "F1": fmt_measure(p.f1), "matched": p.tp, "system relations": p.n_pred, "reference relations": p.n_gold}
               for d, p in result.groups.items()], hide_index=True, key="compare_docs_table")
 st.markdown(f"**Mismatches** ({len(result.mismatches)})")
 sentences = {s.id: s for d in {d for d in result.groups} for s in store.sentences(d)}
