@@ -36,7 +36,8 @@ if not results:
 
 st.dataframe(
     [{"system": name, "precision": fmt_measure(r.total.precision), "recall": fmt_measure(r.total.recall),
-      "F1": fmt_measure(r.total.f1), "matched": r.total.tp, "system relations": r.total.n_pred, "reference relations": r.total.n_gold}
+      "F1": fmt_measure(r.total.f1), "matched": r.total.tp, "system relations": r.total.n_pred,
+      "reference relations": r.total.n_gold}
      for name, r in results.items()],
     hide_index=True, key="compare_systems")
 
