@@ -192,3 +192,14 @@ def test_two_annotators_on_one_sentence_keep_their_own_labels(store):
     second.button(key="lb_undo").click().run()  # bea's undo leaves ann's label alone
     assert {(r.annotator, r.source) for r in store.relations()} == {("ann", "Offshore wind farms")}
     assert "**Your relations in this sentence: 1**" in [m.value for m in first.run().markdown]
+
+
+def test_a_second_annotator_starts_at_the_sentences_the_first_labelled(store):
+    s1 = _rows(store)[0]
+    store.ensure_annotator("ann")
+    store.add_relation(s1.id, PassageRelation("Offshore wind farms", "fishing effort", -1, annotator="ann"))
+    first = _label(store)
+    assert "Sentence 2 of 3" in " ".join(c.value for c in first.caption)  # ann goes on where she stopped
+    second = app_test(store.url, "pages/label.py", annotator="bea")
+    assert "Sentence 1 of 3" in " ".join(c.value for c in second.caption)  # bea labels it too, for agreement
+    assert "0 of 3 sentences done" in second.get("progress")[0].proto.text

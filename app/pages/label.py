@@ -23,6 +23,7 @@ from data.labeling import (
     highlight,
     next_unlabeled,
     order_positions,
+    own_statuses,
     pick_from_span,
     pick_from_text,
     progress,
@@ -199,6 +200,9 @@ def _label_area(doc, order: str | None, source) -> None:
         st.warning("This document has no sentences.")
         st.stop()
     statuses = [r.status for r in rows]
+    if annotator:  # progress and "next unlabeled" are this annotator's, not everyone's
+        statuses = own_statuses(statuses, [r.id for r in rows],
+                                {r.sentence_id for r in store.relations(document_id=doc.id, annotator=annotator)})
     skip = [r.is_reference for r in rows]
     ss.setdefault("lb_scored", set())
     for key, default in (("lb_src", None), ("lb_tgt", None), ("lb_sign", 1), ("lb_strength", "M"), ("lb_note", "")):
