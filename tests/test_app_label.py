@@ -123,6 +123,18 @@ def test_suggestions_accept_reject_edit(store):
     assert not store.suggestions(sentence_id=second.sentence_id)  # none pending
 
 
+def test_a_suggestion_decided_elsewhere_is_one_line_not_a_crash(store):
+    at = _label(store)
+    at.button(key="lb_next").click().run()
+    first, _ = store.suggestions(sentence_id=_rows(store)[1].id)
+    store.accept_suggestion(first.id, "bea")  # another tab (or a key the page had not caught up with)
+    at.button(key=f"lb_acc_{first.id}").click().run()
+    assert not at.exception
+    assert any("already accepted" in e.value for e in at.warning) or any(
+        "already accepted" in e.value for e in at.error)
+    assert len(store.relations()) == 1  # nothing changed: only bea's accepted relation
+
+
 def test_order_by_likely_causal(store):
     at = _label(store)
     at.button_group(key="lb_order").set_value("likely causal").run()  # sentence 2 scored 1.0: first

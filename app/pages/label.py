@@ -142,23 +142,36 @@ def _undo() -> None:
         _go(ss.lb_acted_at.pop())
 
 
-def _accept(suggestion_id: int) -> None:
-    store.accept_suggestion(suggestion_id, annotator)
+def _decide(verb: str, suggestion_id: int) -> bool:
+    """Accepts or rejects a suggestion. A key pressed on a page that had not caught up yet can name
+    one already decided: that is one line for the annotator, not a crash, and changes nothing."""
+    try:
+        if verb == "accept":
+            store.accept_suggestion(suggestion_id, annotator)
+        else:
+            store.reject_suggestion(suggestion_id, annotator)
+    except InputError as exc:
+        ss.lb_flash = f"{exc} — nothing changed"
+        return False
     _acted()
-    ss.lb_toast = "Suggestion accepted"
+    return True
+
+
+def _accept(suggestion_id: int) -> None:
+    if _decide("accept", suggestion_id):
+        ss.lb_toast = "Suggestion accepted"
 
 
 def _reject(suggestion_id: int) -> None:
-    store.reject_suggestion(suggestion_id, annotator)
-    _acted()
-    ss.lb_toast = "Suggestion rejected"
+    if _decide("reject", suggestion_id):
+        ss.lb_toast = "Suggestion rejected"
 
 
 def _edit_suggestion(suggestion_id: int, src: Pick, tgt: Pick, sign: int) -> None:
     """Loads a suggestion into the form to correct it; the suggestion itself counts as rejected."""
-    store.reject_suggestion(suggestion_id, annotator)
-    _set_picks(src, tgt)
-    ss.lb_sign = sign
+    if _decide("reject", suggestion_id):
+        _set_picks(src, tgt)
+        ss.lb_sign = sign
 
 
 def _table_edited(key: str, relation_ids: list[int]) -> None:
