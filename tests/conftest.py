@@ -22,3 +22,11 @@ def _seed():
         np.random.seed(0)
     except ImportError:
         pass
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A small real relation-model bundle, trained once per test run for every test that needs one."""
+    from app_server import tiny_bundle
+
+    return tiny_bundle(tmp_path_factory.mktemp("tiny_model"))

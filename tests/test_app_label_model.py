@@ -1,12 +1,12 @@
 """Label page with a real relation model bundle: model suggestions, accept keeps the model's score,
-uncertainty ordering. A tiny bundle (MiniLM features, no LoRA) is trained here on invented text."""
+uncertainty ordering. A tiny bundle (MiniLM features, no LoRA) trained once per run (conftest `tiny_model`) on invented text."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from app_server import app_test, tiny_bundle
+from app_server import app_test
 from data.store import Store
 from data.types import ParsedDocument, ParsedSentence
 
@@ -16,17 +16,12 @@ SENTENCES = ["The survey ran for three years.", "Heavy rain caused river floods 
              "The report lists the stations."]
 
 
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    return tiny_bundle(tmp_path_factory.mktemp("tiny_model"))
-
-
-def test_model_suggestions_accept_and_order(bundle, tmp_path, monkeypatch):
+def test_model_suggestions_accept_and_order(tiny_model, tmp_path, monkeypatch):
     db = tmp_path / "model.db"
-    monkeypatch.setenv("FUZZYMAP_MODEL", str(bundle))
+    monkeypatch.setenv("FUZZYMAP_MODEL", str(tiny_model))
     store = Store(str(db))
     store.import_documents([ParsedDocument("rain.txt", "sha-rain", [ParsedSentence(t) for t in SENTENCES])])
-    model_id = json.loads((bundle / "config.json").read_text())["model_id"]
+    model_id = json.loads((tiny_model / "config.json").read_text())["model_id"]
 
     at = app_test(db, "pages/label.py")
     assert not at.exception

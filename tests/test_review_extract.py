@@ -1,4 +1,4 @@
-"""The Extract page with a real relation model: a tiny bundle trained here on invented sentences
+"""The Extract page with a real relation model: a tiny bundle trained once per run (conftest `tiny_model`) on invented sentences
 (MiniLM features + TF-IDF, no LoRA), then upload -> extract -> look -> send to labeling."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 
 from data.store import Store
-from tests.app_server import app_test, tiny_bundle
+from tests.app_server import app_test
 from tests.test_review_pages import TIMEOUT, db, graph, table  # noqa: F401  (db is a fixture)
 
 pytestmark = pytest.mark.slow
@@ -16,13 +16,8 @@ PAPER = ("Heavy rain caused river floods in the valley. The survey ran for three
          "Scientists found that air pollution leads to lung disease over time.\n")
 
 
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    return tiny_bundle(tmp_path_factory.mktemp("tiny_model"))
-
-
-def test_upload_extract_and_send_to_labeling(bundle, db, monkeypatch):
-    monkeypatch.setenv("FUZZYMAP_MODEL", str(bundle))
+def test_upload_extract_and_send_to_labeling(tiny_model, db, monkeypatch):
+    monkeypatch.setenv("FUZZYMAP_MODEL", str(tiny_model))
     at = app_test(db, "pages/extract.py", timeout=TIMEOUT)
     assert not at.exception and not at.warning
     at.file_uploader[0].upload("floods.txt", PAPER.encode(), "text/plain").run()
@@ -34,7 +29,7 @@ def test_upload_extract_and_send_to_labeling(bundle, db, monkeypatch):
     found = {(r.source.lower(), r.target.lower(), r.sign) for r in rows.itertuples()}
     assert ("heavy rain", "river floods", "+") in found            # the templates it was trained on
     assert all(0.0 <= s <= 1.0 for s in rows["score"])
-    model_id = json.loads((bundle / "config.json").read_text())["model_id"]
+    model_id = json.loads((tiny_model / "config.json").read_text())["model_id"]
     assert set(rows["model"]) == {model_id}                         # the bundle's own model, no stand-in
     assert not any("survey" in e for e in rows[rows["score"] >= 0.5]["evidence"])
     drawn = graph(at)
