@@ -2,6 +2,7 @@
 import os
 import random
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,28 @@ def tiny_model(tmp_path_factory):
     from app_server import tiny_bundle
 
     return tiny_bundle(tmp_path_factory.mktemp("tiny_model"))
+
+
+PG_URL = os.environ.get("FUZZYMAP_TEST_PG_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request, tmp_path):
+    """A fresh empty database: a SQLite file, or a private schema in the test PostgreSQL
+    (FUZZYMAP_TEST_PG_URL, which .ci/run sets after starting a real server)."""
+    from sqlalchemy import create_engine
+
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    if not PG_URL:
+        pytest.skip("FUZZYMAP_TEST_PG_URL not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    admin.dispose()

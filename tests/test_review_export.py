@@ -11,7 +11,6 @@ from data.exporting import EXPORT_FORMATS, counts, export_text, file_name, store
 from data.formats import read_jsonl, read_twosix
 from data.store import Store
 from data.types import ParsedDocument, ParsedSentence, PassageRelation
-from tests.test_store_db import url  # noqa: F401  (the store's SQLite / PostgreSQL fixture)
 
 TEXTS = ["Dredging raises turbidity in the bay.",
          "Turbidity lowers seagrass growth and seagrass growth lowers turbidity.",

@@ -25,7 +25,6 @@ from data.types import ParsedSentence, PassageRelation
 from fcm.simulate import parse_clamp_value
 from fcm.view import run_scenario
 from tests.review_world import GPT_KELP, KELP, REEF, build_world, label, paper
-from tests.test_store_db import url  # noqa: F401  (the store's SQLite / PostgreSQL fixture)
 
 @pytest.fixture
 def world(url):

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import threading
-import uuid
 
 import pytest
 from sqlalchemy import create_engine
@@ -15,28 +14,6 @@ from data.errors import InputError
 from data.schema import SCHEMA_VERSION
 from data.store import DEFAULT_DB, ROOT, STATUSES, Store, main, resolve_url
 from data.types import Evidence, ParsedDocument, ParsedSentence, PassageRelation
-
-PG_URL = os.environ.get("FUZZYMAP_TEST_PG_URL")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request, tmp_path):
-    """A fresh empty database: a SQLite file, or a private schema in the test PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    if not PG_URL:
-        pytest.skip("FUZZYMAP_TEST_PG_URL not set")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    admin.dispose()
-
 
 @pytest.fixture
 def store(url):
