@@ -20,7 +20,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from data.types import Candidate, Direction, LabeledData, LabeledExample, PassageRelation, Span
 from models.candidates import MAX_DISTANCE, MAX_PAIRS, concept_spans_batch, make_candidates_batch
