@@ -301,25 +301,37 @@ def _document_ids(store: Store, document_ids: Iterable[int] | None) -> list[int]
     return [d.id for d in store.list_documents()] if document_ids is None else list(document_ids)
 
 
+JUDGED = ("labeled", "no-relation")
+"""A sentence an annotator has judged: labelled it, or read it and marked "no relation"."""
+
+
 def shared_documents(store: Store, annotator_a: str, annotator_b: str) -> list[int]:
-    """Documents in which both annotators have labelled at least one relation."""
-    return [d.id for d in store.list_documents()
-            if store.relations(document_id=d.id, annotator=annotator_a)
-            and store.relations(document_id=d.id, annotator=annotator_b)]
+    """Documents in which both annotators have judged at least one sentence."""
+    judged = [{d.id for d in store.list_documents(who) if d.n_labeled + d.n_no_relation}
+              for who in (annotator_a, annotator_b)]
+    return sorted(judged[0] & judged[1])
 
 
-def shared_sentences(store: Store, document_ids: Iterable[int]) -> list[SentenceRow]:
-    """The sentences both annotators were asked to judge: every non-discarded, non-reference
-    sentence of the given documents (a sentence neither labelled counts as agreeing 'no relation')."""
-    return [s for d in document_ids for s in store.sentences(d)
-            if s.status != "discarded" and not s.is_reference]
+def shared_sentences(store: Store, document_ids: Iterable[int], annotator_a: str,
+                     annotator_b: str) -> list[SentenceRow]:
+    """The sentences both annotators judged (each labelled it or marked it "no relation"), as A
+    sees them. Why only those: a sentence one of them has not read yet is no evidence of agreement
+    or disagreement, and counting it as "no relation" inflated kappa. A sentence either of them
+    discarded, and the reference list, are left out too."""
+    out = []
+    for d in document_ids:
+        seen_b = {s.id for s in store.sentences(d, annotator_b) if s.status in JUDGED}
+        out += [s for s in store.sentences(d, annotator_a)
+                if s.status in JUDGED and s.id in seen_b and not s.is_reference]
+    return out
 
 
 def store_agreement(store: Store, annotator_a: str, annotator_b: str,
                     document_ids: Iterable[int] | None = None) -> tuple[Agreement, list[SentenceRow]]:
-    """Agreement of two annotators over their shared documents (or the given ones)."""
+    """Agreement of two annotators on the sentences both judged in their shared documents (or the
+    given ones)."""
     docs = shared_documents(store, annotator_a, annotator_b) if document_ids is None else list(document_ids)
-    sentences = shared_sentences(store, docs)
+    sentences = shared_sentences(store, docs, annotator_a, annotator_b)
     a: dict[int, list[Any]] = {}
     b: dict[int, list[Any]] = {}
     for d in docs:
@@ -387,15 +399,14 @@ def system_outputs(store: Store, document_ids: Iterable[int] | None = None) -> l
 def score_systems(store: Store, reference: str, document_ids: Iterable[int] | None = None,
                   mode: MatchMode = "overlap") -> dict[str, Score]:
     """Each system scored against the reference annotator on the sentences both judged (the
-    reference labelled them, or they are marked 'no-relation', and the system covers them), with
+    reference labelled them or marked them 'no-relation', and the system covers them), with
     per-document P/R/F1 and the mismatches. Keys are 'llm:NAME' / 'model:NAME'."""
     docs = _document_ids(store, document_ids)
-    judged: dict[int, int] = {}  # sentence id -> document id: labelled by the reference, or "no-relation"
+    judged: dict[int, int] = {}  # sentence id -> document id, for the sentences the reference judged
     gold: dict[int, list[Any]] = {}
     for d in docs:
-        labelled = _by_sentence(store.relations(document_id=d, annotator=reference))
-        gold.update(labelled)
-        judged.update({s.id: d for s in store.sentences(d) if s.id in labelled or s.status == "no-relation"})
+        gold.update(_by_sentence(store.relations(document_id=d, annotator=reference)))
+        judged.update({s.id: d for s in store.sentences(d, reference) if s.status in JUDGED})
     results = {}
     for out in system_outputs(store, docs):
         sentences = [s for s in judged if s in out.covered]
@@ -405,8 +416,9 @@ def score_systems(store: Store, reference: str, document_ids: Iterable[int] | No
 
 def adopt_agreed(store: Store, annotator_a: str, annotator_b: str, document_ids: Iterable[int],
                  gold: str = GOLD) -> int:
-    """Copy every relation both annotators labelled identically (exact match) into gold;
-    returns how many were new there."""
+    """Copy every relation both annotators labelled identically (exact match) into gold, and mark
+    "no relation" for gold where both did (so systems scored against gold are judged there too);
+    returns how many relations and marks were new there."""
     added = 0
     for d in document_ids:
         a = _by_sentence(store.relations(document_id=d, annotator=annotator_a))
@@ -414,6 +426,11 @@ def adopt_agreed(store: Store, annotator_a: str, annotator_b: str, document_ids:
         for sid in a.keys() & b.keys():
             for i, _ in match_relations(a[sid], b[sid], "exact"):
                 added += adjudicate(store, a[sid][i], gold) is not None
+        views = [store.sentences(d, who) for who in (annotator_a, annotator_b, gold)]
+        for sa, sb, sg in zip(*views):
+            if sa.status == sb.status == "no-relation" and sg.status == "unseen":
+                store.set_status(sa.id, "no-relation", gold)
+                added += 1
     return added
 
 

@@ -83,18 +83,6 @@ def concept_chips(text: str, lexicon: Iterable[str] = ()) -> list[Span]:
     return sorted(set(spans))
 
 
-def own_statuses(statuses: Sequence[str], sentence_ids: Sequence[int], mine: Iterable[int]) -> list[str]:
-    """Sentence statuses as one annotator should see them: "labeled" only where they saved a
-    relation themselves (`mine`: sentence ids), else "unseen".
-
-    Why: a sentence's status is shared, so a second annotator of a document (for agreement) was
-    sent past every sentence the first had labelled and saw the first one's progress as theirs.
-    "no-relation" and "discarded" stay shared: they are not kept per annotator.
-    """
-    own = set(mine)
-    return ["unseen" if st == "labeled" and sid not in own else st for st, sid in zip(statuses, sentence_ids)]
-
-
 def next_unlabeled(statuses: Sequence[str], current: int | None, skip: Sequence[bool] = (),
                    order: Sequence[int] | None = None) -> int | None:
     """Position of the next sentence still "unseen" after `current`, wrapping around; None if none.

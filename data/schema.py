@@ -7,7 +7,9 @@ times are ISO-8601 UTC strings and JSON is stored as text, so no dialect-specifi
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 from sqlalchemy import (
     Boolean,
@@ -18,9 +20,11 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     inspect,
     select,
     text,
+    update,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -64,6 +68,7 @@ class SentenceT(Base):
     end_char: Mapped[int] = mapped_column(Integer, default=0)
     is_reference: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="unseen")
+    """Since version 3 only a status no annotator is known for (see SentenceStatusT)."""
     llm: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON text, added in version 2
 
 
@@ -82,6 +87,24 @@ class AnnotatorT(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_LEN), unique=True)
     created: Mapped[str] = mapped_column(String(40))
+
+
+class SentenceStatusT(Base):
+    """One annotator's "no-relation" or "discarded" mark on a sentence (table added in version 3).
+
+    Why per annotator: agreement needs to know which sentences each annotator has read, and one
+    annotator's "no relation" must not count as another's progress. "labeled" is never stored here:
+    it is having a human relation in the sentence. `sentences.status` keeps only what no annotator
+    is known for: a version-2 mark the action log cannot attribute, or one imported without a name.
+    """
+
+    __tablename__ = "sentence_status"
+    __table_args__ = (UniqueConstraint("sentence_id", "annotator_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"))
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    updated: Mapped[str] = mapped_column(String(40))
 
 
 class _Pair:
@@ -147,7 +170,63 @@ def _v1_to_v2(conn: Connection) -> None:
     SuggestionT.__table__.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2]
+def _status_authors(conn: Connection) -> dict[int, tuple[str | None, str]]:
+    """sentence id -> (who, status) of the last logged change of its status, by replaying the
+    action log: a set_status action names its annotator; an undo gives back whoever had set the
+    status it restores; any other change (import, merge, split, a label) names nobody."""
+    actions = ActionT.__table__
+    undid = dict(conn.execute(select(actions.c.undone_by, actions.c.id).where(actions.c.undone_by.is_not(None))).all())
+    now: dict[int, tuple[str | None, str]] = {}
+    before: dict[int, dict[int, tuple[str | None, str] | None]] = {}  # action id -> `now` it changed
+    q = select(actions.c.id, actions.c.annotator, actions.c.kind, actions.c.changes).order_by(actions.c.id)
+    for id_, annotator, kind, changes in conn.execute(q):
+        prev = before[id_] = {}
+        for table, sid, old, new in json.loads(changes):
+            if table != "sentences" or (old and new and old["status"] == new["status"]):
+                continue
+            prev.setdefault(sid, now.get(sid))
+            if new is None:
+                now.pop(sid, None)
+                continue
+            restored = before.get(undid.get(id_), {}).get(sid) if kind == "undo" else None
+            who = annotator if kind == "set_status" else restored[0] if restored else None
+            now[sid] = (who, new["status"])
+    return now
+
+
+def _v2_to_v3(conn: Connection) -> None:
+    """Version 3 keeps "no-relation" / "discarded" per annotator (sentence_status table).
+
+    A version-2 mark moves to the annotator whose logged set_status made it, when the log shows
+    that the sentence's last status change was that annotator's set_status (or an undo back to
+    it) and it set the status the sentence has now. Anything else (no name in the log, a merge,
+    split or import set it) stays in `sentences.status`, which from now on means "no annotator
+    known": no annotator's progress or agreement counts it, rather than guessing whose it was.
+    Logged version-2 set_status actions are no longer undoable: undoing one would reset the old
+    shared column, not the mark that moved.
+    """
+    SentenceStatusT.__table__.create(conn, checkfirst=True)
+    sentences, annotators = SentenceT.__table__, AnnotatorT.__table__
+    authors = _status_authors(conn)
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    marked = conn.execute(select(sentences.c.id, sentences.c.status)
+                          .where(sentences.c.status.in_(("no-relation", "discarded")))).all()
+    moved = [(sid, authors[sid][0], status) for sid, status in marked
+             if sid in authors and authors[sid][0] and authors[sid][1] == status]
+    ids: dict[str, int] = {}
+    for name in {who for _, who, _ in moved}:
+        ids[name] = conn.scalar(select(annotators.c.id).where(annotators.c.name == name)) or conn.execute(
+            annotators.insert().values(name=name, created=stamp)).inserted_primary_key[0]
+    for sid, who, status in moved:
+        conn.execute(SentenceStatusT.__table__.insert().values(
+            sentence_id=sid, annotator_id=ids[who], status=status, updated=stamp))
+    if moved:
+        conn.execute(update(sentences).where(sentences.c.id.in_([sid for sid, _, _ in moved])).values(status="unseen"))
+    actions = ActionT.__table__
+    conn.execute(update(actions).where(actions.c.kind == "set_status").values(undoable=False))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 

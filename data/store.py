@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, func, or_, select
+from sqlalchemy import ColumnElement, Engine, create_engine, event, or_, select, true
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
@@ -32,6 +32,7 @@ from data.schema import (
     DocumentT,
     RelationT,
     SchemaVersion,
+    SentenceStatusT,
     SentenceT,
     SuggestionT,
     upgrade,
@@ -42,11 +43,18 @@ from data.types import STRENGTHS, Evidence, ParsedDocument, ParsedSentence, Pass
 DEFAULT_DB = "var/fuzzymap.db"
 ROOT = Path(__file__).resolve().parent.parent
 STATUSES = ("unseen", "labeled", "no-relation", "discarded")
+MARKS = ("no-relation", "discarded")
+"""The statuses an annotator sets by hand; "labeled" is having a human relation in the sentence."""
+_PRECEDENCE = ("labeled", "discarded", "no-relation")
+"""When several statuses apply (all annotators together), the first found wins: a relation beats
+any mark, and "discarded" beats "no-relation" so a sentence someone found unusable is not used as a
+negative example."""
 ORIGINS = ("human", "model")
 SUGGESTION_STATES = ("pending", "accepted", "rejected")
 RELATION_FIELDS = ("source", "target", "source_span", "target_span", "sign", "strength", "note")
 _MODELS: dict[str, type[Base]] = {
-    m.__tablename__: m for m in (DocumentT, SentenceT, RelationT, SuggestionT, ConceptT, AnnotatorT)
+    m.__tablename__: m
+    for m in (DocumentT, SentenceT, SentenceStatusT, RelationT, SuggestionT, ConceptT, AnnotatorT)
 }
 
 
@@ -144,6 +152,28 @@ def _span(start: int | None, end: int | None) -> Span | None:
 def _span_columns(src: Span | None, tgt: Span | None) -> dict[str, int | None]:
     return {"src_start": src[0] if src else None, "src_end": src[1] if src else None,
             "tgt_start": tgt[0] if tgt else None, "tgt_end": tgt[1] if tgt else None}
+
+
+def _statuses(s: Session, where: ColumnElement[bool], annotator: str | None) -> dict[int, str]:
+    """sentence id -> status as `annotator` sees it, for the sentences `where` selects: "labeled"
+    where they have a human relation, else their own mark, else "unseen". None: all annotators
+    together, and the status no annotator is known for (`sentences.status`), see _PRECEDENCE."""
+    found: dict[int, set[str]] = {}
+    for sid, legacy in s.execute(select(SentenceT.id, SentenceT.status).where(where)):
+        found[sid] = {legacy} if annotator is None else set()
+    marks = (select(SentenceStatusT.sentence_id, SentenceStatusT.status)
+             .join(SentenceT, SentenceT.id == SentenceStatusT.sentence_id).where(where))
+    labeled = (select(RelationT.sentence_id).join(SentenceT, SentenceT.id == RelationT.sentence_id)
+               .where(where, RelationT.origin == "human").distinct())
+    if annotator is not None:
+        marks = (marks.join(AnnotatorT, AnnotatorT.id == SentenceStatusT.annotator_id)
+                 .where(AnnotatorT.name == annotator))
+        labeled = labeled.where(RelationT.annotator == annotator)
+    for sid, status in s.execute(marks):
+        found[sid].add(status)
+    for sid in s.scalars(labeled):
+        found[sid].add("labeled")
+    return {sid: next((st for st in _PRECEDENCE if st in sts), "unseen") for sid, sts in found.items()}
 
 
 def _make_engine(url: str) -> Engine:
@@ -293,7 +323,7 @@ class _Log:
             for sent in self.session.scalars(select(SentenceT).where(SentenceT.document_id == obj.id)).all():
                 self.delete(sent)
         if isinstance(obj, SentenceT):
-            for model in (SuggestionT, RelationT):
+            for model in (SentenceStatusT, SuggestionT, RelationT):
                 for child in self.session.scalars(select(model).where(model.sentence_id == obj.id)).all():
                     self.delete(child)
         self.changes.append([obj.__tablename__, obj.id, _row(obj), None])
@@ -359,6 +389,10 @@ class Store:
         with self._write() as log:
             self._ensure(log.session, AnnotatorT, name)
 
+    def _annotator_id(self, s: Session, name: str) -> int:
+        self._ensure(s, AnnotatorT, name)
+        return s.scalar(select(AnnotatorT.id).where(AnnotatorT.name == name))
+
     def annotators(self) -> list[str]:
         with self._read() as s:
             return sorted(s.scalars(select(AnnotatorT.name)), key=str.casefold)
@@ -368,8 +402,12 @@ class Store:
         """Imports in one transaction: one bad document means nothing is imported.
 
         A document whose sha256 is already stored returns the stored id and adds nothing. Human
-        relations without an annotator get `annotator`. Imports are logged but not undoable (delete instead).
+        relations without an annotator get `annotator`, and so do the sentences' "no-relation" /
+        "discarded" statuses (e.g. a TwoSix passage without relations: read, none found); without
+        an annotator those stay a status no annotator is known for. Imports are logged but not
+        undoable (delete instead).
         """
+        annotator = _name(annotator, "annotator", "import") if annotator else None
         ids: list[int] = []
         with self._write() as log:
             s = log.session
@@ -394,12 +432,17 @@ class Store:
         sents = [
             SentenceT(
                 document_id=d.id, position=i, text=ps.text, page=ps.page, start_char=ps.start,
-                end_char=ps.end, is_reference=bool(ps.is_reference), status=ps.status,
+                end_char=ps.end, is_reference=bool(ps.is_reference),
+                status="unseen" if annotator and ps.status in MARKS else ps.status,
                 llm=None if ps.llm is None else json.dumps(ps.llm),
             )
             for i, ps in enumerate(doc.sentences)
         ]
         log.add_all(sents)
+        if annotator:
+            who, now = self._annotator_id(log.session, annotator), _now()
+            log.add_all([SentenceStatusT(sentence_id=sent.id, annotator_id=who, status=ps.status, updated=now)
+                         for sent, ps in zip(sents, doc.sentences) if ps.status in MARKS])
         rels = [
             self._relation(log.session, sent, rel, rel.annotator or (annotator if rel.origin == "human" else None),
                            f"{doc.filename}: sentence {i}")
@@ -409,15 +452,14 @@ class Store:
         log.add_all(rels)
         return d.id
 
-    def list_documents(self) -> list[DocumentInfo]:
+    def list_documents(self, annotator: str | None = None) -> list[DocumentInfo]:
+        """Documents with their sentence counts by status as `annotator` sees them (see sentences)."""
         with self._read() as s:
             counts: dict[int, dict[str, int]] = {}
-            rows = s.execute(
-                select(SentenceT.document_id, SentenceT.status, func.count())
-                .group_by(SentenceT.document_id, SentenceT.status)
-            )
-            for doc_id, status, n in rows:
-                counts.setdefault(doc_id, {})[status] = n
+            statuses = _statuses(s, true(), annotator)
+            for sid, doc_id in s.execute(select(SentenceT.id, SentenceT.document_id)):
+                by_status = counts.setdefault(doc_id, {})
+                by_status[statuses[sid]] = by_status.get(statuses[sid], 0) + 1
             out = []
             for d in s.scalars(select(DocumentT).order_by(DocumentT.id)):
                 c = counts.get(d.id, {})
@@ -452,28 +494,77 @@ class Store:
 
     # ---------------------------------------------------------------- sentences
     @staticmethod
-    def _sentence_row(x: SentenceT) -> SentenceRow:
+    def _sentence_row(x: SentenceT, status: str) -> SentenceRow:
         return SentenceRow(
             id=x.id, document_id=x.document_id, index=x.position, text=x.text, page=x.page,
-            status=x.status, is_reference=bool(x.is_reference), llm=None if x.llm is None else json.loads(x.llm),
+            status=status, is_reference=bool(x.is_reference), llm=None if x.llm is None else json.loads(x.llm),
         )
 
-    def sentences(self, document_id: int) -> list[SentenceRow]:
+    def sentences(self, document_id: int, annotator: str | None = None) -> list[SentenceRow]:
+        """A document's sentences in order, each status as `annotator` sees it: "labeled" where they
+        have a human relation, their own "no-relation" / "discarded" mark, else "unseen". Without an
+        annotator: everyone's together (a relation by anyone, else any mark, see _PRECEDENCE)."""
+        where = SentenceT.document_id == document_id
         with self._read() as s:
-            q = select(SentenceT).where(SentenceT.document_id == document_id)
-            return [self._sentence_row(x) for x in s.scalars(q.order_by(SentenceT.position, SentenceT.id))]
+            statuses = _statuses(s, where, annotator)
+            q = select(SentenceT).where(where).order_by(SentenceT.position, SentenceT.id)
+            return [self._sentence_row(x, statuses[x.id]) for x in s.scalars(q)]
 
-    def sentence(self, sentence_id: int) -> SentenceRow:
+    def sentence(self, sentence_id: int, annotator: str | None = None) -> SentenceRow:
         with self._read() as s:
-            return self._sentence_row(self._get(s, SentenceT, sentence_id))
+            x = self._get(s, SentenceT, sentence_id)
+            return self._sentence_row(x, _statuses(s, SentenceT.id == sentence_id, annotator)[x.id])
 
     def set_status(self, sentence_id: int, status: str, annotator: str | None = None) -> None:
+        """`annotator` marks a sentence "no-relation" or "discarded", or takes their mark back
+        ("unseen"); no one else's status changes. "labeled" is not set by hand: it is having a
+        relation there. Without an annotator only "unseen" is accepted: it clears the status no
+        annotator is known for (a version-2 or anonymously imported mark)."""
         if status not in STATUSES:
             raise InputError("status", f"{status!r} is not one of {', '.join(STATUSES)}")
+        if status == "labeled":
+            raise InputError("status", "'labeled' comes from saving a relation, it is not set by hand")
+        if not annotator and status != "unseen":
+            raise InputError("status", f"marking a sentence {status} needs an annotator")
         with self._write() as log:
-            sent = self._get(log.session, SentenceT, sentence_id)
-            log.update(sent, status=status)
+            s = log.session
+            sent = self._get(s, SentenceT, sentence_id)
+            if annotator:
+                self._mark(log, sent.id, self._annotator_id(s, _name(annotator, "annotator", "status")), status)
+            else:
+                log.update(sent, status=status)
             log.record("set_status", annotator, f"mark sentence {sent.position + 1} {status}")
+
+    @staticmethod
+    def _mark(log: _Log, sentence_id: int, annotator_id: int, status: str) -> None:
+        """Sets one annotator's mark on a sentence ("unseen": none), logged for undo."""
+        row = log.session.scalars(select(SentenceStatusT).where(
+            SentenceStatusT.sentence_id == sentence_id, SentenceStatusT.annotator_id == annotator_id)).first()
+        if status not in MARKS:
+            if row is not None:
+                log.delete(row)
+        elif row is None:
+            log.add(SentenceStatusT(sentence_id=sentence_id, annotator_id=annotator_id, status=status, updated=_now()))
+        elif row.status != status:
+            log.update(row, status=status, updated=_now())
+
+    @staticmethod
+    def _marks(s: Session, sentence_id: int) -> dict[int, str]:
+        """annotator id -> their mark on a sentence."""
+        q = (select(SentenceStatusT.annotator_id, SentenceStatusT.status)
+             .where(SentenceStatusT.sentence_id == sentence_id))
+        return dict(s.execute(q).all())
+
+    def _unmark_no_relation(self, log: _Log, sentence_id: int, annotator: str | None) -> None:
+        """A human relation makes the sentence "labeled" for its annotator, so their "no-relation"
+        mark goes (logged: undoing the relation brings it back)."""
+        if annotator is None:
+            return
+        q = (select(SentenceStatusT).join(AnnotatorT, AnnotatorT.id == SentenceStatusT.annotator_id)
+             .where(SentenceStatusT.sentence_id == sentence_id, AnnotatorT.name == annotator,
+                    SentenceStatusT.status == "no-relation"))
+        for row in log.session.scalars(q).all():
+            log.delete(row)
 
     def edit_sentence(self, sentence_id: int, text: str, annotator: str | None = None) -> None:
         """Replaces a sentence's text (e.g. a PDF extraction error); relations and suggestions stay,
@@ -525,6 +616,9 @@ class Store:
                 start_char=sent.start_char + offset, end_char=sent.end_char, is_reference=sent.is_reference,
                 status=sent.status, llm=None,
             ))
+            now = _now()  # both parts were read: each annotator's mark goes to both
+            log.add_all([SentenceStatusT(sentence_id=second.id, annotator_id=who, status=status, updated=now)
+                         for who, status in self._marks(s, sent.id).items()])
             for model in (RelationT, SuggestionT):
                 for r in s.scalars(select(model).where(model.sentence_id == sentence_id)):
                     in_left = self._relocated(r, text, left, 0)
@@ -553,6 +647,9 @@ class Store:
                              for k in ("src_start", "src_end", "tgt_start", "tgt_end")}
                     log.update(r, sentence_id=first.id, **spans)
             rank = {"labeled": 0, "unseen": 1, "no-relation": 2, "discarded": 3}
+            mine, theirs = self._marks(s, first.id), self._marks(s, second.id)
+            for who in mine.keys() | theirs.keys():  # per annotator, as for the shared status below
+                self._mark(log, first.id, who, min(mine.get(who, "unseen"), theirs.get(who, "unseen"), key=rank.get))
             log.update(
                 first, text=f"{first.text} {second.text}", status=min(first.status, second.status, key=rank.get),
                 start_char=min(first.start_char, second.start_char), end_char=max(first.end_char, second.end_char),
@@ -591,12 +688,12 @@ class Store:
         return src, tgt, src_span, tgt_span
 
     def add_relation(self, sentence_id: int, rel: PassageRelation) -> int:
-        """Stores a relation; a human label marks an unseen / no-relation sentence labeled."""
+        """Stores a relation; a human label makes the sentence "labeled" for its annotator."""
         with self._write() as log:
             sent = self._get(log.session, SentenceT, sentence_id)
             r = log.add(self._relation(log.session, sent, rel, rel.annotator, f"sentence {sentence_id}"))
-            if rel.origin == "human" and sent.status in ("unseen", "no-relation"):
-                log.update(sent, status="labeled")
+            if rel.origin == "human":
+                self._unmark_no_relation(log, sent.id, r.annotator)
             log.record("add_relation", rel.annotator, f"add {r.source} -> {r.target}")
             return r.id
 
@@ -782,8 +879,7 @@ class Store:
             )
             r = log.add(self._relation(s, sent, rel, annotator, f"suggestion {suggestion_id}"))
             log.update(x, state="accepted", relation_id=r.id, decided_by=annotator)
-            if sent.status in ("unseen", "no-relation"):
-                log.update(sent, status="labeled")
+            self._unmark_no_relation(log, sent.id, r.annotator)
             log.record("accept_suggestion", annotator, f"accept {x.source} -> {x.target}")
             return r.id
 
@@ -877,7 +973,8 @@ class Store:
             ]
 
     def export_documents(self, document_ids: list[int] | None = None) -> list[ParsedDocument]:
-        """Documents as ParsedDocuments with their relations, for the file writers (formats.py)."""
+        """Documents as ParsedDocuments with their relations, for the file writers (formats.py); a
+        sentence's status is everyone's together (see sentences), as a file has one per sentence."""
         with self._read() as s:
             q = select(DocumentT).order_by(DocumentT.id)
             if document_ids is not None:
@@ -887,6 +984,7 @@ class Store:
                 sents = list(s.scalars(
                     select(SentenceT).where(SentenceT.document_id == d.id).order_by(SentenceT.position, SentenceT.id)
                 ))
+                statuses = _statuses(s, SentenceT.document_id == d.id, None)
                 rels: dict[int, list[PassageRelation]] = {}
                 rq = (select(RelationT).join(SentenceT, SentenceT.id == RelationT.sentence_id)
                       .where(SentenceT.document_id == d.id).order_by(RelationT.id))
@@ -901,7 +999,7 @@ class Store:
                     sentences=[
                         ParsedSentence(
                             text=x.text, page=x.page, start=x.start_char, end=x.end_char,
-                            is_reference=bool(x.is_reference), status=x.status, relations=rels.get(x.id, []),
+                            is_reference=bool(x.is_reference), status=statuses[x.id], relations=rels.get(x.id, []),
                             llm=None if x.llm is None else json.loads(x.llm),
                         )
                         for x in sents

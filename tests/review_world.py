@@ -29,8 +29,9 @@ def label(who, src, tgt, sign, **kw):
 
 
 def build_world(store: Store) -> tuple[int, int, list[int], list[int]]:
-    """Two documents; ann labels both, bob labels the reef only. Returns (reef, kelp, reef sentence
-    ids, kelp sentence ids)."""
+    """Two documents; ann labels both, bob labels the reef only. Both read every reef sentence (one
+    without their relation they mark no relation). Returns (reef, kelp, reef sentence ids, kelp
+    sentence ids)."""
     reef_id, kelp_id = store.import_documents([paper("reef.txt", REEF, GPT_REEF), paper("kelp.txt", KELP, GPT_KELP)])
     r = [s.id for s in store.sentences(reef_id)]
     k = [s.id for s in store.sentences(kelp_id)]
@@ -40,6 +41,8 @@ def build_world(store: Store) -> tuple[int, int, list[int], list[int]]:
     store.add_relation(r[0], label("bob", "warmer water", "coral cover", -1))
     store.add_relation(r[1], label("bob", "fishing pressure", "parrotfish", -1))
     store.add_relation(r[3], label("bob", "survey", "years", +1))
+    store.set_status(r[3], "no-relation", "ann")
+    store.set_status(r[2], "no-relation", "bob")
     store.add_relation(k[0], label("ann", "sea urchins", "kelp forests", -1))
     store.set_status(k[1], "no-relation", "ann")
     return reef_id, kelp_id, r, k

@@ -12,7 +12,6 @@ from data.labeling import (
     escape_markdown,
     highlight,
     next_unlabeled,
-    own_statuses,
     order_positions,
     pick_from_span,
     pick_from_text,
@@ -205,9 +204,3 @@ def test_prefetch_asks_in_the_background_once(store):
     assert asked == [TEXT, "Nothing."] and done == {r.id for r in rows}
     assert len(store.suggestions(sentence_id=rows[0].id)) == 2
     assert suggest_missing(store, rows, slow, done) == 0 and prefetch(store, rows, slow, done) is None
-
-
-def test_a_sentence_someone_else_labelled_is_still_unseen_for_me():
-    statuses = ["labeled", "labeled", "no-relation", "unseen"]
-    assert own_statuses(statuses, [10, 11, 12, 13], {11}) == ["unseen", "labeled", "no-relation", "unseen"]
-    assert next_unlabeled(own_statuses(statuses, [10, 11, 12, 13], {11}), None) == 0

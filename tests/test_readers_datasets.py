@@ -154,7 +154,7 @@ def test_store(tmp_path):
     store.swap_relation(store.relations()[0].id)
     store.add_relation(sids[1], PassageRelation("turbidity", "seagrass growth", -1, annotator="ann"))
     store.add_relation(sids[1], PassageRelation("seagrass", "turbidity", 1, origin="model", model_id="m", score=0.2))
-    store.set_status(sids[3], "no-relation")
+    store.set_status(sids[3], "no-relation", "ann")
     store.close()
     data = read_dataset(f"store:{path}")
     assert [(_texts(e), e.label, e.sign) for e in data.examples] == [

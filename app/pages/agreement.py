@@ -14,7 +14,8 @@ PAGE_SIZE = 20
 store = get_store()
 st.title("Agreement")
 st.caption("Relation-level precision / recall / F1 of annotator A against annotator B (F1 is symmetric), "
-           "with exact spans or overlapping concepts, and Cohen's kappa on “the sentence has a relation”.")
+           "with exact spans or overlapping concepts, and Cohen's kappa on “the sentence has a relation”, "
+           "over the sentences both have judged.")
 
 names = store.annotators()
 if len(names) < 2:
@@ -29,7 +30,7 @@ docs = {d.id: d for d in store.list_documents()}
 shared = shared_documents(store, a, b)
 chosen = st.multiselect("Documents", list(docs), default=shared, key=f"agree_docs_{a}_{b}",
                         format_func=lambda i: docs[i].title or docs[i].filename,
-                        help="By default the documents in which both have labelled a relation.")
+                        help="By default the documents in which both have judged a sentence.")
 if not chosen:
     st.info(f"{md(a)} and {md(b)} have no document in common yet.")
     st.stop()
@@ -39,9 +40,8 @@ by_id = {s.id: s for s in sentences}
 
 
 m = st.columns(4)
-m[0].metric("Shared sentences", ag.n_sentences, help="Every sentence of the chosen documents (not discarded, "
-            "not references): one neither annotator labelled counts as both saying “no relation”, so compare "
-            "documents both have finished.")
+m[0].metric("Shared sentences", ag.n_sentences, help="Sentences of the chosen documents both annotators "
+            "judged (labelled, or marked “no relation”); one either has not read yet, or discarded, is left out.")
 m[1].metric("Cohen's kappa", fmt_measure(ag.kappa), help="On 'the sentence has at least one relation'; "
             "– when undefined (both always or never say yes).")
 m[2].metric("F1, exact spans", fmt_measure(ag.exact.f1))

@@ -31,7 +31,7 @@ if files:
 for outcome in st.session_state.pop("upload_outcomes", []):
     (st.success if outcome.ok else st.error)(escape_markdown(outcome.message))  # file names are user text
 
-docs = store.list_documents()
+docs = store.list_documents(annotator)  # progress is the chosen annotator's own (everyone's before one is chosen)
 if not docs:
     st.info("No documents yet: upload a paper above.")
     st.stop()
@@ -44,7 +44,7 @@ st.dataframe(
      for d in docs],
     hide_index=True, key="documents_table",  # progress next to the title: visible at 1366 px wide too
     column_config={"id": None, "progress": st.column_config.ProgressColumn(
-        "progress", help="labeled + no relation + discarded, of all sentences", min_value=0.0,
+        "progress", help="your labeled + no relation + discarded, of all sentences", min_value=0.0,
         max_value=1.0, format="percent")})
 
 by_id = {d.id: d for d in docs}

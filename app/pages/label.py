@@ -23,7 +23,6 @@ from data.labeling import (
     highlight,
     next_unlabeled,
     order_positions,
-    own_statuses,
     pick_from_span,
     pick_from_text,
     progress,
@@ -208,14 +207,11 @@ order = st.sidebar.segmented_control("Order", ORDERS, default="document", key="l
 @st.fragment
 def _label_area(doc, order: str | None, source) -> None:
     """Everything about the current sentence: a key press reruns only this part of the page."""
-    rows = store.sentences(doc.id)
+    rows = store.sentences(doc.id, annotator)  # statuses, progress, "next unlabeled": this annotator's
     if not rows:
         st.warning("This document has no sentences.")
         st.stop()
     statuses = [r.status for r in rows]
-    if annotator:  # progress and "next unlabeled" are this annotator's, not everyone's
-        statuses = own_statuses(statuses, [r.id for r in rows],
-                                {r.sentence_id for r in store.relations(document_id=doc.id, annotator=annotator)})
     skip = [r.is_reference for r in rows]
     ss.setdefault("lb_scored", set())
     for key, default in (("lb_src", None), ("lb_tgt", None), ("lb_sign", 1), ("lb_strength", "M"), ("lb_note", "")):
