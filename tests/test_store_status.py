@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy import create_engine, text
 
-from data.agreement import shared_documents, store_agreement
+from data.agreement import GOLD, adopt_agreed, shared_documents, store_agreement
 from data.errors import InputError
 from data.formats import read_twosix
 from data.schema import SCHEMA_VERSION
@@ -161,6 +161,9 @@ def test_agreement_counts_only_sentences_both_judged(store):
     assert (ag.exact.tp, ag.exact.n_pred, ag.exact.n_gold) == (1, 2, 1)
     # counting s3 and s4 (bob never read them) as his "no relation" would give 5 sentences,
     # ann [T,T,F,T,F], bob [T,F,F,F,F]: p_o = 3/5, p_e = 3/5*1/5 + 2/5*4/5 = 11/25, kappa = 4/14
+    # adjudication: the agreed relation (s0) and the agreed "no relation" (s2) go to gold, once
+    assert adopt_agreed(store, "ann", "bob", [doc_id]) == 2 and adopt_agreed(store, "ann", "bob", [doc_id]) == 0
+    assert _seen(store, doc_id, GOLD) == ["labeled", "unseen", "no-relation", "unseen", "unseen"]
     store.set_status(sids[2], "discarded", "bob")            # a sentence either discarded is left out
     ag, sentences = store_agreement(store, "ann", "bob")
     assert [s.id for s in sentences] == sids[:2] and ag.table == {"both": 1, "only_a": 1, "only_b": 0, "neither": 0}

@@ -57,9 +57,9 @@ st.dataframe([{"sentences": k.replace("_a", f" {a}").replace("_b", f" {b}"), "co
 st.subheader("Adjudication")
 st.caption(f"Copy the right relation into the gold set (annotator “{GOLD}”); the Compare page can score "
            "systems against it.")
-if st.button("Copy every relation both agree on (exact) into gold", key="agree_adopt"):
+if st.button("Copy everything both agree on (exact relations, “no relation”) into gold", key="agree_adopt"):
     n = adopt_agreed(store, a, b, chosen)
-    st.toast(f"{n} agreed relation(s) added to gold")
+    st.toast(f"{n} agreed relation(s) and “no relation” mark(s) added to gold")
 
 if not ag.disagreements:
     st.success("No disagreement on these documents.")
