@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -81,6 +82,17 @@ def app_test(db: str | Path, page: str | None = None, annotator: str | None = "a
         at.switch_page(page)
         at.run()
     return at
+
+
+def table(at, column: str):
+    """The first data frame on an AppTest page that has this column (display tables carry no key)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def graph(at) -> dict:
+    """The nodes and edges an AppTest page hands to the agraph component (it shows as UnknownElement)."""
+    (el,) = [e for e in at.get("component_instance") if "agraph" in e.proto.component_name]
+    return json.loads(json.loads(el.proto.json_args)["data"])
 
 
 def wait_idle(page, timeout: float = 60.0) -> None:

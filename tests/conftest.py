@@ -25,6 +25,18 @@ def _seed():
         pass
 
 
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    """A fresh database file for AppTest pages (app_server.app_test opens it); the app's cached
+    store is forgotten after the test, so the next test gets the database it names."""
+    path = tmp_path / "app.db"
+    monkeypatch.setenv("FUZZYMAP_DB", str(path))  # app_test sets it too; this restores it afterwards
+    yield path
+    from app.state import get_store
+
+    get_store.clear()
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """A small real relation-model bundle, trained once per test run for every test that needs one."""

@@ -1,8 +1,6 @@
 """Home page (AppTest): sample at first start, upload, duplicates, bad files, metadata, open."""
 from __future__ import annotations
 
-import pytest
-
 from app_server import app_test
 from data.store import Store
 from data.types import ParsedDocument, ParsedSentence
@@ -13,12 +11,6 @@ PAPER = b"Warm water lowers cod recruitment. Heavy fishing pressure raises adult
 def _plain(markdown: str) -> str:
     """The text a reader sees: user text is shown backslash-escaped so Markdown cannot act on it."""
     return markdown.replace("\\", "")
-
-
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    monkeypatch.setenv("FUZZYMAP_DB", str(tmp_path / "home.db"))
-    return tmp_path / "home.db"
 
 
 def test_empty_database_gets_the_sample_paper(db):

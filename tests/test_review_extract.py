@@ -7,8 +7,7 @@ import json
 import pytest
 
 from data.store import Store
-from tests.app_server import app_test
-from tests.test_review_pages import TIMEOUT, db, graph, table  # noqa: F401  (db is a fixture)
+from tests.app_server import app_test, graph, table
 
 pytestmark = pytest.mark.slow
 
@@ -18,7 +17,7 @@ PAPER = ("Heavy rain caused river floods in the valley. The survey ran for three
 
 def test_upload_extract_and_send_to_labeling(tiny_model, db, monkeypatch):
     monkeypatch.setenv("FUZZYMAP_MODEL", str(tiny_model))
-    at = app_test(db, "pages/extract.py", timeout=TIMEOUT)
+    at = app_test(db, "pages/extract.py")
     assert not at.exception and not at.warning
     at.file_uploader[0].upload("floods.txt", PAPER.encode(), "text/plain").run()
     at.button(key="extract_run").click().run()

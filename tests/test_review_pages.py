@@ -1,8 +1,6 @@
 """The Agreement, Compare, Export, Map and Extract pages run headless (AppTest) on a real SQLite store."""
 from __future__ import annotations
 
-import json
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -10,21 +8,10 @@ from data.agreement import GOLD
 from data.store import Store
 from data.types import ParsedDocument, ParsedSentence, PassageRelation
 from fcm.view import SIGN_COLOURS
-from tests.app_server import app_test
+from tests.app_server import app_test, graph, table
 from tests.review_world import build_world
 
 TIMEOUT = 60
-
-
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    """A fresh database file; the app (app_test) opens it, and forgets it after the test."""
-    path = tmp_path / "pages.db"
-    monkeypatch.setenv("FUZZYMAP_DB", str(path))  # app_test sets it too; this restores it afterwards
-    yield path
-    from app.state import get_store
-
-    get_store.clear()
 
 
 @pytest.fixture
@@ -38,17 +25,6 @@ def open_page(db, name: str) -> AppTest:
     at = app_test(db, f"pages/{name}", timeout=TIMEOUT)
     assert not at.exception, at.exception
     return at
-
-
-def table(at: AppTest, column: str):
-    """The first data frame on the page that has this column (display tables carry no key)."""
-    return next(d.value for d in at.dataframe if column in d.value.columns)
-
-
-def graph(at: AppTest) -> dict:
-    """The nodes and edges handed to the agraph component (it shows as UnknownElement here)."""
-    (el,) = [e for e in at.get("component_instance") if "agraph" in e.proto.component_name]
-    return json.loads(json.loads(el.proto.json_args)["data"])
 
 
 def metrics(at: AppTest) -> dict[str, str]:
