@@ -157,7 +157,9 @@ def _span_columns(src: Span | None, tgt: Span | None) -> dict[str, int | None]:
 def _statuses(s: Session, where: ColumnElement[bool], annotator: str | None) -> dict[int, str]:
     """sentence id -> status as `annotator` sees it, for the sentences `where` selects: "labeled"
     where they have a human relation, else their own mark, else "unseen". None: all annotators
-    together, and the status no annotator is known for (`sentences.status`), see _PRECEDENCE."""
+    together, and the status no annotator is known for (`sentences.status`), see _PRECEDENCE.
+    Tolerant of a sentence added between its queries (PostgreSQL reads each at its own snapshot):
+    use .get(id, "unseen")."""
     found: dict[int, set[str]] = {}
     for sid, legacy in s.execute(select(SentenceT.id, SentenceT.status).where(where)):
         found[sid] = {legacy} if annotator is None else set()
@@ -170,9 +172,9 @@ def _statuses(s: Session, where: ColumnElement[bool], annotator: str | None) -> 
                  .where(AnnotatorT.name == annotator))
         labeled = labeled.where(RelationT.annotator == annotator)
     for sid, status in s.execute(marks):
-        found[sid].add(status)
+        found.setdefault(sid, set()).add(status)
     for sid in s.scalars(labeled):
-        found[sid].add("labeled")
+        found.setdefault(sid, set()).add("labeled")
     return {sid: next((st for st in _PRECEDENCE if st in sts), "unseen") for sid, sts in found.items()}
 
 
@@ -458,8 +460,8 @@ class Store:
             counts: dict[int, dict[str, int]] = {}
             statuses = _statuses(s, true(), annotator)
             for sid, doc_id in s.execute(select(SentenceT.id, SentenceT.document_id)):
-                by_status = counts.setdefault(doc_id, {})
-                by_status[statuses[sid]] = by_status.get(statuses[sid], 0) + 1
+                status, by_status = statuses.get(sid, "unseen"), counts.setdefault(doc_id, {})
+                by_status[status] = by_status.get(status, 0) + 1
             out = []
             for d in s.scalars(select(DocumentT).order_by(DocumentT.id)):
                 c = counts.get(d.id, {})
@@ -508,12 +510,12 @@ class Store:
         with self._read() as s:
             statuses = _statuses(s, where, annotator)
             q = select(SentenceT).where(where).order_by(SentenceT.position, SentenceT.id)
-            return [self._sentence_row(x, statuses[x.id]) for x in s.scalars(q)]
+            return [self._sentence_row(x, statuses.get(x.id, "unseen")) for x in s.scalars(q)]
 
     def sentence(self, sentence_id: int, annotator: str | None = None) -> SentenceRow:
         with self._read() as s:
             x = self._get(s, SentenceT, sentence_id)
-            return self._sentence_row(x, _statuses(s, SentenceT.id == sentence_id, annotator)[x.id])
+            return self._sentence_row(x, _statuses(s, SentenceT.id == sentence_id, annotator).get(x.id, "unseen"))
 
     def set_status(self, sentence_id: int, status: str, annotator: str | None = None) -> None:
         """`annotator` marks a sentence "no-relation" or "discarded", or takes their mark back
@@ -999,7 +1001,8 @@ class Store:
                     sentences=[
                         ParsedSentence(
                             text=x.text, page=x.page, start=x.start_char, end=x.end_char,
-                            is_reference=bool(x.is_reference), status=statuses[x.id], relations=rels.get(x.id, []),
+                            is_reference=bool(x.is_reference), status=statuses.get(x.id, "unseen"),
+                            relations=rels.get(x.id, []),
                             llm=None if x.llm is None else json.loads(x.llm),
                         )
                         for x in sents
