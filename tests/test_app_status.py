@@ -11,31 +11,31 @@ TEXTS = ["Drought lowers crop yields.", "The farm sits on a hill.", "Irrigation 
 
 
 @pytest.fixture
-def db(tmp_path, monkeypatch):
-    path = tmp_path / "status.db"
+def farm(db, tmp_path, monkeypatch):
+    """conftest's db with one document: ann marked sentences 1-2, bob labelled sentence 3."""
     monkeypatch.setenv("FUZZYMAP_MODEL", str(tmp_path / "no-model"))  # no model suggestions
-    store = Store(str(path))
+    store = Store(str(db))
     (doc_id,) = store.import_documents([ParsedDocument("farm.txt", "sha-farm", [ParsedSentence(t) for t in TEXTS])])
     sids = [s.id for s in store.sentences(doc_id)]
     store.set_status(sids[0], "no-relation", "ann")
     store.set_status(sids[1], "discarded", "ann")
     store.add_relation(sids[2], PassageRelation("irrigation", "crop yields", 1, annotator="bob"))
     store.close()
-    return path
+    return db
 
 
 @pytest.mark.parametrize("who, counts", [("ann", (0, 1, 1)), ("bob", (1, 0, 0))])
-def test_home_counts_are_the_annotators_own(db, who, counts):
-    at = app_test(db, annotator=who)
+def test_home_counts_are_the_annotators_own(farm, who, counts):
+    at = app_test(farm, annotator=who)
     assert not at.exception
     docs = table(at, "progress")
     assert tuple(docs[["labeled", "no relation", "discarded"]].iloc[0]) == counts
     assert docs["progress"][0] == pytest.approx(sum(counts) / 3)
 
 
-def test_label_page_starts_at_the_annotators_first_unseen_sentence(db):
-    bob = app_test(db, "pages/label.py", annotator="bob")
+def test_label_page_starts_at_the_annotators_first_unseen_sentence(farm):
+    bob = app_test(farm, "pages/label.py", annotator="bob")
     assert not bob.exception
     assert "Sentence 1 of 3 · unseen" in [c.value for c in bob.caption]  # ann's marks are not bob's
-    ann = app_test(db, "pages/label.py", annotator="ann")
+    ann = app_test(farm, "pages/label.py", annotator="ann")
     assert "Sentence 3 of 3 · unseen" in [c.value for c in ann.caption]  # bob's label is not ann's
