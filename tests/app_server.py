@@ -62,8 +62,10 @@ def running_app(db: str | Path, timeout: float = 60.0, **env_vars: str) -> Itera
             proc.wait()
 
 
-def app_test(db: str | Path, page: str | None = None, annotator: str | None = "ann", timeout: float = 120):
-    """An AppTest of app/main.py on database `db`, already run once (and switched to `page`).
+def app_test(db: str | Path, page: str | None = None, annotator: str | None = "ann", timeout: float = 120,
+             query: dict[str, str] | None = None):
+    """An AppTest of app/main.py on database `db`, already run once (and switched to `page`);
+    `query` is the page address's query (e.g. {"doc": "1", "s": "2"} for a Label page link).
 
     The store is a process-wide cache_resource, so it is cleared first: every test gets the
     database it names.
@@ -77,6 +79,7 @@ def app_test(db: str | Path, page: str | None = None, annotator: str | None = "a
     at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=timeout)
     if annotator:
         at.session_state["annotator"] = annotator
+    at.query_params.update(query or {})
     at.run()
     if page:
         at.switch_page(page)

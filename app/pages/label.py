@@ -46,6 +46,13 @@ def _source(model_path: str, db_url: str):
     return best_source(model_path, lexicon=get_store().concepts())
 
 
+@st.cache_resource
+def _asked(model_path: str, db_url: str) -> set[int]:
+    """Sentence ids already put to the source, shared by every session: a reload or a new tab must
+    not ask the model again about a sentence it had nothing to say about."""
+    return set()
+
+
 @st.cache_data(max_entries=5000, show_spinner=False)
 def _chips(text: str, lexicon: tuple[str, ...]) -> list[tuple[int, int]]:
     return concept_chips(text, lexicon)
@@ -200,6 +207,7 @@ if doc_id != ss.doc:
     _reset_form()
 doc = by_id[ss.doc]
 source = _source(bundle_path(), store.url)
+asked = _asked(bundle_path(), store.url)
 order = st.sidebar.segmented_control("Order", ORDERS, default="document", key="lb_order", on_change=_go, args=(None,),
                                      help="likely causal / uncertain use the suggestion scores (active learning)")
 
@@ -213,13 +221,12 @@ def _label_area(doc, order: str | None, source) -> None:
         st.stop()
     statuses = [r.status for r in rows]
     skip = [r.is_reference for r in rows]
-    ss.setdefault("lb_scored", set())
     for key, default in (("lb_src", None), ("lb_tgt", None), ("lb_sign", 1), ("lb_strength", "M"), ("lb_note", "")):
         ss.setdefault(key, default)
     if order in ("likely causal", "uncertain"):
         with st.spinner("Scoring the document…"):
-            suggest_missing(store, rows, source, ss.lb_scored)
-        sequence = order_positions(sentence_scores(store, rows, ss.lb_scored), order)
+            suggest_missing(store, rows, source, asked)
+        sequence = order_positions(sentence_scores(store, rows, asked), order)
     else:
         sequence = list(range(len(rows)))
     if ss.get("pos") is None or not 0 <= ss.pos < len(rows):
@@ -268,25 +275,7 @@ def _label_area(doc, order: str | None, source) -> None:
         st.caption(escape_markdown(rows[pos + 1].text))
 
     # ------------------------------------------------------------------ suggestions
-    if annotator:
-        if source.note:
-            st.caption(source.note)
-        suggest_missing(store, rows if source.cheap else [row], source, ss.lb_scored)
-        if not source.cheap:  # a slow model: have the next sentences' suggestions ready in time
-            prefetch(store, [rows[i] for i in sequence[k + 1:k + 4]], source, ss.lb_scored)
-        pending = store.suggestions(sentence_id=row.id)
-        if pending:
-            st.markdown("**Suggestions** (A accept · X reject · E edit the top one)")
-        for i, sug in enumerate(pending):
-            with st.container(horizontal=True, vertical_alignment="center", key=f"lb_sug_{sug.id}"):
-                st.markdown(f"{escape_markdown(sug.source)} → {escape_markdown(sug.target)} "
-                            f"({'+' if sug.sign > 0 else '−'}) · score {sug.score:.2f} · {escape_markdown(sug.model_id)}")
-                st.button("Accept", key=f"lb_acc_{sug.id}", on_click=_accept, args=(sug.id,),
-                          shortcut="A" if i == 0 else None, type="primary" if i == 0 else "secondary")
-                st.button("Reject", key=f"lb_rej_{sug.id}", on_click=_reject, args=(sug.id,),
-                          shortcut="X" if i == 0 else None)
-                st.button("Edit", key=f"lb_edit_sug_{sug.id}", on_click=_edit_suggestion, shortcut="E" if i == 0 else None, args=(
-                    sug.id, Pick(sug.source, sug.source_span), Pick(sug.target, sug.target_span), sug.sign))
+    suggestion_box = st.container()  # filled last: asking the model must not hold up the rest of the page
 
     # ------------------------------------------------------------------ picking concepts
     if annotator:
@@ -363,20 +352,44 @@ def _label_area(doc, order: str | None, source) -> None:
                 except InputError as exc:
                     st.error(escape_markdown(str(exc)))
                 else:
+                    asked.discard(row.id)  # new text: worth asking the model again
                     st.rerun()
             if len(words) > 1:
                 at = st.selectbox("Split before word", range(1, len(words)), key=f"lb_split_at_{row.id}",
                                   format_func=lambda i: f"{i + 1}: {row.text[words[i][0]:words[i][1]]}")
                 if st.button("Split", key="lb_split"):
                     store.split_sentence(row.id, words[at][0], annotator)
+                    asked.discard(row.id)
                     st.rerun()
             if pos + 1 < len(rows) and st.button("Merge with the next sentence", key="lb_merge"):
                 store.merge_sentences(row.id, rows[pos + 1].id, annotator)
+                asked.discard(row.id)
                 st.rerun()
 
     st.caption("Keys: 1–9 concept chips (source, then target) · Enter save · Up/Down sign · Shift+Up/Down "
                "strength · S swap · Esc clear · A/X/E accept/reject/edit suggestion · N no relation · D discard · "
                "U undo · Right/Left next/back · G next unlabeled")
+
+    if annotator:
+        with suggestion_box:
+            if source.note:
+                st.caption(source.note)
+            suggest_missing(store, rows if source.cheap else [row], source, asked)
+            pending = store.suggestions(sentence_id=row.id)
+            if pending:
+                st.markdown("**Suggestions** (A accept · X reject · E edit the top one)")
+            for i, sug in enumerate(pending):
+                with st.container(horizontal=True, vertical_alignment="center", key=f"lb_sug_{sug.id}"):
+                    st.markdown(f"{escape_markdown(sug.source)} → {escape_markdown(sug.target)} "
+                                f"({'+' if sug.sign > 0 else '−'}) · score {sug.score:.2f} · {escape_markdown(sug.model_id)}")
+                    st.button("Accept", key=f"lb_acc_{sug.id}", on_click=_accept, args=(sug.id,),
+                              shortcut="A" if i == 0 else None, type="primary" if i == 0 else "secondary")
+                    st.button("Reject", key=f"lb_rej_{sug.id}", on_click=_reject, args=(sug.id,),
+                              shortcut="X" if i == 0 else None)
+                    st.button("Edit", key=f"lb_edit_sug_{sug.id}", on_click=_edit_suggestion, shortcut="E" if i == 0 else None, args=(
+                        sug.id, Pick(sug.source, sug.source_span), Pick(sug.target, sug.target_span), sug.sign))
+        if not source.cheap:  # a slow model: have the next sentences' suggestions ready in time
+            prefetch(store, [rows[i] for i in sequence[k + 1:k + 4]], source, asked)
 
 
 _label_area(doc, order, source)
