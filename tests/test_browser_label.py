@@ -9,6 +9,7 @@ import pytest
 
 from app_server import browser_page, chromium, require_chromium, running_app, wait_idle, wait_interactive
 from data.store import Store
+from data.types import ParsedDocument, ParsedSentence
 
 pytestmark = pytest.mark.browser
 
@@ -162,3 +163,79 @@ def test_accept_and_reject_suggestions_by_keyboard(app, page):
         "fishing discards", "Seal numbers", 1, "human", 1.0, "llm:GPT3.5", "bea")
     (rejected,) = store.suggestions(document_id=doc.id, state="rejected")
     assert (rejected.source, rejected.target, rejected.sign) == ("Seal numbers", "fishing discards", -1)
+
+
+def _table_cell(page, column: int) -> None:
+    """Select a cell of the relations table's first row, `column` as glide-data-grid counts them
+    (0 = the row marker, 1 = source, ...). The grid is a canvas: click just right of its 30 px
+    row-marker column (rows are 35 px, header first), then walk with the arrow keys, which the grid
+    takes while it has the focus; each step is checked in the grid's accessibility cells."""
+    from playwright.sync_api import expect
+
+    box = page.get_by_test_id("stDataFrame").locator("canvas").first.bounding_box()
+    page.mouse.click(box["x"] + (15 if column == 0 else 45), box["y"] + 35 + 17)
+    if column == 0:
+        expect(page.get_by_role("button", name="Delete row(s)")).to_be_visible()  # the row is selected
+        return
+    for c in range(1, column + 1):
+        if c > 1:
+            page.keyboard.press("ArrowRight")
+        expect(page.get_by_test_id(f"glide-cell-{c}-0")).to_have_attribute("aria-selected", "true")
+
+
+def _grid_row(page) -> list[str]:
+    """The first row of the relations table as the grid shows it (its accessibility cells)."""
+    return [page.get_by_test_id(f"glide-cell-{c}-0").inner_text() for c in range(1, 5)]
+
+
+def test_relations_table_swap_edit_delete(app, page):
+    from playwright.sync_api import expect
+
+    url, store = app
+    (doc_id,) = store.import_documents([ParsedDocument("table.txt", "sha-table", [ParsedSentence(S1)], title="Table")])
+    page.goto(f"{url}/label?annotator=tom&doc={doc_id}&s=1")
+    page.get_by_text("Keys: 1–9").wait_for()
+    wait_interactive(page)
+    for key, box in (("1", "Source"), ("2", "Target")):
+        page.keyboard.press(key)
+        expect(_box(page, box)).not_to_have_value("")
+        wait_idle(page)
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("radio", name="− decrease")).to_be_checked()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Offshore wind farms → fishing effort (−M)")).to_be_visible()
+    wait_idle(page)
+    expect(page.get_by_test_id("glide-cell-1-0")).to_have_text("Offshore wind farms")
+
+    def mine() -> list[tuple]:
+        return [(r.source, r.target, r.sign, r.strength) for r in store.relations(document_id=doc_id, annotator="tom")]
+
+    assert mine() == [("Offshore wind farms", "fishing effort", -1, "M")]
+
+    _table_cell(page, 6)  # the "⇄ swap" checkbox
+    page.keyboard.press(" ")
+    expect(page.get_by_text("fishing effort → Offshore wind farms (−M)")).to_be_visible()
+    wait_idle(page)
+    assert mine() == [("fishing effort", "Offshore wind farms", -1, "M")]
+    assert _grid_row(page) == ["fishing effort", "Offshore wind farms", "−", "M"]
+    expect(page.get_by_text("Sentence 1 of 1")).to_be_visible()  # the grid's arrow keys did not change sentence
+
+    _table_cell(page, 4)  # strength, from its drop-down: M is chosen, the next one down is H
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("option", name="M", exact=True)).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("fishing effort → Offshore wind farms (−H)")).to_be_visible()
+    wait_idle(page)
+    assert mine() == [("fishing effort", "Offshore wind farms", -1, "H")]
+    assert _grid_row(page) == ["fishing effort", "Offshore wind farms", "−", "H"]
+
+    _table_cell(page, 0)  # select the row by its marker, then delete it
+    page.keyboard.press("Delete")
+    expect(page.get_by_text("Your relations in this sentence: 0")).to_be_visible()
+    wait_idle(page)
+    assert mine() == []
+    page.reload()
+    page.get_by_text("Keys: 1–9").wait_for()
+    expect(page.get_by_text("Your relations in this sentence: 0")).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
