@@ -5,6 +5,7 @@ build training pairs from passages (see models.classifier) — what is learned i
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
@@ -20,6 +21,13 @@ otherwise give hundreds of pairs, nearly all unrelated, and dominate time and pr
 MAX_DISTANCE = 30
 """Pairs whose spans are more than this many tokens apart are skipped: the relations labelled
 in the project's data sit within a clause or two."""
+
+CITATIONS = re.compile(
+    r"\([^()]*\b(?:1[89]|20)\d\d[a-z]?\b[^()]*\)"  # (Vandermeer et al., 2019; Li 2020a)
+    r"|\b[A-Z][\w'’-]+(?:\s*(?:,|and|&)\s*[A-Z][\w'’-]+)*\s+et\s+al\b\.?"  # Petrov et al.
+    r"|\b[A-Z][\w'’-]+(?:\s+(?:and|&)\s+[A-Z][\w'’-]+)?\s*\((?:1[89]|20)\d\d[a-z]?\)"  # Li and Ma (2020)
+    r"|\[\d+(?:\s*[-–,]\s*\d+)*\]")  # [3], [4-6]
+"""Citations in running text: their words ("al", author names) are no concepts of the paper."""
 
 _SKIP_LEADING_POS = {"DET", "PRON", "PART", "PUNCT", "CCONJ"}
 _TRIM_TRAILING_POS = {"PUNCT", "PART", "CCONJ"}
@@ -58,11 +66,16 @@ def _clean(tokens) -> tuple[int, int] | None:
 
 
 def _doc_spans(doc, lexicon: tuple[str, ...]) -> list[tuple[int, int]]:
-    """Token ranges of the concepts in a parsed sentence, in text order, de-duplicated."""
+    """Token ranges of the concepts in a parsed sentence, in text order, de-duplicated, none of
+    them inside a citation."""
     ranges = {r for r in (_clean(chunk) for chunk in doc.noun_chunks) if r}
     if lexicon:
         for _, start, end in _matcher(lexicon)(doc):
             ranges.add((start, end))
+    cited = [m.span() for m in CITATIONS.finditer(doc.text)]
+    if cited:
+        ranges = {(a, b) for a, b in ranges
+                  if not any(s < doc[b - 1].idx + len(doc[b - 1]) and doc[a].idx < e for s, e in cited)}
     return sorted(ranges)
 
 

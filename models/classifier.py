@@ -21,9 +21,22 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from data.types import Candidate, Direction, LabeledData, LabeledExample, PassageRelation, Span
-from models.candidates import MAX_DISTANCE, MAX_PAIRS, concept_spans_batch, make_candidates_batch
-from models.metrics import e2e_scores, pair_scores, sentence_scores, words
+from data.agreement import content_words, normalize
+from data.types import (
+    Candidate,
+    Direction,
+    LabeledData,
+    LabeledExample,
+    PassageRelation,
+    Span,
+)
+from models.candidates import (
+    MAX_DISTANCE,
+    MAX_PAIRS,
+    concept_spans_batch,
+    make_candidates_batch,
+)
+from models.metrics import e2e_scores, pair_scores, sentence_scores
 
 CLASSES = ("none", "A->B", "B->A")
 """Class order of the pair head's probabilities (index = Direction value)."""
@@ -220,8 +233,8 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 
 def _locate(text: str, concept: str, spans: list[Span]) -> Span | None:
     """The candidate span that best matches a gold concept by word overlap, else its literal place."""
-    target = words(concept)
-    scored = [(_jaccard(words(text[s:e]), target), -(e - s), (s, e)) for s, e in spans]
+    target = content_words(concept)
+    scored = [(_jaccard(content_words(text[s:e]), target), -(e - s), (s, e)) for s, e in spans]
     scored = [x for x in scored if x[0] > 0]
     if scored:
         return max(scored)[2]
@@ -265,13 +278,22 @@ def passage_examples(texts: Sequence[str], gold: Sequence[Sequence[PassageRelati
 
 
 def relations_from(preds: Sequence[Prediction], model_id: str | None) -> list[PassageRelation]:
-    """Causal predictions of one sentence as relations, best score first, one per concept pair."""
+    """Causal predictions of one sentence as relations, best score first, one per concept pair.
+
+    A concept named twice in a sentence ("the child ... the child") gives two candidate spans with
+    the same text: only the best-scored relation per (source text, target text) is kept, so a
+    reviewer never sees the same relation twice."""
     out = []
+    seen: set[tuple[str, str]] = set()
     for p in sorted(preds, key=lambda p: -p.score):
         if p.direction == Direction.NONE:
             continue
         c = p.candidate
         src, tgt = (c.a, c.b) if p.direction == Direction.A_TO_B else (c.b, c.a)
+        key = (normalize(c.text[src[0]:src[1]]), normalize(c.text[tgt[0]:tgt[1]]))
+        if key in seen:
+            continue
+        seen.add(key)
         out.append(PassageRelation(c.text[src[0]:src[1]], c.text[tgt[0]:tgt[1]], p.sign, tuple(src), tuple(tgt),
                                    origin="model", model_id=model_id, score=round(p.score, 4)))
     return out

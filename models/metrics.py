@@ -2,20 +2,17 @@
 
 causal_*: a causal prediction counts only with the right direction (SemEval's convention).
 detection_f1: direction ignored. sentence_f1: is the sentence causal. e2e_*: relations found in
-passages, matched to gold by word overlap of src and tgt with the same sign (the seed's matching).
+passages, matched one-to-one to gold by overlap of src and tgt (a shared content word or
+overlapping spans) with the same sign: the seed's matching, shared with the Compare page.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
+from data.agreement import match_relations
 from data.types import Direction, PassageRelation
-
-STOPWORDS = frozenset(
-    "a an the of in on at to for from by with and or its their his her our this that these those "
-    "is are was were be been as into than".split())
 
 
 def prf(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
@@ -49,33 +46,11 @@ def sentence_scores(gold: Sequence[bool], pred: Sequence[bool]) -> dict[str, flo
     return {"sentence_precision": sp, "sentence_recall": sr, "sentence_f1": sf}
 
 
-def words(text: str) -> set[str]:
-    """Content words of a concept, lower-cased, with a plural 's' dropped: what overlap compares."""
-    out = set()
-    for w in re.findall(r"[a-z0-9]+", text.lower()):
-        if w in STOPWORDS:
-            continue
-        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
-    return out
-
-
-def relation_matches(pred: PassageRelation, gold: PassageRelation) -> bool:
-    """src and tgt share a content word with gold's, and the sign agrees (gold sign 0 = unknown)."""
-    return (bool(words(pred.src) & words(gold.src)) and bool(words(pred.tgt) & words(gold.tgt))
-            and (gold.sign == 0 or pred.sign == gold.sign))
-
-
 def count_matches(pred: Sequence[PassageRelation], gold: Sequence[PassageRelation]) -> int:
-    """Greedy one-to-one matching: each gold relation can be found once, each prediction used once."""
-    used: set[int] = set()
-    tp = 0
-    for pr in pred:
-        for j, gr in enumerate(gold):
-            if j not in used and relation_matches(pr, gr):
-                used.add(j)
-                tp += 1
-                break
-    return tp
+    """Size of the maximum one-to-one matching of one passage's predictions and gold relations,
+    by the seed's rule (data.agreement.relations_match, "overlap"): the CLI and the Compare page
+    score the same way."""
+    return len(match_relations(pred, gold, "overlap"))
 
 
 def e2e_scores(pred: Sequence[Sequence[PassageRelation]], gold: Sequence[Sequence[PassageRelation]]

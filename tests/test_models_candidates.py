@@ -38,3 +38,12 @@ def test_batch_equals_single_and_empty_sentences_are_fine():
     batch = make_candidates_batch(texts)
     assert batch[0] == make_candidates(texts[0])
     assert batch[1] == [] and batch[2] == []  # a pronoun alone is no concept
+
+
+def test_citations_give_no_concepts():
+    text = ("The steel foundations act as artificial reefs (Marlow et al., 2019; Brandt 2020a), as Okonkwo and "
+            "Weiss (2018) and Lindqvist et al. found for mussel beds [4, 7].")
+    found = _texts(text, concept_spans(text))
+    assert "artificial reefs" in found and "mussel beds" in found  # spaCy alone also gives "al", "Brandt"
+    cited = {"al", "Marlow", "Brandt", "Okonkwo", "Weiss", "Lindqvist"}
+    assert not [f for f in found if cited & set(f.replace(".", " ").split())]

@@ -5,8 +5,16 @@ import numpy as np
 import pytest
 
 from data.types import Candidate, Direction, LabeledData, LabeledExample, LabeledSentence, ParsedSentence, PassageRelation
+from models.classifier import Prediction, relations_from
 from models.evaluate import evaluate_data
-from models.metrics import calibration_error, count_matches, e2e_scores, pair_scores, sentence_scores, sign_accuracy, words
+from models.metrics import (
+    calibration_error,
+    count_matches,
+    e2e_scores,
+    pair_scores,
+    sentence_scores,
+    sign_accuracy,
+)
 
 
 def test_pair_scores_by_hand():
@@ -48,7 +56,15 @@ def test_word_overlap_matching_needs_both_ends_and_the_sign():
     assert count_matches([PassageRelation("of the", "the fish", 1)], [gold]) == 0  # stopwords do not match
     unknown = PassageRelation("stress", "sleep", 0)  # a gold relation without a sign accepts either
     assert count_matches([PassageRelation("stress", "poor sleep", -1)], [unknown]) == 1
-    assert words("The Rivers of Wales") == {"river", "wale"}
+
+
+def test_e2e_matching_is_maximum_not_greedy():
+    # "heat" matches both gold relations, "heat wave" only the first: a greedy pass that gives the
+    # first gold to the first prediction finds 1; the maximum one-to-one matching finds 2
+    gold = [PassageRelation("heat wave", "drought", 1), PassageRelation("heat", "drought", 1)]
+    pred = [PassageRelation("heat", "drought", 1), PassageRelation("wave", "drought", 1)]
+    assert count_matches(pred, gold) == 2
+    assert e2e_scores([pred], [gold])["e2e_f1"] == pytest.approx(1.0)
 
 
 def test_e2e_is_one_to_one():
@@ -115,3 +131,14 @@ def test_evaluate_data_on_fixed_predictions():
     assert out["e2e_f1"] == pytest.approx(0.5)
     # sentences: predicted both causal, one is -> P 1/2, R 1 -> F1 2/3
     assert out["sentence_f1"] == pytest.approx(2 / 3, abs=1e-4)
+
+
+def test_relations_from_keeps_one_relation_per_concept_text():
+    text = "The child ate and the child grew while rain fell."
+    first, second, rain = (4, 9), (22, 27), (39, 43)
+    preds = [Prediction(Candidate(text, first, rain), (0.2, 0.1, 0.7), Direction.B_TO_A, 1, 0.9, 0.7),
+             Prediction(Candidate(text, second, rain), (0.1, 0.1, 0.8), Direction.B_TO_A, 1, 0.9, 0.8),
+             Prediction(Candidate(text, first, second), (0.9, 0.05, 0.05), Direction.NONE, 1, 0.5, 0.1)]
+    rels = relations_from(preds, "m")
+    # "rain -> child" twice (two mentions of "child") comes out once, with the better score
+    assert [(r.src, r.tgt, r.score, r.tgt_span) for r in rels] == [("rain", "child", 0.8, second)]
