@@ -129,11 +129,18 @@ def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Ca
 CLASS_NAMES = {int(Direction.NONE): "none", int(Direction.A_TO_B): "A->B", int(Direction.B_TO_A): "B->A"}
 
 
-def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[str], out_dir: Path,
-                  progress: Callable = print) -> Path:
-    """LoRA on a seeded sample of the training pairs; early stopping on another slice of them."""
+def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[str], progress: Callable = print
+                  ) -> Path:
+    """LoRA on a seeded sample of the training pairs; early stopping on another slice of them.
+
+    The adapter is kept in the cache folder under a hash of everything that determines it (the
+    pairs, the LoRA and pooling settings), so retraining the heads reuses it instead of spending
+    tens of CPU minutes tuning the same adapter again.
+    """
+    import json
     import random
 
+    from embedding.backbones import cache_root
     from embedding.pooling import PoolingConfig
     from finetune.lora import LoraSettings, train_lora
 
@@ -141,13 +148,23 @@ def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[s
     random.Random(settings.seed).shuffle(pairs)
     n_stop = min(settings.lora_valid, max(len(pairs) // 5, 1))
     stop, fit = pairs[:n_stop], pairs[n_stop:]
-    lora = LoraSettings(epochs=1, max_steps=settings.lora_steps, seed=settings.seed,
-                        max_train=settings.lora_steps * 16, eval_every=max(settings.lora_steps // 2, 1))
+    lora = LoraSettings(epochs=1, max_steps=settings.lora_steps, seed=settings.seed, patience=2,
+                        max_train=settings.lora_steps * 16, eval_every=max(settings.lora_steps // 5, 1))
+    pooling = PoolingConfig(layers=settings.layers, parts=tuple(settings.parts))
+    key = hashlib.sha256(json.dumps(
+        [settings.backbone, repr(lora), repr(pooling), [(e.candidate.text, e.candidate.a, e.candidate.b, int(e.label),
+                                                         e.sign) for e in pairs]], default=str).encode()).hexdigest()
+    out_dir = cache_root() / "adapters" / f"{settings.backbone}-{key[:20]}"
+    if (out_dir / "adapter_model.safetensors").is_file():
+        progress(f"LoRA: reusing the adapter tuned on the same pairs and settings ({out_dir})")
+        return out_dir
     progress(f"LoRA: {settings.backbone}, {settings.lora_steps} steps of 16 on {min(len(fit), lora.max_train)} pairs")
-    result = train_lora(settings.backbone, fit, stop, lora, out_dir,
-                        PoolingConfig(layers=settings.layers, parts=tuple(settings.parts)), sources=list(specs))
+    with tempfile.TemporaryDirectory(prefix="fuzzymap-lora-", dir=cache_root()) as tmp:
+        result = train_lora(settings.backbone, fit, stop, lora, Path(tmp) / "adapter", pooling, sources=list(specs))
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        Path(result.adapter_dir).rename(out_dir)
     progress(f"LoRA done: {result.metrics}")
-    return Path(result.adapter_dir)
+    return out_dir
 
 
 def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
@@ -159,19 +176,18 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
 
     clock = time.perf_counter()
     prep = prepare(specs, settings.valid_fraction, settings.seed, progress)
-    with tempfile.TemporaryDirectory(prefix="fuzzymap-train-") as tmp:
-        adapter = tune_backbone(settings, prep.train, specs, Path(tmp) / "adapter", progress) if settings.lora else None
-        embedder = CandidateEmbedder(settings.backbone, adapter=str(adapter) if adapter else None,
-                                     layers=settings.layers, parts=tuple(settings.parts),
-                                     cache_dir=settings.cache_dir or str(default_cache_dir()), batch_size=64)
-        model = RelationModel(embedder, settings.heads)
-        model.fit(prep.train, progress)
-        model.info["training_data"] = prep.summary
-        model.info["validation"] = {spec: evaluate_data(model, data, fmt, progress)
-                                    for spec, (fmt, data) in prep.valid.items()}
-        model.info["train_settings"] = {"backbone": settings.backbone, "lora": settings.lora,
-                                        "lora_steps": settings.lora_steps, "valid_fraction": settings.valid_fraction,
-                                        "seed": settings.seed, "seconds": round(time.perf_counter() - clock)}
-        model.save(out)
+    adapter = tune_backbone(settings, prep.train, specs, progress) if settings.lora else None
+    embedder = CandidateEmbedder(settings.backbone, adapter=str(adapter) if adapter else None,
+                                 layers=settings.layers, parts=tuple(settings.parts),
+                                 cache_dir=settings.cache_dir or str(default_cache_dir()), batch_size=64)
+    model = RelationModel(embedder, settings.heads)
+    model.fit(prep.train, progress)
+    model.info["training_data"] = prep.summary
+    model.info["validation"] = {spec: evaluate_data(model, data, fmt, progress)
+                                for spec, (fmt, data) in prep.valid.items()}
+    model.info["train_settings"] = {"backbone": settings.backbone, "lora": settings.lora,
+                                    "lora_steps": settings.lora_steps, "valid_fraction": settings.valid_fraction,
+                                    "seed": settings.seed, "seconds": round(time.perf_counter() - clock)}
+    model.save(out)
     embedder.set_params(adapter=str(Path(out) / "adapter") if adapter else None, cache_dir=None)
     return model
