@@ -127,7 +127,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--backbone", default="minilm", help="minilm, smollm2-135m or a local model folder")
     t.add_argument("--lora", action=argparse.BooleanOptionalAction, default=False,
                    help="LoRA-tune the backbone first (finetune.train_lora); default off")
-    t.add_argument("--lora-steps", type=int, default=None, help="LoRA optimiser steps of 16 pairs (default 300)")
+    t.add_argument("--lora-steps", type=int, default=None, help="LoRA optimiser steps of 16 pairs at most (default 1000; early stopping may end sooner)")
     t.add_argument("--valid-fraction", type=float, default=0.2)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, help="bundle folder to write")

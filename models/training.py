@@ -34,10 +34,12 @@ class TrainSettings:
 
     backbone: str = "minilm"
     lora: bool = False
-    """Off by default: on the shared 2-core machine a LoRA step took 9 s (not 0.2 s) and the stage
-    could not be validated in time; the shipped bundle is the frozen-backbone model."""
-    lora_steps: int = 300
-    """Optimiser steps of 16 pairs (a 4.8k-pair sample): minutes on 2 CPU cores."""
+    """The `train` command's default; `make model` turns it on. A LoRA step of 16 pairs takes about
+    1 s with one torch thread (OMP_NUM_THREADS=1); with two threads on a busy 2-core machine it
+    took 4-9 s, the threads spinning against other processes."""
+    lora_steps: int = 1000
+    """At most this many optimiser steps of 16 pairs; early stopping (checks every steps/5, patience
+    2) ended the shipped model's stage at step 400."""
     lora_valid: int = 300
     lora_max_chars: int = 300
     """LoRA trains on pairs from texts up to this length: a batch pads to its longest text, and one
@@ -159,9 +161,9 @@ def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[s
         progress(f"LoRA: reusing the adapter tuned on the same pairs and settings ({out_dir})")
         return out_dir
     progress(f"LoRA: {settings.backbone}, {settings.lora_steps} steps of 16 on {min(len(fit), lora.max_train)} pairs")
-    with tempfile.TemporaryDirectory(prefix="fuzzymap-lora-", dir=cache_root()) as tmp:
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="tuning-", dir=out_dir.parent) as tmp:  # same disk: rename is atomic
         result = train_lora(settings.backbone, fit, stop, lora, Path(tmp) / "adapter", pooling, sources=list(specs))
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
         Path(result.adapter_dir).rename(out_dir)
     progress(f"LoRA done: {result.metrics}")
     return out_dir

@@ -11,6 +11,7 @@ import pytest
 from data.errors import InputError
 from data.types import Direction
 from models.bundle import load_bundle, read_config
+from models.candidates import make_candidates_batch
 from models.classifier import HeadSettings
 from models.training import TrainSettings, train_model
 from tests.models_fixtures import cnc_file, semeval_file, twosix_file
@@ -41,7 +42,7 @@ SENTENCES = ["Heavy rain caused river floods in the valley.", "The report listed
 def test_save_load_gives_identical_predictions(trained):
     model, out = trained
     loaded = load_bundle(out)
-    cands = [c for cs in __import__("models.candidates", fromlist=["x"]).make_candidates_batch(SENTENCES) for c in cs]
+    cands = [c for cs in make_candidates_batch(SENTENCES) for c in cs]
     # the backbone's float32 sums differ by ~1e-6 with batch composition (padding), hence atol
     p1, s1 = model.predict_proba(cands)
     p2, s2 = loaded.predict_proba(cands)
@@ -119,3 +120,22 @@ def test_foreign_folders_are_refused(trained, tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(config))
     with pytest.raises(InputError, match="version"):
         load_bundle(tmp_path)
+
+
+def test_lora_stage_ships_its_adapter_and_is_reused(specs, tmp_path, monkeypatch):
+    monkeypatch.setenv("FUZZYMAP_CACHE", str(tmp_path / "cache"))
+    settings = TrainSettings(lora=True, lora_steps=2, lora_valid=8, layers=2, cache_dir=str(tmp_path / "emb"),
+                             heads=HeadSettings(c_grid=(1.0,), cv_folds=3))
+    said: list[str] = []
+    model = train_model(specs, settings, tmp_path / "tuned", progress=said.append)
+    config = read_config(tmp_path / "tuned")
+    assert config["adapter"] == "adapter" and (tmp_path / "tuned" / "adapter" / "adapter_model.safetensors").is_file()
+    loaded = load_bundle(tmp_path / "tuned")
+    cands = [c for cs in make_candidates_batch(SENTENCES) for c in cs]
+    p1, _ = model.predict_proba(cands)
+    p2, _ = loaded.predict_proba(cands)
+    np.testing.assert_allclose(p1, p2, atol=1e-5)
+    assert not any("reusing" in m for m in said)
+    said.clear()  # same pairs and settings: the tuned adapter comes from the cache, not a second tuning
+    train_model(specs, settings, tmp_path / "again", progress=said.append)
+    assert any("reusing the adapter" in m for m in said)
