@@ -239,3 +239,76 @@ def test_relations_table_swap_edit_delete(app, page):
     page.get_by_text("Keys: 1–9").wait_for()
     expect(page.get_by_text("Your relations in this sentence: 0")).to_be_visible()
     expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
+
+
+
+def test_relations_table_note_typed_with_shortcut_letters(app, page):
+    """A note typed into the relations table is saved, even though it is full of the page's one-key
+    shortcuts (N no relation, S swap, D discard, A/E suggestion, digits chips, Enter save): while
+    the table's cell has the focus or its editor is open, those keys belong to the table. The form
+    holds picks and the document has a next sentence, so any shortcut that fired would show."""
+    from playwright.sync_api import expect
+
+    url, store = app
+    (doc_id,) = store.import_documents([ParsedDocument(
+        "note.txt", "sha-note", [ParsedSentence(S1), ParsedSentence("Colder winters slow the spread of crabs.")],
+        title="Note")])
+    page.goto(f"{url}/label?annotator=nia&doc={doc_id}&s=1")
+    page.get_by_text("Keys: 1–9").wait_for()
+    wait_interactive(page)
+
+    def pick_both() -> None:
+        for key, box in (("1", "Source"), ("2", "Target")):
+            page.keyboard.press(key)
+            expect(_box(page, box)).not_to_have_value("")
+            wait_idle(page)
+
+    pick_both()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Offshore wind farms → fishing effort (+M)")).to_be_visible()
+    wait_idle(page)
+    pick_both()  # unsaved picks in the form: a stray S would swap them, a stray Enter save them
+
+    def mine() -> list[tuple]:
+        return [(r.source, r.target, r.sign, r.strength, r.note)
+                for r in store.relations(document_id=doc_id, annotator="nia")]
+
+    def nothing_else_happened() -> None:
+        expect(page.get_by_text("Sentence 1 of 2")).to_be_visible()
+        expect(_box(page, "Source")).to_have_value("Offshore wind farms")
+        expect(_box(page, "Target")).to_have_value("fishing effort")
+        expect(page.get_by_role("radio", name="+ increase")).to_be_checked()
+        assert [(r.text, r.status) for r in store.sentences(doc_id, "nia")] == sentences
+        assert len(store.relations(document_id=doc_id)) == 1
+
+    sentences = [(r.text, r.status) for r in store.sentences(doc_id, "nia")]
+    relation = mine()[0][:4]
+    note = "no sand eel habitat lost 1+2"
+    _table_cell(page, 5)  # the note column: type straight onto the selected cell, as in a spreadsheet
+    page.keyboard.press(note[0])  # "n" opens the cell's editor with that letter...
+    editor = page.locator("#portal textarea")
+    expect(editor).to_have_value(note[0])
+    page.keyboard.type(note[1:], delay=20)  # ...and the rest goes there (typing faster than it opens loses keys)
+    expect(editor).to_have_value(note)
+    page.keyboard.press("Enter")  # commits the edit
+    expect(page.get_by_test_id("glide-cell-5-0")).to_have_text(note)
+    wait_idle(page)
+    assert mine() == [(*relation, note)]
+    nothing_else_happened()
+
+    _table_cell(page, 5)  # Enter on the selected cell opens its editor on the saved text; replace it
+    page.keyboard.press("Enter")
+    expect(editor).to_have_value(note)
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("seabed sand shifts", delay=20)
+    expect(editor).to_have_value("seabed sand shifts")
+    box = page.get_by_test_id("stDataFrame").bounding_box()
+    page.mouse.click(box["x"] + 5, box["y"] + box["height"] + 40)  # clicking away commits too
+    expect(page.get_by_test_id("glide-cell-5-0")).to_have_text("seabed sand shifts")
+    wait_idle(page)
+    assert mine() == [(*relation, "seabed sand shifts")]
+    nothing_else_happened()
+    page.reload()
+    page.get_by_text("Keys: 1–9").wait_for()
+    expect(page.get_by_test_id("glide-cell-5-0")).to_have_text("seabed sand shifts")
+    assert mine() == [(*relation, "seabed sand shifts")]
