@@ -39,7 +39,7 @@ class TrainSettings:
     took 4-9 s, the threads spinning against other processes."""
     lora_steps: int = 1000
     """At most this many optimiser steps of 16 pairs; early stopping (checks every steps/5, patience
-    2) ended the shipped model's stage at step 400."""
+    2) kept the shipped model's adapter from step 600."""
     lora_valid: int = 300
     lora_max_chars: int = 300
     """LoRA trains on pairs from texts up to this length: a batch pads to its longest text, and one
