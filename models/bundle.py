@@ -80,7 +80,9 @@ def save_bundle(model: RelationModel, path: str | Path, card: str | None = None)
     emb = model.embedder
     adapter = getattr(emb, "adapter", None) if emb is not None else None
     if adapter:
-        shutil.copytree(adapter, tmp / "adapter", ignore=shutil.ignore_patterns("*.bin", "*.pt", "*.pkl"))
+        # peft's own README and the tuning head (unused at inference) stay behind
+        shutil.copytree(adapter, tmp / "adapter",
+                        ignore=shutil.ignore_patterns("*.bin", "*.pt", "*.pkl", "README.md", "head.safetensors"))
     files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*"))
              if p.is_file() and p.name not in UNHASHED}
     model.model_id = f"fuzzymap-rel-{files['classifier.safetensors'][:12]}"
