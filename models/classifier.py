@@ -219,6 +219,12 @@ def decide(probs: np.ndarray, threshold: float) -> np.ndarray:
     return np.where(causal, np.where(probs[:, 1] >= probs[:, 2], 1, 2), 0)
 
 
+EXTRACT_GRID = np.arange(0.05, 0.91, 0.025)
+RELATIVE_GRID = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7)
+"""Grids of the end-to-end thresholds, searched jointly (ties: the lower extract threshold, then
+the lower relative one)."""
+
+
 def tune_threshold(score_fn, grid: Iterable[float] = np.arange(0.1, 0.91, 0.025)) -> tuple[float, float]:
     """The threshold in grid with the best score_fn(t) (ties: the lower t); returns (t, score)."""
     best = max(((float(round(t, 3)), score_fn(t)) for t in grid), key=lambda p: (p[1], -p[0]))
@@ -277,17 +283,24 @@ def passage_examples(texts: Sequence[str], gold: Sequence[Sequence[PassageRelati
     return out
 
 
-def relations_from(preds: Sequence[Prediction], model_id: str | None) -> list[PassageRelation]:
+def relations_from(preds: Sequence[Prediction], model_id: str | None, relative: float = 0.0
+                   ) -> list[PassageRelation]:
     """Causal predictions of one sentence as relations, best score first, one per concept pair.
 
     A concept named twice in a sentence ("the child ... the child") gives two candidate spans with
     the same text: only the best-scored relation per (source text, target text) is kept, so a
-    reviewer never sees the same relation twice."""
+    reviewer never sees the same relation twice. A relation scored below `relative` times the
+    sentence's best is dropped too: the pairs around a real relation share its words and score
+    just above the threshold, and each one is a false positive once the real one is matched."""
     out = []
     seen: set[tuple[str, str]] = set()
+    best = None
     for p in sorted(preds, key=lambda p: -p.score):
         if p.direction == Direction.NONE:
             continue
+        best = p.score if best is None else best
+        if p.score < relative * best:
+            break
         c = p.candidate
         src, tgt = (c.a, c.b) if p.direction == Direction.A_TO_B else (c.b, c.a)
         key = (normalize(c.text[src[0]:src[1]]), normalize(c.text[tgt[0]:tgt[1]]))
@@ -314,8 +327,9 @@ class TrainingSet:
 class RelationModel:
     """Pair head + sign head + sentence head over one embedder; save/load as a bundle folder.
 
-    thresholds: "pair" (causal_f1 on labelled pairs), "extract" (end-to-end F1 on passages),
-    "sentence" (is the sentence causal).
+    thresholds: "pair" (causal_f1 on labelled pairs), "extract" and "relative" (end-to-end F1 on
+    passages: P(causal) at least "extract" and at least "relative" times the sentence's best score,
+    see relations_from), "sentence" (is the sentence causal).
     """
 
     def __init__(self, embedder: BaseEstimator | None = None, settings: HeadSettings | None = None,
@@ -324,7 +338,7 @@ class RelationModel:
         self.settings = settings or HeadSettings()
         self.max_pairs = max_pairs
         self.max_distance = max_distance
-        self.thresholds: dict[str, float] = {"pair": 0.5, "extract": 0.5, "sentence": 0.5}
+        self.thresholds: dict[str, float] = {"pair": 0.5, "extract": 0.5, "relative": 0.0, "sentence": 0.5}
         self.pair_: Pipeline | None = None
         self.sign_: Pipeline | None = None
         self.sentence_: Pipeline | None = None
@@ -389,8 +403,9 @@ class RelationModel:
             sign_all = self._sign_probs_matrix(X)
             if sign_oof is not None:
                 sign_all[np.flatnonzero(signed)] = sign_oof[:, list(self.sign_[-1].classes_).index(1)]
-            self.thresholds["extract"], f = tune_threshold(
-                lambda t: self._e2e_from(train.passages, cands, oof, sign_all, t)["e2e_f1"])
+            f, t, rel = max(((self._e2e_from(train.passages, cands, oof, sign_all, t, rel)["e2e_f1"], -t, rel)
+                             for rel in RELATIVE_GRID for t in EXTRACT_GRID), key=lambda x: (x[0], x[1], -x[2]))
+            self.thresholds["extract"], self.thresholds["relative"] = float(round(-t, 3)), rel
             self.info["oof_e2e_f1"] = round(f, 4)
 
         if train.sentences and len({c for _, c in train.sentences}) == 2:
@@ -416,12 +431,12 @@ class RelationModel:
             return np.ones(X.shape[0])
         return self.sign_[-1].predict_proba(X)[:, list(self.sign_[-1].classes_).index(1)]
 
-    def _e2e_from(self, passages, cands, probs, p_increase, threshold) -> dict:
+    def _e2e_from(self, passages, cands, probs, p_increase, threshold, relative) -> dict:
         """End-to-end scores of passages from precomputed candidate probabilities."""
         pred, gold = [], []
         for text, rels, idx in passages:
             preds = [self._prediction(cands[i], probs[i], p_increase[i], threshold) for i in idx]
-            pred.append(relations_from(preds, None))
+            pred.append(relations_from(preds, None, relative))
             gold.append(rels)
         return e2e_scores(pred, gold)
 
@@ -456,6 +471,7 @@ class RelationModel:
         Works in chunks of sentences so memory stays flat and a progress bar can move.
         """
         t = self.thresholds["extract"] if threshold is None else threshold
+        relative = self.thresholds.get("relative", 0.0)
         lex = list(lexicon)
         starts = range(0, len(sentences), chunk)
         if progress:
@@ -470,7 +486,7 @@ class RelationModel:
             i = 0
             for cs in per:
                 preds = [self._prediction(c, probs[i + k], p_inc[i + k], t) for k, c in enumerate(cs)]
-                out.append(relations_from(preds, self.model_id))
+                out.append(relations_from(preds, self.model_id, relative))
                 i += len(cs)
         return out
 

@@ -142,3 +142,19 @@ def test_relations_from_keeps_one_relation_per_concept_text():
     rels = relations_from(preds, "m")
     # "rain -> child" twice (two mentions of "child") comes out once, with the better score
     assert [(r.src, r.tgt, r.score, r.tgt_span) for r in rels] == [("rain", "child", 0.8, second)]
+
+
+def test_relations_from_drops_relations_far_below_the_sentence_best():
+    text = "Rain raises rivers, floods farms and worries the mayor."
+    rain, rivers, farms, mayor = (0, 4), (12, 18), (27, 32), (49, 54)
+    preds = [Prediction(Candidate(text, rain, rivers), (0.1, 0.8, 0.1), Direction.A_TO_B, 1, 0.9, 0.8),
+             Prediction(Candidate(text, rain, farms), (0.5, 0.45, 0.05), Direction.A_TO_B, -1, 0.2, 0.45),
+             Prediction(Candidate(text, rain, mayor), (0.7, 0.3, 0.0), Direction.A_TO_B, 1, 0.6, 0.3)]
+
+    def names(rels):
+        return [(r.src, r.tgt) for r in rels]
+
+    assert names(relations_from(preds, "m")) == [("Rain", "rivers"), ("Rain", "farms"), ("Rain", "mayor")]
+    # 0.5 x the best (0.8) = 0.4: 0.45 stays, 0.3 goes; the cut is relative, not absolute
+    assert names(relations_from(preds, "m", relative=0.5)) == [("Rain", "rivers"), ("Rain", "farms")]
+    assert names(relations_from(preds[1:], "m", relative=0.5)) == [("Rain", "farms"), ("Rain", "mayor")]
