@@ -3,6 +3,8 @@
 The backbone is tuned under a classification objective over candidates: a small linear head on the
 pooled pair features (embedding.pooling.pool_pairs, the same pooling the relation model later reads)
 predicts none / A->B / B->A, and a sign head is trained only where a sign is labeled (masked loss).
+Sentences labelled "causal or not" (Causal News Corpus) can be mixed in as a second task: their own
+batches, a one-logit head on the pooled sentence vector, the vector the sentence head later reads.
 The head is linear on purpose: the downstream model is a linear classifier refit on the tuned
 features, so the backbone should learn features that are linearly separable, not lean on a deep head.
 
@@ -31,7 +33,7 @@ from tqdm.auto import tqdm
 from data.types import Candidate, Direction, LabeledExample
 from embedding.backbones import lora_targets_for, load_base_model
 from embedding.pooling import PoolingConfig, model_inputs, pool_pairs
-from models.metrics import pair_scores, sign_accuracy
+from models.metrics import pair_scores, sentence_scores, sign_accuracy
 
 log = logging.getLogger("fuzzymap.finetune")
 
@@ -76,6 +78,8 @@ class LoraSettings:
     Fully balanced weights over-predict "causal" on SemEval-like data (87% none); square-root
     weights still give the rare directions a real gradient without that bias."""
     sign_weight: float = 0.5
+    sentence_weight: float = 1.0
+    """Weight of the sentence task's loss (only when causal / not-causal sentences are given)."""
     weight_decay: float = 0.01
 
     def __post_init__(self) -> None:
@@ -165,6 +169,30 @@ class PairHead(nn.Module):
         return self.direction(x), self.sign(x).squeeze(-1)
 
 
+class SentenceHead(nn.Module):
+    """One logit, "this sentence states a causal relation", on the normalised sentence vector."""
+
+    def __init__(self, dim: int, dropout: float = 0.1):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.drop = nn.Dropout(dropout)
+        self.causal = nn.Linear(dim, 1)
+
+    def forward(self, features: Tensor) -> Tensor:
+        return self.causal(self.drop(self.norm(features))).squeeze(-1)
+
+
+def sentence_features(model: nn.Module, tokenizer, texts: Sequence[str], pooling: PoolingConfig) -> Tensor:
+    """The pooled sentence vector (same layers as the pair features), with gradients."""
+    whole = [Candidate(t, (0, len(t)), (0, len(t))) for t in texts]
+    return pair_features(model, tokenizer, whole, PoolingConfig(layers=pooling.layers, parts=("sentence",)))
+
+
+def sentence_loss(logits: Tensor, sentences: Sequence[tuple[str, bool]]) -> Tensor:
+    target = torch.tensor([float(c) for _, c in sentences], device=logits.device)
+    return nn.functional.binary_cross_entropy_with_logits(logits, target)
+
+
 def pair_features(model: nn.Module, tokenizer, candidates: Sequence[Candidate], pooling: PoolingConfig) -> Tensor:
     """Pooled pair features with gradients: one forward pass per distinct model input in the batch."""
     inputs = model_inputs(candidates, pooling.marked)
@@ -240,6 +268,23 @@ def evaluate_head(model: nn.Module, tokenizer, head: PairHead, examples: Sequenc
     return metrics
 
 
+@torch.no_grad()
+def evaluate_sentences(model: nn.Module, tokenizer, head: SentenceHead, sentences: Sequence[tuple[str, bool]],
+                       pooling: PoolingConfig, batch_size: int = 32) -> dict:
+    """Loss and F1 (at 0.5) of backbone + sentence head on held-out causal / not-causal sentences."""
+    was_training = model.training, head.training
+    model.eval()
+    head.eval()
+    logits = torch.cat([head(sentence_features(model, tokenizer, [t for t, _ in sentences[i:i + batch_size]],
+                                               pooling)).cpu()
+                        for i in tqdm(range(0, len(sentences), batch_size), desc="validate sentences", leave=False)])
+    model.train(was_training[0])
+    head.train(was_training[1])
+    gold = np.array([bool(c) for _, c in sentences])
+    return {"sentence_loss": float(sentence_loss(logits, sentences)),
+            "sentence_f1": sentence_scores(gold, logits.numpy() > 0)["sentence_f1"]}
+
+
 def sample_examples(examples: Sequence[LabeledExample], limit: int | None, seed: int) -> list[LabeledExample]:
     """A seeded subset (order kept) when a limit is set."""
     if limit is None or limit >= len(examples):
@@ -260,8 +305,9 @@ def data_summary(examples: Sequence[LabeledExample]) -> dict:
             "signed": sum(e.sign is not None for e in examples)}
 
 
-def _improved(metrics: dict, best: dict | None) -> bool:
-    return best is None or metrics["loss"] < best["loss"] - 1e-6
+def _objective(metrics: dict, settings: LoraSettings) -> float:
+    """What early stopping minimises: the direction loss, plus the weighted sentence loss if any."""
+    return metrics["loss"] + settings.sentence_weight * metrics.get("sentence_loss", 0.0)
 
 
 def _trainable_state(model: nn.Module, head: PairHead) -> tuple[dict, dict]:
@@ -272,10 +318,14 @@ def _trainable_state(model: nn.Module, head: PairHead) -> tuple[dict, dict]:
 
 def train_lora(backbone: str, train: Sequence[LabeledExample], valid: Sequence[LabeledExample],
                settings: LoraSettings = LoraSettings(), out_dir: str | Path = "adapter",
-               pooling: PoolingConfig = PoolingConfig(), sources: Sequence[str] = ()) -> TuneResult:
+               pooling: PoolingConfig = PoolingConfig(), sources: Sequence[str] = (),
+               sentences: Sequence[tuple[str, bool]] = (), valid_sentences: Sequence[tuple[str, bool]] = ()
+               ) -> TuneResult:
     """Tune LoRA adapters on `train`, stop early on `valid`, save the best adapter + head + metadata.
 
     sources: how the data was given (e.g. "semeval2010:/path"), recorded in fuzzymap_training.json.
+    sentences / valid_sentences: (text, causal) pairs for the sentence task (see the module's note);
+    its head only shapes the backbone and is not saved.
     """
     from peft import LoraConfig, get_peft_model
 
@@ -294,22 +344,33 @@ def train_lora(backbone: str, train: Sequence[LabeledExample], valid: Sequence[L
     device = next(model.parameters()).device
     dim = model.config.hidden_size * len(pooling.parts)
     head = PairHead(dim, settings.dropout).to(device)
+    s_head = SentenceHead(model.config.hidden_size, settings.dropout).to(device)
+    sentences = list(sentences)
+    valid_sentences = list(valid_sentences) if sentences else []
     weights = class_weights([int(e.label) for e in train], settings.class_weight)
     params = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())
+    params += list(s_head.parameters()) if sentences else []
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log.info("tuning %s with LoRA r=%d on %s (%d trainable backbone parameters%s): %d train, %d valid",
              backbone, settings.r, ",".join(targets), n_trainable, ", QLoRA 4-bit" if qlora else "",
              len(train), len(valid))
 
-    steps_per_epoch = (len(train) + settings.batch_size - 1) // settings.batch_size
+    bs = settings.batch_size
+    steps_per_epoch = (len(train) + bs - 1) // bs + (len(sentences) + bs - 1) // bs
     total = steps_per_epoch * settings.epochs
     if settings.max_steps is not None:
         total = min(total, settings.max_steps)
     eval_every = settings.eval_every or steps_per_epoch
     rng = np.random.default_rng(settings.seed)
 
-    history = [{"step": 0, "epoch": 0.0, **evaluate_head(model, tokenizer, head, valid, pooling)}]
+    def validate() -> dict:
+        metrics = evaluate_head(model, tokenizer, head, valid, pooling)
+        if valid_sentences:
+            metrics.update(evaluate_sentences(model, tokenizer, s_head, valid_sentences, pooling))
+        return metrics
+
+    history = [{"step": 0, "epoch": 0.0, **validate()}]
     best, best_state, bad_checks, step, stopped_early = None, None, 0, 0, False
     log.info("before tuning: valid loss %.4f, causal F1 %.3f", history[0]["loss"], history[0]["causal_f1"])
     model.train()
@@ -318,10 +379,20 @@ def train_lora(backbone: str, train: Sequence[LabeledExample], valid: Sequence[L
     running: list[float] = []
     while step < total and not stopped_early:
         order = rng.permutation(len(train))
-        for first in range(0, len(order), settings.batch_size):
-            batch = [train[i] for i in order[first:first + settings.batch_size]]
-            d_logits, s_logits = head(pair_features(model, tokenizer, [e.candidate for e in batch], pooling))
-            loss, _, _ = head_loss(d_logits, s_logits, batch, weights, settings.sign_weight)
+        schedule = [(False, order[i:i + bs]) for i in range(0, len(order), bs)]
+        if sentences:  # the two tasks' batches interleaved at random
+            s_order = rng.permutation(len(sentences))
+            schedule += [(True, s_order[i:i + bs]) for i in range(0, len(s_order), bs)]
+            schedule = [schedule[k] for k in rng.permutation(len(schedule))]
+        for is_sentence, rows in schedule:
+            if is_sentence:
+                batch_s = [sentences[i] for i in rows]
+                logits = s_head(sentence_features(model, tokenizer, [t for t, _ in batch_s], pooling))
+                loss = settings.sentence_weight * sentence_loss(logits, batch_s)
+            else:
+                batch = [train[i] for i in rows]
+                d_logits, s_logits = head(pair_features(model, tokenizer, [e.candidate for e in batch], pooling))
+                loss, _, _ = head_loss(d_logits, s_logits, batch, weights, settings.sign_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -330,12 +401,13 @@ def train_lora(backbone: str, train: Sequence[LabeledExample], valid: Sequence[L
             bar.update(1)
             bar.set_postfix(loss=f"{np.mean(running[-20:]):.4f}")
             if step % eval_every == 0 or step == total:
-                metrics = evaluate_head(model, tokenizer, head, valid, pooling)
+                metrics = validate()
                 history.append({"step": step, "epoch": round(step / steps_per_epoch, 3),
                                 "train_loss": float(np.mean(running)), **metrics})
                 running = []
-                log.info("step %d: valid loss %.4f, causal F1 %.3f", step, metrics["loss"], metrics["causal_f1"])
-                if _improved(metrics, best):
+                log.info("step %d: valid loss %.4f, causal F1 %.3f, sentence F1 %s", step, metrics["loss"],
+                         metrics["causal_f1"], metrics.get("sentence_f1", "-"))
+                if best is None or _objective(metrics, settings) < _objective(best, settings) - 1e-6:
                     best, best_state, bad_checks = history[-1], _trainable_state(model, head), 0
                 else:
                     bad_checks += 1
@@ -346,8 +418,9 @@ def train_lora(backbone: str, train: Sequence[LabeledExample], valid: Sequence[L
             if step >= total:
                 break
     bar.close()
-    if best is None or best["loss"] >= history[0]["loss"]:
-        log.warning("tuning did not lower the validation loss below the untuned %.4f", history[0]["loss"])
+    if best is None or _objective(best, settings) >= _objective(history[0], settings):
+        log.warning("tuning did not lower the validation loss below the untuned %.4f",
+                    _objective(history[0], settings))
     if best_state is not None:
         lora, head_state = best_state
         with torch.no_grad():
@@ -365,7 +438,9 @@ def train_lora(backbone: str, train: Sequence[LabeledExample], valid: Sequence[L
     meta = {
         "backbone": backbone, "kind": kind, "lora_targets": targets, "qlora": qlora,
         "pooling": asdict(pooling), "settings": asdict(settings), "seed": settings.seed,
-        "data": {"sources": list(sources), "train": data_summary(train), "valid": data_summary(valid)},
+        "data": {"sources": list(sources), "train": data_summary(train), "valid": data_summary(valid),
+                 "sentences": {"train": len(sentences), "causal": sum(c for _, c in sentences),
+                               "valid": len(valid_sentences)}},
         "trainable_parameters": n_trainable, "feature_dim": dim, "steps": step, "stopped_early": stopped_early,
         "best_step": metrics.get("step", 0), "metrics": {"validation": metrics}, "history": history,
         "started_at": started.isoformat(timespec="seconds"),

@@ -41,6 +41,9 @@ class TrainSettings:
     """At most this many optimiser steps of 16 pairs; early stopping (checks every steps/5, patience
     2) kept the shipped model's adapter from step 600."""
     lora_valid: int = 300
+    lora_sentences: bool = True
+    """Tune the backbone on the training sentences' causal / not-causal labels too (a second task,
+    see finetune.lora), so the sentence vector the sentence head reads is tuned as well."""
     lora_max_chars: int = 300
     """LoRA trains on pairs from texts up to this length: a batch pads to its longest text, and one
     long multi-sentence passage made a step 20x slower."""
@@ -150,20 +153,26 @@ def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[s
     random.Random(settings.seed).shuffle(pairs)
     n_stop = min(settings.lora_valid, max(len(pairs) // 5, 1))
     stop, fit = pairs[:n_stop], pairs[n_stop:]
+    sentences = [s for s in train.sentences if len(s[0]) <= settings.lora_max_chars] if settings.lora_sentences else []
+    random.Random(settings.seed).shuffle(sentences)
+    n_stop = min(settings.lora_valid, len(sentences) // 5)
+    stop_sentences, fit_sentences = sentences[:n_stop], sentences[n_stop:]
     lora = LoraSettings(epochs=1, max_steps=settings.lora_steps, seed=settings.seed, patience=2,
                         max_train=settings.lora_steps * 16, eval_every=max(settings.lora_steps // 5, 1))
     pooling = PoolingConfig(layers=settings.layers, parts=tuple(settings.parts))
     key = hashlib.sha256(json.dumps(
         [settings.backbone, repr(lora), repr(pooling), [(e.candidate.text, e.candidate.a, e.candidate.b, int(e.label),
-                                                         e.sign) for e in pairs]], default=str).encode()).hexdigest()
+                                                         e.sign) for e in pairs], sentences], default=str).encode()).hexdigest()
     out_dir = cache_root() / "adapters" / f"{settings.backbone}-{key[:20]}"
     if (out_dir / "adapter_model.safetensors").is_file():
         progress(f"LoRA: reusing the adapter tuned on the same pairs and settings ({out_dir})")
         return out_dir
-    progress(f"LoRA: {settings.backbone}, {settings.lora_steps} steps of 16 on {min(len(fit), lora.max_train)} pairs")
+    progress(f"LoRA: {settings.backbone}, {settings.lora_steps} steps of 16 on {min(len(fit), lora.max_train)} pairs"
+             f" and {len(fit_sentences)} sentences")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tuning-", dir=out_dir.parent) as tmp:  # same disk: rename is atomic
-        result = train_lora(settings.backbone, fit, stop, lora, Path(tmp) / "adapter", pooling, sources=list(specs))
+        result = train_lora(settings.backbone, fit, stop, lora, Path(tmp) / "adapter", pooling, sources=list(specs),
+                            sentences=fit_sentences, valid_sentences=stop_sentences)
         Path(result.adapter_dir).rename(out_dir)
     progress(f"LoRA done: {result.metrics}")
     return out_dir

@@ -277,3 +277,18 @@ def test_staged_command_names_a_bad_data_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert str(missing) in err and "no such file" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_sentence_task_tunes_the_backbone_beside_the_pairs(tmp_path):
+    # the fixture's sentences as "causal or not" (the pair's label says which), a second task
+    texts = [(e.candidate.text, e.label != Direction.NONE) for e in EXAMPLES]
+    train_s, valid_s = texts[0::2], texts[1::2]
+    settings = LoraSettings(epochs=3, batch_size=8, lr=2e-3, seed=0, patience=3, max_steps=12, eval_every=6)
+    result = train_lora("minilm", TRAIN, VALID, settings, tmp_path, sentences=train_s, valid_sentences=valid_s)
+    history = result.history
+    assert all("sentence_loss" in h and "sentence_f1" in h for h in history)
+    # it learns the sentence task too: held-out sentence loss falls and F1 ends above the untuned one
+    assert min(h["sentence_loss"] for h in history[1:]) < history[0]["sentence_loss"]
+    assert history[-1]["sentence_f1"] > history[0]["sentence_f1"]
+    data = read_training(result.adapter_dir)["data"]["sentences"]
+    assert data == {"train": len(train_s), "causal": sum(c for _, c in train_s), "valid": len(valid_s)}

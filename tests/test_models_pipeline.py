@@ -3,6 +3,7 @@ and the real spaCy model; bundles that were tampered with or are foreign are ref
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -130,6 +131,10 @@ def test_lora_stage_ships_its_adapter_and_is_reused(specs, tmp_path, monkeypatch
     model = train_model(specs, settings, tmp_path / "tuned", progress=said.append)
     config = read_config(tmp_path / "tuned")
     assert config["adapter"] == "adapter" and (tmp_path / "tuned" / "adapter" / "adapter_model.safetensors").is_file()
+    # peft's README (it names this machine's paths) and the tuning-only head stay out of the bundle
+    assert not {"README.md", "head.safetensors"} & {p.name for p in (tmp_path / "tuned" / "adapter").iterdir()}
+    # the fixture's sentences were the second task of the tuning
+    assert any(re.search(r"pairs and [1-9]\d* sentences", m) for m in said)
     loaded = load_bundle(tmp_path / "tuned")
     cands = [c for cs in make_candidates_batch(SENTENCES) for c in cs]
     p1, _ = model.predict_proba(cands)
