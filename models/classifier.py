@@ -403,9 +403,12 @@ class RelationModel:
             sign_all = self._sign_probs_matrix(X)
             if sign_oof is not None:
                 sign_all[np.flatnonzero(signed)] = sign_oof[:, list(self.sign_[-1].classes_).index(1)]
-            f, t, rel = max(((self._e2e_from(train.passages, cands, oof, sign_all, t, rel)["e2e_f1"], -t, rel)
-                             for rel in RELATIVE_GRID for t in EXTRACT_GRID), key=lambda x: (x[0], x[1], -x[2]))
-            self.thresholds["extract"], self.thresholds["relative"] = float(round(-t, 3)), rel
+            def e2e_f1(t: float, rel: float) -> float:
+                return self._e2e_from(train.passages, cands, oof, sign_all, t, rel)["e2e_f1"]
+
+            t, f, rel = max(((*tune_threshold(lambda t, r=rel: e2e_f1(t, r), EXTRACT_GRID), rel) for rel in RELATIVE_GRID),
+                            key=lambda x: (x[1], -x[0], -x[2]))
+            self.thresholds["extract"], self.thresholds["relative"] = t, rel
             self.info["oof_e2e_f1"] = round(f, 4)
 
         if train.sentences and len({c for _, c in train.sentences}) == 2:
