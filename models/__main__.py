@@ -34,6 +34,12 @@ def cmd_train(args: argparse.Namespace) -> int:
                              valid_fraction=args.valid_fraction)
     if args.lora_steps is not None:
         settings = replace(settings, lora_steps=args.lora_steps)
+    if args.lora_r is not None:
+        settings = replace(settings, lora_r=args.lora_r)
+    if args.lora_targets:
+        settings = replace(settings, lora_targets=tuple(t.strip() for t in args.lora_targets.split(",") if t.strip()))
+    if args.lora_epochs is not None:
+        settings = replace(settings, lora_epochs=args.lora_epochs)
     model = train_model(args.data, settings, args.out, _log)
     print(json.dumps({"model": str(args.out), "model_id": model.model_id, "thresholds": model.thresholds,
                       "validation": model.info.get("validation")}))
@@ -128,6 +134,10 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--lora", action=argparse.BooleanOptionalAction, default=False,
                    help="LoRA-tune the backbone first (finetune.train_lora); default off")
     t.add_argument("--lora-steps", type=int, default=None, help="LoRA optimiser steps of 16 pairs at most (default 1000; early stopping may end sooner)")
+    t.add_argument("--lora-r", type=int, default=None, help="LoRA rank (default 8; alpha = 2r)")
+    t.add_argument("--lora-targets", default=None, metavar="NAMES",
+                   help="comma-separated module names to adapt (default: the backbone's query,value)")
+    t.add_argument("--lora-epochs", type=int, default=None, help="passes over the LoRA data at most (default 1)")
     t.add_argument("--valid-fraction", type=float, default=0.2)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, help="bundle folder to write")

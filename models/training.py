@@ -38,8 +38,14 @@ class TrainSettings:
     1 s with one torch thread (OMP_NUM_THREADS=1); with two threads on a busy 2-core machine it
     took 4-9 s, the threads spinning against other processes."""
     lora_steps: int = 1000
-    """At most this many optimiser steps of 16 pairs; early stopping (checks every steps/5, patience
-    2) kept the shipped model's adapter from step 600."""
+    """At most this many optimiser steps of 16 pairs; early stopping checks every steps/5 (patience
+    2). The shipped model (`make model`: 2000 steps, r=16 on every linear layer) kept step 1600."""
+    lora_r: int = 8
+    lora_targets: tuple[str, ...] | None = None
+    """LoRA rank and target modules (None: the backbone's query/value projections, see
+    embedding.backbones.lora_targets_for). alpha is 2 * r, as in the finetune defaults."""
+    lora_epochs: int = 1
+    """Passes over the sampled pairs and sentences at most (lora_steps caps them first)."""
     lora_valid: int = 300
     lora_sentences: bool = True
     """Tune the backbone on the training sentences' causal / not-causal labels too (a second task,
@@ -157,7 +163,9 @@ def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[s
     random.Random(settings.seed).shuffle(sentences)
     n_stop = min(settings.lora_valid, len(sentences) // 5)
     stop_sentences, fit_sentences = sentences[:n_stop], sentences[n_stop:]
-    lora = LoraSettings(epochs=1, max_steps=settings.lora_steps, seed=settings.seed, patience=2,
+    lora = LoraSettings(r=settings.lora_r, alpha=2 * settings.lora_r,
+                        target_modules=list(settings.lora_targets) if settings.lora_targets else None,
+                        epochs=settings.lora_epochs, max_steps=settings.lora_steps, seed=settings.seed, patience=2,
                         max_train=settings.lora_steps * 16, eval_every=max(settings.lora_steps // 5, 1))
     pooling = PoolingConfig(layers=settings.layers, parts=tuple(settings.parts))
     key = hashlib.sha256(json.dumps(
@@ -197,7 +205,9 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
     model.info["validation"] = {spec: evaluate_data(model, data, fmt, progress)
                                 for spec, (fmt, data) in prep.valid.items()}
     model.info["train_settings"] = {"backbone": settings.backbone, "lora": settings.lora,
-                                    "lora_steps": settings.lora_steps, "valid_fraction": settings.valid_fraction,
+                                    "lora_steps": settings.lora_steps, "lora_r": settings.lora_r,
+                                    "lora_targets": settings.lora_targets, "lora_epochs": settings.lora_epochs,
+                                    "valid_fraction": settings.valid_fraction,
                                     "seed": settings.seed, "seconds": round(time.perf_counter() - clock)}
     model.save(out)
     embedder.set_params(adapter=str(Path(out) / "adapter") if adapter else None, cache_dir=None)

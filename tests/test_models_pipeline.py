@@ -126,11 +126,17 @@ def test_foreign_folders_are_refused(trained, tmp_path):
 def test_lora_stage_ships_its_adapter_and_is_reused(specs, tmp_path, monkeypatch):
     monkeypatch.setenv("FUZZYMAP_CACHE", str(tmp_path / "cache"))
     settings = TrainSettings(lora=True, lora_steps=2, lora_valid=8, layers=2, cache_dir=str(tmp_path / "emb"),
+                             lora_r=4, lora_targets=("query", "value", "dense"),
                              heads=HeadSettings(c_grid=(1.0,), cv_folds=3))
     said: list[str] = []
     model = train_model(specs, settings, tmp_path / "tuned", progress=said.append)
     config = read_config(tmp_path / "tuned")
     assert config["adapter"] == "adapter" and (tmp_path / "tuned" / "adapter" / "adapter_model.safetensors").is_file()
+    # the rank and target modules asked for are the ones tuned (every "dense": attention output and MLP too)
+    adapter_config = json.loads((tmp_path / "tuned" / "adapter" / "adapter_config.json").read_text())
+    assert adapter_config["r"] == 4 and adapter_config["lora_alpha"] == 8
+    assert set(adapter_config["target_modules"]) == {"query", "value", "dense"}
+    assert config["train_settings"]["lora_r"] == 4
     # peft's README (it names this machine's paths) and the tuning-only head stay out of the bundle
     assert not {"README.md", "head.safetensors"} & {p.name for p in (tmp_path / "tuned" / "adapter").iterdir()}
     # the fixture's sentences were the second task of the tuning
