@@ -289,7 +289,8 @@ def relations_from(preds: Sequence[Prediction], model_id: str | None, relative: 
 
     A concept named twice in a sentence ("the child ... the child") gives two candidate spans with
     the same text: only the best-scored relation per (source text, target text) is kept, so a
-    reviewer never sees the same relation twice. A relation scored below `relative` times the
+    reviewer never sees the same relation twice, and a pair of two such mentions is no relation at
+    all. A relation scored below `relative` times the
     sentence's best is dropped too: the pairs around a real relation share its words and score
     just above the threshold, and each one is a false positive once the real one is matched."""
     out = []
@@ -298,12 +299,14 @@ def relations_from(preds: Sequence[Prediction], model_id: str | None, relative: 
     for p in sorted(preds, key=lambda p: -p.score):
         if p.direction == Direction.NONE:
             continue
-        best = p.score if best is None else best
-        if p.score < relative * best:
-            break
         c = p.candidate
         src, tgt = (c.a, c.b) if p.direction == Direction.A_TO_B else (c.b, c.a)
         key = (normalize(c.text[src[0]:src[1]]), normalize(c.text[tgt[0]:tgt[1]]))
+        if key[0] == key[1]:  # "farmers ... farmers": two mentions of one concept are no relation
+            continue
+        best = p.score if best is None else best
+        if p.score < relative * best:
+            break
         if key in seen:
             continue
         seen.add(key)

@@ -142,6 +142,9 @@ def test_relations_from_keeps_one_relation_per_concept_text():
     rels = relations_from(preds, "m")
     # "rain -> child" twice (two mentions of "child") comes out once, with the better score
     assert [(r.src, r.tgt, r.score, r.tgt_span) for r in rels] == [("rain", "child", 0.8, second)]
+    # "child -> child" is no relation even when it scores best, and it sets no bar for the others
+    self_pair = Prediction(Candidate(text, first, second), (0.05, 0.9, 0.05), Direction.A_TO_B, 1, 0.9, 0.9)
+    assert [(r.src, r.tgt) for r in relations_from([self_pair, *preds], "m", relative=0.95)] == [("rain", "child")]
 
 
 def test_relations_from_drops_relations_far_below_the_sentence_best():
