@@ -10,6 +10,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -197,16 +198,52 @@ def adapter_hash(adapter: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _apply_adapter(model: PreTrainedModel, adapter: Path) -> PreTrainedModel:
-    """Merge a peft LoRA adapter into the weights so inference costs nothing extra."""
-    from peft import PeftModel
+LORA_KEY = re.compile(r"^base_model\.model\.(?P<module>.+)\.lora_(?P<part>[AB])\.weight$")
 
+
+def merge_lora(model: PreTrainedModel, adapter: Path) -> PreTrainedModel:
+    """Merge a plain peft LoRA adapter into the weights: W += (alpha / r) * B @ A per module.
+
+    Extraction only ever needs merged weights, and importing peft (with bitsandbytes) costs ~6 s
+    of every CLI run and app start on this machine, most of the model load. Adapters using what
+    this does not implement (DoRA, per-module ranks, extra trained modules, biases) are refused.
+    """
+    from safetensors.torch import load_file
+
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    unsupported = [k for k in ("use_dora", "rank_pattern", "alpha_pattern", "modules_to_save", "layers_to_transform")
+                   if config.get(k)]
+    if config.get("peft_type", "LORA") != "LORA" or config.get("bias", "none") != "none" or unsupported:
+        raise ValueError(f"only plain LoRA adapters can be merged (got {config.get('peft_type')}, "
+                         f"bias {config.get('bias')}, {', '.join(unsupported) or 'no extras'})")
+    r = int(config["r"])
+    scale = float(config["lora_alpha"]) / (r ** 0.5 if config.get("use_rslora") else r)
+    parts: dict[str, dict[str, torch.Tensor]] = {}
+    for key, tensor in load_file(str(adapter / "adapter_model.safetensors")).items():
+        match = LORA_KEY.match(key)
+        if match is None:
+            raise ValueError(f"unexpected tensor {key!r}")
+        parts.setdefault(match["module"], {})[match["part"]] = tensor
+    with torch.no_grad():
+        for name, ab in parts.items():
+            module = model.get_submodule(name)
+            if set(ab) != {"A", "B"} or not isinstance(getattr(module, "weight", None), torch.Tensor):
+                raise ValueError(f"module {name!r}: needs lora_A and lora_B and a weight")
+            delta = (ab["B"].float() @ ab["A"].float()) * scale
+            if config.get("fan_in_fan_out"):
+                delta = delta.T
+            if delta.shape != module.weight.shape:
+                raise ValueError(f"module {name!r}: LoRA shape {tuple(delta.shape)} != weight {tuple(module.weight.shape)}")
+            module.weight += delta.to(module.weight.dtype)
+    return model
+
+
+def _apply_adapter(model: PreTrainedModel, adapter: Path) -> PreTrainedModel:
+    """Merge a LoRA adapter into the weights so inference costs nothing extra (see merge_lora)."""
     try:
-        json.loads((adapter / "adapter_config.json").read_text())
-        merged = PeftModel.from_pretrained(model, adapter).merge_and_unload()
-    except (ValueError, KeyError, RuntimeError, json.JSONDecodeError) as exc:
+        return merge_lora(model, adapter)
+    except (ValueError, KeyError, RuntimeError, AttributeError, json.JSONDecodeError) as exc:
         raise ValueError(f"adapter {adapter}: cannot be applied to this backbone ({exc})") from exc
-    return merged
 
 
 _LOADED: dict[tuple[str, str | None], Backbone] = {}

@@ -1,6 +1,8 @@
 """Embedding stage with the real MiniLM weights: masked one-pass pooling, cache, adapters, sklearn API."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from data.types import Candidate, LabeledExample, Direction
-from embedding.backbones import clear_backbones, load_backbone, load_base_model
+from embedding.backbones import clear_backbones, load_backbone, load_base_model, merge_lora
 from embedding.cache import EmbeddingCache
 from embedding.features import CandidateEmbedder
 from embedding.pooling import PoolingConfig, encode_candidates, mark, pool_pairs, span_weights
@@ -183,3 +185,40 @@ def test_saved_adapter_reloads_identically(minilm, tmp_path):
     assert second is not first and second.adapter_hash == first.adapter_hash
     np.testing.assert_array_equal(encode_candidates(second, pairs), x1)
     assert np.abs(x1 - base_x).max() > 1e-2
+
+
+def test_adapter_merge_matches_peft(tmp_path):
+    """merge_lora (no peft import at load time) gives peft's own merged weights, every layer adapted."""
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(0)
+    _, base, _ = load_base_model("minilm")
+    original = {k: v.clone() for k, v in base.state_dict().items()}
+    tuned = get_peft_model(base, LoraConfig(r=4, lora_alpha=16, target_modules=["query", "key", "value", "dense"],
+                                            init_lora_weights=False))
+    tuned.save_pretrained(tmp_path / "adapter")
+    want = tuned.merge_and_unload().state_dict()
+    _, fresh, _ = load_base_model("minilm")
+    got = merge_lora(fresh, tmp_path / "adapter").state_dict()
+    assert want.keys() == got.keys()
+    for key in want:
+        torch.testing.assert_close(got[key], want[key], atol=1e-6, rtol=1e-5)
+    changed = {k for k in want if not torch.equal(want[k], original[k])}
+    assert "encoder.layer.5.intermediate.dense.weight" in changed and "encoder.layer.0.attention.self.key.weight" in changed
+
+
+def test_foreign_adapter_is_refused(tmp_path):
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "adapter"
+    folder.mkdir()
+    (folder / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 2, "lora_alpha": 4}))
+    save_file({"base_model.model.encoder.layer.0.attention.self.nope.lora_A.weight": torch.zeros(2, 384),
+               "base_model.model.encoder.layer.0.attention.self.nope.lora_B.weight": torch.zeros(384, 2)},
+              str(folder / "adapter_model.safetensors"))
+    with pytest.raises(ValueError, match="cannot be applied"):
+        load_backbone("minilm", adapter=folder)
+    (folder / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 2, "lora_alpha": 4,
+                                                            "use_dora": True}))
+    with pytest.raises(ValueError, match="only plain LoRA"):
+        load_backbone("minilm", adapter=folder)
