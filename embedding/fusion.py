@@ -27,8 +27,12 @@ METHODS = ("concat", "gram")
 
 
 def _stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std over samples (and layers), std floored so constant features stay finite."""
+    """Mean and std over samples (and layers), std floored so constant features stay finite.
+
+    In float64: decoder hidden states have outlier dimensions in the thousands with a small spread,
+    where float32 sums lose the digits the standardised feature is made of."""
     axes = tuple(range(x.ndim - 1))
+    x = np.asarray(x, dtype=np.float64)
     return x.mean(axis=axes), np.maximum(x.std(axis=axes), 1e-6)
 
 
@@ -82,7 +86,7 @@ class FusedEmbedder(TransformerMixin, BaseEstimator):
         return self._combine(self._blocks(X))
 
     def _combine(self, blocks: list[np.ndarray]) -> np.ndarray:
-        standard = [(b - m) / s for b, m, s in zip(blocks, self.means_, self.stds_)]
+        standard = [(np.asarray(b, dtype=np.float64) - m) / s for b, m, s in zip(blocks, self.means_, self.stds_)]
         if self.method == "concat":
             return np.concatenate(standard, axis=-1).astype(np.float32)
         vectors = np.concatenate([b @ p for b, p in zip(standard, self.projections_)], axis=1)  # [n, V, dim]
