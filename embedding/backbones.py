@@ -205,7 +205,7 @@ def merge_lora(model: PreTrainedModel, adapter: Path) -> PreTrainedModel:
     """Merge a plain peft LoRA adapter into the weights: W += (alpha / r) * B @ A per module.
 
     Extraction only ever needs merged weights, and importing peft (with bitsandbytes) costs ~6 s
-    of every CLI run and app start on this machine, most of the model load. Adapters using what
+    of every CLI run and app start on this machine, about half of the model load. Adapters using what
     this does not implement (DoRA, per-module ranks, extra trained modules, biases) are refused.
     """
     from safetensors.torch import load_file

@@ -290,9 +290,9 @@ def relations_from(preds: Sequence[Prediction], model_id: str | None, relative: 
     A concept named twice in a sentence ("the child ... the child") gives two candidate spans with
     the same text: only the best-scored relation per (source text, target text) is kept, so a
     reviewer never sees the same relation twice, and a pair of two such mentions is no relation at
-    all. A relation scored below `relative` times the
-    sentence's best is dropped too: the pairs around a real relation share its words and score
-    just above the threshold, and each one is a false positive once the real one is matched."""
+    all. A relation scored below `relative` times the sentence's best is dropped too: the pairs
+    around a real relation share its words and score just above the threshold, and each one is a
+    false positive once the real one is matched."""
     out = []
     seen: set[tuple[str, str]] = set()
     best = None
