@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import sparse
@@ -51,6 +51,10 @@ class HeadSettings:
     embed_weight: float = 0.03
     """Scale of the standardised embedding block beside the L2-normalised TF-IDF block: with ~2000
     unit-variance columns the embedding block would otherwise swamp the lexical one under one C."""
+    sentence_embed_weight: float | None = 0.02
+    """The sentence head's own embed_weight (None: embed_weight). Its block is the sentence vector
+    alone, tuned by the LoRA sentence task on these very training sentences, so the head leans on it
+    too much at 0.03: 0.02 gave CNC validation 0.782 against 0.769 (bench/heads.py, 2026-12-02)."""
     lexical: bool = True
     cues: bool = True
     """Dense sign-cue counts (SignCues) beside the other blocks of the pair and sign heads."""
@@ -418,7 +422,9 @@ class RelationModel:
             progress(f"sentence head on {len(train.sentences)} sentences")
             sents = [Candidate(t, (0, len(t)), (0, len(t))) for t, _ in train.sentences]
             ys = np.asarray([int(c) for _, c in train.sentences])
-            s_union = feature_union(self._sentence_embedder(), self.settings, sentence_only=True).fit(sents)
+            weight = self.settings.sentence_embed_weight
+            s_settings = self.settings if weight is None else replace(self.settings, embed_weight=weight)
+            s_union = feature_union(self._sentence_embedder(), s_settings, sentence_only=True).fit(sents)
             s_head, s_oof = self._select(sparse.csr_matrix(s_union.transform(sents)), ys, "sentence")
             self.sentence_ = Pipeline([("features", s_union), ("clf", s_head)])
             self.thresholds["sentence"], f = tune_threshold(
