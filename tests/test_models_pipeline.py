@@ -64,6 +64,8 @@ def test_bundle_records_data_validation_and_hashes(trained):
     assert all(len(d["sha256"]) == 64 for d in config["training_data"])
     assert "causal_f1" in next(iter(config["validation"].values()))
     assert set(config["files"]) >= {"classifier.safetensors", "vocab.json"}
+    # the sentence head keeps its own embedding weight (HeadSettings.sentence_embed_weight)
+    assert config["heads"]["sentence"]["embed_weight"] == 0.02 and config["heads"]["pair"]["embed_weight"] == 0.03
     card = (out / "README.md").read_text()
     assert "CC BY 3.0" in card and "CC0 1.0" in card and "MIT" in card
     assert not any(p.suffix in {".pkl", ".pickle", ".joblib"} for p in out.rglob("*"))
