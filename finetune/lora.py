@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from data.types import Candidate, Direction, LabeledExample
-from embedding.backbones import lora_targets_for, load_base_model
+from embedding.backbones import lora_targets_for, load_base_model, merge_lora
 from embedding.pooling import PoolingConfig, model_inputs, pool_pairs
 from models.metrics import pair_scores, sentence_scores, sign_accuracy
 
@@ -484,12 +484,10 @@ def merge_adapter(backbone: str, adapter_dir: str | Path, out_dir: str | Path) -
     The folder loads like any local Hugging Face backbone (`load_backbone(str(out_dir))`), for
     tools that know nothing about peft. The base's `architectures` is kept so a decoder stays a decoder.
     """
-    from peft import PeftModel
-
     adapter_dir, out = Path(adapter_dir), Path(out_dir)
     tokenizer, base, _ = load_base_model(backbone)
     architectures = list(getattr(base.config, "architectures", None) or [])
-    merged = PeftModel.from_pretrained(base, adapter_dir).merge_and_unload()
+    merged = merge_lora(base, adapter_dir)  # the merge every bundle load does, so both give the same weights
     out.mkdir(parents=True, exist_ok=True)
     merged.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
