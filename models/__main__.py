@@ -27,6 +27,13 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction in [0, 1)")
+    return value
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from models.training import TrainSettings, train_model
 
@@ -40,6 +47,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         settings = replace(settings, lora_targets=tuple(t.strip() for t in args.lora_targets.split(",") if t.strip()))
     if args.lora_epochs is not None:
         settings = replace(settings, lora_epochs=args.lora_epochs)
+    if args.lora_holdout is not None:
+        settings = replace(settings, lora_holdout=args.lora_holdout)
     model = train_model(args.data, settings, args.out, _log)
     print(json.dumps({"model": str(args.out), "model_id": model.model_id, "thresholds": model.thresholds,
                       "validation": model.info.get("validation")}))
@@ -138,6 +147,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--lora-targets", default=None, metavar="NAMES",
                    help="comma-separated module names to adapt (default: the backbone's query,value)")
     t.add_argument("--lora-epochs", type=int, default=None, help="passes over the LoRA data at most (default 1)")
+    t.add_argument("--lora-holdout", type=_fraction, default=None, metavar="FRACTION",
+                   help="share of training texts kept out of LoRA to tune the heads on (default 0)")
     t.add_argument("--valid-fraction", type=float, default=0.2)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, help="bundle folder to write")

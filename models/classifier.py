@@ -4,7 +4,8 @@ Three scikit-learn Pipelines share one feature recipe (ml.md's lessons): entity-
 multi-layer embeddings from the (LoRA-tuned) backbone, standardised, BESIDE a TF-IDF of the
 entity-marked text and the words between the spans. LogisticRegression heads; C chosen by
 cross-validation on the training data; thresholds tuned on out-of-fold probabilities of the
-training data, so the held-out validation split is only ever used to report.
+training data (of its texts held out of the LoRA stage, where some are: TrainingSet.held_out), so
+the held-out validation split is only ever used to report.
 """
 from __future__ import annotations
 
@@ -55,6 +56,12 @@ class HeadSettings:
     """The sentence head's own embed_weight (None: embed_weight). Its block is the sentence vector
     alone, tuned by the LoRA sentence task on these very training sentences, so the head leans on it
     too much at 0.03: 0.02 gave CNC validation 0.782 against 0.769 (bench/heads.py, 2026-12-02)."""
+    embed_weight_grid: tuple[float, ...] = (0.0075, 0.015, 0.03)
+    """Embedding weights tried per head, like C, when the training set marks texts the backbone was
+    not tuned on (TrainingSet.held_out); embed_weight and sentence_embed_weight apply otherwise. On
+    the texts the adapter was tuned on its features look better than on unseen text, and a weight
+    chosen there is too heavy (README: lighter weights did better on validation with the shipped
+    adapter, which saw every training text, so they could not be chosen honestly for it)."""
     lexical: bool = True
     cues: bool = True
     """Dense sign-cue counts (SignCues) beside the other blocks of the pair and sign heads."""
@@ -329,6 +336,10 @@ class TrainingSet:
     sentences: list[tuple[str, bool]] = field(default_factory=list)
     passages: list[tuple[str, list[PassageRelation], list[int]]] = field(default_factory=list)
     """(text, gold relations, indices of its candidates in examples) for the extraction threshold."""
+    held_out: frozenset[str] = frozenset()
+    """Texts kept out of the backbone's LoRA tuning (models.training.TrainSettings.lora_holdout):
+    the heads still fit on every row, but C, the embedding weight and the thresholds are chosen on
+    these rows' out-of-fold scores, which see the tuned features as unseen text will."""
 
 
 class RelationModel:
@@ -356,22 +367,36 @@ class RelationModel:
     def _lr(self, C: float) -> LogisticRegression:
         return LogisticRegression(C=C, max_iter=self.settings.max_iter, random_state=self.settings.seed)
 
-    def _select(self, X, y, name: str) -> tuple[LogisticRegression, np.ndarray]:
-        """C by stratified CV (log loss of out-of-fold probabilities); returns the refit head and the
-        out-of-fold probabilities at the chosen C (used for threshold tuning)."""
+    def _select(self, union: FeatureUnion, rows: Sequence[Candidate], y: np.ndarray, name: str,
+                tune: np.ndarray | None, weights: Sequence[float]) -> tuple[LogisticRegression, np.ndarray, sparse.csr_matrix]:
+        """C (and the embedding weight, where several are given) by stratified CV: the log loss of
+        out-of-fold probabilities on the tuning rows (tune; None: all rows). Sets the chosen weight
+        on union; returns the refit head, the out-of-fold probabilities and the features at that choice."""
         folds = StratifiedKFold(self.settings.cv_folds, shuffle=True, random_state=self.settings.seed)
+        mask = np.ones(len(y), dtype=bool) if tune is None else tune
+        cv = self.info.setdefault("cv", {}).setdefault(name, {})
         best = None
-        for C in self.settings.c_grid:
-            oof = cross_val_predict(self._lr(C), X, y, cv=folds, method="predict_proba")
-            eps = 1e-9
-            loss = -float(np.mean(np.log(oof[np.arange(len(y)), np.searchsorted(np.unique(y), y)] + eps)))
-            self.info.setdefault("cv", {}).setdefault(name, {})[str(C)] = round(loss, 4)
-            if best is None or loss < best[0]:
-                best = (loss, C, oof)
-        _, C, oof = best
-        self.info["cv"][name]["chosen_C"] = C
+        for w in weights:
+            if "embed" in union.named_transformers:
+                union.set_params(embed__scale__weight=w)
+            X = sparse.csr_matrix(union.transform(rows))
+            for C in self.settings.c_grid:
+                oof = cross_val_predict(self._lr(C), X, y, cv=folds, method="predict_proba")
+                picked = oof[np.arange(len(y)), np.searchsorted(np.unique(y), y)][mask]
+                loss = -float(np.mean(np.log(picked + 1e-9)))
+                cv[f"w={w},C={C}" if len(weights) > 1 else str(C)] = round(loss, 4)
+                if best is None or loss < best[0]:
+                    best = (loss, w, C, oof, X)
+        _, w, C, oof, X = best
+        if "embed" in union.named_transformers:
+            union.set_params(embed__scale__weight=w)
+            cv["chosen_embed_weight"] = w
+        cv["chosen_C"] = C
         head = self._lr(C).fit(X, y)
-        return head, full_proba(oof, head.classes_) if name == "pair" else oof
+        return head, full_proba(oof, head.classes_) if name == "pair" else oof, X
+
+    def _weights(self, default: float, tuned: bool) -> tuple[float, ...]:
+        return tuple(self.settings.embed_weight_grid) if tuned and self.settings.embed_weight_grid else (default,)
 
     def fit(self, train: TrainingSet | Sequence[LabeledData], progress=print) -> RelationModel:
         """Fit the three heads on the training data and tune thresholds on its out-of-fold scores.
@@ -385,14 +410,20 @@ class RelationModel:
         exs = train.examples
         cands = [e.candidate for e in exs]
         y = np.asarray([int(e.label) for e in exs])
+        held = train.held_out
+        tune = np.asarray([c.text in held for c in cands]) if held else None
+        if tune is not None and len(np.unique(y[tune])) < 2:
+            progress("the texts held out of the backbone's tuning hold one class only: tuning on all rows")
+            held, tune = frozenset(), None
+        self.info["tuning_rows"] = {"pairs": int(len(y) if tune is None else tune.sum()),
+                                    "held_out_of_backbone": bool(held)}
         progress(f"pair features for {len(cands)} candidates")
         union = feature_union(self.embedder, self.settings).fit(cands)
-        X = union.transform(cands)
-        X = sparse.csr_matrix(X)
-        progress("pair head: choosing C by cross-validation")
-        head, oof = self._select(X, y, "pair")
+        progress("pair head: choosing C" + (" and the embedding weight" if held else "") + " by cross-validation")
+        head, oof, X = self._select(union, cands, y, "pair", tune, self._weights(self.settings.embed_weight, bool(held)))
         self.pair_ = Pipeline([("features", union), ("clf", head)])
-        t, f = tune_threshold(lambda t: pair_scores(y, decide(oof, t))["causal_f1"])
+        rows = slice(None) if tune is None else tune
+        t, f = tune_threshold(lambda t: pair_scores(y[rows], decide(oof[rows], t))["causal_f1"])
         self.thresholds["pair"] = t
         self.info["oof_pair_causal_f1"] = round(f, 4)
 
@@ -401,7 +432,10 @@ class RelationModel:
         if signed.sum() >= 10 and len({e.sign for e, s in zip(exs, signed) if s}) == 2:
             progress(f"sign head on {int(signed.sum())} signed causal pairs")
             ys = np.asarray([e.sign for e, s in zip(exs, signed) if s])
-            sign_head, sign_oof = self._select(X[signed], ys, "sign")
+            sign_tune = tune[signed] if tune is not None and len(np.unique(ys[tune[signed]])) == 2 else None
+            union_w = (union.get_params()["embed__scale__weight"],) if "embed" in union.named_transformers else (None,)
+            sign_rows = [c for c, s in zip(cands, signed) if s]
+            sign_head, sign_oof, _ = self._select(union, sign_rows, ys, "sign", sign_tune, union_w)
             self.sign_ = Pipeline([("features", union), ("clf", sign_head)])
         else:
             progress("sign head skipped: fewer than 10 signed causal pairs with both signs")
@@ -410,26 +444,37 @@ class RelationModel:
             sign_all = self._sign_probs_matrix(X)
             if sign_oof is not None:
                 sign_all[np.flatnonzero(signed)] = sign_oof[:, list(self.sign_[-1].classes_).index(1)]
+            passages = [p for p in train.passages if p[0] in held] if held else train.passages
+            passages = passages or train.passages
+
             def e2e_f1(t: float, rel: float) -> float:
-                return self._e2e_from(train.passages, cands, oof, sign_all, t, rel)["e2e_f1"]
+                return self._e2e_from(passages, cands, oof, sign_all, t, rel)["e2e_f1"]
 
             t, f, rel = max(((*tune_threshold(lambda t, r=rel: e2e_f1(t, r), EXTRACT_GRID), rel) for rel in RELATIVE_GRID),
                             key=lambda x: (x[1], -x[0], -x[2]))
             self.thresholds["extract"], self.thresholds["relative"] = t, rel
             self.info["oof_e2e_f1"] = round(f, 4)
+            self.info["tuning_rows"]["passages"] = len(passages)
 
         if train.sentences and len({c for _, c in train.sentences}) == 2:
             progress(f"sentence head on {len(train.sentences)} sentences")
             sents = [Candidate(t, (0, len(t)), (0, len(t))) for t, _ in train.sentences]
             ys = np.asarray([int(c) for _, c in train.sentences])
+            s_tune = np.asarray([t in held for t, _ in train.sentences]) if held else None
+            if s_tune is not None and len(np.unique(ys[s_tune])) < 2:
+                s_tune = None
             weight = self.settings.sentence_embed_weight
-            s_settings = self.settings if weight is None else replace(self.settings, embed_weight=weight)
-            s_union = feature_union(self._sentence_embedder(), s_settings, sentence_only=True).fit(sents)
-            s_head, s_oof = self._select(sparse.csr_matrix(s_union.transform(sents)), ys, "sentence")
+            weight = self.settings.embed_weight if weight is None else weight
+            s_union = feature_union(self._sentence_embedder(), replace(self.settings, embed_weight=weight),
+                                    sentence_only=True).fit(sents)
+            s_head, s_oof, _ = self._select(s_union, sents, ys, "sentence", s_tune,
+                                            self._weights(weight, s_tune is not None))
             self.sentence_ = Pipeline([("features", s_union), ("clf", s_head)])
+            s_rows = slice(None) if s_tune is None else s_tune
             self.thresholds["sentence"], f = tune_threshold(
-                lambda t: sentence_scores(ys.astype(bool), s_oof[:, 1] >= t)["sentence_f1"])
+                lambda t: sentence_scores(ys[s_rows].astype(bool), s_oof[s_rows, 1] >= t)["sentence_f1"])
             self.info["oof_sentence_f1"] = round(f, 4)
+            self.info["tuning_rows"]["sentences"] = int(len(ys) if s_tune is None else s_tune.sum())
         return self
 
     def _sentence_embedder(self) -> BaseEstimator | None:

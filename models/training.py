@@ -1,8 +1,8 @@
 """Training: dataset files -> seeded train/validation splits -> (LoRA) -> heads -> bundle.
 
 The validation split of every file is held out from everything (LoRA early stopping uses a slice
-of the TRAINING split's pairs, thresholds come from out-of-fold scores), so the validation
-figures written into the bundle are honest held-out figures.
+of the TRAINING split's pairs, thresholds come from out-of-fold scores of training texts the LoRA
+stage did not see), so the validation figures written into the bundle are honest held-out figures.
 """
 from __future__ import annotations
 
@@ -46,6 +46,11 @@ class TrainSettings:
     embedding.backbones.lora_targets_for). alpha is 2 * r, as in the finetune defaults."""
     lora_epochs: int = 1
     """Passes over the sampled pairs and sentences at most (lora_steps caps them first)."""
+    lora_holdout: float = 0.0
+    """Share of the training texts (pairs and sentences grouped by their text, seeded) kept out of
+    the LoRA stage, so that the heads' C, embedding weight and thresholds are chosen on texts the
+    adapter never saw (TrainingSet.held_out); the heads still fit on all of them. 0: the LoRA stage
+    sees every text and the heads are tuned on all of them (how models/default was built)."""
     lora_valid: int = 300
     lora_sentences: bool = True
     """Tune the backbone on the training sentences' causal / not-causal labels too (a second task,
@@ -137,6 +142,17 @@ def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Ca
     return Prepared(train, valid, summary)
 
 
+def held_out_texts(train: TrainingSet, fraction: float, seed: int) -> frozenset[str]:
+    """A seeded share of the training texts, drawn by a hash of each text: all pairs of a sentence
+    or passage fall on the same side, and the draw does not depend on the order of the files."""
+    if fraction <= 0:
+        return frozenset()
+    texts = {e.candidate.text for e in train.examples} | {t for t, _ in train.sentences}
+    bar = int(fraction * 2**32)
+    return frozenset(t for t in texts
+                     if int.from_bytes(hashlib.sha256(f"{seed}\0{t}".encode()).digest()[:4], "big") < bar)
+
+
 CLASS_NAMES = {int(Direction.NONE): "none", int(Direction.A_TO_B): "A->B", int(Direction.B_TO_A): "B->A"}
 
 
@@ -155,11 +171,13 @@ def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[s
     from embedding.pooling import PoolingConfig
     from finetune.lora import LoraSettings, train_lora
 
-    pairs = [e for e in train.examples if len(e.candidate.text) <= settings.lora_max_chars]
+    pairs = [e for e in train.examples
+             if len(e.candidate.text) <= settings.lora_max_chars and e.candidate.text not in train.held_out]
     random.Random(settings.seed).shuffle(pairs)
     n_stop = min(settings.lora_valid, max(len(pairs) // 5, 1))
     stop, fit = pairs[:n_stop], pairs[n_stop:]
-    sentences = [s for s in train.sentences if len(s[0]) <= settings.lora_max_chars] if settings.lora_sentences else []
+    sentences = [s for s in train.sentences if len(s[0]) <= settings.lora_max_chars and s[0] not in train.held_out
+                 ] if settings.lora_sentences else []
     random.Random(settings.seed).shuffle(sentences)
     n_stop = min(settings.lora_valid, len(sentences) // 5)
     stop_sentences, fit_sentences = sentences[:n_stop], sentences[n_stop:]
@@ -195,6 +213,9 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
 
     clock = time.perf_counter()
     prep = prepare(specs, settings.valid_fraction, settings.seed, progress)
+    if settings.lora:
+        prep.train.held_out = held_out_texts(prep.train, settings.lora_holdout, settings.seed)
+        progress(f"{len(prep.train.held_out)} training texts held out of the LoRA stage to tune the heads on")
     adapter = tune_backbone(settings, prep.train, specs, progress) if settings.lora else None
     embedder = CandidateEmbedder(settings.backbone, adapter=str(adapter) if adapter else None,
                                  layers=settings.layers, parts=tuple(settings.parts),
@@ -207,6 +228,7 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
     model.info["train_settings"] = {"backbone": settings.backbone, "lora": settings.lora,
                                     "lora_steps": settings.lora_steps, "lora_r": settings.lora_r,
                                     "lora_targets": settings.lora_targets, "lora_epochs": settings.lora_epochs,
+                                    "lora_holdout": settings.lora_holdout if settings.lora else None,
                                     "valid_fraction": settings.valid_fraction,
                                     "seed": settings.seed, "seconds": round(time.perf_counter() - clock)}
     model.save(out)

@@ -152,3 +152,25 @@ def test_lora_stage_ships_its_adapter_and_is_reused(specs, tmp_path, monkeypatch
     said.clear()  # same pairs and settings: the tuned adapter comes from the cache, not a second tuning
     train_model(specs, settings, tmp_path / "again", progress=said.append)
     assert any("reusing the adapter" in m for m in said)
+
+
+def test_lora_holdout_keeps_its_texts_out_of_the_tuning(specs, tmp_path, monkeypatch):
+    import finetune.lora
+    from models.training import held_out_texts, prepare
+
+    monkeypatch.setenv("FUZZYMAP_CACHE", str(tmp_path / "cache"))
+    seen: list = []
+    real = finetune.lora.train_lora
+
+    def spy(backbone, train, valid, *args, sentences=(), valid_sentences=(), **kwargs):
+        seen.extend([e.candidate.text for e in [*train, *valid]] + [t for t, _ in [*sentences, *valid_sentences]])
+        return real(backbone, train, valid, *args, sentences=sentences, valid_sentences=valid_sentences, **kwargs)
+
+    monkeypatch.setattr(finetune.lora, "train_lora", spy)
+    settings = TrainSettings(lora=True, lora_steps=2, lora_valid=8, layers=2, lora_r=2, lora_holdout=0.3,
+                             cache_dir=str(tmp_path / "emb"), heads=HeadSettings(c_grid=(1.0,), cv_folds=3))
+    model = train_model(specs, settings, tmp_path / "held", progress=lambda _: None)
+    held = held_out_texts(prepare(specs, 0.2, 0, progress=lambda _: None).train, 0.3, 0)
+    assert held and seen and not held & set(seen)
+    assert model.info["tuning_rows"]["held_out_of_backbone"] is True
+    assert read_config(tmp_path / "held")["train_settings"]["lora_holdout"] == 0.3
