@@ -38,7 +38,7 @@ model: $(STAMP)
 	  --data twosix:$(SHARED)/twosix/OSW_labeled_data.json \
 	  --data twosix:$(SHARED)/twosix/OSW_Copping_et_al_2020_labelled.json \
 	  --data sift:$(SHARED)/twosix/SIFT_data_2024_03.jsonl \
-	  --lora --lora-steps 2000 --lora-epochs 3 --lora-r 16 --lora-targets query,key,value,dense \
+	  --lora --lora-steps 2000 --lora-epochs 3 --lora-r 16 --lora-targets query,key,value,dense --lora-holdout 0.25 \
 	  --out models/default
 
 # Speed figures quoted in README.md (run on an otherwise idle machine).
