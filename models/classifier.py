@@ -368,18 +368,20 @@ class RelationModel:
         return LogisticRegression(C=C, max_iter=self.settings.max_iter, random_state=self.settings.seed)
 
     def _select(self, union: FeatureUnion, rows: Sequence[Candidate], y: np.ndarray, name: str,
-                tune: np.ndarray | None, weights: Sequence[float]) -> tuple[LogisticRegression, np.ndarray, sparse.csr_matrix]:
+                tune: np.ndarray | None, weights: Sequence[float | None], fixed: sparse.csr_matrix | None = None
+                ) -> tuple[LogisticRegression, np.ndarray, sparse.csr_matrix]:
         """C (and the embedding weight, where several are given) by stratified CV: the log loss of
         out-of-fold probabilities on the tuning rows (tune; None: all rows). Sets the chosen weight
-        on union; returns the refit head, the out-of-fold probabilities and the features at that choice."""
+        on union (None: keep its weight; fixed: features already computed at it); returns the refit
+        head, the out-of-fold probabilities and the features at that choice."""
         folds = StratifiedKFold(self.settings.cv_folds, shuffle=True, random_state=self.settings.seed)
         mask = np.ones(len(y), dtype=bool) if tune is None else tune
         cv = self.info.setdefault("cv", {}).setdefault(name, {})
         best = None
         for w in weights:
-            if "embed" in union.named_transformers:
+            if w is not None and "embed" in union.named_transformers:
                 union.set_params(embed__scale__weight=w)
-            X = sparse.csr_matrix(union.transform(rows))
+            X = sparse.csr_matrix(union.transform(rows)) if fixed is None else fixed
             for C in self.settings.c_grid:
                 oof = cross_val_predict(self._lr(C), X, y, cv=folds, method="predict_proba")
                 picked = oof[np.arange(len(y)), np.searchsorted(np.unique(y), y)][mask]
@@ -388,9 +390,10 @@ class RelationModel:
                 if best is None or loss < best[0]:
                     best = (loss, w, C, oof, X)
         _, w, C, oof, X = best
-        if "embed" in union.named_transformers:
+        if w is not None and "embed" in union.named_transformers:
             union.set_params(embed__scale__weight=w)
-            cv["chosen_embed_weight"] = w
+        if "embed" in union.named_transformers:
+            cv["chosen_embed_weight"] = union.get_params()["embed__scale__weight"]
         cv["chosen_C"] = C
         head = self._lr(C).fit(X, y)
         return head, full_proba(oof, head.classes_) if name == "pair" else oof, X
@@ -433,9 +436,7 @@ class RelationModel:
             progress(f"sign head on {int(signed.sum())} signed causal pairs")
             ys = np.asarray([e.sign for e, s in zip(exs, signed) if s])
             sign_tune = tune[signed] if tune is not None and len(np.unique(ys[tune[signed]])) == 2 else None
-            union_w = (union.get_params()["embed__scale__weight"],) if "embed" in union.named_transformers else (None,)
-            sign_rows = [c for c, s in zip(cands, signed) if s]
-            sign_head, sign_oof, _ = self._select(union, sign_rows, ys, "sign", sign_tune, union_w)
+            sign_head, sign_oof, _ = self._select(union, [], ys, "sign", sign_tune, (None,), fixed=X[signed])
             self.sign_ = Pipeline([("features", union), ("clf", sign_head)])
         else:
             progress("sign head skipped: fewer than 10 signed causal pairs with both signs")

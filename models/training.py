@@ -50,7 +50,7 @@ class TrainSettings:
     """Share of the training texts (pairs and sentences grouped by their text, seeded) kept out of
     the LoRA stage, so that the heads' C, embedding weight and thresholds are chosen on texts the
     adapter never saw (TrainingSet.held_out); the heads still fit on all of them. 0: the LoRA stage
-    sees every text and the heads are tuned on all of them (how models/default was built)."""
+    sees every text and the heads are tuned on all of them (`make model` uses 0.25)."""
     lora_valid: int = 300
     lora_sentences: bool = True
     """Tune the backbone on the training sentences' causal / not-causal labels too (a second task,
