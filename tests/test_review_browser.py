@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from data.store import Store
-from tests.app_server import ROOT, browser_page, chromium, require_chromium, running_app
+from tests.app_server import ROOT, browser_page, chromium, require_chromium, running_app, wait_idle
 from tests.review_world import REEF, build_world
 
 pytestmark = pytest.mark.browser
@@ -83,6 +83,9 @@ def node_position(page, concept: str) -> dict[str, float]:
 
 
 def download(page, button: str) -> bytes:
+    """The file a download button serves, clicked once the page's script run is over: a button
+    clicked mid-run can be replaced by the rerun, and its download never starts."""
+    wait_idle(page)
     with page.expect_download() as info:
         page.get_by_role("button", name=button).click()
     return Path(info.value.path()).read_bytes()
