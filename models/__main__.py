@@ -38,7 +38,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from models.training import TrainSettings, train_model
 
     settings = TrainSettings(backbone=args.backbone, lora=args.lora, seed=args.seed,
-                             valid_fraction=args.valid_fraction)
+                             valid_fraction=args.valid_fraction, marked=args.marked)
     if args.lora_steps is not None:
         settings = replace(settings, lora_steps=args.lora_steps)
     if args.lora_r is not None:
@@ -149,6 +149,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--lora-epochs", type=int, default=None, help="passes over the LoRA data at most (default 1)")
     t.add_argument("--lora-holdout", type=_fraction, default=None, metavar="FRACTION",
                    help="share of training texts kept out of LoRA to tune the heads on (default 0)")
+    t.add_argument("--marked", action=argparse.BooleanOptionalAction, default=False,
+                   help="embed each candidate as its own text with the pair marked (one forward pass per pair)")
     t.add_argument("--valid-fraction", type=float, default=0.2)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, help="bundle folder to write")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
@@ -57,6 +58,7 @@ def _head_state(pipe: Pipeline, name: str, arrays: dict, vocab: dict) -> dict:
         arrays[f"{name}.scale"] = scaled.scale_
         meta["embed_weight"] = scaled.weight
         meta["parts"] = list(blocks["embed"][0].parts)
+        meta["marked"] = bool(getattr(blocks["embed"][0], "marked", False))
     if "lexical" in blocks:
         text: PairText = blocks["lexical"]
         arrays[f"{name}.idf"] = text.vectorizer_.idf_
@@ -139,7 +141,8 @@ def read_config(path: str | Path) -> dict:
 def _restore_head(meta: dict, name: str, arrays: dict, vocab: dict, embedder, settings: HeadSettings) -> Pipeline:
     emb = None
     if "embed" in meta["blocks"]:
-        emb = embedder.set_params(parts=tuple(meta["parts"])) if embedder is not None else None
+        emb = (clone(embedder).set_params(parts=tuple(meta["parts"]), marked=meta.get("marked", embedder.marked))
+               if embedder is not None else None)
         if emb is None:
             raise InputError(name, "head needs an embedder but the bundle names no backbone")
     union = feature_union(emb, HeadSettings(**{**vars(settings), "embed_weight": meta.get("embed_weight", 1.0),

@@ -479,10 +479,12 @@ class RelationModel:
         return self
 
     def _sentence_embedder(self) -> BaseEstimator | None:
-        """The pair embedder's settings with only the sentence part (same backbone, same cache)."""
+        """The pair embedder's settings with only the sentence part, on the plain text (same
+        backbone, same cache): a sentence has no pair to mark."""
         if self.embedder is None:
             return None
-        return type(self.embedder)(**{**self.embedder.get_params(), "parts": ("sentence",)})
+        params = self.embedder.get_params()
+        return type(self.embedder)(**{**params, "parts": ("sentence",), **({"marked": False} if "marked" in params else {})})
 
     def _sign_probs_matrix(self, X) -> np.ndarray:
         if self.sign_ is None:

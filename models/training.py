@@ -60,6 +60,11 @@ class TrainSettings:
     long multi-sentence passage made a step 20x slower."""
     layers: int = 4
     parts: tuple[str, ...] = ("sentence", "a", "b", "a*b", "a-b")
+    marked: bool = False
+    """Read each candidate as its own text with A and B wrapped in markers (embedding.pooling.mark),
+    in the LoRA stage and in the heads alike: every token's vector then knows which pair is asked
+    about, at one forward pass per candidate instead of one per sentence. The sentence head keeps
+    the plain text."""
     valid_fraction: float = 0.2
     seed: int = 0
     cache_dir: str | None = None
@@ -185,7 +190,7 @@ def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[s
                         target_modules=list(settings.lora_targets) if settings.lora_targets else None,
                         epochs=settings.lora_epochs, max_steps=settings.lora_steps, seed=settings.seed, patience=2,
                         max_train=settings.lora_steps * 16, eval_every=max(settings.lora_steps // 5, 1))
-    pooling = PoolingConfig(layers=settings.layers, parts=tuple(settings.parts))
+    pooling = PoolingConfig(layers=settings.layers, parts=tuple(settings.parts), marked=settings.marked)
     key = hashlib.sha256(json.dumps(
         [settings.backbone, repr(lora), repr(pooling), [(e.candidate.text, e.candidate.a, e.candidate.b, int(e.label),
                                                          e.sign) for e in pairs], sentences], default=str).encode()).hexdigest()
@@ -218,7 +223,7 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
         progress(f"{len(prep.train.held_out)} training texts held out of the LoRA stage to tune the heads on")
     adapter = tune_backbone(settings, prep.train, specs, progress) if settings.lora else None
     embedder = CandidateEmbedder(settings.backbone, adapter=str(adapter) if adapter else None,
-                                 layers=settings.layers, parts=tuple(settings.parts),
+                                 layers=settings.layers, parts=tuple(settings.parts), marked=settings.marked,
                                  cache_dir=settings.cache_dir or str(default_cache_dir()), batch_size=64)
     model = RelationModel(embedder, settings.heads)
     model.fit(prep.train, progress)
@@ -229,6 +234,7 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
                                     "lora_steps": settings.lora_steps, "lora_r": settings.lora_r,
                                     "lora_targets": settings.lora_targets, "lora_epochs": settings.lora_epochs,
                                     "lora_holdout": settings.lora_holdout if settings.lora else None,
+                                    "marked": settings.marked,
                                     "valid_fraction": settings.valid_fraction,
                                     "seed": settings.seed, "seconds": round(time.perf_counter() - clock)}
     model.save(out)

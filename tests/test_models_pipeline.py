@@ -174,3 +174,30 @@ def test_lora_holdout_keeps_its_texts_out_of_the_tuning(specs, tmp_path, monkeyp
     assert held and seen and not held & set(seen)
     assert model.info["tuning_rows"]["held_out_of_backbone"] is True
     assert read_config(tmp_path / "held")["train_settings"]["lora_holdout"] == 0.3
+
+
+def test_marked_model_reads_each_pair_marked_and_each_sentence_plain(specs, tmp_path):
+    """train --marked: the pair and sign heads read the text with A and B marked (so the sentence
+    part differs between two pairs of one sentence), the sentence head the plain text; the bundle
+    says so per head and reloads to the same predictions."""
+    settings = TrainSettings(lora=False, layers=2, marked=True, cache_dir=str(tmp_path / "cache"),
+                             heads=HeadSettings(c_grid=(1.0,), cv_folds=3))
+    model = train_model(specs, settings, tmp_path / "marked", progress=lambda _: None)
+    config = read_config(tmp_path / "marked")
+    assert config["pooling"]["marked"] is True
+    assert config["heads"]["pair"]["marked"] is True and config["heads"]["sentence"]["marked"] is False
+    assert config["train_settings"]["marked"] is True
+
+    cands = make_candidates_batch(["Heavy rain caused river floods and landslides in the valley."])[0]
+    assert len(cands) >= 2
+    embed = dict(model.pair_[0].transformer_list)["embed"][0]
+    sentence_part = embed.transform(cands[:2])[:, :embed.hidden_size_]
+    assert not np.allclose(sentence_part[0], sentence_part[1])  # the markers moved every token's vector
+    plain = dict(model.sentence_[0].transformer_list)["embed"][0]
+    assert plain.marked is False
+
+    loaded = load_bundle(tmp_path / "marked")
+    np.testing.assert_allclose(model.predict_proba(cands)[0], loaded.predict_proba(cands)[0], atol=1e-5)
+    np.testing.assert_allclose(model.sentence_proba(SENTENCES), loaded.sentence_proba(SENTENCES), atol=1e-5)
+    assert dict(loaded.pair_[0].transformer_list)["embed"][0].marked is True
+    assert dict(loaded.sentence_[0].transformer_list)["embed"][0].marked is False
