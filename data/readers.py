@@ -265,13 +265,26 @@ def _key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def text_keys(data: LabeledData) -> set[str]:
+    """Every text of a dataset (examples, sentences, passages), case and spacing ignored."""
+    return ({_key(e.candidate.text) for e in data.examples} | {_key(s.text) for s in data.sentences}
+            | {_key(p.text) for p in data.passages})
+
+
+def without_texts(data: LabeledData, keys: set[str]) -> LabeledData:
+    """The dataset less every example, sentence and passage whose text is in keys (see text_keys)."""
+    return LabeledData(name=data.name,
+                       examples=[e for e in data.examples if _key(e.candidate.text) not in keys],
+                       sentences=[s for s in data.sentences if _key(s.text) not in keys],
+                       passages=[p for p in data.passages if _key(p.text) not in keys])
+
+
 def split(data: LabeledData, valid_fraction: float, seed: int) -> tuple[LabeledData, LabeledData]:
     """Train / validation split by sentence text (case and spacing ignored), so no sentence is in
     both: examples from one sentence would otherwise leak its label into validation."""
     if not 0 < valid_fraction < 1:
         raise ValueError("valid_fraction must be between 0 and 1")
-    texts = sorted({_key(e.candidate.text) for e in data.examples}
-                   | {_key(s.text) for s in data.sentences} | {_key(p.text) for p in data.passages})
+    texts = sorted(text_keys(data))
     random.Random(seed).shuffle(texts)
     valid = set(texts[:round(len(texts) * valid_fraction)])
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data.readers import read_dataset, split
+from data.readers import read_dataset, split, text_keys, without_texts
 from data.types import Direction, LabeledData, LabeledExample
 from models.classifier import HeadSettings, RelationModel, TrainingSet, passage_examples
 
@@ -126,14 +126,24 @@ def training_set(datasets: Sequence[LabeledData]) -> TrainingSet:
 
 
 def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Callable = print) -> Prepared:
-    """Read every file, split it by sentence (seeded), gather training pairs/sentences."""
+    """Read every file, split it by sentence (seeded), gather training pairs/sentences.
+
+    A text in any file's validation split is dropped from every file's training split: two files
+    that share sentences (CNC subtasks 1 and 2) are split apart, and one's validation sentences
+    would otherwise be trained on through the other."""
     train = TrainingSet()
     valid: dict[str, tuple[str, LabeledData]] = {}
     summary = []
+    read = {spec: read_dataset(spec) for spec in specs}
+    splits = {spec: split(data, valid_fraction, seed) for spec, data in read.items()}
+    in_valid = set().union(*(text_keys(va) for _, va in splits.values()))
     for spec in specs:
-        fmt = fmt_of(spec)
-        data = read_dataset(spec)
-        tr, va = split(data, valid_fraction, seed)
+        fmt, data = fmt_of(spec), read[spec]
+        tr, va = splits[spec]
+        dropped = len(text_keys(tr) & in_valid)
+        if dropped:
+            tr = without_texts(tr, in_valid)
+            progress(f"{spec}: {dropped} training texts left out, being in another file's validation split")
         exs = add_split(train, tr, fmt)
         valid[spec] = (fmt, va)
         labels = Counter(CLASS_NAMES[int(e.label)] for e in exs)
@@ -141,7 +151,8 @@ def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Ca
                         "license": LICENSES.get(fmt), "valid_fraction": valid_fraction, "seed": seed,
                         "train": {"pairs": dict(labels), "sentences": len(tr.sentences), "passages": len(tr.passages)},
                         "valid": {"pairs": len(va.examples), "sentences": len(va.sentences),
-                                  "passages": len(va.passages)}})
+                                  "passages": len(va.passages)},
+                        "train_texts_in_other_validation": dropped})
         progress(f"{spec}: {len(exs)} training pairs {dict(labels)}, {len(tr.sentences)} sentences; "
                  f"validation {len(va.examples)} pairs, {len(va.sentences)} sentences, {len(va.passages)} passages")
     return Prepared(train, valid, summary)
