@@ -271,12 +271,17 @@ def text_keys(data: LabeledData) -> set[str]:
             | {_key(p.text) for p in data.passages})
 
 
+def _where(data: LabeledData, keep: Callable[[str], bool], name: str) -> LabeledData:
+    """The examples, sentences and passages of a dataset whose text key passes keep."""
+    return LabeledData(name=name,
+                       examples=[e for e in data.examples if keep(_key(e.candidate.text))],
+                       sentences=[s for s in data.sentences if keep(_key(s.text))],
+                       passages=[p for p in data.passages if keep(_key(p.text))])
+
+
 def without_texts(data: LabeledData, keys: set[str]) -> LabeledData:
     """The dataset less every example, sentence and passage whose text is in keys (see text_keys)."""
-    return LabeledData(name=data.name,
-                       examples=[e for e in data.examples if _key(e.candidate.text) not in keys],
-                       sentences=[s for s in data.sentences if _key(s.text) not in keys],
-                       passages=[p for p in data.passages if _key(p.text) not in keys])
+    return _where(data, lambda t: t not in keys, data.name)
 
 
 def split(data: LabeledData, valid_fraction: float, seed: int) -> tuple[LabeledData, LabeledData]:
@@ -287,13 +292,5 @@ def split(data: LabeledData, valid_fraction: float, seed: int) -> tuple[LabeledD
     texts = sorted(text_keys(data))
     random.Random(seed).shuffle(texts)
     valid = set(texts[:round(len(texts) * valid_fraction)])
-
-    def part(keep: Callable[[str], bool], suffix: str) -> LabeledData:
-        return LabeledData(
-            name=f"{data.name}:{suffix}",
-            examples=[e for e in data.examples if keep(_key(e.candidate.text))],
-            sentences=[s for s in data.sentences if keep(_key(s.text))],
-            passages=[p for p in data.passages if keep(_key(p.text))],
-        )
-
-    return part(lambda t: t not in valid, "train"), part(lambda t: t in valid, "valid")
+    return (_where(data, lambda t: t not in valid, f"{data.name}:train"),
+            _where(data, lambda t: t in valid, f"{data.name}:valid"))
