@@ -169,11 +169,24 @@ def _table_cell(page, column: int) -> None:
     """Select a cell of the relations table's first row, `column` as glide-data-grid counts them
     (0 = the row marker, 1 = source, ...). The grid is a canvas: click just right of its 30 px
     row-marker column (rows are 35 px, header first), then walk with the arrow keys, which the grid
-    takes while it has the focus; each step is checked in the grid's accessibility cells."""
+    takes while it has the focus; each step is checked in the grid's accessibility cells. A click
+    that lands while the grid is redrawn after a rerun selects nothing, so the click is repeated
+    (a few times at most) until the grid shows the selection."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
-    box = page.get_by_test_id("stDataFrame").locator("canvas").first.bounding_box()
-    page.mouse.click(box["x"] + (15 if column == 0 else 45), box["y"] + 35 + 17)
+    selected = (page.get_by_role("button", name="Delete row(s)") if column == 0
+                else page.locator('[data-testid="glide-cell-1-0"][aria-selected="true"]'))
+    for attempt in range(4):
+        wait_idle(page)
+        box = page.get_by_test_id("stDataFrame").locator("canvas").first.bounding_box()
+        page.mouse.click(box["x"] + (15 if column == 0 else 45), box["y"] + 35 + 17)
+        try:
+            selected.wait_for(state="visible" if column == 0 else "attached", timeout=5000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 3:
+                raise
     if column == 0:
         expect(page.get_by_role("button", name="Delete row(s)")).to_be_visible()  # the row is selected
         return
