@@ -202,9 +202,14 @@ def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[s
                         epochs=settings.lora_epochs, max_steps=settings.lora_steps, seed=settings.seed, patience=2,
                         max_train=settings.lora_steps * 16, eval_every=max(settings.lora_steps // 5, 1))
     pooling = PoolingConfig(layers=settings.layers, parts=tuple(settings.parts), marked=settings.marked)
+    def rows(exs: list) -> list:
+        return [(e.candidate.text, e.candidate.a, e.candidate.b, int(e.label), e.sign) for e in exs]
+
+    # the key covers the split too: two runs that differ only in how many pairs stop early share the
+    # pool of pairs, and one would otherwise be handed the other's adapter
     key = hashlib.sha256(json.dumps(
-        [settings.backbone, repr(lora), repr(pooling), [(e.candidate.text, e.candidate.a, e.candidate.b, int(e.label),
-                                                         e.sign) for e in pairs], sentences], default=str).encode()).hexdigest()
+        [settings.backbone, repr(lora), repr(pooling), rows(fit), rows(stop), fit_sentences, stop_sentences],
+        default=str).encode()).hexdigest()
     out_dir = cache_root() / "adapters" / f"{settings.backbone}-{key[:20]}"
     if (out_dir / "adapter_model.safetensors").is_file():
         progress(f"LoRA: reusing the adapter tuned on the same pairs and settings ({out_dir})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -152,6 +153,9 @@ def test_lora_stage_ships_its_adapter_and_is_reused(specs, tmp_path, monkeypatch
     said.clear()  # same pairs and settings: the tuned adapter comes from the cache, not a second tuning
     train_model(specs, settings, tmp_path / "again", progress=said.append)
     assert any("reusing the adapter" in m for m in said)
+    said.clear()  # the same pool of pairs split another way is another adapter
+    train_model(specs, replace(settings, lora_valid=6), tmp_path / "other", progress=said.append)
+    assert not any("reusing" in m for m in said)
 
 
 def test_lora_holdout_keeps_its_texts_out_of_the_tuning(specs, tmp_path, monkeypatch):
