@@ -202,6 +202,7 @@ def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[s
                         epochs=settings.lora_epochs, max_steps=settings.lora_steps, seed=settings.seed, patience=2,
                         max_train=settings.lora_steps * 16, eval_every=max(settings.lora_steps // 5, 1))
     pooling = PoolingConfig(layers=settings.layers, parts=tuple(settings.parts), marked=settings.marked)
+
     def rows(exs: list) -> list:
         return [(e.candidate.text, e.candidate.a, e.candidate.b, int(e.label), e.sign) for e in exs]
 
