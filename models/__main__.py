@@ -34,6 +34,16 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _seeds(text: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(t) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integer seeds") from None
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"{text!r} names a seed twice")
+    return seeds
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from models.training import TrainSettings, train_model
 
@@ -49,6 +59,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         settings = replace(settings, lora_epochs=args.lora_epochs)
     if args.lora_holdout is not None:
         settings = replace(settings, lora_holdout=args.lora_holdout)
+    if args.lora_seeds:
+        settings = replace(settings, lora_seeds=args.lora_seeds)
     model = train_model(args.data, settings, args.out, _log)
     print(json.dumps({"model": str(args.out), "model_id": model.model_id, "thresholds": model.thresholds,
                       "validation": model.info.get("validation")}))
@@ -149,6 +161,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--lora-epochs", type=int, default=None, help="passes over the LoRA data at most (default 1)")
     t.add_argument("--lora-holdout", type=_fraction, default=None, metavar="FRACTION",
                    help="share of training texts kept out of LoRA to tune the heads on (default 0)")
+    t.add_argument("--lora-seeds", type=_seeds, default=None, metavar="S,S,...",
+                   help="several LoRA runs with these seeds, their weight changes averaged into one adapter "
+                        "(default: one run with --seed)")
     t.add_argument("--marked", action=argparse.BooleanOptionalAction, default=False,
                    help="embed each candidate as its own text with the pair marked (one forward pass per pair)")
     t.add_argument("--valid-fraction", type=float, default=0.2)

@@ -52,6 +52,10 @@ class TrainSettings:
     the LoRA stage, so that the heads' C, embedding weight and thresholds are chosen on texts the
     adapter never saw (TrainingSet.held_out); the heads still fit on all of them. 0: the LoRA stage
     sees every text and the heads are tuned on all of them (`make model` uses 0.25)."""
+    lora_seeds: tuple[int, ...] = ()
+    """Seeds of the LoRA runs whose weight changes are averaged into the one adapter that ships
+    (finetune.lora.soup_adapters); the runs share the pairs and the early-stopping split, only the
+    LoRA start and the batch order differ. () -> one run with `seed`."""
     lora_valid: int = 300
     lora_sentences: bool = True
     """Tune the backbone on the training sentences' causal / not-causal labels too (a second task,
@@ -179,14 +183,15 @@ def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[s
 
     The adapter is kept in the cache folder under a hash of everything that determines it (the
     pairs, the LoRA and pooling settings), so retraining the heads reuses it instead of spending
-    tens of CPU minutes tuning the same adapter again.
+    tens of CPU minutes tuning the same adapter again. With several `lora_seeds` each run is cached
+    on its own (a soup of seeds 0 and 1 reuses the plain seed-0 run) and their mean is returned.
     """
     import json
     import random
 
     from embedding.backbones import cache_root
     from embedding.pooling import PoolingConfig
-    from finetune.lora import LoraSettings, train_lora
+    from finetune.lora import LoraSettings, soup_adapters, train_lora
 
     pairs = [e for e in train.examples
              if len(e.candidate.text) <= settings.lora_max_chars and e.candidate.text not in train.held_out]
@@ -198,33 +203,45 @@ def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[s
     random.Random(settings.seed).shuffle(sentences)
     n_stop = min(settings.lora_valid, len(sentences) // 5)
     stop_sentences, fit_sentences = sentences[:n_stop], sentences[n_stop:]
-    lora = LoraSettings(r=settings.lora_r, alpha=2 * settings.lora_r,
-                        target_modules=list(settings.lora_targets) if settings.lora_targets else None,
-                        epochs=settings.lora_epochs, max_steps=settings.lora_steps, seed=settings.seed, patience=2,
-                        max_train=settings.lora_steps * 16, eval_every=max(settings.lora_steps // 5, 1))
     pooling = PoolingConfig(layers=settings.layers, parts=tuple(settings.parts), marked=settings.marked)
 
     def rows(exs: list) -> list:
         return [(e.candidate.text, e.candidate.a, e.candidate.b, int(e.label), e.sign) for e in exs]
 
-    # the key covers the split too: two runs that differ only in how many pairs stop early share the
-    # pool of pairs, and one would otherwise be handed the other's adapter
-    key = hashlib.sha256(json.dumps(
-        [settings.backbone, repr(lora), repr(pooling), rows(fit), rows(stop), fit_sentences, stop_sentences],
-        default=str).encode()).hexdigest()
-    out_dir = cache_root() / "adapters" / f"{settings.backbone}-{key[:20]}"
-    if (out_dir / "adapter_model.safetensors").is_file():
-        progress(f"LoRA: reusing the adapter tuned on the same pairs and settings ({out_dir})")
+    def tune(seed: int) -> Path:
+        lora = LoraSettings(r=settings.lora_r, alpha=2 * settings.lora_r,
+                            target_modules=list(settings.lora_targets) if settings.lora_targets else None,
+                            epochs=settings.lora_epochs, max_steps=settings.lora_steps, seed=seed, patience=2,
+                            max_train=settings.lora_steps * 16, eval_every=max(settings.lora_steps // 5, 1))
+        # the key covers the split too: two runs that differ only in how many pairs stop early share the
+        # pool of pairs, and one would otherwise be handed the other's adapter
+        key = hashlib.sha256(json.dumps(
+            [settings.backbone, repr(lora), repr(pooling), rows(fit), rows(stop), fit_sentences, stop_sentences],
+            default=str).encode()).hexdigest()
+        out_dir = cache_root() / "adapters" / f"{settings.backbone}-{key[:20]}"
+        if (out_dir / "adapter_model.safetensors").is_file():
+            progress(f"LoRA seed {seed}: reusing the adapter tuned on the same pairs and settings ({out_dir})")
+            return out_dir
+        progress(f"LoRA seed {seed}: {settings.backbone}, {settings.lora_steps} steps of 16 on "
+                 f"{min(len(fit), lora.max_train)} pairs and {len(fit_sentences)} sentences")
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="tuning-", dir=out_dir.parent) as tmp:  # same disk: rename is atomic
+            result = train_lora(settings.backbone, fit, stop, lora, Path(tmp) / "adapter", pooling,
+                                sources=list(specs), sentences=fit_sentences, valid_sentences=stop_sentences)
+            Path(result.adapter_dir).rename(out_dir)
+        progress(f"LoRA seed {seed} done: {result.metrics}")
         return out_dir
-    progress(f"LoRA: {settings.backbone}, {settings.lora_steps} steps of 16 on {min(len(fit), lora.max_train)} pairs"
-             f" and {len(fit_sentences)} sentences")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="tuning-", dir=out_dir.parent) as tmp:  # same disk: rename is atomic
-        result = train_lora(settings.backbone, fit, stop, lora, Path(tmp) / "adapter", pooling, sources=list(specs),
-                            sentences=fit_sentences, valid_sentences=stop_sentences)
-        Path(result.adapter_dir).rename(out_dir)
-    progress(f"LoRA done: {result.metrics}")
-    return out_dir
+
+    members = [tune(seed) for seed in (settings.lora_seeds or (settings.seed,))]
+    if len(members) == 1:
+        return members[0]
+    soup_dir = cache_root() / "adapters" / ("soup-" + hashlib.sha256(
+        json.dumps([m.name for m in members]).encode()).hexdigest()[:20])
+    if not (soup_dir / "adapter_model.safetensors").is_file():
+        with tempfile.TemporaryDirectory(prefix="soup-", dir=soup_dir.parent) as tmp:
+            Path(soup_adapters(members, Path(tmp) / "adapter")).rename(soup_dir)
+    progress(f"LoRA: the {len(members)} runs averaged into one adapter ({soup_dir})")
+    return soup_dir
 
 
 def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
@@ -252,6 +269,7 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
                                     "lora_steps": settings.lora_steps, "lora_r": settings.lora_r,
                                     "lora_targets": settings.lora_targets, "lora_epochs": settings.lora_epochs,
                                     "lora_holdout": settings.lora_holdout if settings.lora else None,
+                                    "lora_seeds": list(settings.lora_seeds or (settings.seed,)) if settings.lora else None,
                                     "marked": settings.marked,
                                     "valid_fraction": settings.valid_fraction,
                                     "seed": settings.seed, "seconds": round(time.perf_counter() - clock)}

@@ -292,3 +292,46 @@ def test_sentence_task_tunes_the_backbone_beside_the_pairs(tmp_path):
     assert history[-1]["sentence_f1"] > history[0]["sentence_f1"]
     data = read_training(result.adapter_dir)["data"]["sentences"]
     assert data == {"train": len(train_s), "causal": sum(c for _, c in train_s), "valid": len(valid_s)}
+
+
+def test_soup_of_two_seeds_is_one_adapter_with_the_mean_change(tuned, tmp_path):
+    """The averaged adapter merges to base + the mean of the two runs' weight changes, and peft reads it too."""
+    from peft import PeftModel
+
+    from embedding.backbones import load_base_model
+    from finetune.lora import soup_adapters
+
+    other = train_lora("minilm", TRAIN, VALID, LoraSettings(**{**SETTINGS.__dict__, "seed": 1}), tmp_path / "seed1")
+    soup = soup_adapters([tuned.adapter_dir, other.adapter_dir], tmp_path / "soup")
+    config = json.loads((soup / "adapter_config.json").read_text())
+    assert (config["r"], config["lora_alpha"]) == (16, 32)
+    assert [run["seed"] for run in read_training(soup)["soup"]] == [0, 1]
+    clear_backbones()
+    weights = {}
+    for name, adapter in (("base", None), ("a", tuned.adapter_dir), ("b", other.adapter_dir), ("soup", soup)):
+        model = load_backbone("minilm", adapter=adapter).model
+        weights[name] = model.encoder.layer[0].attention.self.query.weight.detach().clone()
+        clear_backbones()
+    change_a, change_b = weights["a"] - weights["base"], weights["b"] - weights["base"]
+    assert not torch.allclose(change_a, change_b, atol=1e-6), "the two seeds tuned the same weights"
+    torch.testing.assert_close(weights["soup"], weights["base"] + (change_a + change_b) / 2, atol=1e-6, rtol=0)
+    _, base, _ = load_base_model("minilm")
+    via_peft = PeftModel.from_pretrained(base, str(soup)).merge_and_unload()
+    torch.testing.assert_close(via_peft.encoder.layer[0].attention.self.query.weight, weights["soup"],
+                               atol=1e-6, rtol=0)
+
+
+def test_soup_refuses_adapters_of_another_shape(tuned, tmp_path):
+    from finetune.lora import soup_adapters
+
+    other = tmp_path / "r4"
+    other.mkdir()
+    for f in ("adapter_model.safetensors", TRAINING_FILE):
+        (other / f).write_bytes((tuned.adapter_dir / f).read_bytes())
+    config = json.loads((tuned.adapter_dir / "adapter_config.json").read_text())
+    (other / "adapter_config.json").write_text(json.dumps({**config, "r": 4}))
+    with pytest.raises(ValueError, match="r differ"):
+        soup_adapters([tuned.adapter_dir, other], tmp_path / "soup")
+    assert not (tmp_path / "soup").exists()
+    with pytest.raises(ValueError, match="at least two"):
+        soup_adapters([tuned.adapter_dir], tmp_path / "soup")

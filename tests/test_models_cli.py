@@ -100,3 +100,7 @@ def test_bad_input_is_one_line_and_exit_2(bundle, files):
     assert proc.returncode == 2 and "not a fuzzymap model bundle" in proc.stderr
     proc = run("train", "--data", f"nosuchformat:{files['cnc']}", "--out", str(files["dir"] / "m2"), ok=False)
     assert proc.returncode == 2 and "FORMAT:PATH" in proc.stderr
+    proc = run("train", "--data", f"cnc:{files['cnc']}", "--lora", "--lora-seeds", "0,x", "--out",
+               str(files["dir"] / "m3"), ok=False)
+    assert proc.returncode == 2 and "comma-separated list of integer seeds" in proc.stderr
+    assert not (files["dir"] / "m3").exists()

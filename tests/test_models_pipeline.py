@@ -156,6 +156,15 @@ def test_lora_stage_ships_its_adapter_and_is_reused(specs, tmp_path, monkeypatch
     said.clear()  # the same pool of pairs split another way is another adapter
     train_model(specs, replace(settings, lora_valid=6), tmp_path / "other", progress=said.append)
     assert not any("reusing" in m for m in said)
+    said.clear()  # two seeds: seed 0's run is the one above, only seed 1 tunes; the bundle ships their mean
+    souped = train_model(specs, replace(settings, lora_seeds=(0, 1)), tmp_path / "soup", progress=said.append)
+    assert any("seed 0: reusing" in m for m in said) and any(m.startswith("LoRA seed 1: minilm") for m in said)
+    soup_config = json.loads((tmp_path / "soup" / "adapter" / "adapter_config.json").read_text())
+    assert (soup_config["r"], soup_config["lora_alpha"]) == (8, 16)
+    assert read_config(tmp_path / "soup")["train_settings"]["lora_seeds"] == [0, 1]
+    p3, _ = souped.predict_proba(cands)
+    assert not np.allclose(p1, p3, atol=1e-4), "the averaged adapter scored like seed 0's alone"
+    np.testing.assert_allclose(load_bundle(tmp_path / "soup").predict_proba(cands)[0], p3, atol=1e-5)
 
 
 def test_lora_holdout_keeps_its_texts_out_of_the_tuning(specs, tmp_path, monkeypatch):
