@@ -486,11 +486,11 @@ SOUP_KEYS = ("r", "lora_alpha", "target_modules", "use_rslora", "use_dora", "bia
 def soup_adapters(members: Sequence[str | Path], out_dir: str | Path) -> Path:
     """Average the weight changes of LoRA runs that differ only in their seed: one plain adapter.
 
-    Run i changes a weight by (alpha / r) * B_i @ A_i. Stacking the A_i along the rank and the B_i / k
-    side by side gives one LoRA of rank k * r (alpha k * alpha, so the same scale) whose change is
-    exactly the mean of the k changes ("model soup"). It loads and merges like any adapter, so
-    extraction costs what one run's does, while the averaging damps what a single seed's random start
-    and early stop put in (one seed against another moved SIFT end-to-end F1 by 0.036, README).
+    Run i changes a weight by (alpha / r) * B_i @ A_i. Stacking the A_i along the rank and the B_i / n
+    side by side gives one LoRA of rank n * r (alpha n * alpha, so the same scale) whose change is
+    exactly the mean of the n changes ("model soup"). It loads and merges like any adapter, so
+    extraction costs what one run's does. Meant to damp what one seed's random start and early stop
+    put in; for seeds that stopped 800 steps apart it diluted the better run instead (README, session 8).
     """
     members = [Path(m) for m in members]
     if len(members) < 2:
@@ -505,29 +505,29 @@ def soup_adapters(members: Sequence[str | Path], out_dir: str | Path) -> Path:
     tensors = [load_file(str(m / "adapter_model.safetensors")) for m in members]
     if any(set(t) != set(tensors[0]) for t in tensors[1:]):
         raise ValueError("the adapters adapt different modules")
-    k = len(members)
+    n = len(members)
     soup = {}
     for key in tensors[0]:
         if ".lora_A." in key:
             soup[key] = torch.cat([t[key] for t in tensors], dim=0).contiguous()
         elif ".lora_B." in key:
-            soup[key] = (torch.cat([t[key] for t in tensors], dim=1) / k).contiguous()
+            soup[key] = (torch.cat([t[key] for t in tensors], dim=1) / n).contiguous()
         else:
             raise ValueError(f"unexpected tensor {key!r} in {members[0]}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     save_file(soup, str(out / "adapter_model.safetensors"))
-    config = {**configs[0], "r": k * int(configs[0]["r"]), "lora_alpha": k * configs[0]["lora_alpha"]}
+    config = {**configs[0], "r": n * int(configs[0]["r"]), "lora_alpha": n * configs[0]["lora_alpha"]}
     (out / "adapter_config.json").write_text(json.dumps(config, indent=2))
     trainings = [read_training(m) if (m / TRAINING_FILE).is_file() else {} for m in members]
     per_run = ("seed", "steps", "best_step", "stopped_early", "metrics", "history", "started_at", "finished_at",
                "seconds")
-    meta = {k_: v for k_, v in trainings[0].items() if k_ not in per_run}
-    meta["soup"] = [{k_: t.get(k_) for k_ in per_run if k_ != "history"} for t in trainings]
-    meta["note"] = (f"the mean of {k} LoRA runs' weight changes (finetune.lora.soup_adapters); each run's "
+    meta = {k: v for k, v in trainings[0].items() if k not in per_run}
+    meta["soup"] = [{k: t.get(k) for k in per_run if k != "history"} for t in trainings]
+    meta["note"] = (f"the mean of {n} LoRA runs' weight changes (finetune.lora.soup_adapters); each run's "
                     "metrics are on the validation split held out from the given data")
     (out / TRAINING_FILE).write_text(json.dumps(meta, indent=2, default=str))
-    log.info("averaged %d adapters into %s (rank %d)", k, out, config["r"])
+    log.info("averaged %d adapters into %s (rank %d)", n, out, config["r"])
     return out
 
 
