@@ -60,6 +60,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.lora_holdout is not None:
         settings = replace(settings, lora_holdout=args.lora_holdout)
     if args.lora_seeds:
+        if not args.lora:
+            raise InputError("--lora-seeds", "averages LoRA runs, so it needs --lora")
         settings = replace(settings, lora_seeds=args.lora_seeds)
     model = train_model(args.data, settings, args.out, _log)
     print(json.dumps({"model": str(args.out), "model_id": model.model_id, "thresholds": model.thresholds,

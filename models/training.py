@@ -76,6 +76,11 @@ class TrainSettings:
     """Embedding cache folder; None -> embedding.cache.default_cache_dir()."""
     heads: HeadSettings = field(default_factory=HeadSettings)
 
+    @property
+    def lora_run_seeds(self) -> tuple[int, ...]:
+        """The seed of every LoRA run: `lora_seeds`, or the one `seed`."""
+        return self.lora_seeds or (self.seed,)
+
 
 def file_sha256(path: str) -> str | None:
     p = Path(path)
@@ -232,7 +237,7 @@ def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[s
         progress(f"LoRA seed {seed} done: {result.metrics}")
         return out_dir
 
-    members = [tune(seed) for seed in (settings.lora_seeds or (settings.seed,))]
+    members = [tune(seed) for seed in settings.lora_run_seeds]
     if len(members) == 1:
         return members[0]
     soup_dir = cache_root() / "adapters" / ("soup-" + hashlib.sha256(
@@ -269,7 +274,7 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
                                     "lora_steps": settings.lora_steps, "lora_r": settings.lora_r,
                                     "lora_targets": settings.lora_targets, "lora_epochs": settings.lora_epochs,
                                     "lora_holdout": settings.lora_holdout if settings.lora else None,
-                                    "lora_seeds": list(settings.lora_seeds or (settings.seed,)) if settings.lora else None,
+                                    "lora_seeds": list(settings.lora_run_seeds) if settings.lora else None,
                                     "marked": settings.marked,
                                     "valid_fraction": settings.valid_fraction,
                                     "seed": settings.seed, "seconds": round(time.perf_counter() - clock)}

@@ -104,3 +104,7 @@ def test_bad_input_is_one_line_and_exit_2(bundle, files):
                str(files["dir"] / "m3"), ok=False)
     assert proc.returncode == 2 and "comma-separated list of integer seeds" in proc.stderr
     assert not (files["dir"] / "m3").exists()
+    proc = run("train", "--data", f"cnc:{files['cnc']}", "--lora-seeds", "0,1", "--out", str(files["dir"] / "m4"),
+               ok=False)
+    assert proc.returncode == 2 and "needs --lora" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not (files["dir"] / "m4").exists()
