@@ -9,3 +9,14 @@ class InputError(ValueError):
         self.name = name
         self.reason = reason
         super().__init__(f"{name}: {reason}")
+
+
+def check_encodable(name: str, text: str, where: str = "") -> None:
+    """Raises InputError for text no database can store as UTF-8: a lone UTF-16 surrogate such as
+    the one a JSON \\ud800 escape or an RTF \\u-10240 control word decodes to."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        at = f"{where}: " if where else ""
+        raise InputError(name, f"{at}holds an invalid character {text[err.start]!r} at {err.start} "
+                               "(a lone UTF-16 surrogate)") from None

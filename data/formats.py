@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, fields
 from typing import Any
 
-from data.errors import InputError
+from data.errors import InputError, check_encodable
 from data.spans import find_span
 from data.store import check_document
 from data.types import ParsedDocument, ParsedSentence, PassageRelation
@@ -28,14 +28,55 @@ CSV_COLUMNS = (
 )
 
 
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of lists and objects accepted (a TwoSix file needs 4, an LLM block a few more)."""
+
+
+def _no_constant(word: str) -> Any:
+    raise ValueError(f"{word} is not a number JSON allows")
+
+
+def parse_json(name: str, text: str, where: str = "") -> Any:
+    """json.loads with limits: no NaN/Infinity, nesting at most MAX_JSON_DEPTH, integers of at most
+    4300 digits (Python's own limit), no lone UTF-16 surrogates (\\ud800); else InputError."""
+    at = f"{where}: " if where else ""
+    try:
+        value = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as e:
+        place = f"column {e.colno}" if where else f"line {e.lineno} column {e.colno}"
+        raise InputError(name, f"{at}not valid JSON: {e.msg} at {place}") from None
+    except RecursionError:
+        raise InputError(name, f"{at}JSON nested deeper than the limit of {MAX_JSON_DEPTH}") from None
+    except ValueError as e:  # an over-long integer, NaN, Infinity
+        raise InputError(name, f"{at}not valid JSON: {str(e).split(';')[0]}") from None
+    _check_json(name, at, value)
+    return value
+
+
+def _check_json(name: str, at: str, value: Any) -> None:
+    """Nesting depth and string validity of a parsed JSON value, without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise InputError(name, f"{at}JSON nested deeper than the limit of {MAX_JSON_DEPTH}")
+            children = list(item.items()) if isinstance(item, dict) else [(None, v) for v in item]
+            for key, child in children:
+                if key is not None:
+                    stack.append((key, depth))
+                stack.append((child, depth + 1))
+        elif isinstance(item, str):
+            check_encodable(name, item, at.rstrip(": "))
+
+
 def load_json(name: str, content: bytes) -> Any:
     """Parses JSON bytes (UTF-8, BOM allowed) or raises InputError with the position."""
     try:
-        return json.loads(content.decode("utf-8-sig"))
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputError(name, f"not UTF-8 text (byte {e.start})") from None
-    except json.JSONDecodeError as e:
-        raise InputError(name, f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    return parse_json(name, text)
 
 
 def _string(value: Any, name: str, where: str, what: str) -> str:
@@ -186,14 +227,13 @@ def read_jsonl(name: str, content: bytes) -> list[ParsedDocument]:
     except UnicodeDecodeError as e:
         raise InputError(name, f"not UTF-8 text (byte {e.start})") from None
     docs = []
-    for n, line in enumerate(text.splitlines(), 1):
+    # Lines end at "\n" only: str.splitlines would also cut at U+2028 and other characters that
+    # write_jsonl leaves unescaped inside strings.
+    for n, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         where = f"line {n}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(name, f"{where}: not valid JSON: {e.msg} at column {e.colno}") from None
+        record = parse_json(name, line, where)
         if not isinstance(record, dict) or record.get("fuzzymap") != JSONL_VERSION:
             raise InputError(name, f"{where}: not a fuzzymap document record (version {JSONL_VERSION})")
         docs.append(_jsonl_document(name, where, record))

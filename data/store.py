@@ -243,10 +243,15 @@ def check_relation(rel: PassageRelation, text: str, name: str,
         raise _bad(name, where, f"strength {rel.strength!r} is not one of {', '.join(STRENGTHS)}")
     if rel.origin not in ORIGINS:
         raise _bad(name, where, f"origin {rel.origin!r} is not one of {', '.join(ORIGINS)}")
-    if rel.score is not None and (not isinstance(rel.score, (int, float)) or isinstance(rel.score, bool)):
-        raise _bad(name, where, "score must be a number")
+    if rel.score is not None and (not isinstance(rel.score, (int, float)) or isinstance(rel.score, bool)
+                                  or not 0 <= rel.score <= 1):  # NaN fails every comparison
+        raise _bad(name, where, f"score must be a number from 0 to 1, not {rel.score!r}")
     if rel.annotator is not None:
         _name(rel.annotator, "annotator", name, where)
+    for key, longest in (("model_id", NAME_LEN), ("note", None), ("created_at", 40), ("updated_at", 40)):
+        value = getattr(rel, key)
+        if value is not None and (not isinstance(value, str) or (longest and len(value) > longest)):
+            raise _bad(name, where, f"{key} must be a string" + (f" of at most {longest} characters" if longest else ""))
     if rel.extra is not None and not isinstance(rel.extra, dict):
         raise _bad(name, where, "extra must be an object")
     spans = []
@@ -260,6 +265,10 @@ def check_relation(rel: PassageRelation, text: str, name: str,
     return src, tgt, spans[0], spans[1]
 
 
+_MAX_INT = 2**31
+"""Offsets and page numbers must fit a 32-bit INTEGER column on every backend."""
+
+
 def check_document(doc: ParsedDocument, name: str | None = None, where: str = "") -> None:
     """Everything the store will refuse, found before anything is written (also used by the JSONL
     reader, so a bad file is named at upload). Raises InputError(name or doc.filename, ...)."""
@@ -269,11 +278,15 @@ def check_document(doc: ParsedDocument, name: str | None = None, where: str = ""
         raise _bad(name, where, "not a ParsedDocument")
     if not isinstance(doc.filename, str) or not isinstance(doc.sha256, str) or not doc.sha256 or len(doc.sha256) > 200:
         raise _bad(name, where, "filename must be a string and sha256 a non-empty string of at most 200 characters")
-    if doc.year is not None and (not isinstance(doc.year, (int, str)) or isinstance(doc.year, bool)):
-        raise _bad(name, where, "year must be an integer or a string")
+    if doc.year is not None and (not isinstance(doc.year, (int, str)) or isinstance(doc.year, bool)
+                                 or (isinstance(doc.year, int) and not -9999 <= doc.year <= 9999)
+                                 or (isinstance(doc.year, str) and len(doc.year) > 32)):
+        raise _bad(name, where, "year must be an integer from -9999 to 9999 or a string of at most 32 characters")
     for key in ("title", "authors"):
         if getattr(doc, key) is not None and not isinstance(getattr(doc, key), str):
             raise _bad(name, where, f"{key} must be a string")
+    if not isinstance(doc.format, str) or len(doc.format) > 32:
+        raise _bad(name, where, "format must be a string of at most 32 characters")
     if not isinstance(doc.sentences, list):
         raise _bad(name, where, "sentences must be a list")
     for i, sent in enumerate(doc.sentences, 1):
@@ -282,10 +295,12 @@ def check_document(doc: ParsedDocument, name: str | None = None, where: str = ""
             raise InputError(name, f"{here}: not a ParsedSentence with text")
         if sent.status not in STATUSES:
             raise InputError(name, f"{here}: status {sent.status!r} is not one of {', '.join(STATUSES)}")
-        if sent.page is not None and (not isinstance(sent.page, int) or isinstance(sent.page, bool)):
-            raise InputError(name, f"{here}: page must be an integer")
-        if not all(isinstance(v, int) for v in (sent.start, sent.end)):
-            raise InputError(name, f"{here}: start and end must be integers")
+        if sent.page is not None and (not isinstance(sent.page, int) or isinstance(sent.page, bool)
+                                      or not 1 <= sent.page < _MAX_INT):
+            raise InputError(name, f"{here}: page must be a positive integer")
+        if not (all(isinstance(v, int) and not isinstance(v, bool) for v in (sent.start, sent.end))
+                and 0 <= sent.start <= sent.end < _MAX_INT):
+            raise InputError(name, f"{here}: start and end must be offsets with 0 <= start <= end")
         if sent.llm is not None and not isinstance(sent.llm, dict):
             raise InputError(name, f"{here}: llm must be an object")
         if not isinstance(sent.relations, list):
