@@ -16,7 +16,7 @@ from typing import Any
 from data.errors import InputError, check_encodable
 from data.spans import find_span
 from data.store import check_document
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
+from data.types import Mark, ParsedDocument, ParsedSentence, PassageRelation, PassageSuggestion
 
 TWOSIX_KEYS = ("text", "causal relations", "meta_data", "LLM")
 META_KEYS = ("title", "authors", "year")
@@ -212,7 +212,8 @@ def write_twosix(docs: list[ParsedDocument]) -> str:
 # ---------------------------------------------------------------------------- fuzzymap JSONL
 def write_jsonl(docs: list[ParsedDocument]) -> str:
     """Lossless: one JSON object per line per document, every field of the records included
-    (offsets, statuses, annotators, origins, model ids, scores, notes, times, LLM blocks)."""
+    (offsets, statuses and each annotator's marks, annotators, origins, model ids, scores, notes,
+    times, LLM blocks, model suggestions with their decisions)."""
     lines = []
     for doc in docs:
         record = {"fuzzymap": JSONL_VERSION, **asdict(doc)}
@@ -264,19 +265,33 @@ def _jsonl_document(name: str, where: str, record: dict) -> ParsedDocument:
     parsed = []
     for i, sent in enumerate(sentences, 1):
         at = f"{where}, sentence {i}"
-        rels = sent.get("relations", []) if isinstance(sent, dict) else None
-        if not isinstance(rels, list):
-            raise InputError(name, f"{at}: 'relations' must be a list")
-        relations = []
-        for j, rel in enumerate(rels, 1):
-            r = _build(PassageRelation, name, f"{at}, relation {j}", rel)
-            r.src_span = _jsonl_span(name, f"{at}, relation {j}", r.src_span)
-            r.tgt_span = _jsonl_span(name, f"{at}, relation {j}", r.tgt_span)
-            relations.append(r)
-        parsed.append(_build(ParsedSentence, name, at, sent, relations=relations))
+        if not isinstance(sent, dict):
+            raise InputError(name, f"{at}: must be an object")
+        marks = sent.get("marks")
+        if marks is not None:
+            marks = _jsonl_list(Mark, name, at, "marks", marks)
+        parsed.append(_build(ParsedSentence, name, at, sent, marks=marks,
+                             relations=_jsonl_list(PassageRelation, name, at, "relations", sent.get("relations", [])),
+                             suggestions=_jsonl_list(PassageSuggestion, name, at, "suggestions",
+                                                     sent.get("suggestions", []))))
     doc = _build(ParsedDocument, name, where, record, sentences=parsed)
     check_document(doc, name, where)
     return doc
+
+
+def _jsonl_list(cls: type, name: str, at: str, key: str, items: Any) -> list:
+    """A sentence's list of relations, suggestions or marks as records, spans as tuples."""
+    if not isinstance(items, list):
+        raise InputError(name, f"{at}: '{key}' must be a list")
+    out = []
+    for j, item in enumerate(items, 1):
+        here = f"{at}, {key[:-1]} {j}"
+        record = _build(cls, name, here, item)
+        for span in ("src_span", "tgt_span"):
+            if hasattr(record, span):
+                setattr(record, span, _jsonl_span(name, here, getattr(record, span)))
+        out.append(record)
+    return out
 
 
 def _jsonl_span(name: str, where: str, span: Any) -> tuple[int, int] | None:

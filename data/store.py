@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Engine, create_engine, event, or_, select, true
+from sqlalchemy import ColumnElement, Engine, create_engine, delete, event, insert, or_, select, true, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
@@ -38,7 +38,16 @@ from data.schema import (
     upgrade,
 )
 from data.spans import find_span
-from data.types import STRENGTHS, Evidence, ParsedDocument, ParsedSentence, PassageRelation, Span
+from data.types import (
+    STRENGTHS,
+    Evidence,
+    Mark,
+    ParsedDocument,
+    ParsedSentence,
+    PassageRelation,
+    PassageSuggestion,
+    Span,
+)
 
 DEFAULT_DB = "var/fuzzymap.db"
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +58,10 @@ _PRECEDENCE = ("labeled", "discarded", "no-relation")
 """When several statuses apply (all annotators together), the first found wins: a relation beats
 any mark, and "discarded" beats "no-relation" so a sentence someone found unusable is not used as a
 negative example."""
+IMPORT_BATCH = 2000
+"""Sentences written per transaction by import_documents: the write lock is held ~0.1 s at a time."""
+PENDING_STALE_S = 600
+"""A pending document whose import wrote nothing for this long was left by a killed process."""
 ORIGINS = ("human", "model")
 SUGGESTION_STATES = ("pending", "accepted", "rejected")
 RELATION_FIELDS = ("source", "target", "source_span", "target_span", "sign", "strength", "note")
@@ -307,6 +320,46 @@ def check_document(doc: ParsedDocument, name: str | None = None, where: str = ""
             raise InputError(name, f"{here}: relations must be a list")
         for j, rel in enumerate(sent.relations, 1):
             check_relation(rel, sent.text, name, f"{here}, relation {j}")
+        _check_marks(sent.marks, name, here)
+        if not isinstance(sent.suggestions, list):
+            raise InputError(name, f"{here}: suggestions must be a list")
+        for j, sug in enumerate(sent.suggestions, 1):
+            _check_suggestion(sug, sent, name, f"{here}, suggestion {j}")
+
+
+def _check_marks(marks: object, name: str, where: str) -> None:
+    if marks is None:
+        return
+    if not isinstance(marks, list) or not all(isinstance(m, Mark) for m in marks):
+        raise InputError(name, f"{where}: marks must be a list of marks")
+    seen = set()
+    for m in marks:
+        if m.annotator is not None:
+            _name(m.annotator, "mark annotator", name, where)
+        allowed = STATUSES if m.annotator is None else MARKS
+        if m.status not in allowed:
+            raise InputError(name, f"{where}: mark status {m.status!r} is not one of {', '.join(allowed)}")
+        if m.updated is not None and (not isinstance(m.updated, str) or len(m.updated) > 40):
+            raise InputError(name, f"{where}: mark updated must be a string of at most 40 characters")
+        if m.annotator in seen:
+            raise InputError(name, f"{where}: two marks for annotator {m.annotator!r}")
+        seen.add(m.annotator)
+
+
+def _check_suggestion(sug: object, sent: ParsedSentence, name: str, where: str) -> None:
+    if not isinstance(sug, PassageSuggestion):
+        raise InputError(name, f"{where}: not a suggestion")
+    as_relation = PassageRelation(src=sug.src, tgt=sug.tgt, sign=sug.sign, src_span=sug.src_span,
+                                  tgt_span=sug.tgt_span, origin="model", model_id=sug.model_id,
+                                  score=sug.score, created_at=sug.created_at, annotator=sug.decided_by)
+    check_relation(as_relation, sent.text, name, where)
+    if not isinstance(sug.model_id, str) or not sug.model_id or not isinstance(sug.score, (int, float)):
+        raise InputError(name, f"{where}: a suggestion needs model_id and a numeric score")
+    if sug.state not in SUGGESTION_STATES:
+        raise InputError(name, f"{where}: state {sug.state!r} is not one of {', '.join(SUGGESTION_STATES)}")
+    if sug.relation is not None and (not isinstance(sug.relation, int) or isinstance(sug.relation, bool)
+                                     or not 0 <= sug.relation < len(sent.relations)):
+        raise InputError(name, f"{where}: relation must be the index of one of the sentence's relations")
 
 
 class _Log:
@@ -368,6 +421,9 @@ class Store:
         self._writer = self._engine.execution_options(fuzzymap_write=True)
         with self._writer.begin() as conn:
             upgrade(conn)
+            stale = datetime.fromtimestamp(datetime.now(timezone.utc).timestamp() - PENDING_STALE_S, timezone.utc)
+            stamp = stale.isoformat(timespec="seconds").replace("+00:00", "Z")
+            conn.execute(delete(DocumentT).where(DocumentT.pending.is_not(None), DocumentT.pending < stamp))
 
     def close(self) -> None:
         self._engine.dispose()
@@ -416,58 +472,138 @@ class Store:
 
     # ---------------------------------------------------------------- documents
     def import_documents(self, docs: list[ParsedDocument], annotator: str | None = None) -> list[int]:
-        """Imports in one transaction: one bad document means nothing is imported.
+        """Imports documents all or nothing: one bad document means nothing is imported.
 
         A document whose sha256 is already stored returns the stored id and adds nothing. Human
         relations without an annotator get `annotator`, and so do the sentences' "no-relation" /
         "discarded" statuses (e.g. a TwoSix passage without relations: read, none found); without
-        an annotator those stay a status no annotator is known for. Imports are logged but not
-        undoable (delete instead).
+        an annotator those stay a status no annotator is known for. JSONL marks keep their own
+        annotators. Imports are logged but not undoable (delete instead).
+
+        Written in batches so that other writers are not held up by a large file: a first short
+        transaction adds each new document marked pending, then each IMPORT_BATCH sentences (with
+        their marks, relations and suggestions) are one transaction, and a last one clears the
+        mark of every new document together and writes the log entry. Every read leaves pending
+        documents out, so readers and writers see all the documents of an import or none, never
+        part of one. A failed import deletes its pending documents; a killed one leaves them
+        invisible until a Store opened PENDING_STALE_S later deletes them. The log entry holds
+        the document rows, which reference their sentences, not copies of every row.
         """
         annotator = _name(annotator, "annotator", "import") if annotator else None
+        for doc in docs:
+            check_document(doc)
         ids: list[int] = []
+        new: dict[int, ParsedDocument] = {}
         with self._write() as log:
             s = log.session
             known: dict[str, int] = {}
             for doc in docs:
-                check_document(doc)
-                found = known.get(doc.sha256) or s.scalar(select(DocumentT.id).where(DocumentT.sha256 == doc.sha256))
+                found = known.get(doc.sha256) or self._stored_document(s, doc)
                 if found is None:
-                    found = self._add_document(log, doc, annotator)
+                    d = DocumentT(
+                        filename=doc.filename, sha256=doc.sha256, format=doc.format or "", title=doc.title,
+                        authors=doc.authors, year=None if doc.year is None else str(doc.year),
+                        year_is_int=isinstance(doc.year, int), created=_now(), pending=_now())
+                    s.add(d)
+                    s.flush()
+                    found = d.id
+                    new[found] = doc
                 known[doc.sha256] = found
                 ids.append(found)
-            names = ", ".join(d.filename for d in docs)
-            log.record("import", annotator, f"import {names}", undoable=False)
+        if not new:
+            return ids
+        try:
+            for doc_id, doc in new.items():
+                for start in range(0, len(doc.sentences), IMPORT_BATCH):
+                    with self._write() as log:
+                        self._add_sentences(log.session, doc_id, doc, start, annotator)
+                        log.session.execute(update(DocumentT).where(DocumentT.id == doc_id).values(pending=_now()))
+            with self._write() as log:
+                rows = log.session.scalars(select(DocumentT).where(DocumentT.id.in_(list(new)))).all()
+                if len(rows) != len(new):
+                    raise InputError("import", "a pending document was removed before its import finished")
+                for d in rows:
+                    log.update(d, pending=None)
+                n_sent = sum(len(d.sentences) for d in new.values())
+                n_rel = sum(len(x.relations) for d in new.values() for x in d.sentences)
+                names = ", ".join(d.filename for d in docs)
+                log.record("import", annotator, f"import {names} ({n_sent} sentences, {n_rel} relations)",
+                           undoable=False)
+        except BaseException:
+            with self._write() as log:
+                log.session.execute(delete(DocumentT).where(DocumentT.id.in_(list(new))))
+            raise
         return ids
 
-    def _add_document(self, log: _Log, doc: ParsedDocument, annotator: str | None) -> int:
-        d = log.add(DocumentT(
-            filename=doc.filename, sha256=doc.sha256, format=doc.format or "", title=doc.title,
-            authors=doc.authors, year=None if doc.year is None else str(doc.year),
-            year_is_int=isinstance(doc.year, int), created=_now(),
-        ))
-        sents = [
-            SentenceT(
-                document_id=d.id, position=i, text=ps.text, page=ps.page, start_char=ps.start,
-                end_char=ps.end, is_reference=bool(ps.is_reference),
-                status="unseen" if annotator and ps.status in MARKS else ps.status,
-                llm=None if ps.llm is None else json.dumps(ps.llm),
-            )
-            for i, ps in enumerate(doc.sentences)
+    @staticmethod
+    def _stored_document(s: Session, doc: ParsedDocument) -> int | None:
+        """The id of a stored document with doc's sha256; a pending one is another import still
+        running (refused), or one a killed process left (deleted, so this import takes over)."""
+        d = s.scalars(select(DocumentT).where(DocumentT.sha256 == doc.sha256)).first()
+        if d is None or d.pending is None:
+            return None if d is None else d.id
+        age = datetime.now(timezone.utc) - datetime.fromisoformat(d.pending.replace("Z", "+00:00"))
+        if age.total_seconds() < 60:
+            raise InputError(doc.filename, "is being imported by another import right now; try again when it ends")
+        s.execute(delete(DocumentT).where(DocumentT.id == d.id))
+        return None
+
+    def _add_sentences(self, s: Session, doc_id: int, doc: ParsedDocument, start: int, annotator: str | None) -> None:
+        """One batch of a document's sentences with their marks, relations and suggestions."""
+        chunk = doc.sentences[start:start + IMPORT_BATCH]
+        rows = [
+            dict(document_id=doc_id, position=start + i, text=ps.text, page=ps.page, start_char=ps.start,
+                 end_char=ps.end, is_reference=bool(ps.is_reference), status=self._shared_status(ps, annotator),
+                 llm=None if ps.llm is None else json.dumps(ps.llm))
+            for i, ps in enumerate(chunk)
         ]
-        log.add_all(sents)
-        if annotator:
-            who, now = self._annotator_id(log.session, annotator), _now()
-            log.add_all([SentenceStatusT(sentence_id=sent.id, annotator_id=who, status=ps.status, updated=now)
-                         for sent, ps in zip(sents, doc.sentences) if ps.status in MARKS])
-        rels = [
-            self._relation(log.session, sent, rel, rel.annotator or (annotator if rel.origin == "human" else None),
-                           f"{doc.filename}: sentence {i}")
-            for i, (sent, ps) in enumerate(zip(sents, doc.sentences), 1)
-            for rel in ps.relations
-        ]
-        log.add_all(rels)
-        return d.id
+        sids = s.scalars(insert(SentenceT).returning(SentenceT.id, sort_by_parameter_order=True), rows).all()
+        who: dict[str, int] = {}
+        now = _now()
+        marks = []
+        for sid, ps in zip(sids, chunk):
+            for name, status, updated in self._named_marks(ps, annotator):
+                if name not in who:
+                    who[name] = self._annotator_id(s, name)
+                marks.append(dict(sentence_id=sid, annotator_id=who[name], status=status, updated=updated or now))
+        if marks:
+            s.execute(insert(SentenceStatusT), marks)
+        for i, (sid, ps) in enumerate(zip(sids, chunk), start + 1):
+            if not ps.relations and not ps.suggestions:
+                continue
+            sent = s.get(SentenceT, sid)
+            where = f"{doc.filename}: sentence {i}"
+            rels = [self._relation(s, sent, rel, rel.annotator or (annotator if rel.origin == "human" else None), where)
+                    for rel in ps.relations]
+            s.add_all(rels)
+            s.flush()
+            for sug in ps.suggestions:
+                src, tgt, src_span, tgt_span = self._pair(sent, PassageRelation(
+                    src=sug.src, tgt=sug.tgt, sign=sug.sign, src_span=sug.src_span, tgt_span=sug.tgt_span), where)
+                s.add(SuggestionT(
+                    sentence_id=sid, source=src, target=tgt, sign=sug.sign, **_span_columns(src_span, tgt_span),
+                    model_id=sug.model_id, score=float(sug.score), state=sug.state, decided_by=sug.decided_by,
+                    relation_id=None if sug.relation is None else rels[sug.relation].id,
+                    created_at=sug.created_at or now))
+        s.flush()
+
+    @staticmethod
+    def _shared_status(ps: ParsedSentence, annotator: str | None) -> str:
+        """sentences.status for an imported sentence: the status no annotator is known for, which
+        an importing annotator takes as their own mark (see _named_marks)."""
+        status = ps.status if ps.marks is None else next((m.status for m in ps.marks if m.annotator is None), "unseen")
+        return "unseen" if annotator and status in MARKS else status
+
+    @staticmethod
+    def _named_marks(ps: ParsedSentence, annotator: str | None) -> list[tuple[str, str, str | None]]:
+        """(annotator, status, updated) marks to store for an imported sentence."""
+        marks = [Mark(None, ps.status)] if ps.marks is None else ps.marks
+        out: dict[str, tuple[str, str, str | None]] = {}
+        for m in marks:  # a file's own mark for the importing annotator wins over an unnamed one
+            name = m.annotator or annotator
+            if name and m.status in MARKS and (name not in out or m.annotator is not None):
+                out[name] = (name, m.status, m.updated)
+        return list(out.values())
 
     def list_documents(self, annotator: str | None = None) -> list[DocumentInfo]:
         """Documents with their sentence counts by status as `annotator` sees them (see sentences)."""
@@ -478,7 +614,7 @@ class Store:
                 status, by_status = statuses.get(sid, "unseen"), counts.setdefault(doc_id, {})
                 by_status[status] = by_status.get(status, 0) + 1
             out = []
-            for d in s.scalars(select(DocumentT).order_by(DocumentT.id)):
+            for d in s.scalars(select(DocumentT).where(DocumentT.pending.is_(None)).order_by(DocumentT.id)):
                 c = counts.get(d.id, {})
                 out.append(DocumentInfo(
                     id=d.id, title=d.title, authors=d.authors, year=d.year, filename=d.filename,
@@ -970,6 +1106,7 @@ class Store:
             select(RelationT, SentenceT, DocumentT)
             .join(SentenceT, SentenceT.id == RelationT.sentence_id)
             .join(DocumentT, DocumentT.id == SentenceT.document_id)
+            .where(DocumentT.pending.is_(None))
         )
         if document_ids is not None:
             q = q.where(DocumentT.id.in_(list(document_ids)))
@@ -989,11 +1126,23 @@ class Store:
                 for r, x, d in s.execute(q.order_by(RelationT.id))
             ]
 
+    @staticmethod
+    def _document_marks(s: Session, document_id: int) -> dict[int, list[Mark]]:
+        """sentence id -> each annotator's mark, by annotator name."""
+        q = (select(SentenceStatusT.sentence_id, AnnotatorT.name, SentenceStatusT.status, SentenceStatusT.updated)
+             .join(AnnotatorT, AnnotatorT.id == SentenceStatusT.annotator_id)
+             .join(SentenceT, SentenceT.id == SentenceStatusT.sentence_id)
+             .where(SentenceT.document_id == document_id).order_by(AnnotatorT.name))
+        out: dict[int, list[Mark]] = {}
+        for sid, name, status, updated in s.execute(q):
+            out.setdefault(sid, []).append(Mark(name, status, updated))
+        return out
+
     def export_documents(self, document_ids: list[int] | None = None) -> list[ParsedDocument]:
         """Documents as ParsedDocuments with their relations, for the file writers (formats.py); a
         sentence's status is everyone's together (see sentences), as a file has one per sentence."""
         with self._read() as s:
-            q = select(DocumentT).order_by(DocumentT.id)
+            q = select(DocumentT).where(DocumentT.pending.is_(None)).order_by(DocumentT.id)
             if document_ids is not None:
                 q = q.where(DocumentT.id.in_(list(document_ids)))
             out = []
@@ -1005,8 +1154,21 @@ class Store:
                 rels: dict[int, list[PassageRelation]] = {}
                 rq = (select(RelationT).join(SentenceT, SentenceT.id == RelationT.sentence_id)
                       .where(SentenceT.document_id == d.id).order_by(RelationT.id))
+                index: dict[int, int] = {}  # relation id -> its index in its sentence's relations
                 for r in s.scalars(rq):
-                    rels.setdefault(r.sentence_id, []).append(self._passage_relation(r))
+                    index[r.id] = len(rels.setdefault(r.sentence_id, []))
+                    rels[r.sentence_id].append(self._passage_relation(r))
+                marks = self._document_marks(s, d.id)
+                suggestions: dict[int, list[PassageSuggestion]] = {}
+                sq = (select(SuggestionT).join(SentenceT, SentenceT.id == SuggestionT.sentence_id)
+                      .where(SentenceT.document_id == d.id).order_by(SuggestionT.id))
+                for x in s.scalars(sq):
+                    linked = s.get(RelationT, x.relation_id) if x.relation_id is not None else None
+                    suggestions.setdefault(x.sentence_id, []).append(PassageSuggestion(
+                        src=x.source, tgt=x.target, sign=x.sign, model_id=x.model_id, score=x.score,
+                        src_span=_span(x.src_start, x.src_end), tgt_span=_span(x.tgt_start, x.tgt_end),
+                        state=x.state, decided_by=x.decided_by, created_at=x.created_at,
+                        relation=index.get(x.relation_id) if linked and linked.sentence_id == x.sentence_id else None))
                 year: int | str | None = d.year
                 if d.year_is_int and d.year is not None:
                     year = int(d.year)
@@ -1019,6 +1181,8 @@ class Store:
                             is_reference=bool(x.is_reference), status=statuses.get(x.id, "unseen"),
                             relations=rels.get(x.id, []),
                             llm=None if x.llm is None else json.loads(x.llm),
+                            marks=([Mark(None, x.status)] if x.status != "unseen" else []) + marks.get(x.id, []),
+                            suggestions=suggestions.get(x.id, []),
                         )
                         for x in sents
                     ],
