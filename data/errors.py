@@ -1,6 +1,8 @@
 """The one error type for bad user input: it names the file and the reason in one line."""
 from __future__ import annotations
 
+import re
+
 
 class InputError(ValueError):
     """Raised for any file or value a user supplied that cannot be used; nothing was changed."""
@@ -20,3 +22,12 @@ def check_encodable(name: str, text: str, where: str = "") -> None:
         at = f"{where}: " if where else ""
         raise InputError(name, f"{at}holds an invalid character {text[err.start]!r} at {err.start} "
                                "(a lone UTF-16 surrogate)") from None
+
+
+_PATH = re.compile(r"(?<![\w.~])/(?:[^\s/:'\"`]+/)+([^\s/:'\"`]+)|\b[A-Za-z]:\\(?:[^\s\\]+\\)*([^\s\\]+)")
+
+
+def without_paths(text: str) -> str:
+    """text with every absolute file path cut to its last part: messages shown to users name
+    files, never the server's folders."""
+    return _PATH.sub(lambda m: m.group(1) or m.group(2), text)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.pool import StaticPool
 
-from data.errors import InputError
+from data.errors import InputError, without_paths
 from data.schema import (
     NAME_LEN,
     ActionT,
@@ -60,8 +60,9 @@ any mark, and "discarded" beats "no-relation" so a sentence someone found unusab
 negative example."""
 IMPORT_BATCH = 2000
 """Sentences written per transaction by import_documents: the write lock is held ~0.1 s at a time."""
-PENDING_STALE_S = 600
-"""A pending document whose import wrote nothing for this long was left by a killed process."""
+PENDING_STALE_S = 300
+"""A pending document whose import wrote nothing for this long was left by a killed process (a
+batch takes well under a second; waiting for the write lock, at most the 60 s busy timeout)."""
 ORIGINS = ("human", "model")
 SUGGESTION_STATES = ("pending", "accepted", "rejected")
 RELATION_FIELDS = ("source", "target", "source_span", "target_span", "sign", "strength", "note")
@@ -423,7 +424,7 @@ class Store:
             upgrade(conn)
             stale = datetime.fromtimestamp(datetime.now(timezone.utc).timestamp() - PENDING_STALE_S, timezone.utc)
             stamp = stale.isoformat(timespec="seconds").replace("+00:00", "Z")
-            conn.execute(delete(DocumentT).where(DocumentT.pending.is_not(None), DocumentT.pending < stamp))
+            conn.execute(delete(DocumentT).where(DocumentT.pending.is_not(None), DocumentT.pending <= stamp))
 
     def close(self) -> None:
         self._engine.dispose()
@@ -486,7 +487,8 @@ class Store:
         mark of every new document together and writes the log entry. Every read leaves pending
         documents out, so readers and writers see all the documents of an import or none, never
         part of one. A failed import deletes its pending documents; a killed one leaves them
-        invisible until a Store opened PENDING_STALE_S later deletes them. The log entry holds
+        invisible until a Store opened PENDING_STALE_S later, or an import of the same file
+        then, deletes them. The log entry holds
         the document rows, which reference their sentences, not copies of every row.
         """
         annotator = _name(annotator, "annotator", "import") if annotator else None
@@ -543,7 +545,7 @@ class Store:
         if d is None or d.pending is None:
             return None if d is None else d.id
         age = datetime.now(timezone.utc) - datetime.fromisoformat(d.pending.replace("Z", "+00:00"))
-        if age.total_seconds() < 60:
+        if age.total_seconds() < PENDING_STALE_S:
             raise InputError(doc.filename, "is being imported by another import right now; try again when it ends")
         s.execute(delete(DocumentT).where(DocumentT.id == d.id))
         return None
@@ -1220,8 +1222,12 @@ def main(argv: list[str] | None = None) -> int:
             from data.ingest import read_path
 
             docs = [doc for f in args.files for doc in read_path(f)]
+            before = {d.id for d in store.list_documents()}
             ids = store.import_documents(docs, annotator=args.annotator)
-            print(f"imported {len(docs)} documents: ids {', '.join(map(str, ids))}")
+            new = list(dict.fromkeys(i for i in ids if i not in before))
+            old = list(dict.fromkeys(i for i in ids if i in before))
+            print("; ".join([f"imported {len(new)} documents: ids {', '.join(map(str, new))}"] * bool(new)
+                            + [f"already imported: ids {', '.join(map(str, old))}"] * bool(old)))
         else:
             from data.formats import write_jsonl, write_relations_csv, write_twosix
 
@@ -1234,8 +1240,14 @@ def main(argv: list[str] | None = None) -> int:
                 sys.stdout.write(text)
         store.close()
     except (InputError, KeyError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {without_paths(str(e))}", file=sys.stderr)
         return 2
+    except Exception as e:  # a bug: one line here, the traceback only when asked for
+        if os.environ.get("FUZZYMAP_DEBUG"):
+            raise
+        print(f"error: unexpected {type(e).__name__}: {without_paths(str(e).splitlines()[0] if str(e) else '')} "
+              "(nothing was changed; FUZZYMAP_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
     return 0
 
 
