@@ -22,6 +22,7 @@ import os
 import re
 import stat
 import zipfile
+import zlib
 from functools import cache
 from pathlib import Path
 from typing import Callable
@@ -320,10 +321,31 @@ def _check_docx_zip(name: str, content: bytes) -> None:
             paragraphs = len(re.findall(rb"<w:p[\s/>]", archive.read(body)))
     except InputError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError) as err:
-        raise InputError(name, f"is not a valid DOCX file ({type(err).__name__})") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError, zlib.error) as err:
+        detail = "corrupt compressed data" if isinstance(err, zlib.error) else type(err).__name__
+        raise InputError(name, f"is not a valid DOCX file ({detail})") from None
     if paragraphs > MAX_DOCX_PARAGRAPHS:
         raise InputError(name, f"holds {paragraphs} paragraphs, over the limit of {MAX_DOCX_PARAGRAPHS}")
+
+
+MAX_RTF_FONT_TABLE = 16_384
+MAX_RTF_FIELD_WORK = 20_000_000
+"""striprtf's font-table and hyperlink regexes rescan the rest of the group / line from every
+font or field they try: their work is (tries) x (length), bounded here before it starts."""
+
+
+def _check_rtf_work(name: str, source: str) -> None:
+    from striprtf.striprtf import font_table_group
+
+    table = len(font_table_group(source))
+    if table > MAX_RTF_FONT_TABLE:
+        raise InputError(name, f"has a {table}-character font table, over the RTF limit of {MAX_RTF_FONT_TABLE}")
+    fields = source.count("\\fldinst")
+    if fields:
+        longest = max(map(len, source.split("\n")))
+        if fields * longest > MAX_RTF_FIELD_WORK:
+            raise InputError(name, f"holds {fields} fields on lines of up to {longest} characters, over the RTF "
+                                   f"limit of {MAX_RTF_FIELD_WORK} (fields x line length)")
 
 
 def _read_rtf(name: str, content: bytes) -> Parsed:
@@ -333,6 +355,7 @@ def _read_rtf(name: str, content: bytes) -> Parsed:
     if not content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{\\rtf"):
         raise InputError(name, "is not an RTF file (no {\\rtf header)")
     source, warnings = _decode(name, content)
+    _check_rtf_work(name, source)
     try:
         text = rtf_to_text(source, errors="replace")
     except Exception as err:  # striprtf raises plain exceptions on broken control words

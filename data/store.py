@@ -559,7 +559,8 @@ class Store:
                  llm=None if ps.llm is None else json.dumps(ps.llm))
             for i, ps in enumerate(chunk)
         ]
-        sids = s.scalars(insert(SentenceT).returning(SentenceT.id, sort_by_parameter_order=True), rows).all()
+        table = SentenceT.__table__
+        sids = s.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
         who: dict[str, int] = {}
         now = _now()
         marks = []
@@ -569,7 +570,7 @@ class Store:
                     who[name] = self._annotator_id(s, name)
                 marks.append(dict(sentence_id=sid, annotator_id=who[name], status=status, updated=updated or now))
         if marks:
-            s.execute(insert(SentenceStatusT), marks)
+            s.connection().execute(insert(SentenceStatusT.__table__), marks)
         for i, (sid, ps) in enumerate(zip(sids, chunk), start + 1):
             if not ps.relations and not ps.suggestions:
                 continue

@@ -153,6 +153,8 @@ REL = {"src": "Turbines", "tgt": "cod", "sign": 1}
     ("year4000.json", twosix({"year": int("9" * 4000)}), "year must be an integer from -9999 to 9999"),
     ("surrogate.json", twosix({}).replace(b"Turbines", b"Turb\\ud800ines"), "invalid character '\\\\ud800'"),
     ("surrogate.rtf", b"{\\rtf1 Kelp \\u-10240? grew.}", "invalid character '\\\\ud800'"),
+    ("fields.rtf", b"{\\rtf1 " + b"{\\field{\\*\\fldinst{ x" * 5000 + b"}", "holds 5000 fields on lines of up to"),
+    ("fonts.rtf", b"{\\rtf1{\\fonttbl" + b"{\\f0 Arial" * 5000 + b"}", "font table, over the RTF limit of 16384"),
     ("nan.jsonl", jsonl({"text": "Turbines attracted cod.", "relations": [{**REL, "score": 0.5}]}).replace(
         b"0.5", b"NaN"), "NaN is not a number JSON allows"),
     ("inf.jsonl", jsonl({"text": "Turbines attracted cod.", "relations": [{**REL, "score": 0.5}]}).replace(
