@@ -2,7 +2,8 @@
 bench/fuzz.py): valid seed files written here, byte mutations, format-aware insertions (markup
 runs, RTF control words, zip members, PDF objects) and JSON with wrong-typed or hostile values.
 
-cases(fmt, n, seed) yields the same n (name, bytes) pairs on every run.
+cases(fmt, n, seed) yields the same n (name, bytes) pairs on every run; run_case puts one through
+read_document and Store.import_documents and checks the contract.
 """
 from __future__ import annotations
 
@@ -13,8 +14,16 @@ import zipfile
 from collections.abc import Iterator
 from functools import cache
 
+from sqlalchemy import func, select
+
+from data.errors import InputError
+from data.ingest import read_document
+from data.schema import ActionT, AnnotatorT, ConceptT, DocumentT, RelationT, SentenceStatusT, SentenceT, SuggestionT
+from data.store import Store
+
+TABLES = (DocumentT, SentenceT, SentenceStatusT, RelationT, SuggestionT, ConceptT, AnnotatorT, ActionT)
 FORMATS = ("pdf", "txt", "md", "docx", "rtf", "json", "jsonl")
-MAX_CASE_BYTES = 200_000
+MAX_CASE_BYTES = 100_000
 
 PROSE = [
     "Dredging for sand increased the turbidity of the bay.",
@@ -272,3 +281,32 @@ def cases(fmt: str, n: int, seed: int = 0) -> Iterator[tuple[str, bytes]]:
         data = data[:MAX_CASE_BYTES]
         previous = data
         yield f"case{i:04d}.{fmt}", data
+
+
+# ------------------------------------------------------------------------------- the contract
+
+def fingerprint(store: Store) -> tuple:
+    """Row count and highest id of every table: any write changes one of them."""
+    with store._read() as s:
+        return tuple((s.scalar(select(func.count()).select_from(t)), s.scalar(select(func.max(t.id))))
+                     for t in TABLES)
+
+
+def run_case(store: Store, name: str, content: bytes) -> str:
+    """'error' or 'imported'; raises AssertionError for anything the contract forbids."""
+    before = fingerprint(store)
+    try:
+        docs = read_document(name, content)
+        ids = store.import_documents(docs, annotator="fuzz")
+    except InputError as err:
+        message = str(err)
+        assert "\n" not in message and message.startswith(f"{name}: "), message
+        assert fingerprint(store) == before, f"{name}: database changed by a refused file"
+        return "error"
+    with store._read() as s:
+        for doc, doc_id in zip(docs, ids):
+            stored = s.scalars(select(SentenceT.text).where(SentenceT.document_id == doc_id)
+                               .order_by(SentenceT.position)).all()
+            sha = s.scalar(select(DocumentT.sha256).where(DocumentT.id == doc_id))
+            assert sha == doc.sha256 and stored == [x.text for x in doc.sentences], f"{name}: stored differently"
+    return "imported"

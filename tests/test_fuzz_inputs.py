@@ -13,45 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
-from fuzz_corpus import FORMATS, cases
-from sqlalchemy import func, select
+from fuzz_corpus import FORMATS, cases, run_case
 
-from data.errors import InputError
-from data.ingest import read_document
-from data.schema import ActionT, AnnotatorT, ConceptT, DocumentT, RelationT, SentenceStatusT, SentenceT, SuggestionT
 from data.store import Store
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 CASES = 500
-TABLES = (DocumentT, SentenceT, SentenceStatusT, RelationT, SuggestionT, ConceptT, AnnotatorT, ActionT)
-
-
-def fingerprint(store: Store) -> tuple:
-    """Row count and highest id of every table: any write changes one of them."""
-    with store._read() as s:
-        return tuple((s.scalar(select(func.count()).select_from(t)), s.scalar(select(func.max(t.id))))
-                     for t in TABLES)
-
-
-def run_case(store: Store, name: str, content: bytes) -> str:
-    """'error' or 'imported'; raises AssertionError for anything the contract forbids."""
-    before = fingerprint(store)
-    try:
-        docs = read_document(name, content)
-        ids = store.import_documents(docs, annotator="fuzz")
-    except InputError as err:
-        message = str(err)
-        assert "\n" not in message and message.startswith(f"{name}: "), message
-        assert fingerprint(store) == before, f"{name}: database changed by a refused file"
-        return "error"
-    with store._read() as s:
-        for doc, doc_id in zip(docs, ids):
-            stored = s.scalars(select(SentenceT.text).where(SentenceT.document_id == doc_id)
-                               .order_by(SentenceT.position)).all()
-            sha = s.scalar(select(DocumentT.sha256).where(DocumentT.id == doc_id))
-            assert sha == doc.sha256 and stored == [x.text for x in doc.sentences], f"{name}: stored differently"
-    return "imported"
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
