@@ -180,3 +180,20 @@ def test_jsonl_keeps_line_separator_characters_inside_text():
         {"fuzzymap": 1, "filename": "a.txt", "sha256": "abc", "sentences": [{"text": text}]},
         ensure_ascii=False).encode())
     assert doc.sentences[0].text == text
+
+
+def test_pdf_page_limit(monkeypatch):
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    import data.pdf as pdf
+
+    out = io.BytesIO()
+    c = canvas.Canvas(out)
+    for i in range(3):
+        c.drawString(60, 700, f"Kelp grew on page {i + 1}.")
+        c.showPage()
+    c.save()
+    monkeypatch.setattr(pdf, "MAX_PDF_PAGES", 2)
+    refused("long.pdf", out.getvalue(), "has 3 pages, over the limit of 2")
