@@ -34,7 +34,7 @@ PROSE = [
 ]
 TOKENS: dict[str, list[bytes]] = {
     "txt": [b"\f", b"\r\n", b"-\n", b"\x00", b"\xff\xfe", b"\xef\xbb\xbf", b"\xed\xa0\x80", b"...", b". A",
-            b"References\n", b"\u00ad".decode("unicode_escape").encode(), b"\x1b[31m", b"\t" * 50],
+            b"References\n", "\u00ad".encode(), b"\x1b[31m", b"\t" * 50],
     "md": [b"*", b"**", b"_", b"[", b"](", b"![", b"<!--", b"-->", b"`", b"```\n", b"# ", b"---\n", b"| ", b"|--|\n",
            b"<b>", b"&amp;", b"\\", b"~~", b"[^1]", b"> ", b"- ", b"\n"],
     "rtf": [b"{", b"}", b"\\par ", b"\\u-10240?", b"\\u55296?", b"\\bin9999 ", b"\\'e9", b"\\*\\fldinst ", b"\\rtf1",
@@ -45,7 +45,7 @@ TOKENS: dict[str, list[bytes]] = {
             b"/Encrypt", b"(\\)", b"<<", b">>", b"%%EOF", b"/Type /Page"],
     "docx": [b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06", b"\x00" * 30],
 }
-TOKENS["jsonl"] = TOKENS["json"] + [b"\n", b"\u2028".decode("unicode_escape").encode()]
+TOKENS["jsonl"] = TOKENS["json"] + [b"\n", "\u2028".encode()]
 XML_TOKENS = [b"<w:p/>", b"<w:p><w:r><w:t>", b"</w:t></w:r></w:p>", b"&#xD800;", b"<!DOCTYPE x [<!ENTITY a 'aaaa'>]>",
               b"&a;", b"<w:tbl>", b"\x00", b"<", b">"]
 HOSTILE_JSON = ["null", "true", "-1", "0", "1e308", "1e999", "NaN", "-Infinity", "9" * 5000, "99999999999999999999",
@@ -293,8 +293,12 @@ def fingerprint(store: Store) -> tuple:
 
 
 def run_case(store: Store, name: str, content: bytes) -> str:
-    """'error' or 'imported'; raises AssertionError for anything the contract forbids."""
+    """'error' or 'imported'; raises AssertionError for anything the contract forbids. A document
+    whose sha256 was stored before maps to the stored one ("already imported"; a JSONL record
+    carries its own sha256), so only new documents are compared with what was parsed."""
     before = fingerprint(store)
+    with store._read() as s:
+        known = set(s.scalars(select(DocumentT.sha256)))
     try:
         docs = read_document(name, content)
         ids = store.import_documents(docs, annotator="fuzz")
@@ -305,6 +309,8 @@ def run_case(store: Store, name: str, content: bytes) -> str:
         return "error"
     with store._read() as s:
         for doc, doc_id in zip(docs, ids):
+            if doc.sha256 in known:
+                continue
             stored = s.scalars(select(SentenceT.text).where(SentenceT.document_id == doc_id)
                                .order_by(SentenceT.position)).all()
             sha = s.scalar(select(DocumentT.sha256).where(DocumentT.id == doc_id))
