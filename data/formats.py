@@ -13,10 +13,10 @@ import json
 from dataclasses import asdict, fields
 from typing import Any
 
-from data.errors import InputError
+from data.errors import InputError, check_encodable
 from data.spans import find_span
 from data.store import check_document
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
+from data.types import Mark, ParsedDocument, ParsedSentence, PassageRelation, PassageSuggestion
 
 TWOSIX_KEYS = ("text", "causal relations", "meta_data", "LLM")
 META_KEYS = ("title", "authors", "year")
@@ -28,14 +28,55 @@ CSV_COLUMNS = (
 )
 
 
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of lists and objects accepted (a TwoSix file needs 4, an LLM block a few more)."""
+
+
+def _no_constant(word: str) -> Any:
+    raise ValueError(f"{word} is not a number JSON allows")
+
+
+def parse_json(name: str, text: str, where: str = "") -> Any:
+    """json.loads with limits: no NaN/Infinity, nesting at most MAX_JSON_DEPTH, integers of at most
+    4300 digits (Python's own limit), no lone UTF-16 surrogates (\\ud800); else InputError."""
+    at = f"{where}: " if where else ""
+    try:
+        value = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as e:
+        place = f"column {e.colno}" if where else f"line {e.lineno} column {e.colno}"
+        raise InputError(name, f"{at}not valid JSON: {e.msg} at {place}") from None
+    except RecursionError:
+        raise InputError(name, f"{at}JSON nested deeper than the limit of {MAX_JSON_DEPTH}") from None
+    except ValueError as e:  # an over-long integer, NaN, Infinity
+        raise InputError(name, f"{at}not valid JSON: {str(e).split(';')[0]}") from None
+    _check_json(name, at, value)
+    return value
+
+
+def _check_json(name: str, at: str, value: Any) -> None:
+    """Nesting depth and string validity of a parsed JSON value, without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise InputError(name, f"{at}JSON nested deeper than the limit of {MAX_JSON_DEPTH}")
+            children = list(item.items()) if isinstance(item, dict) else [(None, v) for v in item]
+            for key, child in children:
+                if key is not None:
+                    stack.append((key, depth))
+                stack.append((child, depth + 1))
+        elif isinstance(item, str):
+            check_encodable(name, item, at.rstrip(": "))
+
+
 def load_json(name: str, content: bytes) -> Any:
     """Parses JSON bytes (UTF-8, BOM allowed) or raises InputError with the position."""
     try:
-        return json.loads(content.decode("utf-8-sig"))
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputError(name, f"not UTF-8 text (byte {e.start})") from None
-    except json.JSONDecodeError as e:
-        raise InputError(name, f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    return parse_json(name, text)
 
 
 def _string(value: Any, name: str, where: str, what: str) -> str:
@@ -171,7 +212,8 @@ def write_twosix(docs: list[ParsedDocument]) -> str:
 # ---------------------------------------------------------------------------- fuzzymap JSONL
 def write_jsonl(docs: list[ParsedDocument]) -> str:
     """Lossless: one JSON object per line per document, every field of the records included
-    (offsets, statuses, annotators, origins, model ids, scores, notes, times, LLM blocks)."""
+    (offsets, statuses and each annotator's marks, annotators, origins, model ids, scores, notes,
+    times, LLM blocks, model suggestions with their decisions)."""
     lines = []
     for doc in docs:
         record = {"fuzzymap": JSONL_VERSION, **asdict(doc)}
@@ -186,14 +228,13 @@ def read_jsonl(name: str, content: bytes) -> list[ParsedDocument]:
     except UnicodeDecodeError as e:
         raise InputError(name, f"not UTF-8 text (byte {e.start})") from None
     docs = []
-    for n, line in enumerate(text.splitlines(), 1):
+    # Lines end at "\n" only: str.splitlines would also cut at U+2028 and other characters that
+    # write_jsonl leaves unescaped inside strings.
+    for n, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         where = f"line {n}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(name, f"{where}: not valid JSON: {e.msg} at column {e.colno}") from None
+        record = parse_json(name, line, where)
         if not isinstance(record, dict) or record.get("fuzzymap") != JSONL_VERSION:
             raise InputError(name, f"{where}: not a fuzzymap document record (version {JSONL_VERSION})")
         docs.append(_jsonl_document(name, where, record))
@@ -224,19 +265,33 @@ def _jsonl_document(name: str, where: str, record: dict) -> ParsedDocument:
     parsed = []
     for i, sent in enumerate(sentences, 1):
         at = f"{where}, sentence {i}"
-        rels = sent.get("relations", []) if isinstance(sent, dict) else None
-        if not isinstance(rels, list):
-            raise InputError(name, f"{at}: 'relations' must be a list")
-        relations = []
-        for j, rel in enumerate(rels, 1):
-            r = _build(PassageRelation, name, f"{at}, relation {j}", rel)
-            r.src_span = _jsonl_span(name, f"{at}, relation {j}", r.src_span)
-            r.tgt_span = _jsonl_span(name, f"{at}, relation {j}", r.tgt_span)
-            relations.append(r)
-        parsed.append(_build(ParsedSentence, name, at, sent, relations=relations))
+        if not isinstance(sent, dict):
+            raise InputError(name, f"{at}: must be an object")
+        marks = sent.get("marks")
+        if marks is not None:
+            marks = _jsonl_list(Mark, name, at, "marks", marks)
+        parsed.append(_build(ParsedSentence, name, at, sent, marks=marks,
+                             relations=_jsonl_list(PassageRelation, name, at, "relations", sent.get("relations", [])),
+                             suggestions=_jsonl_list(PassageSuggestion, name, at, "suggestions",
+                                                     sent.get("suggestions", []))))
     doc = _build(ParsedDocument, name, where, record, sentences=parsed)
     check_document(doc, name, where)
     return doc
+
+
+def _jsonl_list(cls: type, name: str, at: str, key: str, items: Any) -> list:
+    """A sentence's list of relations, suggestions or marks as records, spans as tuples."""
+    if not isinstance(items, list):
+        raise InputError(name, f"{at}: '{key}' must be a list")
+    out = []
+    for j, item in enumerate(items, 1):
+        here = f"{at}, {key[:-1]} {j}"
+        record = _build(cls, name, here, item)
+        for span in ("src_span", "tgt_span"):
+            if hasattr(record, span):
+                setattr(record, span, _jsonl_span(name, here, getattr(record, span)))
+        out.append(record)
+    return out
 
 
 def _jsonl_span(name: str, where: str, span: Any) -> tuple[int, int] | None:

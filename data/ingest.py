@@ -18,19 +18,33 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import os
 import re
+import stat
+import zipfile
+import zlib
+from functools import cache
 from pathlib import Path
 from typing import Callable
 
 from data.blocks import Block, assemble, clean, is_heading, join_lines, vocabulary
-from data.errors import InputError
+from data.errors import InputError, check_encodable
 from data.sentences import split_sentences
 from data.types import ParsedDocument
 
 __all__ = ["MAX_UPLOAD_BYTES", "SUPPORTED_SUFFIXES", "read_document", "read_path",
            "split_sentences", "document_text"]
 
+# Limits that bound the work one file can cause (time and memory grow with each of them).
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+"""DOCX: all zip members together once uncompressed (a 743 KB file can hold gigabytes)."""
+MAX_ZIP_MEMBERS = 10_000
+MAX_DOCX_PARAGRAPHS = 200_000
+"""python-docx needs ~0.1 ms and ~0.5 KB per paragraph object: 200,000 is ~20 s and ~100 MB."""
+MAX_SENTENCES = 1_000_000
+MAX_SENTENCE_CHARS = 20_000
+"""No sentence of a paper is this long; a longer one is a table dump or a binary file."""
 SUPPORTED_SUFFIXES = (".pdf", ".txt", ".md", ".docx", ".rtf", ".json", ".jsonl")
 
 Meta = dict  # title, authors, year -> value or None
@@ -45,7 +59,9 @@ _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 def _decode(name: str, content: bytes) -> tuple[str, list[str]]:
     """Bytes -> text: UTF-8 (or UTF-16 with BOM), else cp1252/latin-1 with a warning.
 
-    Binary files are refused: NUL bytes, or more than 1 % control characters once decoded.
+    Binary files are refused: NUL bytes, more than 1 % control characters once decoded, or,
+    when the bytes are not UTF-8, mostly non-ASCII characters (what random bytes decode to;
+    a cp1252 or latin-1 paper is mostly ASCII).
     """
     warnings: list[str] = []
     if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -61,6 +77,10 @@ def _decode(name: str, content: bytes) -> tuple[str, list[str]]:
             except UnicodeDecodeError:
                 text, enc = content.decode("latin-1"), "latin-1"
             warnings.append(f"not valid UTF-8; decoded as {enc}, check accented characters")
+            high = sum(1 for ch in text if ord(ch) > 127)
+            if high > 0.3 * len(text):
+                raise InputError(name, f"does not look like text ({high} of {len(text)} bytes are not ASCII "
+                                       "and the file is not UTF-8; binary file?)")
     text = text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\x1a")
     bad = len(_CONTROL.findall(text))
     if bad > max(2, 0.01 * len(text)):
@@ -117,27 +137,50 @@ _SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
 _RULE = re.compile(r"^\s{0,3}(?:[-*_][ \t]*){3,}$")
 _ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 _QUOTE = re.compile(r"^\s{0,3}(?:>\s?)+")
-_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
-_MD_INLINE = [(re.compile(p, re.S), r) for p, r in [
-    (r"!\[([^\]]*)\]\([^)]*\)", ""),                    # images
-    (r"\[([^\]]+)\]\([^)]*\)", r"\1"),                   # links -> their text
-    (r"\[([^\]]+)\]\[[^\]]*\]", r"\1"),                  # reference-style links
-    (r"\[\^[^\]]+\]", ""),                                # footnote markers
-    (r"<(https?://[^>\s]+)>", r"\1"),                    # autolinks
-    (r"</?[A-Za-z][^>]*>", ""),                           # inline HTML
-    (r"`([^`]+)`", r"\1"),                                # code spans
-    (r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2"),           # strong
-    (r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])", r"\1"),  # emphasis
-    (r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])", r"\1"),
-    (r"~~(.+?)~~", r"\1"),                                # strike-through
-    (r"\\([\\`*_{}\[\]()#+\-.!>|])", r"\1"),              # backslash escapes
-]]
+# Possessive quantifiers: a line of 40,000 spaces is one try, not 40,000 squared.
+_TABLE_SEP = re.compile(r"^\s*+\|?\s*+:?-{2,}+:?\s*+(?:\|\s*+:?-{2,}+:?\s*+)*+\|?\s*+$")
+_MD_MARKUP = re.compile(r"[*_`\[\]<>~\\&]")
+# What CommonMark leaves as text: reference-style links without a definition and footnote marks.
+# Bounded runs without brackets, so each try stops at the next bracket: linear.
+_MD_LEFTOVERS = [(re.compile(r"\[\^[^\[\]\s]{1,64}\]"), ""),
+                 (re.compile(r"\[([^\[\]]{1,500})\]\[[^\[\]]{0,100}\]"), r"\1")]
+
+
+@cache
+def _markdown():
+    """markdown-it-py (CommonMark, linear-time inline rules) with strike-through; HTML is parsed
+    so that it can be dropped."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True}).enable("strikethrough")
 
 
 def _md_inline(text: str) -> str:
-    for pattern, repl in _MD_INLINE:
+    """Inline Markdown -> plain text: markup, images and inline HTML go, link and code text stays;
+    line breaks are kept as newlines."""
+    if not _MD_MARKUP.search(text):
+        return text  # most paragraphs of a paper: nothing to parse
+    out: list[str] = []
+    for token in _markdown().parseInline(text)[0].children or []:
+        if token.type in ("text", "code_inline"):
+            out.append(token.content)
+        elif token.type in ("softbreak", "hardbreak"):
+            out.append("\n")
+    text = "".join(out)
+    for pattern, repl in _MD_LEFTOVERS:
         text = pattern.sub(repl, text)
     return text
+
+
+def _strip_comments(text: str) -> str:
+    """HTML comments removed in one pass (an unclosed one runs to the end, as in HTML)."""
+    out, at = [], 0
+    while (start := text.find("<!--", at)) >= 0:
+        out.append(text[at:start])
+        end = text.find("-->", start + 4)
+        at = len(text) if end < 0 else end + 3
+    out.append(text[at:])
+    return "".join(out)
 
 
 def _front_matter(text: str) -> tuple[Meta, str]:
@@ -171,7 +214,7 @@ def _read_md(name: str, content: bytes) -> Parsed:
     """
     text, warnings = _decode(name, content)
     meta, body = _front_matter(text)
-    body = re.sub(r"<!--.*?-->", "", body, flags=re.S)
+    body = _strip_comments(body)
     raw: list[tuple[bool, list[str]]] = []  # (is heading, source lines)
     current: list[str] = []
     in_code = False
@@ -225,7 +268,8 @@ def _read_docx(name: str, content: bytes) -> Parsed:
     from docx.table import Table
 
     if not content.startswith(b"PK"):
-        raise InputError(name, "is not a valid DOCX file (not a zip archive)")
+        raise InputError(name, "is not a valid DOCX file (not a zip archive; an encrypted or old .doc file?)")
+    _check_docx_zip(name, content)
     try:
         document = docx.Document(io.BytesIO(content))
         items = list(document.iter_inner_content())
@@ -257,6 +301,53 @@ def _read_docx(name: str, content: bytes) -> Parsed:
     return blocks, meta, []
 
 
+def _check_docx_zip(name: str, content: bytes) -> None:
+    """Refuses a DOCX whose unpacked size, member count or paragraph count is over the limits,
+    from the zip directory and one bounded scan, before python-docx builds anything."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_ZIP_MEMBERS:
+                raise InputError(name, f"holds {len(members)} zip members, over the limit of {MAX_ZIP_MEMBERS}")
+            unpacked = sum(m.file_size for m in members)
+            if unpacked > MAX_UNPACKED_BYTES:
+                raise InputError(name, f"unpacks to {unpacked / 2**20:.0f} MB, over the "
+                                       f"{MAX_UNPACKED_BYTES / 2**20:g} MB limit for DOCX contents")
+            if any(m.flag_bits & 0x1 for m in members):
+                raise InputError(name, "is encrypted (password-protected zip members)")
+            body = next((m for m in members if m.filename == "word/document.xml"), None)
+            if body is None:
+                raise InputError(name, "is not a valid DOCX file (no word/document.xml)")
+            paragraphs = len(re.findall(rb"<w:p[\s/>]", archive.read(body)))
+    except InputError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError, zlib.error) as err:
+        detail = "corrupt compressed data" if isinstance(err, zlib.error) else type(err).__name__
+        raise InputError(name, f"is not a valid DOCX file ({detail})") from None
+    if paragraphs > MAX_DOCX_PARAGRAPHS:
+        raise InputError(name, f"holds {paragraphs} paragraphs, over the limit of {MAX_DOCX_PARAGRAPHS}")
+
+
+MAX_RTF_FONT_TABLE = 16_384
+MAX_RTF_FIELD_WORK = 20_000_000
+"""striprtf's font-table and hyperlink regexes rescan the rest of the group / line from every
+font or field they try: their work is (tries) x (length), bounded here before it starts."""
+
+
+def _check_rtf_work(name: str, source: str) -> None:
+    from striprtf.striprtf import font_table_group
+
+    table = len(font_table_group(source))
+    if table > MAX_RTF_FONT_TABLE:
+        raise InputError(name, f"has a {table}-character font table, over the RTF limit of {MAX_RTF_FONT_TABLE}")
+    fields = source.count("\\fldinst")
+    if fields:
+        longest = max(map(len, source.split("\n")))
+        if fields * longest > MAX_RTF_FIELD_WORK:
+            raise InputError(name, f"holds {fields} fields on lines of up to {longest} characters, over the RTF "
+                                   f"limit of {MAX_RTF_FIELD_WORK} (fields x line length)")
+
+
 def _read_rtf(name: str, content: bytes) -> Parsed:
     """striprtf plain text; each RTF paragraph (\\par) is a block."""
     from striprtf.striprtf import rtf_to_text
@@ -264,6 +355,7 @@ def _read_rtf(name: str, content: bytes) -> Parsed:
     if not content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{\\rtf"):
         raise InputError(name, "is not an RTF file (no {\\rtf header)")
     source, warnings = _decode(name, content)
+    _check_rtf_work(name, source)
     try:
         text = rtf_to_text(source, errors="replace")
     except Exception as err:  # striprtf raises plain exceptions on broken control words
@@ -308,6 +400,7 @@ def _parse(name: str, content: bytes, suffix: str) -> tuple[str, ParsedDocument]
     full_text, sentences = assemble(blocks)
     if not sentences:
         raise InputError(name, "contains no text to annotate")
+    check_encodable(name, full_text)
     doc = ParsedDocument(filename=Path(name).name, sha256=hashlib.sha256(content).hexdigest(),
                          sentences=sentences, title=meta["title"], authors=meta["authors"],
                          year=meta["year"], format=suffix[1:], warnings=warnings)
@@ -323,12 +416,28 @@ def read_document(name: str, content: bytes) -> list[ParsedDocument]:
     suffix = _check(name, content)
     if suffix not in _READERS:
         from data.formats import read_jsonl, read_twosix
+        from data.store import check_document
 
         docs = (read_twosix if suffix == ".json" else read_jsonl)(name, content)
         if not docs:
             raise InputError(name, "contains no documents")
-        return docs
-    return [_parse(name, content, suffix)[1]]
+        for doc in docs:
+            check_document(doc, name)  # what the store would refuse, named at upload
+    else:
+        docs = [_parse(name, content, suffix)[1]]
+    for doc in docs:
+        check_limits(name, doc)
+    return docs
+
+
+def check_limits(name: str, doc: ParsedDocument) -> None:
+    """Refuses a document over MAX_SENTENCES sentences or with a sentence over MAX_SENTENCE_CHARS."""
+    if len(doc.sentences) > MAX_SENTENCES:
+        raise InputError(name, f"holds {len(doc.sentences)} sentences, over the limit of {MAX_SENTENCES}")
+    for i, sent in enumerate(doc.sentences, 1):
+        if len(sent.text) > MAX_SENTENCE_CHARS:
+            raise InputError(name, f"sentence {i} is {len(sent.text)} characters long, over the limit of "
+                                   f"{MAX_SENTENCE_CHARS} (a table or binary data?)")
 
 
 def document_text(name: str, content: bytes) -> str:
@@ -340,9 +449,25 @@ def document_text(name: str, content: bytes) -> str:
 
 
 def read_path(path: str | Path) -> list[ParsedDocument]:
-    """read_document for a file on disk; the size is checked before the file is read."""
+    """read_document for a file on disk: symbolic links and anything but a regular file are
+    refused (a link named paper.txt could point at any file the server can read), and the size
+    is checked on the opened file before it is read."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError(str(path), "file not found")
-    _check_size(p.name, p.stat().st_size)
-    return read_document(p.name, p.read_bytes())
+    if p.is_symlink():
+        raise InputError(p.name, "is a symbolic link; give the file it points to instead")
+    try:
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        raise InputError(p.name, "file not found") from None
+    except OSError as err:
+        raise InputError(p.name, f"cannot be opened ({err.strerror or type(err).__name__})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(p.name, "is not a regular file")
+        _check_size(p.name, info.st_size)
+        with os.fdopen(os.dup(fd), "rb") as f:
+            content = f.read(MAX_UPLOAD_BYTES + 1)
+    finally:
+        os.close(fd)
+    return read_document(p.name, content)

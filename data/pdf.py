@@ -30,6 +30,7 @@ from data.blocks import Block, clean, is_heading, join_lines, vocabulary
 from data.errors import InputError
 
 _PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe; Streamlit serves sessions in threads
+MAX_PDF_PAGES = 5000
 _BARE_NUMBER = re.compile(r"^(?:page\s*)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:/|of)\s*\d{1,4})?$", re.I)
 _DIGITS = re.compile(r"\d+")
 _BULLETS = "\u2022\u2023\u25aa\u25e6\u2013\u2014\u25cf\u25a0*"
@@ -365,6 +366,8 @@ def read_pdf(name: str, content: bytes) -> tuple[list[Block], dict, list[str]]:
             n_pages = len(doc)
             if n_pages == 0:
                 raise InputError(name, "has no pages (corrupt or truncated PDF)")
+            if n_pages > MAX_PDF_PAGES:  # a page tree can repeat one small page any number of times
+                raise InputError(name, f"has {n_pages} pages, over the limit of {MAX_PDF_PAGES}")
             meta = doc.get_metadata_dict()
             pages: list[list[_Row]] = []
             for i in range(n_pages):

@@ -54,6 +54,9 @@ class DocumentT(Base):
     year: Mapped[str | None] = mapped_column(String(32), nullable=True)
     year_is_int: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[str] = mapped_column(String(40))
+    pending: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    """Set while an import is still writing the document's batches (the time of the last one):
+    every read leaves such a document out; the import's last transaction clears it."""
 
 
 class SentenceT(Base):
@@ -226,7 +229,14 @@ def _v2_to_v3(conn: Connection) -> None:
     conn.execute(update(actions).where(actions.c.kind == "set_status").values(undoable=False))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3]
+def _pending_imports(conn: Connection) -> None:
+    """documents.pending: large imports are written in batches, and a document is invisible
+    until its import's last transaction (see Store.import_documents)."""
+    conn.execute(text("ALTER TABLE documents ADD COLUMN pending VARCHAR(40)"))
+    conn.execute(text("CREATE INDEX ix_documents_pending ON documents (pending)"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3, _pending_imports]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 

@@ -21,7 +21,9 @@ _BEFORE_NUMBER = frozenset("""
 """.split())
 # Dotted capitals that are countries, not initials, so may end a sentence.
 _COUNTRIES = frozenset({"u.s", "u.k", "e.u", "u.s.a"})
-_CANDIDATE = re.compile(r"[.!?\u2026]+['\"\u201d\u2019)\]]*(?=\s+['\"\u201c\u2018(\[]*[A-Z0-9])")
+# Starts only at the first mark of a run and never backtracks into it: linear in the text length
+# (a run of 40,000 full stops took 36 s when every position of the run was tried).
+_CANDIDATE = re.compile(r"(?<![.!?\u2026])[.!?\u2026]++['\"\u201d\u2019)\]]*+(?=\s+['\"\u201c\u2018(\[]*[A-Z0-9])")
 _WORD_BEFORE = re.compile(r"(?:^|[^\w.])([A-Za-z][A-Za-z.]*)$")
 _INITIALS = re.compile(r"^(?:[A-Z]\.)*[A-Z]$")
 _PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n\s*")

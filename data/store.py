@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Engine, create_engine, event, or_, select, true
+from sqlalchemy import ColumnElement, Engine, create_engine, delete, event, insert, or_, select, true, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.pool import StaticPool
 
-from data.errors import InputError
+from data.errors import InputError, without_paths
 from data.schema import (
     NAME_LEN,
     ActionT,
@@ -38,7 +38,16 @@ from data.schema import (
     upgrade,
 )
 from data.spans import find_span
-from data.types import STRENGTHS, Evidence, ParsedDocument, ParsedSentence, PassageRelation, Span
+from data.types import (
+    STRENGTHS,
+    Evidence,
+    Mark,
+    ParsedDocument,
+    ParsedSentence,
+    PassageRelation,
+    PassageSuggestion,
+    Span,
+)
 
 DEFAULT_DB = "var/fuzzymap.db"
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +58,11 @@ _PRECEDENCE = ("labeled", "discarded", "no-relation")
 """When several statuses apply (all annotators together), the first found wins: a relation beats
 any mark, and "discarded" beats "no-relation" so a sentence someone found unusable is not used as a
 negative example."""
+IMPORT_BATCH = 2000
+"""Sentences written per transaction by import_documents: the write lock is held ~0.1 s at a time."""
+PENDING_STALE_S = 300
+"""A pending document whose import wrote nothing for this long was left by a killed process (a
+batch takes well under a second; waiting for the write lock, at most the 60 s busy timeout)."""
 ORIGINS = ("human", "model")
 SUGGESTION_STATES = ("pending", "accepted", "rejected")
 RELATION_FIELDS = ("source", "target", "source_span", "target_span", "sign", "strength", "note")
@@ -243,10 +257,15 @@ def check_relation(rel: PassageRelation, text: str, name: str,
         raise _bad(name, where, f"strength {rel.strength!r} is not one of {', '.join(STRENGTHS)}")
     if rel.origin not in ORIGINS:
         raise _bad(name, where, f"origin {rel.origin!r} is not one of {', '.join(ORIGINS)}")
-    if rel.score is not None and (not isinstance(rel.score, (int, float)) or isinstance(rel.score, bool)):
-        raise _bad(name, where, "score must be a number")
+    if rel.score is not None and (not isinstance(rel.score, (int, float)) or isinstance(rel.score, bool)
+                                  or not 0 <= rel.score <= 1):  # NaN fails every comparison
+        raise _bad(name, where, f"score must be a number from 0 to 1, not {rel.score!r}")
     if rel.annotator is not None:
         _name(rel.annotator, "annotator", name, where)
+    for key, longest in (("model_id", NAME_LEN), ("note", None), ("created_at", 40), ("updated_at", 40)):
+        value = getattr(rel, key)
+        if value is not None and (not isinstance(value, str) or (longest and len(value) > longest)):
+            raise _bad(name, where, f"{key} must be a string" + (f" of at most {longest} characters" if longest else ""))
     if rel.extra is not None and not isinstance(rel.extra, dict):
         raise _bad(name, where, "extra must be an object")
     spans = []
@@ -260,6 +279,10 @@ def check_relation(rel: PassageRelation, text: str, name: str,
     return src, tgt, spans[0], spans[1]
 
 
+_MAX_INT = 2**31
+"""Offsets and page numbers must fit a 32-bit INTEGER column on every backend."""
+
+
 def check_document(doc: ParsedDocument, name: str | None = None, where: str = "") -> None:
     """Everything the store will refuse, found before anything is written (also used by the JSONL
     reader, so a bad file is named at upload). Raises InputError(name or doc.filename, ...)."""
@@ -269,11 +292,15 @@ def check_document(doc: ParsedDocument, name: str | None = None, where: str = ""
         raise _bad(name, where, "not a ParsedDocument")
     if not isinstance(doc.filename, str) or not isinstance(doc.sha256, str) or not doc.sha256 or len(doc.sha256) > 200:
         raise _bad(name, where, "filename must be a string and sha256 a non-empty string of at most 200 characters")
-    if doc.year is not None and (not isinstance(doc.year, (int, str)) or isinstance(doc.year, bool)):
-        raise _bad(name, where, "year must be an integer or a string")
+    if doc.year is not None and (not isinstance(doc.year, (int, str)) or isinstance(doc.year, bool)
+                                 or (isinstance(doc.year, int) and not -9999 <= doc.year <= 9999)
+                                 or (isinstance(doc.year, str) and len(doc.year) > 32)):
+        raise _bad(name, where, "year must be an integer from -9999 to 9999 or a string of at most 32 characters")
     for key in ("title", "authors"):
         if getattr(doc, key) is not None and not isinstance(getattr(doc, key), str):
             raise _bad(name, where, f"{key} must be a string")
+    if not isinstance(doc.format, str) or len(doc.format) > 32:
+        raise _bad(name, where, "format must be a string of at most 32 characters")
     if not isinstance(doc.sentences, list):
         raise _bad(name, where, "sentences must be a list")
     for i, sent in enumerate(doc.sentences, 1):
@@ -282,16 +309,58 @@ def check_document(doc: ParsedDocument, name: str | None = None, where: str = ""
             raise InputError(name, f"{here}: not a ParsedSentence with text")
         if sent.status not in STATUSES:
             raise InputError(name, f"{here}: status {sent.status!r} is not one of {', '.join(STATUSES)}")
-        if sent.page is not None and (not isinstance(sent.page, int) or isinstance(sent.page, bool)):
-            raise InputError(name, f"{here}: page must be an integer")
-        if not all(isinstance(v, int) for v in (sent.start, sent.end)):
-            raise InputError(name, f"{here}: start and end must be integers")
+        if sent.page is not None and (not isinstance(sent.page, int) or isinstance(sent.page, bool)
+                                      or not 1 <= sent.page < _MAX_INT):
+            raise InputError(name, f"{here}: page must be a positive integer")
+        if not (all(isinstance(v, int) and not isinstance(v, bool) for v in (sent.start, sent.end))
+                and 0 <= sent.start <= sent.end < _MAX_INT):
+            raise InputError(name, f"{here}: start and end must be offsets with 0 <= start <= end")
         if sent.llm is not None and not isinstance(sent.llm, dict):
             raise InputError(name, f"{here}: llm must be an object")
         if not isinstance(sent.relations, list):
             raise InputError(name, f"{here}: relations must be a list")
         for j, rel in enumerate(sent.relations, 1):
             check_relation(rel, sent.text, name, f"{here}, relation {j}")
+        _check_marks(sent.marks, name, here)
+        if not isinstance(sent.suggestions, list):
+            raise InputError(name, f"{here}: suggestions must be a list")
+        for j, sug in enumerate(sent.suggestions, 1):
+            _check_suggestion(sug, sent, name, f"{here}, suggestion {j}")
+
+
+def _check_marks(marks: object, name: str, where: str) -> None:
+    if marks is None:
+        return
+    if not isinstance(marks, list) or not all(isinstance(m, Mark) for m in marks):
+        raise InputError(name, f"{where}: marks must be a list of marks")
+    seen = set()
+    for m in marks:
+        if m.annotator is not None:
+            _name(m.annotator, "mark annotator", name, where)
+        allowed = STATUSES if m.annotator is None else MARKS
+        if m.status not in allowed:
+            raise InputError(name, f"{where}: mark status {m.status!r} is not one of {', '.join(allowed)}")
+        if m.updated is not None and (not isinstance(m.updated, str) or len(m.updated) > 40):
+            raise InputError(name, f"{where}: mark updated must be a string of at most 40 characters")
+        if m.annotator in seen:
+            raise InputError(name, f"{where}: two marks for annotator {m.annotator!r}")
+        seen.add(m.annotator)
+
+
+def _check_suggestion(sug: object, sent: ParsedSentence, name: str, where: str) -> None:
+    if not isinstance(sug, PassageSuggestion):
+        raise InputError(name, f"{where}: not a suggestion")
+    as_relation = PassageRelation(src=sug.src, tgt=sug.tgt, sign=sug.sign, src_span=sug.src_span,
+                                  tgt_span=sug.tgt_span, origin="model", model_id=sug.model_id,
+                                  score=sug.score, created_at=sug.created_at, annotator=sug.decided_by)
+    check_relation(as_relation, sent.text, name, where)
+    if not isinstance(sug.model_id, str) or not sug.model_id or not isinstance(sug.score, (int, float)):
+        raise InputError(name, f"{where}: a suggestion needs model_id and a numeric score")
+    if sug.state not in SUGGESTION_STATES:
+        raise InputError(name, f"{where}: state {sug.state!r} is not one of {', '.join(SUGGESTION_STATES)}")
+    if sug.relation is not None and (not isinstance(sug.relation, int) or isinstance(sug.relation, bool)
+                                     or not 0 <= sug.relation < len(sent.relations)):
+        raise InputError(name, f"{where}: relation must be the index of one of the sentence's relations")
 
 
 class _Log:
@@ -353,6 +422,9 @@ class Store:
         self._writer = self._engine.execution_options(fuzzymap_write=True)
         with self._writer.begin() as conn:
             upgrade(conn)
+            stale = datetime.fromtimestamp(datetime.now(timezone.utc).timestamp() - PENDING_STALE_S, timezone.utc)
+            stamp = stale.isoformat(timespec="seconds").replace("+00:00", "Z")
+            conn.execute(delete(DocumentT).where(DocumentT.pending.is_not(None), DocumentT.pending <= stamp))
 
     def close(self) -> None:
         self._engine.dispose()
@@ -401,58 +473,140 @@ class Store:
 
     # ---------------------------------------------------------------- documents
     def import_documents(self, docs: list[ParsedDocument], annotator: str | None = None) -> list[int]:
-        """Imports in one transaction: one bad document means nothing is imported.
+        """Imports documents all or nothing: one bad document means nothing is imported.
 
         A document whose sha256 is already stored returns the stored id and adds nothing. Human
         relations without an annotator get `annotator`, and so do the sentences' "no-relation" /
         "discarded" statuses (e.g. a TwoSix passage without relations: read, none found); without
-        an annotator those stay a status no annotator is known for. Imports are logged but not
-        undoable (delete instead).
+        an annotator those stay a status no annotator is known for. JSONL marks keep their own
+        annotators. Imports are logged but not undoable (delete instead).
+
+        Written in batches so that other writers are not held up by a large file: a first short
+        transaction adds each new document marked pending, then each IMPORT_BATCH sentences (with
+        their marks, relations and suggestions) are one transaction, and a last one clears the
+        mark of every new document together and writes the log entry. Every read leaves pending
+        documents out, so readers and writers see all the documents of an import or none, never
+        part of one. A failed import deletes its pending documents; a killed one leaves them
+        invisible until a Store opened PENDING_STALE_S later, or an import of the same file
+        then, deletes them. The log entry holds
+        the document rows, which reference their sentences, not copies of every row.
         """
         annotator = _name(annotator, "annotator", "import") if annotator else None
+        for doc in docs:
+            check_document(doc)
         ids: list[int] = []
+        new: dict[int, ParsedDocument] = {}
         with self._write() as log:
             s = log.session
             known: dict[str, int] = {}
             for doc in docs:
-                check_document(doc)
-                found = known.get(doc.sha256) or s.scalar(select(DocumentT.id).where(DocumentT.sha256 == doc.sha256))
+                found = known.get(doc.sha256) or self._stored_document(s, doc)
                 if found is None:
-                    found = self._add_document(log, doc, annotator)
+                    d = DocumentT(
+                        filename=doc.filename, sha256=doc.sha256, format=doc.format or "", title=doc.title,
+                        authors=doc.authors, year=None if doc.year is None else str(doc.year),
+                        year_is_int=isinstance(doc.year, int), created=_now(), pending=_now())
+                    s.add(d)
+                    s.flush()
+                    found = d.id
+                    new[found] = doc
                 known[doc.sha256] = found
                 ids.append(found)
-            names = ", ".join(d.filename for d in docs)
-            log.record("import", annotator, f"import {names}", undoable=False)
+        if not new:
+            return ids
+        try:
+            for doc_id, doc in new.items():
+                for start in range(0, len(doc.sentences), IMPORT_BATCH):
+                    with self._write() as log:
+                        self._add_sentences(log.session, doc_id, doc, start, annotator)
+                        log.session.execute(update(DocumentT).where(DocumentT.id == doc_id).values(pending=_now()))
+            with self._write() as log:
+                rows = log.session.scalars(select(DocumentT).where(DocumentT.id.in_(list(new)))).all()
+                if len(rows) != len(new):
+                    raise InputError("import", "a pending document was removed before its import finished")
+                for d in rows:
+                    log.update(d, pending=None)
+                n_sent = sum(len(d.sentences) for d in new.values())
+                n_rel = sum(len(x.relations) for d in new.values() for x in d.sentences)
+                names = ", ".join(d.filename for d in docs)
+                log.record("import", annotator, f"import {names} ({n_sent} sentences, {n_rel} relations)",
+                           undoable=False)
+        except BaseException:
+            with self._write() as log:
+                log.session.execute(delete(DocumentT).where(DocumentT.id.in_(list(new))))
+            raise
         return ids
 
-    def _add_document(self, log: _Log, doc: ParsedDocument, annotator: str | None) -> int:
-        d = log.add(DocumentT(
-            filename=doc.filename, sha256=doc.sha256, format=doc.format or "", title=doc.title,
-            authors=doc.authors, year=None if doc.year is None else str(doc.year),
-            year_is_int=isinstance(doc.year, int), created=_now(),
-        ))
-        sents = [
-            SentenceT(
-                document_id=d.id, position=i, text=ps.text, page=ps.page, start_char=ps.start,
-                end_char=ps.end, is_reference=bool(ps.is_reference),
-                status="unseen" if annotator and ps.status in MARKS else ps.status,
-                llm=None if ps.llm is None else json.dumps(ps.llm),
-            )
-            for i, ps in enumerate(doc.sentences)
+    @staticmethod
+    def _stored_document(s: Session, doc: ParsedDocument) -> int | None:
+        """The id of a stored document with doc's sha256; a pending one is another import still
+        running (refused), or one a killed process left (deleted, so this import takes over)."""
+        d = s.scalars(select(DocumentT).where(DocumentT.sha256 == doc.sha256)).first()
+        if d is None or d.pending is None:
+            return None if d is None else d.id
+        age = datetime.now(timezone.utc) - datetime.fromisoformat(d.pending.replace("Z", "+00:00"))
+        if age.total_seconds() < PENDING_STALE_S:
+            raise InputError(doc.filename, "is being imported by another import right now; try again when it ends")
+        s.execute(delete(DocumentT).where(DocumentT.id == d.id))
+        return None
+
+    def _add_sentences(self, s: Session, doc_id: int, doc: ParsedDocument, start: int, annotator: str | None) -> None:
+        """One batch of a document's sentences with their marks, relations and suggestions."""
+        chunk = doc.sentences[start:start + IMPORT_BATCH]
+        rows = [
+            dict(document_id=doc_id, position=start + i, text=ps.text, page=ps.page, start_char=ps.start,
+                 end_char=ps.end, is_reference=bool(ps.is_reference), status=self._shared_status(ps, annotator),
+                 llm=None if ps.llm is None else json.dumps(ps.llm))
+            for i, ps in enumerate(chunk)
         ]
-        log.add_all(sents)
-        if annotator:
-            who, now = self._annotator_id(log.session, annotator), _now()
-            log.add_all([SentenceStatusT(sentence_id=sent.id, annotator_id=who, status=ps.status, updated=now)
-                         for sent, ps in zip(sents, doc.sentences) if ps.status in MARKS])
-        rels = [
-            self._relation(log.session, sent, rel, rel.annotator or (annotator if rel.origin == "human" else None),
-                           f"{doc.filename}: sentence {i}")
-            for i, (sent, ps) in enumerate(zip(sents, doc.sentences), 1)
-            for rel in ps.relations
-        ]
-        log.add_all(rels)
-        return d.id
+        table = SentenceT.__table__
+        sids = s.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
+        who: dict[str, int] = {}
+        now = _now()
+        marks = []
+        for sid, ps in zip(sids, chunk):
+            for name, status, updated in self._named_marks(ps, annotator):
+                if name not in who:
+                    who[name] = self._annotator_id(s, name)
+                marks.append(dict(sentence_id=sid, annotator_id=who[name], status=status, updated=updated or now))
+        if marks:
+            s.connection().execute(insert(SentenceStatusT.__table__), marks)
+        for i, (sid, ps) in enumerate(zip(sids, chunk), start + 1):
+            if not ps.relations and not ps.suggestions:
+                continue
+            sent = s.get(SentenceT, sid)
+            where = f"{doc.filename}: sentence {i}"
+            rels = [self._relation(s, sent, rel, rel.annotator or (annotator if rel.origin == "human" else None), where)
+                    for rel in ps.relations]
+            s.add_all(rels)
+            s.flush()
+            for sug in ps.suggestions:
+                src, tgt, src_span, tgt_span = self._pair(sent, PassageRelation(
+                    src=sug.src, tgt=sug.tgt, sign=sug.sign, src_span=sug.src_span, tgt_span=sug.tgt_span), where)
+                s.add(SuggestionT(
+                    sentence_id=sid, source=src, target=tgt, sign=sug.sign, **_span_columns(src_span, tgt_span),
+                    model_id=sug.model_id, score=float(sug.score), state=sug.state, decided_by=sug.decided_by,
+                    relation_id=None if sug.relation is None else rels[sug.relation].id,
+                    created_at=sug.created_at or now))
+        s.flush()
+
+    @staticmethod
+    def _shared_status(ps: ParsedSentence, annotator: str | None) -> str:
+        """sentences.status for an imported sentence: the status no annotator is known for, which
+        an importing annotator takes as their own mark (see _named_marks)."""
+        status = ps.status if ps.marks is None else next((m.status for m in ps.marks if m.annotator is None), "unseen")
+        return "unseen" if annotator and status in MARKS else status
+
+    @staticmethod
+    def _named_marks(ps: ParsedSentence, annotator: str | None) -> list[tuple[str, str, str | None]]:
+        """(annotator, status, updated) marks to store for an imported sentence."""
+        marks = [Mark(None, ps.status)] if ps.marks is None else ps.marks
+        out: dict[str, tuple[str, str, str | None]] = {}
+        for m in marks:  # a file's own mark for the importing annotator wins over an unnamed one
+            name = m.annotator or annotator
+            if name and m.status in MARKS and (name not in out or m.annotator is not None):
+                out[name] = (name, m.status, m.updated)
+        return list(out.values())
 
     def list_documents(self, annotator: str | None = None) -> list[DocumentInfo]:
         """Documents with their sentence counts by status as `annotator` sees them (see sentences)."""
@@ -463,7 +617,7 @@ class Store:
                 status, by_status = statuses.get(sid, "unseen"), counts.setdefault(doc_id, {})
                 by_status[status] = by_status.get(status, 0) + 1
             out = []
-            for d in s.scalars(select(DocumentT).order_by(DocumentT.id)):
+            for d in s.scalars(select(DocumentT).where(DocumentT.pending.is_(None)).order_by(DocumentT.id)):
                 c = counts.get(d.id, {})
                 out.append(DocumentInfo(
                     id=d.id, title=d.title, authors=d.authors, year=d.year, filename=d.filename,
@@ -955,6 +1109,7 @@ class Store:
             select(RelationT, SentenceT, DocumentT)
             .join(SentenceT, SentenceT.id == RelationT.sentence_id)
             .join(DocumentT, DocumentT.id == SentenceT.document_id)
+            .where(DocumentT.pending.is_(None))
         )
         if document_ids is not None:
             q = q.where(DocumentT.id.in_(list(document_ids)))
@@ -974,11 +1129,23 @@ class Store:
                 for r, x, d in s.execute(q.order_by(RelationT.id))
             ]
 
+    @staticmethod
+    def _document_marks(s: Session, document_id: int) -> dict[int, list[Mark]]:
+        """sentence id -> each annotator's mark, by annotator name."""
+        q = (select(SentenceStatusT.sentence_id, AnnotatorT.name, SentenceStatusT.status, SentenceStatusT.updated)
+             .join(AnnotatorT, AnnotatorT.id == SentenceStatusT.annotator_id)
+             .join(SentenceT, SentenceT.id == SentenceStatusT.sentence_id)
+             .where(SentenceT.document_id == document_id).order_by(AnnotatorT.name))
+        out: dict[int, list[Mark]] = {}
+        for sid, name, status, updated in s.execute(q):
+            out.setdefault(sid, []).append(Mark(name, status, updated))
+        return out
+
     def export_documents(self, document_ids: list[int] | None = None) -> list[ParsedDocument]:
         """Documents as ParsedDocuments with their relations, for the file writers (formats.py); a
         sentence's status is everyone's together (see sentences), as a file has one per sentence."""
         with self._read() as s:
-            q = select(DocumentT).order_by(DocumentT.id)
+            q = select(DocumentT).where(DocumentT.pending.is_(None)).order_by(DocumentT.id)
             if document_ids is not None:
                 q = q.where(DocumentT.id.in_(list(document_ids)))
             out = []
@@ -990,8 +1157,21 @@ class Store:
                 rels: dict[int, list[PassageRelation]] = {}
                 rq = (select(RelationT).join(SentenceT, SentenceT.id == RelationT.sentence_id)
                       .where(SentenceT.document_id == d.id).order_by(RelationT.id))
+                index: dict[int, int] = {}  # relation id -> its index in its sentence's relations
                 for r in s.scalars(rq):
-                    rels.setdefault(r.sentence_id, []).append(self._passage_relation(r))
+                    index[r.id] = len(rels.setdefault(r.sentence_id, []))
+                    rels[r.sentence_id].append(self._passage_relation(r))
+                marks = self._document_marks(s, d.id)
+                suggestions: dict[int, list[PassageSuggestion]] = {}
+                sq = (select(SuggestionT).join(SentenceT, SentenceT.id == SuggestionT.sentence_id)
+                      .where(SentenceT.document_id == d.id).order_by(SuggestionT.id))
+                for x in s.scalars(sq):
+                    linked = s.get(RelationT, x.relation_id) if x.relation_id is not None else None
+                    suggestions.setdefault(x.sentence_id, []).append(PassageSuggestion(
+                        src=x.source, tgt=x.target, sign=x.sign, model_id=x.model_id, score=x.score,
+                        src_span=_span(x.src_start, x.src_end), tgt_span=_span(x.tgt_start, x.tgt_end),
+                        state=x.state, decided_by=x.decided_by, created_at=x.created_at,
+                        relation=index.get(x.relation_id) if linked and linked.sentence_id == x.sentence_id else None))
                 year: int | str | None = d.year
                 if d.year_is_int and d.year is not None:
                     year = int(d.year)
@@ -1004,6 +1184,8 @@ class Store:
                             is_reference=bool(x.is_reference), status=statuses.get(x.id, "unseen"),
                             relations=rels.get(x.id, []),
                             llm=None if x.llm is None else json.loads(x.llm),
+                            marks=([Mark(None, x.status)] if x.status != "unseen" else []) + marks.get(x.id, []),
+                            suggestions=suggestions.get(x.id, []),
                         )
                         for x in sents
                     ],
@@ -1041,8 +1223,12 @@ def main(argv: list[str] | None = None) -> int:
             from data.ingest import read_path
 
             docs = [doc for f in args.files for doc in read_path(f)]
+            before = {d.id for d in store.list_documents()}
             ids = store.import_documents(docs, annotator=args.annotator)
-            print(f"imported {len(docs)} documents: ids {', '.join(map(str, ids))}")
+            new = list(dict.fromkeys(i for i in ids if i not in before))
+            old = list(dict.fromkeys(i for i in ids if i in before))
+            print("; ".join([f"imported {len(new)} documents: ids {', '.join(map(str, new))}"] * bool(new)
+                            + [f"already imported: ids {', '.join(map(str, old))}"] * bool(old)))
         else:
             from data.formats import write_jsonl, write_relations_csv, write_twosix
 
@@ -1055,8 +1241,14 @@ def main(argv: list[str] | None = None) -> int:
                 sys.stdout.write(text)
         store.close()
     except (InputError, KeyError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {without_paths(str(e))}", file=sys.stderr)
         return 2
+    except Exception as e:  # a bug: one line here, the traceback only when asked for
+        if os.environ.get("FUZZYMAP_DEBUG"):
+            raise
+        print(f"error: unexpected {type(e).__name__}: {without_paths(str(e).splitlines()[0] if str(e) else '')} "
+              "(nothing was changed; FUZZYMAP_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
     return 0
 
 

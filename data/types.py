@@ -89,12 +89,48 @@ class PassageRelation:
 
 
 @dataclass
+class Mark:
+    """One annotator's "no-relation" / "discarded" mark on a sentence, as JSONL carries it.
+
+    annotator None is the status no annotator is known for, what the store keeps in
+    sentences.status (any status; an old database may hold "labeled" there).
+    """
+
+    annotator: str | None
+    status: str
+    updated: str | None = None
+
+
+@dataclass
+class PassageSuggestion:
+    """A model's suggested relation and the decision on it, as JSONL carries it.
+
+    relation is the index, in its sentence's relations, of the relation an accepted suggestion
+    became (None: not accepted, or that relation is gone).
+    """
+
+    src: str
+    tgt: str
+    sign: int
+    model_id: str
+    score: float
+    src_span: Span | None = None
+    tgt_span: Span | None = None
+    state: str = "pending"
+    decided_by: str | None = None
+    relation: int | None = None
+    created_at: str | None = None
+
+
+@dataclass
 class ParsedSentence:
     """A sentence of a document, with where it came from.
 
     start/end are offsets in the document's full text; page is 1-based (None when the format
     has no pages). relations / llm are filled by formats that carry labels (TwoSix, JSONL).
-    status is one of unseen, labeled, no-relation, discarded.
+    status is one of unseen, labeled, no-relation, discarded: everyone's together. marks (JSONL
+    only; None elsewhere) are the per-annotator statuses the store keeps, which then replace
+    status on import; suggestions are the model suggestions with their decisions.
     """
 
     text: str
@@ -105,6 +141,8 @@ class ParsedSentence:
     status: str = "unseen"
     relations: list[PassageRelation] = field(default_factory=list)
     llm: dict | None = None
+    marks: list[Mark] | None = None
+    suggestions: list[PassageSuggestion] = field(default_factory=list)
 
 
 @dataclass

@@ -7,7 +7,7 @@ import streamlit as st
 
 from app.graph import show_map
 from app.state import current_annotator, get_store
-from data.errors import InputError
+from data.errors import InputError, without_paths
 from data.extraction import extract, preview_map, relation_rows, send_to_labeling
 from data.ingest import MAX_UPLOAD_BYTES, SUPPORTED_SUFFIXES, read_document
 from data.labeling import escape_markdown as md
@@ -21,7 +21,7 @@ st.title("Extract relations from a paper")
 
 bundle = bundle_path()
 if not Path(bundle).is_dir():
-    st.warning(f"No relation model bundle at `{bundle}` yet, so nothing can be extracted. "
+    st.warning(f"No relation model bundle `{Path(bundle).name}` yet, so nothing can be extracted. "
                "Train one with `make model` (python -m models train … --out models/default), or point "
                "FUZZYMAP_MODEL at a bundle folder, then reload.")
     st.stop()
@@ -29,7 +29,7 @@ try:
     with st.spinner("Loading the relation model…"):
         source = model_source(bundle, store.concepts())
 except Exception as exc:  # a broken bundle must explain itself, not crash the page
-    st.error(f"The model bundle at `{bundle}` could not be loaded: {exc}")
+    st.error(f"The model bundle `{Path(bundle).name}` could not be loaded: {without_paths(str(exc))}")
     st.stop()
 
 gen = st.session_state.setdefault("extract_gen", 0)
@@ -40,7 +40,7 @@ if upload is not None:
     try:
         parsed = read_document(upload.name, upload.getvalue())
     except InputError as exc:
-        st.error(str(exc))
+        st.error(without_paths(str(exc)))
         st.stop()
     doc = parsed[0] if len(parsed) == 1 else parsed[st.selectbox(
         "The file holds several papers; extract from", range(len(parsed)), key="extract_pick",
