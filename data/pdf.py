@@ -194,7 +194,8 @@ def _gutter(rows: list[_Row]) -> tuple[float, float] | None:
         xs = sorted(row.runs, key=lambda r: r.x0)
         gaps += [b.x0 - a.x1 for a, b in zip(xs, xs[1:])
                  if a.x1 < b.x0 and not (a.x1 < g1 and b.x0 > g0)]  # not the gutter itself
-    if gaps and length < 2 * statistics.median(gaps):
+    # (Only where most rows have such gaps: a table's cells or side-by-side author blocks are few.)
+    if len(gaps) >= len(rows) and length < 2 * statistics.median(gaps):
         return None
     # A right column has a left edge: most rows with text right of the strip start right at it
     # (code listings and tables with a blank strip do not).
