@@ -20,6 +20,7 @@ from data.types import ParsedSentence
 _SPACE = re.compile(r"\s+")
 _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVX]+\.|[A-H]\.)\s+")
 _REFERENCE_HEADINGS = frozenset({"references", "bibliography", "literature cited", "works cited",
+                                 "bibliographical references", "bibliographic references",
                                  "reference list", "references cited", "cited literature",
                                  "references and notes", "notes and references"})
 # Sections that may follow the reference list and are prose again ("Appendix B: Gear types").
@@ -31,6 +32,7 @@ _SECTION_NAMES = _REFERENCE_HEADINGS | frozenset({
     "results and discussion", "conclusion", "conclusions", "summary", "acknowledgements",
     "acknowledgments", "acknowledgement", "acknowledgment", "funding", "author contributions",
     "declaration of competing interest", "conflict of interest", "data availability"})
+_CAPTION = re.compile(r"^(?:Fig(?:ure|\.)?|Table|Tab\.)\s*[A-Z]?\d+[.:]\s")
 _LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
               "\ufb05": "st", "\ufb06": "st"}
 _LIGATURE = re.compile("[\ufb00-\ufb06]")
@@ -149,13 +151,15 @@ def assemble(blocks: list[Block]) -> tuple[str, list[ParsedSentence]]:
                 in_references = False
         else:
             starts = [p[0] for p in block.pages]
+            # A float's caption set among the references is no entry.
+            entry = in_references and not _CAPTION.match(block.text)
             # A reference entry stays whole: journal abbreviations would shred it otherwise.
-            spans = [(0, len(block.text))] if in_references else split_sentences(block.text)
+            spans = [(0, len(block.text))] if entry else split_sentences(block.text)
             for s, e in spans:
                 i = bisect_right(starts, s) - 1
                 page = block.pages[i][1] if i >= 0 else None
                 sentences.append(ParsedSentence(text=block.text[s:e], page=page, start=offset + s,
-                                                end=offset + e, is_reference=in_references))
+                                                end=offset + e, is_reference=entry))
         parts.append(block.text)
         offset += len(block.text) + 2
     return "\n\n".join(parts), sentences

@@ -18,6 +18,7 @@ usually a line or a word), never per character:
 from __future__ import annotations
 
 import ctypes
+import math
 import re
 import statistics
 import threading
@@ -32,6 +33,8 @@ from data.errors import InputError
 _PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe; Streamlit serves sessions in threads
 _BARE_NUMBER = re.compile(r"^(?:page\s*)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:/|of)\s*\d{1,4})?$", re.I)
 _DIGITS = re.compile(r"\d+")
+# A numbered list entry ("12. Smith, A.", "[3] Smith"): reference lists set them flush left.
+_ENTRY = re.compile(r"^(?:\[\d{1,3}\]|\d{1,3}\.)\s+[A-Z\u00c0-\u024f]")
 _BULLETS = "\u2022\u2023\u25aa\u25e6\u2013\u2014\u25cf\u25a0*"
 _PLACEHOLDERS = {"", "untitled", "anonymous", "(unspecified)", "unspecified", "unknown", "none"}
 
@@ -43,6 +46,7 @@ class _Run:
     x1: float
     top: float
     bottom: float
+    page_box: tuple[float, float, float, float]  # x0, top, x1, bottom as drawn on the page
 
     @property
     def height(self) -> float:
@@ -84,10 +88,30 @@ def _join_runs(runs: list[_Run]) -> str:
     return out
 
 
-def _page_runs(textpage, page_height: float) -> list[_Run]:
-    """Text runs with top-down coordinates; vertical text (margin stamps) is left out."""
+def _page_angle(textpage) -> float:
+    """The text direction most characters of the page share (radians, pdfium's convention);
+    a sample of characters is enough and keeps this cheap."""
     import pypdfium2.raw as raw
 
+    n = textpage.count_chars()
+    angles = Counter(round(raw.FPDFText_GetCharAngle(textpage.raw, i), 1)
+                     for i in range(0, n, max(1, n // 200)))
+    return angles.most_common(1)[0][0] if angles else 0.0
+
+
+def _page_runs(textpage, width: float, height: float) -> list[_Run]:
+    """Text runs with top-down coordinates in reading direction.
+
+    On a page of upright text, vertical runs (margin stamps) are left out. On a page whose text is
+    mostly turned a quarter (a landscape table set sideways), the turned runs are kept and their
+    boxes turned back, so rows and columns work as on an upright page; `page_box` keeps where
+    each run is drawn.
+    """
+    import pypdfium2.raw as raw
+
+    angle = _page_angle(textpage)
+    turned = 0 if abs(angle - math.pi / 2) > 0.3 and abs(angle - 3 * math.pi / 2) > 0.3 else (
+        1 if angle < math.pi else -1)
     # FPDFText_GetBoundedText scans every char of the page, so call it once per run (pypdfium2's
     # wrapper calls it twice) with one buffer big enough for the whole page.
     size = textpage.count_chars() + 1
@@ -96,17 +120,31 @@ def _page_runs(textpage, page_height: float) -> list[_Run]:
     runs = []
     for i in range(textpage.count_rects()):
         left, bottom, right, top = textpage.get_rect(i)
-        h = top - bottom
-        if h <= 0 or right <= left:
+        h, w = top - bottom, right - left
+        if h <= 0 or w <= 0:
             continue
-        # pdfium selects every char whose box touches the rectangle: trim the top, where accents
-        # of this line meet descenders of the line above, and the sides, where runs touch.
-        n = raw.FPDFText_GetBoundedText(textpage.raw, left + 0.05 * h, top - 0.25 * h,
-                                        right - 0.05 * h, bottom, ptr, size)
+        vertical = h > 3 * w
+        if turned:
+            if not vertical and w > 3 * h:
+                continue
+            n = raw.FPDFText_GetBoundedText(textpage.raw, left + 0.2 * w, top - 0.05 * w,
+                                            right - 0.2 * w, bottom + 0.05 * w, ptr, size)
+        else:
+            # pdfium selects every char whose box touches the rectangle: trim the top, where
+            # accents of this line meet descenders of the line above, and the sides, where runs
+            # touch.
+            n = raw.FPDFText_GetBoundedText(textpage.raw, left + 0.05 * h, top - 0.25 * h,
+                                            right - 0.05 * h, bottom, ptr, size)
         text = clean(buf.raw[:2 * n].decode("utf-16-le", errors="replace").replace("\x00", ""))
-        if not text or (h > 3 * (right - left) and len(text) > 2):
+        if not text or (not turned and vertical and len(text) > 2):
             continue
-        runs.append(_Run(text, left, right, page_height - top, page_height - bottom))
+        box = (left, height - top, right, height - bottom)
+        if turned == 1:  # read bottom to top, next line to the left
+            runs.append(_Run(text, bottom, top, width - right, width - left, box))
+        elif turned == -1:  # read top to bottom, next line to the right
+            runs.append(_Run(text, height - top, height - bottom, left, right, box))
+        else:
+            runs.append(_Run(text, box[0], box[2], box[1], box[3], box))
     return runs
 
 
@@ -251,7 +289,12 @@ def _order(rows: list[_Row], gutter: tuple[float, float] | None, page: int,
             left = [r for r in row.runs if r.x1 <= mid]
             right = [r for r in row.runs if r.x0 >= mid]
             gap = (min(r.x0 for r in right) if right else g1) - (max(r.x1 for r in left) if left else g0)
-            if len(left) + len(right) == len(row.runs) and gap >= 0.6 * (g1 - g0):
+            # The short last line of a full-width paragraph (abstract, caption) stays with it.
+            last = lines[-1] if full_open and lines and not any(stretch) else None
+            tail = (last is not None and left and not right
+                    and abs(min(r.x0 for r in left) - last.x0) < 2
+                    and 0 <= min(r.top for r in left) - last.top < 1.6 * last.height)
+            if len(left) + len(right) == len(row.runs) and gap >= 0.6 * (g1 - g0) and not tail:
                 if left:
                     stretch[0].append(line(left, 1))
                 if right:
@@ -297,7 +340,8 @@ def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:
                          and (prev.text[-1:] in ".!?:" or ln.text[:1].isupper()))
             indented = (ln.x0 > left[key] + 0.8 * em and abs(ln.x0 - prev.x0) > 0.8 * em
                         and prev.text[:1] not in _BULLETS)  # not a bullet's hanging indent
-            new = short_end or indented or ln.text[:1] in _BULLETS
+            new = short_end or indented or ln.text[:1] in _BULLETS or (
+                bool(_ENTRY.match(ln.text)) and prev.text[-1:] in ".)0123456789")
             if ln.section != prev.section:  # column or page break: text may flow on
                 new = new or (ln.column == 0) != (prev.column == 0)
             else:
@@ -371,7 +415,7 @@ def read_pdf(name: str, content: bytes) -> tuple[list[Block], dict, list[str]]:
             for i in range(n_pages):
                 page = doc[i]
                 textpage = page.get_textpage()
-                pages.append(_rows(_page_runs(textpage, page.get_height())))
+                pages.append(_rows(_page_runs(textpage, page.get_width(), page.get_height())))
                 textpage.close()
                 page.close()
         except pdfium.PdfiumError:
