@@ -45,17 +45,41 @@ _COMPOUND_HEADS = frozenset({"well", "self", "long", "short", "high", "low", "la
                              "full", "half", "cross", "ill", "mid", "non", "fine", "broad"})
 
 
+Box = tuple[float, float, float, float]
+"""x0, top, x1, bottom on a page, in fractions of its width and height (top-down)."""
+
+
 @dataclass
 class Block:
     """A paragraph (or heading) of normalised text.
 
     pages holds (offset in text, page) for every place the page changes inside the block, so a
     paragraph that runs over a page break still gives each sentence the page it starts on.
+    boxes (PDF only) holds (start, end, page, box) for each text run, so a sentence can be shown
+    where it is drawn.
     """
 
     text: str
     pages: list[tuple[int, int]] = field(default_factory=list)
     heading: bool = False
+    boxes: list[tuple[int, int, int, Box]] = field(default_factory=list)
+
+
+def span_boxes(block: Block, start: int, end: int) -> list[tuple[int, float, float, float, float]]:
+    """(page, x0, top, x1, bottom) of the text between two offsets of a block, one per text run.
+
+    A run only partly inside is cut in proportion to its characters (upright text only; a
+    run set sideways is kept whole).
+    """
+    out = []
+    for a, b, page, (x0, top, x1, bottom) in block.boxes:
+        lo, hi = max(a, start), min(b, end)
+        if hi <= lo:
+            continue
+        if x1 - x0 >= bottom - top and b > a:
+            x0, x1 = x0 + (x1 - x0) * (lo - a) / (b - a), x0 + (x1 - x0) * (hi - a) / (b - a)
+        out.append((page, *(round(v, 4) for v in (x0, top, x1, bottom))))
+    return out
 
 
 def clean(text: str) -> str:
@@ -159,7 +183,8 @@ def assemble(blocks: list[Block]) -> tuple[str, list[ParsedSentence]]:
                 i = bisect_right(starts, s) - 1
                 page = block.pages[i][1] if i >= 0 else None
                 sentences.append(ParsedSentence(text=block.text[s:e], page=page, start=offset + s,
-                                                end=offset + e, is_reference=entry))
+                                                end=offset + e, is_reference=entry,
+                                                boxes=span_boxes(block, s, e)))
         parts.append(block.text)
         offset += len(block.text) + 2
     return "\n\n".join(parts), sentences

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from data.blocks import Block, clean, is_heading, join_lines, vocabulary
+from data.blocks import Block, Box, clean, is_heading, join_lines, vocabulary
 from data.errors import InputError
 
 _PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe; Streamlit serves sessions in threads
@@ -46,7 +46,7 @@ class _Run:
     x1: float
     top: float
     bottom: float
-    page_box: tuple[float, float, float, float]  # x0, top, x1, bottom as drawn on the page
+    page_box: Box  # x0, top, x1, bottom as drawn, in fractions of the page's width and height
 
     @property
     def height(self) -> float:
@@ -72,20 +72,28 @@ class _Line:
     page: int
     section: int  # lines of one column of a stretch, or of consecutive full-width rows
     column: int  # 0 full width (or one-column page), 1 left, 2 right
+    boxes: list[tuple[int, int, Box]]  # each run's (start, end) in text and its page_box
 
 
 def _join_runs(runs: list[_Run]) -> str:
-    """Runs of one row, left to right; a space only where there is a visible gap."""
+    return _join_spans(runs)[0]
+
+
+def _join_spans(runs: list[_Run]) -> tuple[str, list[tuple[int, int, Box]]]:
+    """Runs of one row, left to right; a space only where there is a visible gap. Also where
+    each run's text lies in the row's text, with its box on the page."""
     out = ""
+    spans = []
     prev: _Run | None = None
     for run in sorted(runs, key=lambda r: r.x0):
         if out and out[-1] in "\x02\ufffe":  # pdfium's line-end hyphen mark, but the line goes on
             out = out[:-1] + "-"
         if prev is not None and run.x0 - prev.x1 > 0.15 * max(run.height, prev.height):
             out += " "
+        spans.append((len(out), len(out) + len(run.text), run.page_box))
         out += run.text
         prev = run
-    return out
+    return out, spans
 
 
 def _page_angle(textpage) -> float:
@@ -138,13 +146,13 @@ def _page_runs(textpage, width: float, height: float) -> list[_Run]:
         text = clean(buf.raw[:2 * n].decode("utf-16-le", errors="replace").replace("\x00", ""))
         if not text or (not turned and vertical and len(text) > 2):
             continue
-        box = (left, height - top, right, height - bottom)
+        box = (left / width, (height - top) / height, right / width, (height - bottom) / height)
         if turned == 1:  # read bottom to top, next line to the left
             runs.append(_Run(text, bottom, top, width - right, width - left, box))
         elif turned == -1:  # read top to bottom, next line to the right
             runs.append(_Run(text, height - top, height - bottom, left, right, box))
         else:
-            runs.append(_Run(text, box[0], box[2], box[1], box[3], box))
+            runs.append(_Run(text, left, right, height - top, height - bottom, box))
     return runs
 
 
@@ -266,8 +274,9 @@ def _order(rows: list[_Row], gutter: tuple[float, float] | None, page: int,
     stretch: tuple[list[_Line], list[_Line]] = ([], [])
 
     def line(runs: list[_Run], col: int) -> _Line:
-        return _Line(_join_runs(runs), min(r.x0 for r in runs), max(r.x1 for r in runs),
-                     min(r.top for r in runs), max(r.height for r in runs), page, section, col)
+        text, spans = _join_spans(runs)
+        return _Line(text, min(r.x0 for r in runs), max(r.x1 for r in runs),
+                     min(r.top for r in runs), max(r.height for r in runs), page, section, col, spans)
 
     full_open = False  # whether the last section is full-width rows still being added to
 
@@ -355,6 +364,11 @@ def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:
     return paras
 
 
+def _line_boxes(lines: list[_Line], starts: list[int]) -> list[tuple[int, int, int, Box]]:
+    """(start, end, page, box) of every run of the lines, offsets in their joined text."""
+    return [(at + a, at + b, ln.page, box) for ln, at in zip(lines, starts) for a, b, box in ln.boxes]
+
+
 def _blocks(paras: list[list[_Line]], vocab: set[str]) -> list[Block]:
     blocks = []
     for para in paras:
@@ -367,7 +381,7 @@ def _blocks(paras: list[list[_Line]], vocab: set[str]) -> list[Block]:
         text, starts = join_lines([ln.text for ln in para], vocab)
         pages = [(s, ln.page) for i, (s, ln) in enumerate(zip(starts, para))
                  if i == 0 or ln.page != para[i - 1].page]
-        blocks.append(Block(text, pages))
+        blocks.append(Block(text, pages, boxes=_line_boxes(para, starts)))
     return blocks
 
 

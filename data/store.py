@@ -29,9 +29,11 @@ from data.schema import (
     AnnotatorT,
     Base,
     ConceptT,
+    DocumentFileT,
     DocumentT,
     RelationT,
     SchemaVersion,
+    SentenceBoxesT,
     SentenceStatusT,
     SentenceT,
     SuggestionT,
@@ -441,6 +443,10 @@ class Store:
             for i, ps in enumerate(doc.sentences)
         ]
         log.add_all(sents)
+        if doc.pdf is not None:
+            log.session.add(DocumentFileT(document_id=d.id, content=doc.pdf))
+            log.session.add_all([SentenceBoxesT(sentence_id=sent.id, boxes=json.dumps(ps.boxes))
+                                 for sent, ps in zip(sents, doc.sentences) if ps.boxes])
         if annotator:
             who, now = self._annotator_id(log.session, annotator), _now()
             log.add_all([SentenceStatusT(sentence_id=sent.id, annotator_id=who, status=ps.status, updated=now)
@@ -511,6 +517,19 @@ class Store:
             statuses = _statuses(s, where, annotator)
             q = select(SentenceT).where(where).order_by(SentenceT.position, SentenceT.id)
             return [self._sentence_row(x, statuses.get(x.id, "unseen")) for x in s.scalars(q)]
+
+    def sentence_boxes(self, sentence_id: int) -> list[list[float]]:
+        """Where a PDF sentence is drawn: [page, x0, top, x1, bottom] in page fractions; [] when
+        unknown (not a PDF, imported before boxes were kept, or made by a split or merge)."""
+        with self._read() as s:
+            found = s.get(SentenceBoxesT, sentence_id)
+            return json.loads(found.boxes) if found else []
+
+    def document_pdf(self, document_id: int) -> bytes | None:
+        """The PDF a document was imported from, if it was one and was kept."""
+        with self._read() as s:
+            found = s.get(DocumentFileT, document_id)
+            return found.content if found else None
 
     def sentence(self, sentence_id: int, annotator: str | None = None) -> SentenceRow:
         with self._read() as s:

@@ -105,6 +105,8 @@ class ParsedSentence:
     status: str = "unseen"
     relations: list[PassageRelation] = field(default_factory=list)
     llm: dict | None = None
+    boxes: list[tuple[int, float, float, float, float]] = field(default_factory=list)
+    """PDF only: (page, x0, top, x1, bottom) where the sentence is drawn, in page fractions."""
 
 
 @dataclass
@@ -119,6 +121,8 @@ class ParsedDocument:
     year: int | str | None = None
     format: str = ""
     warnings: list[str] = field(default_factory=list)
+    pdf: bytes | None = None
+    """The PDF file itself, kept so the Label page can show the page a sentence is on."""
 
 
 @dataclass(frozen=True)
