@@ -4,9 +4,9 @@ A reader (PDF, plain text, Markdown, DOCX, RTF) turns its file into an ordered l
 `assemble` joins them into the document's full text -- blocks separated by one blank line,
 whitespace inside a block collapsed to single spaces -- and cuts sentences inside each block,
 so every sentence satisfies ``text == full_text[start:end]`` and never crosses a paragraph.
-Headings stay in the full text but are not sentences; everything after a "References" heading
-is marked is_reference (one entry per paragraph, not cut at full stops) so annotators can
-skip it.
+Headings and table-like paragraphs (mostly numbers) stay in the full text but are not
+sentences; everything after a "References" heading is marked is_reference (one entry per
+paragraph, not cut at full stops) so annotators can skip it and the model is not asked.
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ _SECTION_NAMES = _REFERENCE_HEADINGS | frozenset({
     "results and discussion", "conclusion", "conclusions", "summary", "acknowledgements",
     "acknowledgments", "acknowledgement", "acknowledgment", "funding", "author contributions",
     "declaration of competing interest", "conflict of interest", "data availability"})
+_PROSE_WORD = re.compile(r"^\W*[^\W\d_]{2,}")
 _CAPTION = re.compile(r"^(?:Fig(?:ure|\.)?|Table|Tab\.)\s*[A-Z]?\d+[.:]\s")
 _LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
               "\ufb05": "st", "\ufb06": "st"}
@@ -158,6 +159,14 @@ def join_lines(lines: list[str], vocab: set[str] = frozenset()) -> tuple[str, li
     return text, starts
 
 
+def _is_table(text: str) -> bool:
+    """Whether a paragraph is table cells or figure labels rather than prose: under 40 % of its
+    tokens are words of two letters or more ("13.52 97.13 ±1.28**", "A 12"). It stays in the
+    full text but gives no sentences."""
+    tokens = text.split()
+    return sum(bool(_PROSE_WORD.match(t)) for t in tokens) < 0.4 * len(tokens)
+
+
 def assemble(blocks: list[Block]) -> tuple[str, list[ParsedSentence]]:
     """The document's full text and its sentences, with pages and reference marks."""
     parts: list[str] = []
@@ -173,7 +182,7 @@ def assemble(blocks: list[Block]) -> tuple[str, list[ParsedSentence]]:
                 in_references = True
             elif _AFTER_REFERENCES.match(name):
                 in_references = False
-        else:
+        elif not _is_table(block.text):
             starts = [p[0] for p in block.pages]
             # A float's caption set among the references is no entry.
             entry = in_references and not _CAPTION.match(block.text)

@@ -107,19 +107,76 @@ def _page_angle(textpage) -> float:
     return angles.most_common(1)[0][0] if angles else 0.0
 
 
+def _turned_runs(textpage, width: float, height: float, turned: int) -> list[_Run]:
+    """Words of a page set sideways, built from single characters.
+
+    pdfium's runs follow the order characters were written in, which on such pages (a rotated
+    table with maths in its caption) is not always reading order; characters placed one by one
+    and sorted along their line are. `turned` is 1 for text read top to bottom (pdfium angle
+    pi/2), -1 for bottom to top (3 pi/2).
+    """
+    import pypdfium2.raw as raw
+
+    box = [ctypes.c_double() for _ in range(4)]
+    chars = []  # (across top, across bottom, along start, along end, char, page box)
+    for i in range(textpage.count_chars()):
+        ch = chr(raw.FPDFText_GetUnicode(textpage.raw, i) or 32)
+        if ch.isspace() or not raw.FPDFText_GetCharBox(textpage.raw, i, *map(ctypes.byref, box)):
+            continue
+        left, right, bottom, top = (b.value for b in box)
+        upright = min(raw.FPDFText_GetCharAngle(textpage.raw, i) % (2 * math.pi),
+                      -raw.FPDFText_GetCharAngle(textpage.raw, i) % (2 * math.pi)) < 0.3
+        if right - left <= 0 or top - bottom <= 0 or upright:
+            continue  # upright text on a turned page (a page number) and empty boxes
+        page_box = (left / width, (height - top) / height, right / width, (height - bottom) / height)
+        if turned == 1:  # read top to bottom, next line to the left
+            chars.append((width - right, width - left, height - top, height - bottom, ch, page_box))
+        else:  # read bottom to top, next line to the right
+            chars.append((left, right, bottom, top, ch, page_box))
+    if not chars:
+        return []
+    lines: list[list[tuple]] = []
+    band = (0.0, 0.0)
+    # A char joins the line whose band holds most of it: full stops and commas sit at one edge.
+    for c in sorted(chars, key=lambda c: (c[0] + c[1]) / 2):
+        if lines and min(band[1], c[1]) - max(band[0], c[0]) > 0.5 * (c[1] - c[0]):
+            lines[-1].append(c)
+            band = (min(band[0], c[0]), max(band[1], c[1]))
+        else:
+            lines.append([c])
+            band = (c[0], c[1])
+    runs = []
+    for line in lines:
+        em = max(c[1] - c[0] for c in line)  # the line's height: ascenders to descenders
+        word: list[tuple] = []
+        for c in sorted(line, key=lambda c: c[2]) + [None]:
+            gap = 0.0 if c is None or not word else c[2] - word[-1][3]
+            # Glyph boxes are tight, so a full stop or comma sits apart from its word.
+            if word and (c is None or gap > (0.45 if c[4] in ".,;:)]%" else 0.2) * em):
+                boxes = [w[5] for w in word]
+                runs.append(_Run(clean("".join(w[4] for w in word)), word[0][2], word[-1][3],
+                                 min(w[0] for w in word), max(w[1] for w in word),
+                                 (min(b[0] for b in boxes), min(b[1] for b in boxes),
+                                  max(b[2] for b in boxes), max(b[3] for b in boxes))))
+                word = []
+            if c is not None:
+                word.append(c)
+    return [r for r in runs if r.text]
+
+
 def _page_runs(textpage, width: float, height: float) -> list[_Run]:
     """Text runs with top-down coordinates in reading direction.
 
-    On a page of upright text, vertical runs (margin stamps) are left out. On a page whose text is
-    mostly turned a quarter (a landscape table set sideways), the turned runs are kept and their
-    boxes turned back, so rows and columns work as on an upright page; `page_box` keeps where
-    each run is drawn.
+    On a page of upright text, vertical runs (margin stamps) are left out. A page whose text is
+    mostly turned a quarter (a landscape table set sideways) is read in its own direction
+    (_turned_runs), so rows and columns work as on an upright page; `page_box` keeps where each
+    run is drawn.
     """
     import pypdfium2.raw as raw
 
     angle = _page_angle(textpage)
-    turned = 0 if abs(angle - math.pi / 2) > 0.3 and abs(angle - 3 * math.pi / 2) > 0.3 else (
-        1 if angle < math.pi else -1)
+    if abs(angle - math.pi / 2) < 0.3 or abs(angle - 3 * math.pi / 2) < 0.3:
+        return _turned_runs(textpage, width, height, 1 if angle < math.pi else -1)
     # FPDFText_GetBoundedText scans every char of the page, so call it once per run (pypdfium2's
     # wrapper calls it twice) with one buffer big enough for the whole page.
     size = textpage.count_chars() + 1
@@ -128,31 +185,18 @@ def _page_runs(textpage, width: float, height: float) -> list[_Run]:
     runs = []
     for i in range(textpage.count_rects()):
         left, bottom, right, top = textpage.get_rect(i)
-        h, w = top - bottom, right - left
-        if h <= 0 or w <= 0:
+        h = top - bottom
+        if h <= 0 or right <= left:
             continue
-        vertical = h > 3 * w
-        if turned:
-            if not vertical and w > 3 * h:
-                continue
-            n = raw.FPDFText_GetBoundedText(textpage.raw, left + 0.2 * w, top - 0.05 * w,
-                                            right - 0.2 * w, bottom + 0.05 * w, ptr, size)
-        else:
-            # pdfium selects every char whose box touches the rectangle: trim the top, where
-            # accents of this line meet descenders of the line above, and the sides, where runs
-            # touch.
-            n = raw.FPDFText_GetBoundedText(textpage.raw, left + 0.05 * h, top - 0.25 * h,
-                                            right - 0.05 * h, bottom, ptr, size)
+        # pdfium selects every char whose box touches the rectangle: trim the top, where accents
+        # of this line meet descenders of the line above, and the sides, where runs touch.
+        n = raw.FPDFText_GetBoundedText(textpage.raw, left + 0.05 * h, top - 0.25 * h,
+                                        right - 0.05 * h, bottom, ptr, size)
         text = clean(buf.raw[:2 * n].decode("utf-16-le", errors="replace").replace("\x00", ""))
-        if not text or (not turned and vertical and len(text) > 2):
+        if not text or (h > 3 * (right - left) and len(text) > 2):
             continue
         box = (left / width, (height - top) / height, right / width, (height - bottom) / height)
-        if turned == 1:  # read bottom to top, next line to the left
-            runs.append(_Run(text, bottom, top, width - right, width - left, box))
-        elif turned == -1:  # read top to bottom, next line to the right
-            runs.append(_Run(text, height - top, height - bottom, left, right, box))
-        else:
-            runs.append(_Run(text, left, right, height - top, height - bottom, box))
+        runs.append(_Run(text, left, right, height - top, height - bottom, box))
     return runs
 
 
