@@ -4,9 +4,9 @@ A reader (PDF, plain text, Markdown, DOCX, RTF) turns its file into an ordered l
 `assemble` joins them into the document's full text -- blocks separated by one blank line,
 whitespace inside a block collapsed to single spaces -- and cuts sentences inside each block,
 so every sentence satisfies ``text == full_text[start:end]`` and never crosses a paragraph.
-Headings stay in the full text but are not sentences; everything after a "References" heading
-is marked is_reference (one entry per paragraph, not cut at full stops) so annotators can
-skip it.
+Headings and table-like paragraphs (mostly numbers) stay in the full text but are not
+sentences; everything after a "References" heading is marked is_reference (one entry per
+paragraph, not cut at full stops) so annotators can skip it and the model is not asked.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from data.types import ParsedSentence
 _SPACE = re.compile(r"\s+")
 _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVX]+\.|[A-H]\.)\s+")
 _REFERENCE_HEADINGS = frozenset({"references", "bibliography", "literature cited", "works cited",
+                                 "bibliographical references", "bibliographic references",
                                  "reference list", "references cited", "cited literature",
                                  "references and notes", "notes and references"})
 # Sections that may follow the reference list and are prose again ("Appendix B: Gear types").
@@ -31,6 +32,8 @@ _SECTION_NAMES = _REFERENCE_HEADINGS | frozenset({
     "results and discussion", "conclusion", "conclusions", "summary", "acknowledgements",
     "acknowledgments", "acknowledgement", "acknowledgment", "funding", "author contributions",
     "declaration of competing interest", "conflict of interest", "data availability"})
+_PROSE_WORD = re.compile(r"^\W*[^\W\d_]{2,}")
+_CAPTION = re.compile(r"^(?:Fig(?:ure|\.)?|Table|Tab\.)\s*[A-Z]?\d+[.:]\s")
 _LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
               "\ufb05": "st", "\ufb06": "st"}
 _LIGATURE = re.compile("[\ufb00-\ufb06]")
@@ -43,17 +46,41 @@ _COMPOUND_HEADS = frozenset({"well", "self", "long", "short", "high", "low", "la
                              "full", "half", "cross", "ill", "mid", "non", "fine", "broad"})
 
 
+Box = tuple[float, float, float, float]
+"""x0, top, x1, bottom on a page, in fractions of its width and height (top-down)."""
+
+
 @dataclass
 class Block:
     """A paragraph (or heading) of normalised text.
 
     pages holds (offset in text, page) for every place the page changes inside the block, so a
     paragraph that runs over a page break still gives each sentence the page it starts on.
+    boxes (PDF only) holds (start, end, page, box) for each text run, so a sentence can be shown
+    where it is drawn.
     """
 
     text: str
     pages: list[tuple[int, int]] = field(default_factory=list)
     heading: bool = False
+    boxes: list[tuple[int, int, int, Box]] = field(default_factory=list)
+
+
+def span_boxes(block: Block, start: int, end: int) -> list[tuple[int, float, float, float, float]]:
+    """(page, x0, top, x1, bottom) of the text between two offsets of a block, one per text run.
+
+    A run only partly inside is cut in proportion to its characters (upright text only; a
+    run set sideways is kept whole).
+    """
+    out = []
+    for a, b, page, (x0, top, x1, bottom) in block.boxes:
+        lo, hi = max(a, start), min(b, end)
+        if hi <= lo:
+            continue
+        if x1 - x0 >= bottom - top and b > a:
+            x0, x1 = x0 + (x1 - x0) * (lo - a) / (b - a), x0 + (x1 - x0) * (hi - a) / (b - a)
+        out.append((page, *(round(v, 4) for v in (x0, top, x1, bottom))))
+    return out
 
 
 def clean(text: str) -> str:
@@ -132,6 +159,14 @@ def join_lines(lines: list[str], vocab: set[str] = frozenset()) -> tuple[str, li
     return text, starts
 
 
+def _is_table(text: str) -> bool:
+    """Whether a paragraph is table cells or figure labels rather than prose: under 40 % of its
+    tokens are words of two letters or more ("13.52 97.13 ±1.28**", "A 12"). It stays in the
+    full text but gives no sentences."""
+    tokens = text.split()
+    return sum(bool(_PROSE_WORD.match(t)) for t in tokens) < 0.4 * len(tokens)
+
+
 def assemble(blocks: list[Block]) -> tuple[str, list[ParsedSentence]]:
     """The document's full text and its sentences, with pages and reference marks."""
     parts: list[str] = []
@@ -147,15 +182,18 @@ def assemble(blocks: list[Block]) -> tuple[str, list[ParsedSentence]]:
                 in_references = True
             elif _AFTER_REFERENCES.match(name):
                 in_references = False
-        else:
+        elif not _is_table(block.text):
             starts = [p[0] for p in block.pages]
+            # A float's caption set among the references is no entry.
+            entry = in_references and not _CAPTION.match(block.text)
             # A reference entry stays whole: journal abbreviations would shred it otherwise.
-            spans = [(0, len(block.text))] if in_references else split_sentences(block.text)
+            spans = [(0, len(block.text))] if entry else split_sentences(block.text)
             for s, e in spans:
                 i = bisect_right(starts, s) - 1
                 page = block.pages[i][1] if i >= 0 else None
                 sentences.append(ParsedSentence(text=block.text[s:e], page=page, start=offset + s,
-                                                end=offset + e, is_reference=in_references))
+                                                end=offset + e, is_reference=entry,
+                                                boxes=span_boxes(block, s, e)))
         parts.append(block.text)
         offset += len(block.text) + 2
     return "\n\n".join(parts), sentences

@@ -217,6 +217,7 @@ def write_jsonl(docs: list[ParsedDocument]) -> str:
     lines = []
     for doc in docs:
         record = {"fuzzymap": JSONL_VERSION, **asdict(doc)}
+        record.pop("pdf")  # the source file stays out of a text export
         lines.append(json.dumps(record, ensure_ascii=False))
     return "".join(line + "\n" for line in lines)
 

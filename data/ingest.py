@@ -403,7 +403,8 @@ def _parse(name: str, content: bytes, suffix: str) -> tuple[str, ParsedDocument]
     check_encodable(name, full_text)
     doc = ParsedDocument(filename=Path(name).name, sha256=hashlib.sha256(content).hexdigest(),
                          sentences=sentences, title=meta["title"], authors=meta["authors"],
-                         year=meta["year"], format=suffix[1:], warnings=warnings)
+                         year=meta["year"], format=suffix[1:], warnings=warnings,
+                         pdf=content if suffix == ".pdf" else None)
     return full_text, doc
 
 

@@ -18,6 +18,7 @@ usually a line or a word), never per character:
 from __future__ import annotations
 
 import ctypes
+import math
 import re
 import statistics
 import threading
@@ -26,13 +27,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from data.blocks import Block, clean, is_heading, join_lines, vocabulary
+from data.blocks import Block, Box, clean, is_heading, join_lines, vocabulary
 from data.errors import InputError
 
 _PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe; Streamlit serves sessions in threads
 MAX_PDF_PAGES = 5000
 _BARE_NUMBER = re.compile(r"^(?:page\s*)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:/|of)\s*\d{1,4})?$", re.I)
 _DIGITS = re.compile(r"\d+")
+# A numbered list entry ("12. Smith, A.", "[3] Smith"): reference lists set them flush left.
+_ENTRY = re.compile(r"^(?:\[\d{1,3}\]|\d{1,3}\.)\s+[A-Z\u00c0-\u024f]")
 _BULLETS = "\u2022\u2023\u25aa\u25e6\u2013\u2014\u25cf\u25a0*"
 _PLACEHOLDERS = {"", "untitled", "anonymous", "(unspecified)", "unspecified", "unknown", "none"}
 
@@ -44,6 +47,7 @@ class _Run:
     x1: float
     top: float
     bottom: float
+    page_box: Box  # x0, top, x1, bottom as drawn, in fractions of the page's width and height
 
     @property
     def height(self) -> float:
@@ -69,26 +73,111 @@ class _Line:
     page: int
     section: int  # lines of one column of a stretch, or of consecutive full-width rows
     column: int  # 0 full width (or one-column page), 1 left, 2 right
+    boxes: list[tuple[int, int, Box]]  # each run's (start, end) in text and its page_box
 
 
 def _join_runs(runs: list[_Run]) -> str:
-    """Runs of one row, left to right; a space only where there is a visible gap."""
+    return _join_spans(runs)[0]
+
+
+def _join_spans(runs: list[_Run]) -> tuple[str, list[tuple[int, int, Box]]]:
+    """Runs of one row, left to right; a space only where there is a visible gap. Also where
+    each run's text lies in the row's text, with its box on the page."""
     out = ""
+    spans = []
     prev: _Run | None = None
     for run in sorted(runs, key=lambda r: r.x0):
         if out and out[-1] in "\x02\ufffe":  # pdfium's line-end hyphen mark, but the line goes on
             out = out[:-1] + "-"
         if prev is not None and run.x0 - prev.x1 > 0.15 * max(run.height, prev.height):
             out += " "
+        spans.append((len(out), len(out) + len(run.text), run.page_box))
         out += run.text
         prev = run
-    return out
+    return out, spans
 
 
-def _page_runs(textpage, page_height: float) -> list[_Run]:
-    """Text runs with top-down coordinates; vertical text (margin stamps) is left out."""
+def _page_angle(textpage) -> float:
+    """The text direction most characters of the page share (radians, pdfium's convention);
+    a sample of characters is enough and keeps this cheap."""
     import pypdfium2.raw as raw
 
+    n = textpage.count_chars()
+    angles = Counter(round(raw.FPDFText_GetCharAngle(textpage.raw, i), 1)
+                     for i in range(0, n, max(1, n // 200)))
+    return angles.most_common(1)[0][0] if angles else 0.0
+
+
+def _turned_runs(textpage, width: float, height: float, turned: int) -> list[_Run]:
+    """Words of a page set sideways, built from single characters.
+
+    pdfium's runs follow the order characters were written in, which on such pages (a rotated
+    table with maths in its caption) is not always reading order; characters placed one by one
+    and sorted along their line are. `turned` is 1 for text read top to bottom (pdfium angle
+    pi/2), -1 for bottom to top (3 pi/2).
+    """
+    import pypdfium2.raw as raw
+
+    box = [ctypes.c_double() for _ in range(4)]
+    chars = []  # (across top, across bottom, along start, along end, char, page box)
+    for i in range(textpage.count_chars()):
+        ch = chr(raw.FPDFText_GetUnicode(textpage.raw, i) or 32)
+        if ch.isspace() or not raw.FPDFText_GetCharBox(textpage.raw, i, *map(ctypes.byref, box)):
+            continue
+        left, right, bottom, top = (b.value for b in box)
+        upright = min(raw.FPDFText_GetCharAngle(textpage.raw, i) % (2 * math.pi),
+                      -raw.FPDFText_GetCharAngle(textpage.raw, i) % (2 * math.pi)) < 0.3
+        if right - left <= 0 or top - bottom <= 0 or upright:
+            continue  # upright text on a turned page (a page number) and empty boxes
+        page_box = (left / width, (height - top) / height, right / width, (height - bottom) / height)
+        if turned == 1:  # read top to bottom, next line to the left
+            chars.append((width - right, width - left, height - top, height - bottom, ch, page_box))
+        else:  # read bottom to top, next line to the right
+            chars.append((left, right, bottom, top, ch, page_box))
+    if not chars:
+        return []
+    lines: list[list[tuple]] = []
+    band = (0.0, 0.0)
+    # A char joins the line whose band holds most of it: full stops and commas sit at one edge.
+    for c in sorted(chars, key=lambda c: (c[0] + c[1]) / 2):
+        if lines and min(band[1], c[1]) - max(band[0], c[0]) > 0.5 * (c[1] - c[0]):
+            lines[-1].append(c)
+            band = (min(band[0], c[0]), max(band[1], c[1]))
+        else:
+            lines.append([c])
+            band = (c[0], c[1])
+    runs = []
+    for line in lines:
+        em = max(c[1] - c[0] for c in line)  # the line's height: ascenders to descenders
+        word: list[tuple] = []
+        for c in sorted(line, key=lambda c: c[2]) + [None]:
+            gap = 0.0 if c is None or not word else c[2] - word[-1][3]
+            # Glyph boxes are tight, so a full stop or comma sits apart from its word.
+            if word and (c is None or gap > (0.45 if c[4] in ".,;:)]%" else 0.2) * em):
+                boxes = [w[5] for w in word]
+                runs.append(_Run(clean("".join(w[4] for w in word)), word[0][2], word[-1][3],
+                                 min(w[0] for w in word), max(w[1] for w in word),
+                                 (min(b[0] for b in boxes), min(b[1] for b in boxes),
+                                  max(b[2] for b in boxes), max(b[3] for b in boxes))))
+                word = []
+            if c is not None:
+                word.append(c)
+    return [r for r in runs if r.text]
+
+
+def _page_runs(textpage, width: float, height: float) -> list[_Run]:
+    """Text runs with top-down coordinates in reading direction.
+
+    On a page of upright text, vertical runs (margin stamps) are left out. A page whose text is
+    mostly turned a quarter (a landscape table set sideways) is read in its own direction
+    (_turned_runs), so rows and columns work as on an upright page; `page_box` keeps where each
+    run is drawn.
+    """
+    import pypdfium2.raw as raw
+
+    angle = _page_angle(textpage)
+    if abs(angle - math.pi / 2) < 0.3 or abs(angle - 3 * math.pi / 2) < 0.3:
+        return _turned_runs(textpage, width, height, 1 if angle < math.pi else -1)
     # FPDFText_GetBoundedText scans every char of the page, so call it once per run (pypdfium2's
     # wrapper calls it twice) with one buffer big enough for the whole page.
     size = textpage.count_chars() + 1
@@ -107,7 +196,8 @@ def _page_runs(textpage, page_height: float) -> list[_Run]:
         text = clean(buf.raw[:2 * n].decode("utf-16-le", errors="replace").replace("\x00", ""))
         if not text or (h > 3 * (right - left) and len(text) > 2):
             continue
-        runs.append(_Run(text, left, right, page_height - top, page_height - bottom))
+        box = (left / width, (height - top) / height, right / width, (height - bottom) / height)
+        runs.append(_Run(text, left, right, height - top, height - bottom, box))
     return runs
 
 
@@ -195,7 +285,8 @@ def _gutter(rows: list[_Row]) -> tuple[float, float] | None:
         xs = sorted(row.runs, key=lambda r: r.x0)
         gaps += [b.x0 - a.x1 for a, b in zip(xs, xs[1:])
                  if a.x1 < b.x0 and not (a.x1 < g1 and b.x0 > g0)]  # not the gutter itself
-    if gaps and length < 2 * statistics.median(gaps):
+    # (Only where most rows have such gaps: a table's cells or side-by-side author blocks are few.)
+    if len(gaps) >= len(rows) and length < 2 * statistics.median(gaps):
         return None
     # A right column has a left edge: most rows with text right of the strip start right at it
     # (code listings and tables with a blank strip do not).
@@ -228,8 +319,9 @@ def _order(rows: list[_Row], gutter: tuple[float, float] | None, page: int,
     stretch: tuple[list[_Line], list[_Line]] = ([], [])
 
     def line(runs: list[_Run], col: int) -> _Line:
-        return _Line(_join_runs(runs), min(r.x0 for r in runs), max(r.x1 for r in runs),
-                     min(r.top for r in runs), max(r.height for r in runs), page, section, col)
+        text, spans = _join_spans(runs)
+        return _Line(text, min(r.x0 for r in runs), max(r.x1 for r in runs),
+                     min(r.top for r in runs), max(r.height for r in runs), page, section, col, spans)
 
     full_open = False  # whether the last section is full-width rows still being added to
 
@@ -251,7 +343,12 @@ def _order(rows: list[_Row], gutter: tuple[float, float] | None, page: int,
             left = [r for r in row.runs if r.x1 <= mid]
             right = [r for r in row.runs if r.x0 >= mid]
             gap = (min(r.x0 for r in right) if right else g1) - (max(r.x1 for r in left) if left else g0)
-            if len(left) + len(right) == len(row.runs) and gap >= 0.6 * (g1 - g0):
+            # The short last line of a full-width paragraph (abstract, caption) stays with it.
+            last = lines[-1] if full_open and lines and not any(stretch) else None
+            tail = (last is not None and left and not right
+                    and abs(min(r.x0 for r in left) - last.x0) < 2
+                    and 0 <= min(r.top for r in left) - last.top < 1.6 * last.height)
+            if len(left) + len(right) == len(row.runs) and gap >= 0.6 * (g1 - g0) and not tail:
                 if left:
                     stretch[0].append(line(left, 1))
                 if right:
@@ -297,7 +394,8 @@ def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:
                          and (prev.text[-1:] in ".!?:" or ln.text[:1].isupper()))
             indented = (ln.x0 > left[key] + 0.8 * em and abs(ln.x0 - prev.x0) > 0.8 * em
                         and prev.text[:1] not in _BULLETS)  # not a bullet's hanging indent
-            new = short_end or indented or ln.text[:1] in _BULLETS
+            new = short_end or indented or ln.text[:1] in _BULLETS or (
+                bool(_ENTRY.match(ln.text)) and prev.text[-1:] in ".)0123456789")
             if ln.section != prev.section:  # column or page break: text may flow on
                 new = new or (ln.column == 0) != (prev.column == 0)
             else:
@@ -309,6 +407,11 @@ def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:
             paras[-1].append(ln)
         prev = ln
     return paras
+
+
+def _line_boxes(lines: list[_Line], starts: list[int]) -> list[tuple[int, int, int, Box]]:
+    """(start, end, page, box) of every run of the lines, offsets in their joined text."""
+    return [(at + a, at + b, ln.page, box) for ln, at in zip(lines, starts) for a, b, box in ln.boxes]
 
 
 def _blocks(paras: list[list[_Line]], vocab: set[str]) -> list[Block]:
@@ -323,7 +426,7 @@ def _blocks(paras: list[list[_Line]], vocab: set[str]) -> list[Block]:
         text, starts = join_lines([ln.text for ln in para], vocab)
         pages = [(s, ln.page) for i, (s, ln) in enumerate(zip(starts, para))
                  if i == 0 or ln.page != para[i - 1].page]
-        blocks.append(Block(text, pages))
+        blocks.append(Block(text, pages, boxes=_line_boxes(para, starts)))
     return blocks
 
 
@@ -373,7 +476,7 @@ def read_pdf(name: str, content: bytes) -> tuple[list[Block], dict, list[str]]:
             for i in range(n_pages):
                 page = doc[i]
                 textpage = page.get_textpage()
-                pages.append(_rows(_page_runs(textpage, page.get_height())))
+                pages.append(_rows(_page_runs(textpage, page.get_width(), page.get_height())))
                 textpage.close()
                 page.close()
         except pdfium.PdfiumError:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -73,6 +74,25 @@ class SentenceT(Base):
     status: Mapped[str] = mapped_column(String(16), default="unseen")
     """Since version 3 only a status no annotator is known for (see SentenceStatusT)."""
     llm: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON text, added in version 2
+
+
+class DocumentFileT(Base):
+    """The uploaded PDF itself (table added in version 4), for showing a sentence on its page."""
+
+    __tablename__ = "document_files"
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"),
+                                             primary_key=True, autoincrement=False)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SentenceBoxesT(Base):
+    """Where a PDF sentence is drawn (table added in version 4): JSON list of
+    [page, x0, top, x1, bottom] in fractions of the page size."""
+
+    __tablename__ = "sentence_boxes"
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"),
+                                             primary_key=True, autoincrement=False)
+    boxes: Mapped[str] = mapped_column(Text)
 
 
 class ConceptT(Base):
@@ -236,7 +256,14 @@ def _pending_imports(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_documents_pending ON documents (pending)"))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3, _pending_imports]
+def _add_page_view_tables(conn: Connection) -> None:
+    """Version 4 keeps PDFs and sentence boxes for the page view; documents imported before
+    have neither and show no page."""
+    DocumentFileT.__table__.create(conn, checkfirst=True)
+    SentenceBoxesT.__table__.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3, _pending_imports, _add_page_view_tables]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 

@@ -29,9 +29,11 @@ from data.schema import (
     AnnotatorT,
     Base,
     ConceptT,
+    DocumentFileT,
     DocumentT,
     RelationT,
     SchemaVersion,
+    SentenceBoxesT,
     SentenceStatusT,
     SentenceT,
     SuggestionT,
@@ -561,6 +563,11 @@ class Store:
         ]
         table = SentenceT.__table__
         sids = s.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
+        if start == 0 and doc.pdf is not None:
+            s.add(DocumentFileT(document_id=doc_id, content=doc.pdf))
+        boxes = [dict(sentence_id=sid, boxes=json.dumps(ps.boxes)) for sid, ps in zip(sids, chunk) if ps.boxes]
+        if boxes:
+            s.connection().execute(insert(SentenceBoxesT.__table__), boxes)
         who: dict[str, int] = {}
         now = _now()
         marks = []
@@ -665,6 +672,19 @@ class Store:
             statuses = _statuses(s, where, annotator)
             q = select(SentenceT).where(where).order_by(SentenceT.position, SentenceT.id)
             return [self._sentence_row(x, statuses.get(x.id, "unseen")) for x in s.scalars(q)]
+
+    def sentence_boxes(self, sentence_id: int) -> list[list[float]]:
+        """Where a PDF sentence is drawn: [page, x0, top, x1, bottom] in page fractions; [] when
+        unknown (not a PDF, imported before boxes were kept, or made by a split or merge)."""
+        with self._read() as s:
+            found = s.get(SentenceBoxesT, sentence_id)
+            return json.loads(found.boxes) if found else []
+
+    def document_pdf(self, document_id: int) -> bytes | None:
+        """The PDF a document was imported from, if it was one and was kept."""
+        with self._read() as s:
+            found = s.get(DocumentFileT, document_id)
+            return found.content if found else None
 
     def sentence(self, sentence_id: int, annotator: str | None = None) -> SentenceRow:
         with self._read() as s:

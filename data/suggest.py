@@ -149,7 +149,9 @@ def suggest_missing(store, rows: Sequence, source: SuggestionSource, done: set[i
         return 0
     with _ASKING:
         has = {s.sentence_id for s in _suggestions_of(store, rows)}
-        todo = [r for r in rows if r.id not in done and r.id not in has]
+        # Reference-list entries are citations, not claims: the model is never asked about them.
+        todo = [r for r in rows if r.id not in done and r.id not in has
+                and not getattr(r, "is_reference", False)]
         added = 0
         if todo:
             proposals = source.suggest([r.text for r in todo], [r.llm for r in todo])

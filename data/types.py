@@ -143,6 +143,8 @@ class ParsedSentence:
     llm: dict | None = None
     marks: list[Mark] | None = None
     suggestions: list[PassageSuggestion] = field(default_factory=list)
+    boxes: list[tuple[int, float, float, float, float]] = field(default_factory=list)
+    """PDF only: (page, x0, top, x1, bottom) where the sentence is drawn, in page fractions."""
 
 
 @dataclass
@@ -157,6 +159,8 @@ class ParsedDocument:
     year: int | str | None = None
     format: str = ""
     warnings: list[str] = field(default_factory=list)
+    pdf: bytes | None = None
+    """The PDF file itself, kept so the Label page can show the page a sentence is on."""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from data.labeling import (
     word_chip_step,
     word_spans,
 )
+from data.pageview import sentence_page
 from data.suggest import best_source, bundle_path, prefetch, sentence_scores, suggest_missing
 from data.types import STRENGTHS, PassageRelation
 
@@ -273,6 +274,13 @@ def _label_area(doc, order: str | None, source) -> None:
         st.markdown("#### " + highlight(row.text, src.span if src else None, tgt.span if tgt else None))
     if pos + 1 < len(rows):
         st.caption(escape_markdown(rows[pos + 1].text))
+    if st.toggle("Show the PDF page", value=doc.format == "pdf", key=f"lb_page_view_{doc.id}"):
+        view = sentence_page(store, doc.id, row.id)
+        with st.container(key="lb_page_view"):
+            if view is None:
+                st.caption("No page image for this sentence (not from a PDF, or its place is not known).")
+            else:
+                st.image(view.png, caption=f"Page {view.page}")
 
     # ------------------------------------------------------------------ suggestions
     suggestion_box = st.container()  # filled last: asking the model must not hold up the rest of the page

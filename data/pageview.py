@@ -1,0 +1,92 @@
+"""A PDF page as an image with one sentence's boxes drawn on it, for the Label page.
+
+Pages are rendered with pypdfium2 and kept in memory by (file hash, page, width), so
+moving between sentences of one page renders it once; the highlight is drawn on a copy each time.
+Box coordinates are fractions of the page (data.blocks.Box), so they scale to any render width.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from data.pdf import _PDFIUM_LOCK
+
+HIGHLIGHT = (255, 200, 0)  # amber, visible on white paper and black text
+
+
+@dataclass
+class PageView:
+    page: int
+    png: bytes
+    boxes: list[tuple[int, int, int, int]]  # the highlight boxes in image pixels (x0, y0, x1, y1)
+    size: tuple[int, int]
+
+
+def render_page(pdf: bytes, page: int, width: int):
+    """Page `page` (1-based) of a PDF as a PIL image `width` pixels wide."""
+    import pypdfium2 as pdfium
+
+    with _PDFIUM_LOCK:
+        doc = pdfium.PdfDocument(pdf)
+        try:
+            p = doc[page - 1]
+            image = p.render(scale=width / p.get_width()).to_pil().convert("RGB")
+            p.close()
+        finally:
+            doc.close()
+    return image
+
+
+_CACHE: OrderedDict[tuple[str, int, int], object] = OrderedDict()
+_CACHE_SIZE = 32
+_CACHE_LOCK = threading.Lock()
+
+
+def cached_page(pdf: bytes, page: int, width: int):
+    """render_page, remembered for the last pages asked for (keyed by the file's hash, so a
+    document deleted and another stored under its id never shows the old pages)."""
+    key = (hashlib.sha256(pdf).hexdigest(), page, width)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    image = render_page(pdf, page, width)
+    with _CACHE_LOCK:
+        _CACHE[key] = image
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return image
+
+
+def highlight_boxes(image, boxes: list[list[float]], page: int) -> tuple[object, list[tuple[int, int, int, int]]]:
+    """A copy of the page image with the boxes of `page` filled translucently and outlined."""
+    from PIL import Image, ImageDraw
+
+    w, h = image.size
+    pixels = [(round(x0 * w) - 1, round(top * h) - 1, round(x1 * w) + 1, round(bottom * h) + 1)
+              for p, x0, top, x1, bottom in boxes if p == page]
+    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    for box in pixels:
+        draw.rectangle(box, fill=HIGHLIGHT + (90,), outline=HIGHLIGHT + (255,), width=2)
+    return Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB"), pixels
+
+
+def sentence_page(store, document_id: int, sentence_id: int, width: int = 900) -> PageView | None:
+    """The page a sentence starts on with the sentence highlighted; None when the document has
+    no PDF or the sentence no boxes."""
+    boxes = store.sentence_boxes(sentence_id)
+    if not boxes:
+        return None
+    page = int(boxes[0][0])
+    pdf = store.document_pdf(document_id)
+    if pdf is None:
+        return None
+    image = cached_page(pdf, page, width)
+    marked, pixels = highlight_boxes(image, boxes, page)
+    buf = io.BytesIO()
+    marked.save(buf, format="PNG")
+    return PageView(page, buf.getvalue(), pixels, marked.size)

@@ -1,0 +1,105 @@
+"""The page beside the sentence: boxes kept at import, the page rendered with them highlighted."""
+from __future__ import annotations
+
+import io
+
+from data.ingest import read_document
+from data.pageview import HIGHLIGHT, render_page, sentence_page
+from data.store import Store
+from data.suggest import suggest_missing
+from test_pdf_layout import label, two_column_page_with_middle_float
+
+
+def imported(url: str):
+    store = Store(url)
+    docs = read_document("layout.pdf", two_column_page_with_middle_float())
+    (doc_id,) = store.import_documents(docs)
+    return store, doc_id, store.sentences(doc_id)
+
+
+def dark_share(image, box) -> float:
+    """Share of clearly dark (text) pixels inside a pixel box."""
+    import numpy as np
+
+    return float((np.asarray(image.convert("L").crop(box)) < 128).mean())
+
+
+def test_a_right_column_sentence_is_highlighted_over_its_own_text(url):
+    from PIL import Image
+
+    store, doc_id, rows = imported(url)
+    right = next(r for r in rows if label(r.text) == "R" and r.page == 1)
+    view = sentence_page(store, doc_id, right.id, width=800)
+    assert view is not None and view.page == 1 and view.boxes
+    w, h = view.size
+    # Every box lies in the right column (right of the page middle) and on text.
+    plain = render_page(store.document_pdf(doc_id), 1, 800)
+    for x0, y0, x1, y1 in view.boxes:
+        assert x0 > w / 2 - 5 and x1 < w and 0 < y0 < y1 < h
+        assert dark_share(plain, (x0, y0, x1, y1)) > 0.03
+    # The highlight is drawn there, and nowhere in the left column.
+    shown = Image.open(io.BytesIO(view.png)).convert("RGB")
+    x0, y0, x1, y1 = view.boxes[0]
+    edge = [shown.getpixel((x, y0 + 1)) for x in range(x0 + 2, x1 - 2)]
+    assert sum(p == HIGHLIGHT for p in edge) > 0.5 * len(edge)
+    left = shown.crop((0, 0, w // 2 - 20, h))
+    assert HIGHLIGHT not in {c for _, c in left.getcolors(1 << 20)}
+    store.close()
+
+
+def test_text_files_and_sentences_without_boxes_have_no_page(url):
+    store = Store(url)
+    (doc_id,) = store.import_documents(read_document("notes.txt", b"Cod fell. Seals rose."))
+    rows = store.sentences(doc_id)
+    assert store.document_pdf(doc_id) is None and store.sentence_boxes(rows[0].id) == []
+    assert sentence_page(store, doc_id, rows[0].id) is None
+    store.close()
+
+
+def test_deleting_a_document_removes_its_pdf_and_boxes(url):
+    store, doc_id, rows = imported(url)
+    store.delete_document(doc_id)
+    assert store.document_pdf(doc_id) is None and store.sentence_boxes(rows[0].id) == []
+    store.close()
+
+
+class _Recorder:
+    """A suggestion source that records what it is asked."""
+
+    cheap = True
+    note = ""
+
+    def __init__(self):
+        self.asked: list[str] = []
+
+    def suggest(self, texts, llms):
+        self.asked += texts
+        return [[] for _ in texts]
+
+
+def test_reference_list_sentences_are_never_put_to_the_model(url):
+    store, doc_id, rows = imported(url)
+    refs = [r for r in rows if r.is_reference]
+    assert len(refs) == 5
+    source = _Recorder()
+    suggest_missing(store, rows, source, set())
+    assert source.asked and not set(source.asked) & {r.text for r in refs}
+    assert any(label(t) == "R" for t in source.asked)
+    store.close()
+
+
+def test_a_version_3_database_gains_the_page_view_tables(tmp_path):
+    from sqlalchemy import create_engine, inspect
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    Store(url).close()
+    engine = create_engine(url)
+    with engine.begin() as c:  # back to version 3: no page-view tables
+        c.exec_driver_sql("DROP TABLE sentence_boxes")
+        c.exec_driver_sql("DROP TABLE document_files")
+        c.exec_driver_sql("UPDATE schema_version SET version = 3")
+    store, doc_id, rows = imported(url)
+    assert {"sentence_boxes", "document_files"} <= set(inspect(engine).get_table_names())
+    assert store.sentence_boxes(rows[0].id) and store.document_pdf(doc_id)
+    store.close()
+    engine.dispose()
