@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -821,28 +821,49 @@ class Store:
     def add_suggestions(self, sentence_id: int, rels: list[PassageRelation]) -> list[int]:
         """Queues model relations for review (each needs model_id and score). A pair the same model
         already suggested for the sentence, in any state, is not queued again: its id is returned."""
-        ids = []
         with self._write() as log:
-            s = log.session
-            sent = self._get(s, SentenceT, sentence_id)
-            for rel in rels:
-                where = f"sentence {sentence_id}: suggestion"
-                src, tgt, src_span, tgt_span = self._pair(sent, rel, where)
-                if not rel.model_id or not isinstance(rel.score, (int, float)):
-                    raise InputError(where, "a suggestion needs model_id and a numeric score")
-                found = s.scalar(select(SuggestionT.id).where(
-                    SuggestionT.sentence_id == sentence_id, SuggestionT.source == src, SuggestionT.target == tgt,
-                    SuggestionT.sign == rel.sign, SuggestionT.model_id == rel.model_id,
-                ))
-                if found is None:
-                    found = log.add(SuggestionT(
-                        sentence_id=sentence_id, source=src, target=tgt, sign=rel.sign,
-                        **_span_columns(src_span, tgt_span), model_id=rel.model_id, score=float(rel.score),
-                        state="pending", created_at=_now(),
-                    )).id
-                ids.append(found)
+            sent = self._get(log.session, SentenceT, sentence_id)
+            ids = [self._suggest(log, sent, rel) for rel in rels]
             log.record("suggest", None, f"{len(rels)} suggestions for sentence {sentence_id}", undoable=False)
         return ids
+
+    def _suggest(self, log: _Log, sent: SentenceT, rel: PassageRelation) -> int:
+        where = f"sentence {sent.id}: suggestion"
+        src, tgt, src_span, tgt_span = self._pair(sent, rel, where)
+        if not rel.model_id or not isinstance(rel.score, (int, float)):
+            raise InputError(where, "a suggestion needs model_id and a numeric score")
+        found = log.session.scalar(select(SuggestionT.id).where(
+            SuggestionT.sentence_id == sent.id, SuggestionT.source == src, SuggestionT.target == tgt,
+            SuggestionT.sign == rel.sign, SuggestionT.model_id == rel.model_id,
+        ))
+        if found is None:
+            found = log.add(SuggestionT(
+                sentence_id=sent.id, source=src, target=tgt, sign=rel.sign,
+                **_span_columns(src_span, tgt_span), model_id=rel.model_id, score=float(rel.score),
+                state="pending", created_at=_now(),
+            )).id
+        return found
+
+    def import_suggested(self, doc: ParsedDocument, found: Sequence[Sequence[PassageRelation]],
+                         annotator: str | None = None) -> tuple[int, int]:
+        """Import a document (or find it by content hash) and queue model relations (aligned with
+        doc.sentences) as suggestions, all in one transaction: a bad relation imports nothing.
+        Sentences are matched by text. Returns (document id, suggestions newly queued)."""
+        annotator = _name(annotator, "annotator", "import") if annotator else None
+        with self._write() as log:
+            s = log.session
+            check_document(doc)
+            doc_id = s.scalar(select(DocumentT.id).where(DocumentT.sha256 == doc.sha256))
+            if doc_id is None:
+                doc_id = self._add_document(log, doc, annotator)
+            by_text: dict[str, SentenceT] = {}
+            for sent in s.scalars(select(SentenceT).where(SentenceT.document_id == doc_id).order_by(SentenceT.position)):
+                by_text.setdefault(sent.text, sent)
+            before = set(s.scalars(select(SuggestionT.id).join(SentenceT).where(SentenceT.document_id == doc_id)))
+            ids = {self._suggest(log, by_text[ps.text], rel)
+                   for ps, rels in zip(doc.sentences, found) if ps.text in by_text for rel in rels}
+            log.record("suggest", None, f"import {doc.filename} with {len(ids)} model suggestions", undoable=False)
+        return doc_id, len(ids - before)
 
     def suggestions(self, *, sentence_id: int | None = None, document_id: int | None = None,
                     state: str | None = "pending") -> list[SuggestionRow]:
