@@ -30,6 +30,7 @@ from data.schema import (
     Base,
     ConceptT,
     DocumentT,
+    ExtractRunT,
     RelationT,
     SchemaVersion,
     SentenceStatusT,
@@ -112,6 +113,21 @@ class SuggestionRow(_PairRow):
     model_id: str
     score: float
     state: str
+
+
+@dataclass(frozen=True)
+class ExtractRunRow:
+    """One file of an Extract page run (see ExtractRunT), without its document."""
+
+    id: int
+    batch: str
+    created: str
+    annotator: str | None
+    filename: str
+    model_id: str | None
+    sentences: int
+    relations: int
+    error: str | None
 
 
 @dataclass(frozen=True)
@@ -843,6 +859,45 @@ class Store:
                 state="pending", created_at=_now(),
             )).id
         return found
+
+    # ---------------------------------------------------------------- extract runs
+    def add_extract_run(self, batch: str, filename: str, model_id: str | None, annotator: str | None,
+                        doc: ParsedDocument | None = None, found: Sequence[Sequence[PassageRelation]] = (),
+                        error: str | None = None) -> int:
+        """Keep one file's Extract result (or its one-line error) under a batch id; returns its id."""
+        from data.formats import write_jsonl
+
+        record = None
+        if doc is not None:
+            sentences = [ParsedSentence(**{**x.__dict__, "relations": list(rels)}) for x, rels in zip(doc.sentences, found)]
+            record = write_jsonl([ParsedDocument(**{**doc.__dict__, "sentences": sentences})])
+        with self._write() as log:
+            return log.add(ExtractRunT(batch=batch, created=_now(), annotator=annotator, filename=filename,
+                                       model_id=model_id, sentences=len(doc.sentences) if doc else 0,
+                                       relations=sum(len(r) for r in found), error=error, document=record)).id
+
+    def extract_runs(self, annotator: str | None = None) -> list[ExtractRunRow]:
+        """Stored Extract results, newest first (only `annotator`'s when given)."""
+        q = select(ExtractRunT).order_by(ExtractRunT.id.desc())
+        if annotator is not None:
+            q = q.where(ExtractRunT.annotator == annotator)
+        with self._read() as s:
+            return [ExtractRunRow(x.id, x.batch, x.created, x.annotator, x.filename, x.model_id, x.sentences,
+                                  x.relations, x.error) for x in s.scalars(q)]
+
+    def extract_run(self, run_id: int) -> tuple[ParsedDocument, list[list[PassageRelation]]]:
+        """A stored Extract result: the document and the relations proposed per sentence."""
+        from data.formats import read_jsonl
+
+        with self._read() as s:
+            run = self._get(s, ExtractRunT, run_id)
+            if run.document is None:
+                raise InputError(f"extract run {run_id}", f"{run.filename} gave no result: {run.error}")
+            doc = read_jsonl(run.filename, run.document.encode())[0]
+        found = [x.relations for x in doc.sentences]
+        for x in doc.sentences:
+            x.relations = []
+        return doc, found
 
     def import_suggested(self, doc: ParsedDocument, found: Sequence[Sequence[PassageRelation]],
                          annotator: str | None = None) -> tuple[int, int]:
