@@ -1,20 +1,26 @@
-"""Extract page logic: run a suggestion source over an uploaded paper, preview, send to labeling.
+"""Extract page logic: run a suggestion source over uploaded papers, keep each file's result as a
+stored run, preview, send to labeling.
 
-Why separate from the page: extraction is slow and must report progress, and sending to
-labeling must neither duplicate a document already imported nor its suggestions; both are
-tested here without a browser.
+Why separate from the page: extraction is slow and must report progress per file, a file that
+cannot be read must be listed without stopping the others, results must survive a reload, and
+sending to labeling must neither duplicate a document already imported nor its suggestions; all
+of it is tested here without a browser.
 """
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from data.errors import InputError, without_paths
+from data.ingest import read_document
 from data.suggest import SuggestionSource
 from data.types import Evidence, ParsedDocument, PassageRelation
 from fcm.build import FuzzyMap, build_map
 
 if TYPE_CHECKING:
-    from data.store import Store
+    from data.store import ExtractRunRow, Store
 
 BATCH = 16
 """Sentences per model call: small enough for a progress bar that moves on 2 CPU cores."""
@@ -27,14 +33,70 @@ def extract(source: SuggestionSource, doc: ParsedDocument,
     skipped and get []). on_progress(done, total) is called after every batch."""
     todo = [i for i, s in enumerate(doc.sentences) if not s.is_reference]
     out: list[list[PassageRelation]] = [[] for _ in doc.sentences]
-    for start in range(0, len(todo), batch_size):
-        chunk = todo[start:start + batch_size]
-        found = source.suggest([doc.sentences[i].text for i in chunk], [doc.sentences[i].llm for i in chunk])
-        for i, rels in zip(chunk, found):
-            out[i] = list(rels)
-        if on_progress:
-            on_progress(min(start + batch_size, len(todo)), len(todo))
+    found = source.pipe([doc.sentences[i].text for i in todo], [doc.sentences[i].llm for i in todo],
+                        batch_size, on_progress)
+    for i, rels in zip(todo, found):
+        out[i] = list(rels)
     return out
+
+
+@dataclass
+class Upload:
+    """One uploaded file as read: its documents, or the one-line reason it cannot be read."""
+
+    name: str
+    documents: list[ParsedDocument]
+    error: str | None = None
+
+
+def read_uploads(files: Sequence[tuple[str, bytes]]) -> list[Upload]:
+    """Read every file; a bad one is kept with its error, so the others still run."""
+    out = []
+    for name, content in files:
+        try:
+            out.append(Upload(name, read_document(name, content)))
+        except InputError as exc:
+            out.append(Upload(name, [], without_paths(str(exc))))
+    return out
+
+
+def run_uploads(store: Store, source: SuggestionSource, uploads: Sequence[Upload], annotator: str | None,
+                on_progress: Callable[[str, int, int], None] | None = None, batch_size: int = BATCH) -> str:
+    """Extract every document of the uploads through source and store each file's result (or
+    its error) as one row of a new run; on_progress(file name, done, total) per batch. Returns
+    the run's batch id."""
+    batch = uuid.uuid4().hex
+    model_id = getattr(source.extractor, "model_id", None) or source.name
+    for upload in uploads:
+        if upload.error is not None:
+            store.add_extract_run(batch, upload.name, model_id, annotator, error=upload.error)
+            continue
+        for doc in upload.documents:
+            name = doc.filename if len(upload.documents) == 1 else f"{doc.filename}: {doc.title or 'paper'}"
+            try:
+                found = extract(source, doc, None if on_progress is None else
+                                (lambda done, total, n=name: on_progress(n, done, total)), batch_size)
+            except Exception as exc:  # one file's failure is listed; the others still run
+                store.add_extract_run(batch, name, model_id, annotator, error=" ".join(str(exc).split())
+                                      or type(exc).__name__)
+                continue
+            store.add_extract_run(batch, name, model_id, annotator, doc, found)
+    return batch
+
+
+def runs_by_batch(store: Store, annotator: str | None = None) -> dict[str, list[ExtractRunRow]]:
+    """Stored Extract runs, newest first, each with its files in upload order."""
+    out: dict[str, list[ExtractRunRow]] = {}
+    for row in store.extract_runs(annotator):
+        out.setdefault(row.batch, []).insert(0, row)
+    return out
+
+
+def run_label(rows: Sequence[ExtractRunRow]) -> str:
+    """How a run is named in the page's picker: when, how many files, relations and failures."""
+    failed = sum(r.error is not None for r in rows)
+    return (f"{rows[0].created.replace('T', ' ').removesuffix('Z')} UTC · {len(rows)} file(s) · "
+            f"{sum(r.relations for r in rows)} relations" + (f" · {failed} failed" if failed else ""))
 
 
 def relation_rows(doc: ParsedDocument, found: Sequence[Sequence[PassageRelation]],

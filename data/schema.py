@@ -185,6 +185,24 @@ class ActionT(Base):
 
 
 
+class ExtractRunT(Base):
+    """What the model proposed for one file on the Extract page, kept so a reload lists it (table
+    added in version 4). document: the file's document as one fuzzymap JSONL record with the
+    proposals as its sentences' relations; error: the one-line reason the file gave nothing."""
+
+    __tablename__ = "extract_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created: Mapped[str] = mapped_column(String(40))
+    annotator: Mapped[str | None] = mapped_column(String(NAME_LEN), nullable=True)
+    batch: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(Text)
+    model_id: Mapped[str | None] = mapped_column(String(NAME_LEN), nullable=True)
+    sentences: Mapped[int] = mapped_column(Integer, default=0)
+    relations: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    document: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 def _v1_to_v2(conn: Connection) -> None:
     """Version 2 keeps other systems' predictions per sentence (TwoSix "LLM" block), notes and
     format-specific extras on relations, and adds the model-suggestion queue."""
@@ -263,7 +281,12 @@ def _add_page_view_tables(conn: Connection) -> None:
     SentenceBoxesT.__table__.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3, _pending_imports, _add_page_view_tables]
+def _add_extract_runs(conn: Connection) -> None:
+    """Version 4 keeps Extract page results (extract_runs) so they survive a reload."""
+    ExtractRunT.__table__.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3, _pending_imports, _add_page_view_tables, _add_extract_runs]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,6 +31,7 @@ from data.schema import (
     ConceptT,
     DocumentFileT,
     DocumentT,
+    ExtractRunT,
     RelationT,
     SchemaVersion,
     SentenceBoxesT,
@@ -128,6 +129,21 @@ class SuggestionRow(_PairRow):
     model_id: str
     score: float
     state: str
+
+
+@dataclass(frozen=True)
+class ExtractRunRow:
+    """One file of an Extract page run (see ExtractRunT), without its document."""
+
+    id: int
+    batch: str
+    created: str
+    annotator: str | None
+    filename: str
+    model_id: str | None
+    sentences: int
+    relations: int
+    error: str | None
 
 
 @dataclass(frozen=True)
@@ -995,28 +1011,117 @@ class Store:
     def add_suggestions(self, sentence_id: int, rels: list[PassageRelation]) -> list[int]:
         """Queues model relations for review (each needs model_id and score). A pair the same model
         already suggested for the sentence, in any state, is not queued again: its id is returned."""
-        ids = []
         with self._write() as log:
-            s = log.session
-            sent = self._get(s, SentenceT, sentence_id)
-            for rel in rels:
-                where = f"sentence {sentence_id}: suggestion"
-                src, tgt, src_span, tgt_span = self._pair(sent, rel, where)
-                if not rel.model_id or not isinstance(rel.score, (int, float)):
-                    raise InputError(where, "a suggestion needs model_id and a numeric score")
-                found = s.scalar(select(SuggestionT.id).where(
-                    SuggestionT.sentence_id == sentence_id, SuggestionT.source == src, SuggestionT.target == tgt,
-                    SuggestionT.sign == rel.sign, SuggestionT.model_id == rel.model_id,
-                ))
-                if found is None:
-                    found = log.add(SuggestionT(
-                        sentence_id=sentence_id, source=src, target=tgt, sign=rel.sign,
-                        **_span_columns(src_span, tgt_span), model_id=rel.model_id, score=float(rel.score),
-                        state="pending", created_at=_now(),
-                    )).id
-                ids.append(found)
+            sent = self._get(log.session, SentenceT, sentence_id)
+            ids = [self._suggest(log, sent, rel) for rel in rels]
             log.record("suggest", None, f"{len(rels)} suggestions for sentence {sentence_id}", undoable=False)
         return ids
+
+    def _suggest(self, log: _Log, sent: SentenceT, rel: PassageRelation) -> int:
+        where = f"sentence {sent.id}: suggestion"
+        src, tgt, src_span, tgt_span = self._pair(sent, rel, where)
+        if not rel.model_id or not isinstance(rel.score, (int, float)):
+            raise InputError(where, "a suggestion needs model_id and a numeric score")
+        found = log.session.scalar(select(SuggestionT.id).where(
+            SuggestionT.sentence_id == sent.id, SuggestionT.source == src, SuggestionT.target == tgt,
+            SuggestionT.sign == rel.sign, SuggestionT.model_id == rel.model_id,
+        ))
+        if found is None:
+            found = log.add(SuggestionT(
+                sentence_id=sent.id, source=src, target=tgt, sign=rel.sign,
+                **_span_columns(src_span, tgt_span), model_id=rel.model_id, score=float(rel.score),
+                state="pending", created_at=_now(),
+            )).id
+        return found
+
+    # ---------------------------------------------------------------- extract runs
+    def add_extract_run(self, batch: str, filename: str, model_id: str | None, annotator: str | None,
+                        doc: ParsedDocument | None = None, found: Sequence[Sequence[PassageRelation]] = (),
+                        error: str | None = None) -> int:
+        """Keep one file's Extract result (or its one-line error) under a batch id; returns its id."""
+        from data.formats import write_jsonl
+
+        record = None
+        if doc is not None:
+            sentences = [ParsedSentence(**{**x.__dict__, "relations": list(rels)}) for x, rels in zip(doc.sentences, found)]
+            record = write_jsonl([ParsedDocument(**{**doc.__dict__, "sentences": sentences})])
+        with self._write() as log:
+            return log.add(ExtractRunT(batch=batch, created=_now(), annotator=annotator, filename=filename,
+                                       model_id=model_id, sentences=len(doc.sentences) if doc else 0,
+                                       relations=sum(len(r) for r in found), error=error, document=record)).id
+
+    def extract_runs(self, annotator: str | None = None) -> list[ExtractRunRow]:
+        """Stored Extract results, newest first (only `annotator`'s when given)."""
+        q = select(ExtractRunT).order_by(ExtractRunT.id.desc())
+        if annotator is not None:
+            q = q.where(ExtractRunT.annotator == annotator)
+        with self._read() as s:
+            return [ExtractRunRow(x.id, x.batch, x.created, x.annotator, x.filename, x.model_id, x.sentences,
+                                  x.relations, x.error) for x in s.scalars(q)]
+
+    def extract_run(self, run_id: int) -> tuple[ParsedDocument, list[list[PassageRelation]]]:
+        """A stored Extract result: the document and the relations proposed per sentence."""
+        from data.formats import read_jsonl
+
+        with self._read() as s:
+            run = self._get(s, ExtractRunT, run_id)
+            if run.document is None:
+                raise InputError(f"extract run {run_id}", f"{run.filename} gave no result: {run.error}")
+            doc = read_jsonl(run.filename, run.document.encode())[0]
+        found = [x.relations for x in doc.sentences]
+        for x in doc.sentences:
+            x.relations = []
+        return doc, found
+
+    def import_suggested(self, doc: ParsedDocument, found: Sequence[Sequence[PassageRelation]],
+                         annotator: str | None = None) -> tuple[int, int]:
+        """Import a document (or find it by content hash) and queue model relations (aligned with
+        doc.sentences) as suggestions, all in one transaction: a bad relation imports nothing.
+        Sentences are matched by text. Returns (document id, suggestions newly queued)."""
+        annotator = _name(annotator, "annotator", "import") if annotator else None
+        with self._write() as log:
+            s = log.session
+            check_document(doc)
+            doc_id = s.scalar(select(DocumentT.id).where(DocumentT.sha256 == doc.sha256))
+            if doc_id is None:
+                doc_id = self._add_document(log, doc, annotator)
+            by_text: dict[str, SentenceT] = {}
+            for sent in s.scalars(select(SentenceT).where(SentenceT.document_id == doc_id).order_by(SentenceT.position)):
+                by_text.setdefault(sent.text, sent)
+            pairs = [(by_text[ps.text], rel) for ps, rels in zip(doc.sentences, found) if ps.text in by_text
+                     for rel in rels]
+            added = self._suggest_many(log, pairs)
+            log.record("suggest", None, f"import {doc.filename} with {added} new model suggestions", undoable=False)
+        return doc_id, added
+
+    def _suggest_many(self, log: _Log, pairs: list[tuple[SentenceT, PassageRelation]]) -> int:
+        """_suggest for many relations with one query for known concepts and one for suggestions
+        already queued (a 300-sentence paper took ~0.7 s one relation at a time); returns how many
+        were new."""
+        s = log.session
+        checked = []
+        for sent, rel in pairs:
+            where = f"sentence {sent.id}: suggestion"
+            src, tgt, src_span, tgt_span = check_relation(rel, sent.text, where)
+            if not rel.model_id or not isinstance(rel.score, (int, float)):
+                raise InputError(where, "a suggestion needs model_id and a numeric score")
+            checked.append((sent.id, rel, src, tgt, src_span, tgt_span))
+        names = {n for c in checked for n in c[2:4] if len(n) <= NAME_LEN}
+        known = set(s.scalars(select(ConceptT.name).where(ConceptT.name.in_(names)))) if names else set()
+        for name in sorted(names - known):
+            self._ensure(s, ConceptT, name)
+        queued = {(x.sentence_id, x.source, x.target, x.sign, x.model_id) for x in s.scalars(
+            select(SuggestionT).where(SuggestionT.sentence_id.in_({c[0] for c in checked})))} if checked else set()
+        new = []
+        for sid, rel, src, tgt, src_span, tgt_span in checked:
+            key = (sid, src, tgt, rel.sign, rel.model_id)
+            if key not in queued:
+                queued.add(key)
+                new.append(SuggestionT(sentence_id=sid, source=src, target=tgt, sign=rel.sign,
+                                       **_span_columns(src_span, tgt_span), model_id=rel.model_id,
+                                       score=float(rel.score), state="pending", created_at=_now()))
+        log.add_all(new)
+        return len(new)
 
     def suggestions(self, *, sentence_id: int | None = None, document_id: int | None = None,
                     state: str | None = "pending") -> list[SuggestionRow]:

@@ -12,6 +12,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from data.spans import find_span
 from data.types import PassageRelation
@@ -26,12 +27,26 @@ _SIGNS = {"increase": 1, "increases": 1, "+": 1, "decrease": -1, "decreases": -1
 @dataclass(frozen=True)
 class SuggestionSource:
     """A named way to propose relations; `note` says why a better source is not in use, `cheap`
-    whether a whole document can be asked at once (else the page asks sentence by sentence)."""
+    whether a whole document can be asked at once (else the page asks sentence by sentence),
+    `extractor` the models.extractor.Extractor behind a model source (None for the LLM block)."""
 
     name: str
     suggest: SuggestFn
     note: str | None = None
     cheap: bool = False
+    extractor: Any = None
+
+    def pipe(self, texts: Sequence[str], llms: Sequence[dict | None], batch_size: int | None = None,
+             on_progress: Callable[[int, int], None] | None = None) -> list[list[PassageRelation]]:
+        """suggest, with progress: a model source batches through Extractor.pipe (the one batching
+        loop); the LLM block is cheap and answers at once."""
+        if self.extractor is None:
+            found = self.suggest(texts, llms)
+            if on_progress is not None:
+                on_progress(len(texts), len(texts))
+            return found
+        model = self.extractor.pipe(list(texts), batch_size, on_progress)
+        return [m + suggestions_from_llm_block(t, b) for m, t, b in zip(model, texts, llms)]
 
 
 def suggestions_from_llm_block(text: str, llm: dict | None) -> list[PassageRelation]:
@@ -78,18 +93,13 @@ def model_source(path: str = DEFAULT_BUNDLE, lexicon: Iterable[str] = ()) -> Sug
     """The relation model bundle, plus the LLM block where a sentence has one; raises when the
     bundle cannot be loaded."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from models import load_model  # imported late: the app must start without the ML stack
+    from models.extractor import Extractor  # imported late: the app must start without the ML stack
 
-    model = load_model(path)
-    words = list(lexicon)
-    from_llm = llm_source().suggest
-
-    def suggest(texts: Sequence[str], llms: Sequence[dict | None]) -> list[list[PassageRelation]]:
-        return [m + b for m, b in zip(model.extract(list(texts), lexicon=words), from_llm(texts, llms))]
-
-    suggest([WARM_UP], [None])  # spaCy and the tokenizer load lazily: now, not on an annotator's first sentence
+    source = SuggestionSource(f"relation model ({path})", lambda texts, llms: source.pipe(texts, llms),
+                              extractor=Extractor.load(path, lexicon))
+    source.suggest([WARM_UP], [None])  # spaCy and the tokenizer load lazily: now, not on an annotator's first sentence
     settle_heap()
-    return SuggestionSource(f"relation model ({path})", suggest)
+    return source
 
 
 WARM_UP = "Warmer water reduces the growth of young cod."

@@ -3,6 +3,8 @@
     train    --data FORMAT:PATH [--data ...] [--backbone NAME] [--lora | --no-lora] --out DIR
     evaluate --model DIR --data FORMAT:PATH [--json] [--baseline tfidf]
     extract  --model DIR INPUT [INPUT ...] --out OUT.json
+    extract-corpus --model DIR SOURCE [SOURCE ...] --out OUT.jsonl [--engine local|ray] [--address ADDR]
+                   [--workers N] [--db URL]
 
 Bad input (a missing or malformed file, a tampered bundle) -> one line on stderr, exit status 2.
 """
@@ -123,32 +125,44 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_extract(args: argparse.Namespace) -> int:
     from data.formats import write_twosix
     from data.ingest import read_path
-    from data.types import ParsedSentence
-    from models.bundle import load_model
+    from models.extractor import Extractor, with_relations
 
     docs = [doc for path in args.inputs for doc in read_path(path)]  # bad input fails before the slow load
-    model = load_model(args.model)
+    extractor = Extractor.load(args.model)
+    from tqdm import tqdm
+
     out_docs = []
     for doc in docs:
-        twosix = doc.format == "twosix"
-        keep = [s for s in doc.sentences if twosix or not s.is_reference]
-        found = model.extract([s.text for s in keep], progress=True)
-        sentences = []
-        for sent, rels in zip(keep, found):
-            for rel in rels:
-                rel.extra = {"score": rel.score}
-            if rels or twosix:
-                sentences.append(ParsedSentence(sent.text, sent.page, sent.start, sent.end, status="labeled"
-                                                if rels else "no-relation", relations=rels, llm=sent.llm))
-        out_docs.append(replace(doc, sentences=sentences))
+        with tqdm(total=sum(not s.is_reference for s in doc.sentences), desc=doc.filename, unit="sentence",
+                  file=sys.stderr) as bar:
+            found = extractor.document(doc, on_progress=lambda done, total: bar.update(done - bar.n))
+        out_docs.append(replace(doc, sentences=with_relations(doc, found)))
     Path(args.out).write_text(write_twosix(out_docs))
     n = sum(len(s.relations) for d in out_docs for s in d.sentences)
     _log(f"{n} relations in {sum(len(d.sentences) for d in out_docs)} passages -> {args.out}")
     return 0
 
 
+def cmd_extract_corpus(args: argparse.Namespace) -> int:
+    from models.corpus import engine_for, expand_sources, failures_path, run_corpus
+
+    sources = expand_sources(args.sources)  # bad input fails before the slow load
+    if args.workers is not None and args.workers < 1:
+        raise InputError("--workers", f"{args.workers} is not a positive number of workers")
+    if args.db is not None:
+        from data.store import Store
+
+        Store(args.db).close()  # an unusable --db fails before the run, not after the first document
+    engine = engine_for(args.engine, args.model, args.db is not None, args.workers, args.address)
+    summary = run_corpus(sources, args.out, engine, args.db)
+    print(json.dumps({"out": str(args.out), "failures_report": str(failures_path(args.out)), "files": summary.files,
+                      "skipped_already_done": summary.skipped, "documents": summary.documents,
+                      "sentences": summary.sentences, "failed": len(summary.failures), "seconds": summary.seconds}))
+    return 1 if summary.failures else 0
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m models", description="Relation model: train, evaluate, extract.")
+    p = argparse.ArgumentParser(prog="python -m models", description="Relation model: train, evaluate, extract, extract-corpus.")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a relation model bundle from labelled files")
     t.add_argument("--data", action="append", required=True, metavar="FORMAT:PATH",
@@ -183,6 +197,18 @@ def parser() -> argparse.ArgumentParser:
     x.add_argument("inputs", nargs="+", metavar="INPUT", help="PDF, TXT, MD, DOCX, RTF or TwoSix JSON")
     x.add_argument("--out", required=True)
     x.set_defaults(func=cmd_extract)
+    c = sub.add_parser("extract-corpus", help="extract from many papers: one JSON line per document, resumable")
+    c.add_argument("--model", required=True)
+    c.add_argument("sources", nargs="+", metavar="SOURCE", help="a file, a folder (recursive) or a glob")
+    c.add_argument("--out", required=True, metavar="OUT.jsonl",
+                   help="appended to; files already in it (by content hash) are skipped; failures go to OUT.failures.jsonl")
+    c.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: this process (default); ray: a pool of Ray workers, one model load each")
+    c.add_argument("--address", default=None, help="an existing Ray cluster (default: start a local Ray)")
+    c.add_argument("--workers", type=int, default=None, help="Ray workers (default: the cluster's CPUs)")
+    c.add_argument("--db", default=None, metavar="URL",
+                   help="also import each document with its relations as suggestions (one transaction per document)")
+    c.set_defaults(func=cmd_extract_corpus)
     return p
 
 

@@ -36,10 +36,11 @@ _TRIM_TRAILING_POS = {"PUNCT", "PART", "CCONJ"}
 
 @lru_cache(maxsize=1)
 def nlp():
-    """The spaCy pipeline, loaded once per process; NER and lemmatizer are not needed."""
+    """The spaCy pipeline, loaded once per process, with only what noun chunks need (tok2vec,
+    tagger, attribute_ruler, parser): NER and lemmatizer are excluded, so they are not even loaded."""
     import spacy
 
-    return spacy.load(SPACY_MODEL, disable=["ner", "lemmatizer"])
+    return spacy.load(SPACY_MODEL, exclude=["ner", "lemmatizer"])
 
 
 @lru_cache(maxsize=8)

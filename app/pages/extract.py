@@ -1,4 +1,4 @@
-"""Extract: run the relation model over a paper, look at what it found, send it to labeling."""
+"""Extract: run the relation model over papers, look at what it found (kept as runs), send it to labeling."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,17 +7,17 @@ import streamlit as st
 
 from app.graph import show_map
 from app.state import current_annotator, get_store
-from data.errors import InputError, without_paths
-from data.extraction import extract, preview_map, relation_rows, send_to_labeling
-from data.ingest import MAX_UPLOAD_BYTES, SUPPORTED_SUFFIXES, read_document
+from data.errors import without_paths
+from data.extraction import preview_map, read_uploads, relation_rows, run_label, run_uploads, runs_by_batch, send_to_labeling
+from data.ingest import MAX_UPLOAD_BYTES, SUPPORTED_SUFFIXES
 from data.labeling import escape_markdown as md
 from data.suggest import bundle_path, model_source
 
-RESULT_KEY = "extract_result"
+RUN_KEY = "extract_batch_id"
 
 store = get_store()
 annotator = current_annotator()
-st.title("Extract relations from a paper")
+st.title("Extract relations from papers")
 
 bundle = bundle_path()
 if not Path(bundle).is_dir():
@@ -33,34 +33,52 @@ except Exception as exc:  # a broken bundle must explain itself, not crash the p
     st.stop()
 
 gen = st.session_state.setdefault("extract_gen", 0)
-upload = st.file_uploader("Paper (PDF, TXT, MD, DOCX, RTF, TwoSix JSON, fuzzymap JSONL)",
-                          type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES], key=f"extract_upload_{gen}",
-                          max_upload_size=max(1, MAX_UPLOAD_BYTES // 2**20))  # ingestion's limit, as on Home
-if upload is not None:
-    try:
-        parsed = read_document(upload.name, upload.getvalue())
-    except InputError as exc:
-        st.error(without_paths(str(exc)))
-        st.stop()
-    doc = parsed[0] if len(parsed) == 1 else parsed[st.selectbox(
-        "The file holds several papers; extract from", range(len(parsed)), key="extract_pick",
-        format_func=lambda i: parsed[i].title or f"paper {i + 1}")]
-    if st.button(f"Extract relations from {len(doc.sentences)} sentences", type="primary", key="extract_run"):
-        bar = st.progress(0.0, text="Reading sentences…")
-        found = extract(source, doc, on_progress=lambda done, total: bar.progress(
-            done / total if total else 1.0, text=f"{done} of {total} sentences"))
-        bar.empty()
-        st.session_state[RESULT_KEY] = (doc, found)
-        st.session_state["extract_gen"] = gen + 1  # a fresh uploader: the same file can be sent again
+uploads = st.file_uploader("Papers (PDF, TXT, MD, DOCX, RTF, TwoSix JSON, fuzzymap JSONL), one or several",
+                           type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES], key=f"extract_upload_{gen}",
+                           accept_multiple_files=True,
+                           max_upload_size=max(1, MAX_UPLOAD_BYTES // 2**20))  # ingestion's limit, as on Home
+if uploads:
+    read = read_uploads([(u.name, u.getvalue()) for u in uploads])
+    for bad in (u for u in read if u.error):
+        st.error(md(bad.error))
+    docs = [d for u in read for d in u.documents]
+    n_sentences = sum(len(d.sentences) for d in docs)
+    if docs and st.button(f"Extract relations from {n_sentences} sentences in {len(docs)} document(s)",
+                          type="primary", key="extract_run"):
+        bars: dict[str, object] = {}
+
+        def progress(name: str, done: int, total: int) -> None:
+            if name not in bars:
+                bars[name] = st.progress(0.0, text=md(name))
+            bars[name].progress(done / total if total else 1.0, text=f"{md(name)}: {done} of {total} sentences")
+
+        batch = run_uploads(store, source, read, annotator, progress)
+        st.session_state[RUN_KEY] = batch
+        st.session_state["extract_gen"] = gen + 1  # a fresh uploader: the same files can be sent again
         st.rerun()
 
-result = st.session_state.get(RESULT_KEY)
-if result is None:
-    st.info("Upload a paper and press Extract: the model proposes source → target relations with a score; "
-            "you can send them to the Label page as suggestions to accept or reject.")
+runs = runs_by_batch(store, annotator)
+if not runs:
+    st.info("Upload one or several papers and press Extract: the model proposes source → target relations "
+            "with a score; you can send them to the Label page as suggestions to accept or reject. Every "
+            "extraction is kept and listed here.")
     st.stop()
 
-doc, found = result
+batches = list(runs)
+chosen = st.session_state.get(RUN_KEY)
+batch = st.selectbox("Extraction run", batches, index=batches.index(chosen) if chosen in batches else 0,
+                     format_func=lambda b: run_label(runs[b]), key="extract_batch")
+files = runs[batch]
+st.dataframe([{"file": r.filename, "sentences": r.sentences, "relations": r.relations,
+               "result": "failed: " + r.error if r.error else "extracted"} for r in files],
+             hide_index=True, key="extract_files")
+done = [r for r in files if r.error is None]
+if not done:
+    st.warning("No file of this run could be extracted: see the reasons above.")
+    st.stop()
+run = done[0] if len(done) == 1 else done[st.selectbox("Look at", range(len(done)), key="extract_pick",
+                                                         format_func=lambda i: done[i].filename)]
+doc, found = store.extract_run(run.id)
 st.subheader(md(doc.title or doc.filename))
 min_score = st.slider("Minimum score", 0.0, 1.0, 0.5, 0.05, key="extract_min_score")
 rows = relation_rows(doc, found, min_score)

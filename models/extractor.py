@@ -1,0 +1,102 @@
+"""The one extraction path: sentences in, model relations out, in length-sorted batches.
+
+The CLI (`python -m models extract` and `extract-corpus`), the Extract page and the Label page's
+suggestions all call Extractor.pipe, so batching, progress and speed settings live here only.
+Why length-sorted: a batch is padded to its longest sentence, and on a paper of mixed sentence
+lengths sorting cuts the padded tokens the backbone computes; the order given back is the input's.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from data.types import ParsedDocument, ParsedSentence, PassageRelation
+
+if TYPE_CHECKING:
+    from models.classifier import RelationModel
+
+Progress = Callable[[int, int], None]
+"""on_progress(done, total): sentences finished so far, of how many."""
+
+BATCH = 256
+"""Sentences per model call when the caller does not ask for a progress bar that moves often:
+large enough that spaCy and the backbone run full batches, small enough that memory stays flat."""
+
+
+@dataclass
+class ExtractSettings:
+    """How extraction runs (peft style, passed in)."""
+
+    batch_size: int = BATCH
+    threshold: float | None = None
+    """P(causal) a relation needs; None: the bundle's tuned "extract" threshold."""
+
+
+class Extractor:
+    """A relation model bundle as a callable extraction pipeline (one model load, many documents)."""
+
+    def __init__(self, model: RelationModel, lexicon: Iterable[str] = (),
+                 settings: ExtractSettings | None = None) -> None:
+        self.model = model
+        self.lexicon = sorted({t for t in lexicon if t and t.strip()})
+        self.settings = settings or ExtractSettings()
+
+    @classmethod
+    def load(cls, path: str | Path, lexicon: Iterable[str] = (), settings: ExtractSettings | None = None
+             ) -> Extractor:
+        """Load a bundle folder (tampered or foreign bundles raise InputError)."""
+        from models.bundle import load_model
+
+        return cls(load_model(path), lexicon, settings)
+
+    @property
+    def model_id(self) -> str | None:
+        return self.model.model_id
+
+    def pipe(self, texts: Sequence[str], batch_size: int | None = None,
+             on_progress: Progress | None = None) -> list[list[PassageRelation]]:
+        """Relations per text (origin "model", model_id, score), in the order of texts.
+
+        Texts are processed shortest first in batches of batch_size; on_progress(done, total) is
+        called after each batch. A relation does not depend on which batch its sentence was in."""
+        size = max(1, batch_size or self.settings.batch_size)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out: list[list[PassageRelation]] = [[] for _ in texts]
+        for first in range(0, len(order), size):
+            batch = order[first:first + size]
+            found = self.model.extract([texts[i] for i in batch], lexicon=self.lexicon,
+                                       threshold=self.settings.threshold, chunk=len(batch))
+            for i, rels in zip(batch, found):
+                out[i] = rels
+            if on_progress is not None:
+                on_progress(min(first + size, len(order)), len(order))
+        if on_progress is not None and not order:
+            on_progress(0, 0)
+        return out
+
+    def document(self, doc: ParsedDocument, batch_size: int | None = None,
+                 on_progress: Progress | None = None) -> list[list[PassageRelation]]:
+        """Relations aligned with doc.sentences; reference-list sentences are not read and get []."""
+        todo = [i for i, s in enumerate(doc.sentences) if not s.is_reference]
+        found = self.pipe([doc.sentences[i].text for i in todo], batch_size, on_progress)
+        out: list[list[PassageRelation]] = [[] for _ in doc.sentences]
+        for i, rels in zip(todo, found):
+            out[i] = rels
+        return out
+
+
+def with_relations(doc: ParsedDocument, found: Sequence[Sequence[PassageRelation]]) -> list[ParsedSentence]:
+    """The sentences of doc that the model read, each carrying what it found, for writing as TwoSix
+    (a sentence read and found empty is "no-relation"; a TwoSix input keeps every passage)."""
+    twosix = doc.format == "twosix"
+    out = []
+    for sent, rels in zip(doc.sentences, found):
+        if sent.is_reference:
+            continue
+        rels = [PassageRelation(**{**r.__dict__, "extra": {"score": r.score}}) for r in rels]
+        if rels or twosix:
+            out.append(ParsedSentence(sent.text, sent.page, sent.start, sent.end,
+                                      status="labeled" if rels else "no-relation", relations=rels, llm=sent.llm))
+    return out
