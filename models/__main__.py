@@ -2,6 +2,7 @@
 
     train    --data FORMAT:PATH [--data ...] [--backbone NAME] [--lora | --no-lora] --out DIR
     evaluate --model DIR --data FORMAT:PATH [--json] [--baseline tfidf]
+    evaluate --loso --data FORMAT:PATH [--data ...] [--adapter DIR | --lora] [--json]
     extract  --model DIR INPUT [INPUT ...] --out OUT.json
 
 Bad input (a missing or malformed file, a tampered bundle) -> one line on stderr, exit status 2.
@@ -101,16 +102,51 @@ def _baseline(config: dict, fmt: str, data) -> dict:
     return {"model": "tfidf+logreg", **evaluate_data(baseline, data, fmt)}
 
 
+def cmd_loso(args: argparse.Namespace) -> int:
+    from models.classifier import HeadSettings
+    from models.loso import SIFT_SOURCES, LosoSettings, run_loso
+
+    try:
+        heads = HeadSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(args.heads).items()})
+    except (ValueError, TypeError) as exc:
+        raise InputError("--heads", f"not a JSON object of HeadSettings fields ({exc})") from None
+    if args.adapter and args.lora:
+        raise InputError("--adapter", "a fixed adapter and a LoRA stage per fold exclude each other")
+    if args.adapter and not Path(args.adapter, "adapter_config.json").is_file():
+        raise InputError(args.adapter, "not a LoRA adapter folder (no adapter_config.json)")
+    settings = LosoSettings(backbone=None if args.backbone == "none" else args.backbone, adapter=args.adapter,
+                            lora=args.lora, lora_steps=args.lora_steps, lora_holdout=args.lora_holdout,
+                            heads=heads, seed=args.seed)
+    sources = tuple(s.strip() for s in args.sources.split(",") if s.strip()) if args.sources else SIFT_SOURCES
+    result = run_loso(args.data, settings, sources, _log)
+    result["settings"] = {"backbone": settings.backbone, "adapter": settings.adapter, "lora": settings.lora,
+                          "lora_steps": settings.lora_steps if settings.lora else None,
+                          "heads": json.loads(args.heads), "seed": settings.seed, "data": args.data}
+    if not args.json:
+        for name, fold in result["folds"].items():
+            print(f"{name}: e2e_f1 {fold['e2e_f1']} (P {fold['precision']}, R {fold['recall']})")
+        print(f"mean_e2e_f1: {result['mean_e2e_f1']}")
+    print(json.dumps(result))
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from models.bundle import load_model, read_config
     from models.evaluate import evaluate_data
     from models.training import fmt_of
 
+    if args.loso:
+        return cmd_loso(args)
+    if not args.model:
+        raise InputError("evaluate", "--model DIR is required (or --loso to train one per held-out source)")
+    if len(args.data) != 1:
+        raise InputError("evaluate", "--data is given once, except with --loso")
+    spec = args.data[0]
     config = read_config(args.model)
     model = load_model(args.model)
-    part, data = _eval_split(args.data, config)
-    fmt = fmt_of(args.data)
-    result = {"model": model.model_id, "data": args.data, "split": part, **evaluate_data(model, data, fmt)}
+    part, data = _eval_split(spec, config)
+    fmt = fmt_of(spec)
+    result = {"model": model.model_id, "data": spec, "split": part, **evaluate_data(model, data, fmt)}
     if args.baseline == "tfidf":
         result["baseline"] = _baseline(config, fmt, data)
     if not args.json:
@@ -172,9 +208,23 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, help="bundle folder to write")
     t.set_defaults(func=cmd_train)
-    e = sub.add_parser("evaluate", help="score a bundle on a labelled file")
-    e.add_argument("--model", required=True)
-    e.add_argument("--data", required=True, metavar="FORMAT:PATH")
+    e = sub.add_parser("evaluate", help="score a bundle on a labelled file, or leave one source out (--loso)")
+    e.add_argument("--model", help="bundle folder to score (not with --loso)")
+    e.add_argument("--data", action="append", required=True, metavar="FORMAT:PATH",
+                   help="the file to score; with --loso every training file (repeatable)")
+    e.add_argument("--loso", action="store_true",
+                   help="train per held-out source (SIFT --sources, each twosix file) without its texts, "
+                        "score end-to-end on it")
+    e.add_argument("--sources", default=None, metavar="A,B,...",
+                   help="--loso: the SIFT sources that are folds (default habitus_ph1,atlantic_council,rise,nyt)")
+    e.add_argument("--backbone", default="minilm", help="--loso: embedding backbone, or none (TF-IDF only)")
+    e.add_argument("--adapter", help="--loso: one fixed LoRA adapter for every fold (leaks, if it saw the sources)")
+    e.add_argument("--lora", action="store_true", help="--loso: a LoRA stage per fold on its training set")
+    e.add_argument("--lora-steps", type=int, default=300, help="--loso --lora: steps per fold (default 300)")
+    e.add_argument("--lora-holdout", type=_fraction, default=0.25,
+                   help="--loso: share of training texts the LoRA stage leaves out to tune the heads on")
+    e.add_argument("--heads", default="{}", metavar="JSON", help="--loso: HeadSettings fields, e.g. '{\"c_grid\": [4.0]}'")
+    e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", action="store_true", help="print only the JSON object (always the last line)")
     e.add_argument("--baseline", choices=["tfidf"], help="also train and score TF-IDF + LR on the bundle's training data")
     e.set_defaults(func=cmd_evaluate)
