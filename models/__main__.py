@@ -64,10 +64,25 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not args.lora:
             raise InputError("--lora-seeds", "averages LoRA runs, so it needs --lora")
         settings = replace(settings, lora_seeds=args.lora_seeds)
-    model = train_model(args.data, settings, args.out, _log)
+    loso = _loso_report(args.loso_report, args.data) if args.loso_report else None
+    model = train_model(args.data, settings, args.out, _log, loso=loso)
     print(json.dumps({"model": str(args.out), "model_id": model.model_id, "thresholds": model.thresholds,
                       "validation": model.info.get("validation")}))
     return 0
+
+
+def _loso_report(path: str, specs: list[str]) -> dict:
+    """The JSON line `evaluate --loso --json` printed last, checked to be about these training files."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").strip().splitlines()
+        report = json.loads(lines[-1]) if lines else None
+    except (OSError, ValueError) as exc:
+        raise InputError(path, f"not a leave-one-source-out report ({type(exc).__name__})") from None
+    if not isinstance(report, dict) or not isinstance(report.get("folds"), dict) or "mean_e2e_f1" not in report:
+        raise InputError(path, "not a leave-one-source-out report (the last line of `evaluate --loso --json`)")
+    if sorted(report.get("settings", {}).get("data") or []) != sorted(specs):
+        raise InputError(path, "this leave-one-source-out report was measured on other training files")
+    return report
 
 
 def _eval_split(spec: str, config: dict) -> tuple[str, object]:
@@ -94,6 +109,8 @@ def _baseline(config: dict, fmt: str, data) -> dict:
     if not items:
         return {"error": "the bundle records no training data"}
     for item in items:
+        if "***" in item["spec"]:
+            return {"error": f"training source {item['spec']} was recorded without its password"}
         path = item["spec"].partition(":")[2]
         if item.get("format") != "store" and file_sha256(path) != item.get("sha256"):
             return {"error": f"training file {path} is not reachable or has changed since training"}
@@ -204,6 +221,8 @@ def parser() -> argparse.ArgumentParser:
                         "(default: one run with --seed)")
     t.add_argument("--marked", action=argparse.BooleanOptionalAction, default=False,
                    help="embed each candidate as its own text with the pair marked (one forward pass per pair)")
+    t.add_argument("--loso-report", metavar="FILE",
+                   help="output of `evaluate --loso --json` on the same files, stated in the bundle and its card")
     t.add_argument("--valid-fraction", type=float, default=0.2)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, help="bundle folder to write")

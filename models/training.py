@@ -250,8 +250,9 @@ def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[s
 
 
 def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
-                progress: Callable = print) -> RelationModel:
-    """The whole `train` command: returns the fitted model, saved as a bundle at `out`."""
+                progress: Callable = print, loso: dict | None = None) -> RelationModel:
+    """The whole `train` command: returns the fitted model, saved as a bundle at `out`. loso: a
+    leave-one-source-out result of the same recipe (models.loso.run_loso) for the bundle to state."""
     from embedding.cache import default_cache_dir
     from embedding.features import CandidateEmbedder
     from models.evaluate import evaluate_data
@@ -278,6 +279,8 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
                                     "marked": settings.marked,
                                     "valid_fraction": settings.valid_fraction,
                                     "seed": settings.seed, "seconds": round(time.perf_counter() - clock)}
+    if loso:
+        model.info["loso"] = loso
     model.save(out)
     embedder.set_params(adapter=str(Path(out) / "adapter") if adapter else None, cache_dir=None)
     return model
