@@ -49,7 +49,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from models.training import TrainSettings, train_model
 
     settings = TrainSettings(backbone=args.backbone, lora=args.lora, seed=args.seed,
-                             valid_fraction=args.valid_fraction, marked=args.marked)
+                             valid_fraction=args.valid_fraction, marked=args.marked, granular=args.granular,
+                             states=args.states)
     if args.lora_steps is not None:
         settings = replace(settings, lora_steps=args.lora_steps)
     if args.lora_r is not None:
@@ -133,12 +134,13 @@ def cmd_loso(args: argparse.Namespace) -> int:
         raise InputError(args.adapter, "not a LoRA adapter folder (no adapter_config.json)")
     settings = LosoSettings(backbone=None if args.backbone == "none" else args.backbone, adapter=args.adapter,
                             lora=args.lora, lora_steps=args.lora_steps, lora_holdout=args.lora_holdout,
-                            heads=heads, seed=args.seed)
+                            heads=heads, granular=args.granular, states=args.states, seed=args.seed)
     sources = tuple(s.strip() for s in args.sources.split(",") if s.strip()) if args.sources else SIFT_SOURCES
     result = run_loso(args.data, settings, sources, _log)
     result["settings"] = {"backbone": settings.backbone, "adapter": settings.adapter, "lora": settings.lora,
                           "lora_steps": settings.lora_steps if settings.lora else None,
-                          "heads": json.loads(args.heads), "seed": settings.seed, "data": args.data}
+                          "heads": json.loads(args.heads), "granular": settings.granular, "states": settings.states,
+                          "seed": settings.seed, "data": args.data}
     if not args.json:
         for name, fold in result["folds"].items():
             print(f"{name}: e2e_f1 {fold['e2e_f1']} (P {fold['precision']}, R {fold['recall']})")
@@ -189,7 +191,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         sentences = []
         for sent, rels in zip(keep, found):
             for rel in rels:
-                rel.extra = {"score": rel.score}
+                rel.extra = {**(rel.extra or {}), "score": rel.score}
             if rels or twosix:
                 sentences.append(ParsedSentence(sent.text, sent.page, sent.start, sent.end, status="labeled"
                                                 if rels else "no-relation", relations=rels, llm=sent.llm))
@@ -198,6 +200,13 @@ def cmd_extract(args: argparse.Namespace) -> int:
     n = sum(len(s.relations) for d in out_docs for s in d.sentences)
     _log(f"{n} relations in {sum(len(d.sentences) for d in out_docs)} passages -> {args.out}")
     return 0
+
+
+def _concept_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--granular", action="store_true",
+                   help="candidate concepts at several granularities (with of/for/in/on/to attachments...)")
+    p.add_argument("--states", action="store_true",
+                   help="state words (low, scarcity of, rising...) become a concept's direction, not its name")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -221,6 +230,7 @@ def parser() -> argparse.ArgumentParser:
                         "(default: one run with --seed)")
     t.add_argument("--marked", action=argparse.BooleanOptionalAction, default=False,
                    help="embed each candidate as its own text with the pair marked (one forward pass per pair)")
+    _concept_options(t)
     t.add_argument("--loso-report", metavar="FILE",
                    help="output of `evaluate --loso --json` on the same files, stated in the bundle and its card")
     t.add_argument("--valid-fraction", type=float, default=0.2)
@@ -228,6 +238,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="bundle folder to write")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("evaluate", help="score a bundle on a labelled file, or leave one source out (--loso)")
+    _concept_options(e)
     e.add_argument("--model", help="bundle folder to score (not with --loso)")
     e.add_argument("--data", action="append", required=True, metavar="FORMAT:PATH",
                    help="the file to score; with --loso every training file (repeatable)")

@@ -104,8 +104,9 @@ def _redacted(value):
     return value
 
 
-def _dump(obj: dict) -> str:
-    return json.dumps(obj, indent=1, sort_keys=True) + "\n"
+def _dump(obj: dict, sort: bool = False) -> str:
+    """A bundle's JSON text; the manifest's is canonical (sorted keys), so a changed byte shows."""
+    return json.dumps(obj, indent=1, sort_keys=sort) + "\n"
 
 
 def _manifest_digest(manifest: dict) -> str:
@@ -141,7 +142,8 @@ def save_bundle(model: RelationModel, path: str | Path, card: str | None = None)
         "pooling": {"layers": emb.layers, "parts": list(emb.parts), "marked": emb.marked} if emb is not None else None,
         "classes": list(CLASSES),
         "signs": {"1": "increase", "-1": "decrease"},
-        "candidates": {"max_pairs": model.max_pairs, "max_distance": model.max_distance},
+        "candidates": {"max_pairs": model.max_pairs, "max_distance": model.max_distance,
+                       "granular": model.granular, "states": model.states},
         "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(model.settings).items()},
     }
     state = {"thresholds": model.thresholds, "heads": heads,
@@ -158,7 +160,7 @@ def save_bundle(model: RelationModel, path: str | Path, card: str | None = None)
     files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
     manifest = {"format": FORMAT, "version": VERSION, "model_id": model.model_id, "files": files}
     manifest["digest"] = _manifest_digest(manifest)
-    (tmp / MANIFEST).write_text(_dump(manifest))
+    (tmp / MANIFEST).write_text(_dump(manifest, sort=True))
     if path.exists():
         shutil.rmtree(path)
     tmp.rename(path)
@@ -237,7 +239,7 @@ def read_config(path: str | Path) -> dict:
         if not man_path.is_file():
             raise InputError(str(path), f"bundle has no {MANIFEST}: refusing to load")
         manifest = _json(man_path, path)
-        if man_path.read_text(encoding="utf-8") != _dump(manifest) or manifest.get("digest") != _manifest_digest(manifest):
+        if man_path.read_text(encoding="utf-8") != _dump(manifest, sort=True) or manifest.get("digest") != _manifest_digest(manifest):
             raise InputError(str(path), f"bundle file {MANIFEST} was modified: refusing to load")
         if (manifest.get("format"), manifest.get("version")) != (FORMAT, version):
             raise InputError(str(path), f"bundle {MANIFEST} does not match config.json (format, version)")
@@ -314,7 +316,8 @@ def _build(path: Path, config: dict, arrays: dict, vocab: dict) -> RelationModel
     settings = HeadSettings(**{k: tuple(v) if isinstance(v, list) else v
                                for k, v in config.get("settings", {}).items() if k in known})
     cand = config.get("candidates", {})
-    model = RelationModel(embedder, settings, cand.get("max_pairs", 40), cand.get("max_distance", 30))
+    model = RelationModel(embedder, settings, cand.get("max_pairs", 40), cand.get("max_distance", 30),
+                          bool(cand.get("granular", False)), bool(cand.get("states", False)))
     heads = config["heads"]
     model.pair_ = _restore_head(heads["pair"], "pair", arrays, vocab, embedder, settings)
     for name in ("sign", "sentence"):

@@ -102,7 +102,7 @@ class Fold:
 
 
 def make_folds(specs: Sequence[str], sources: Sequence[str] = SIFT_SOURCES, sentences: bool = True,
-               progress: Callable = print) -> list[Fold]:
+               progress: Callable = print, granular: bool = False, states: bool = False) -> list[Fold]:
     """A fold per SIFT source named in `sources` and per TwoSix file among specs; each with its
     training set (every file less the fold's texts and their near-identical copies). sentences:
     False leaves the sentence labels out of training (extraction does not use the sentence head)."""
@@ -133,7 +133,7 @@ def make_folds(specs: Sequence[str], sources: Sequence[str] = SIFT_SOURCES, sent
             fmt = fmt_of(spec)
             if not sentences and fmt in SENTENCE_FORMATS:
                 kept = LabeledData(name=kept.name, examples=kept.examples, passages=kept.passages)
-            add_split(fold.train, kept, fmt)
+            add_split(fold.train, kept, fmt, granular, states)
             fold.specs.append(spec)
         progress(f"fold {fold.name}: {len(fold.data.passages)} passages held out; training texts left out "
                  f"per file {fold.left_out}; {len(fold.train.examples)} training pairs")
@@ -160,6 +160,9 @@ class LosoSettings:
     lora_steps: int = 300
     lora_holdout: float = 0.25
     heads: HeadSettings = field(default_factory=HeadSettings)
+    granular: bool = False
+    states: bool = False
+    """Concept options of models.training.TrainSettings, in training and extraction alike."""
     seed: int = 0
 
 
@@ -170,7 +173,8 @@ def run_loso(specs: Sequence[str], settings: LosoSettings, sources: Sequence[str
 
     from models.training import TrainSettings, held_out_texts, tune_backbone
 
-    folds = make_folds(specs, sources, sentences=False, progress=progress)
+    folds = make_folds(specs, sources, sentences=False, progress=progress, granular=settings.granular,
+                       states=settings.states)
     out: dict = {"folds": {}}
     for fold in folds:
         embedder = None
@@ -190,7 +194,8 @@ def run_loso(specs: Sequence[str], settings: LosoSettings, sources: Sequence[str
             embedder = CandidateEmbedder(settings.backbone, adapter=adapter, cache_dir=str(default_cache_dir()),
                                          batch_size=64)
         heads = replace(settings.heads, seed=settings.seed)
-        model = RelationModel(embedder, heads).fit(fold.train, progress=lambda _: None)
+        model = RelationModel(embedder, heads, granular=settings.granular, states=settings.states)
+        model.fit(fold.train, progress=lambda _: None)
         found = model.extract([p.text for p in fold.data.passages])
         scores = e2e_scores(found, [p.relations for p in fold.data.passages])
         out["folds"][fold.name] = {
