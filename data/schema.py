@@ -144,6 +144,9 @@ class SuggestionT(_Pair, Base):
     relation_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(NAME_LEN), nullable=True)
     created_at: Mapped[str] = mapped_column(String(40))
+    # the model's reading of each concept's state ("low rainfall": decrease), added in version 4
+    direction_src: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    direction_tgt: Mapped[str | None] = mapped_column(String(8), nullable=True)
 
 
 class ActionT(Base):
@@ -226,7 +229,17 @@ def _v2_to_v3(conn: Connection) -> None:
     conn.execute(update(actions).where(actions.c.kind == "set_status").values(undoable=False))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3]
+def _suggestion_directions(conn: Connection) -> None:
+    """Suggestions keep the direction of each concept the model read from its state words
+    (direction_src, direction_tgt: increase / decrease); older suggestions have none (NULL). A
+    table that _v1_to_v2 just created from today's model has them already."""
+    have = {c["name"] for c in inspect(conn).get_columns("suggestions")}
+    for column in ("direction_src", "direction_tgt"):
+        if column not in have:
+            conn.execute(text(f"ALTER TABLE suggestions ADD COLUMN {column} VARCHAR(8)"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3, _suggestion_directions]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 

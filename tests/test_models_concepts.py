@@ -83,3 +83,22 @@ def test_training_sign_is_the_written_one_when_states_are_directions() -> None:
         assert len(causal) == 1
         c = causal[0].candidate
         assert (RAIN[c.a[0]:c.a[1]], RAIN[c.b[0]:c.b[1]], causal[0].sign) == (src, "risk for herders", sign)
+
+
+def test_store_keeps_both_directions_of_a_suggestion_and_of_its_relation(tmp_path) -> None:
+    from data.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    doc = ParsedDocument("x.txt", "1" * 64, [ParsedSentence(RAIN)])
+    (doc_id,) = store.import_documents([doc])
+    (sent,) = store.sentences(doc_id)
+    (rel,) = relations_from([_pred(RAIN, "Low levels of rainfall", "risk for herders", +1)], "m", states=True)
+    (sid,) = store.add_suggestions(sent.id, [rel])
+    (row,) = store.suggestions(sentence_id=sent.id)
+    assert (row.source, row.direction_src, row.direction_tgt, row.sign) == ("rainfall", "decrease", "increase", -1)
+    store.accept_suggestion(sid, "ann")
+    (kept,) = store.relations()
+    assert (kept.source, kept.sign) == ("rainfall", -1)
+    exported = store.export_documents()[0].sentences[0].relations[0]
+    assert exported.extra == {"direction_src": "decrease", "direction_tgt": "increase"}
+    store.close()
