@@ -67,8 +67,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         settings = replace(settings, lora_seeds=args.lora_seeds)
     loso = _loso_report(args.loso_report, args.data) if args.loso_report else None
     model = train_model(args.data, settings, args.out, _log, loso=loso)
+    from models.bundle import redact
+
     print(json.dumps({"model": str(args.out), "model_id": model.model_id, "thresholds": model.thresholds,
-                      "validation": model.info.get("validation")}))
+                      "validation": {redact(k): v for k, v in (model.info.get("validation") or {}).items()}}))
     return 0
 
 
