@@ -113,3 +113,28 @@ def test_loso_bad_options_are_one_line_errors(specs: list[str], capsys) -> None:
     assert main(["evaluate", "--data", specs[0]]) == 2  # no --model and no --loso
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 3 and all(line.startswith("error: ") for line in lines)
+
+
+@pytest.mark.slow
+def test_lora_stage_per_fold_tunes_without_the_held_out_texts(specs: list[str], tmp_path: Path, monkeypatch) -> None:
+    """With --lora each fold tunes its own adapter on its own training set (a few steps here)."""
+    import models.training as training
+    from models.classifier import HeadSettings
+    from models.loso import LosoSettings, run_loso
+
+    monkeypatch.setenv("FUZZYMAP_CACHE", str(tmp_path / "cache"))
+    tuned: list[set[str]] = []
+    real = training.tune_backbone
+
+    def spy(settings, train, fold_specs, progress=print):
+        # tune_backbone leaves train.held_out out of the LoRA stage (the heads are tuned on those)
+        tuned.append(({e.candidate.text for e in train.examples} | {t for t, _ in train.sentences}) - train.held_out)
+        assert settings.lora_steps == 2 and train.held_out
+        return real(settings, train, fold_specs, progress)
+
+    monkeypatch.setattr(training, "tune_backbone", spy)
+    settings = LosoSettings(lora=True, lora_steps=2, heads=HeadSettings(c_grid=(1.0,), cv_folds=2))
+    result = run_loso(specs[1:], settings, ("habitus_ph1", "rise"), progress=lambda _: None)
+    assert set(result["folds"]) == {"copies", "osw", "habitus_ph1", "rise"} and len(tuned) == 4
+    held = {r[1] for r in SIFT_ROWS if r[0] == "habitus_ph1"}
+    assert not near_identical(sorted(held), sorted(tuned[2]))  # the habitus_ph1 fold's LoRA data
