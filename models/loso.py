@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from data.errors import InputError
 from data.readers import read_dataset
 from data.types import LabeledData
 from models.classifier import HeadSettings, RelationModel, TrainingSet
@@ -119,10 +120,14 @@ def make_folds(specs: Sequence[str], sources: Sequence[str] = SIFT_SOURCES, sent
                                    examples=[e for e in data.examples if by_source.get(_key(e.candidate.text)) == source],
                                    sentences=[s for s in data.sentences if by_source.get(_key(s.text)) == source],
                                    passages=[p for p in data.passages if by_source.get(_key(p.text)) == source])
-                if part.passages:
-                    folds.append(Fold(source, spec, part))
+                if not part.passages:
+                    known = ", ".join(sorted(set(by_source.values())))
+                    raise InputError(spec, f"no passages of source {source!r} (sources here: {known})")
+                folds.append(Fold(source, spec, part))
         elif fmt == "twosix":
             folds.append(Fold(Path(spec.partition(":")[2]).stem, spec, data))
+    if not folds:
+        raise InputError("--loso", "no source to hold out: give a sift or twosix file")
     for fold in folds:
         held = sorted(_texts(fold.data))
         for spec, data in read.items():

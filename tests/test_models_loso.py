@@ -111,8 +111,11 @@ def test_loso_bad_options_are_one_line_errors(specs: list[str], capsys) -> None:
     assert main(["evaluate", "--loso", "--data", specs[0], "--heads", "[1"]) == 2
     assert main(["evaluate", "--loso", "--data", specs[0], "--adapter", "/nonexistent"]) == 2
     assert main(["evaluate", "--data", specs[0]]) == 2  # no --model and no --loso
+    assert main(["evaluate", "--loso", "--backbone", "none", "--data", specs[0]]) == 2  # nothing to hold out
+    assert main(["evaluate", "--loso", "--backbone", "none", "--data", specs[3], "--sources", "rise,folktales"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 3 and all(line.startswith("error: ") for line in lines)
+    assert len(lines) == 5 and all(line.startswith("error: ") for line in lines)
+    assert "no passages of source 'folktales' (sources here: habitus_ph1, nyt, rise)" in lines[-1]
 
 
 @pytest.mark.slow
