@@ -167,6 +167,9 @@ class SuggestionT(_Pair, Base):
     relation_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(NAME_LEN), nullable=True)
     created_at: Mapped[str] = mapped_column(String(40))
+    # the model's reading of each concept's state ("low rainfall": decrease), added in version 4
+    direction_src: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    direction_tgt: Mapped[str | None] = mapped_column(String(8), nullable=True)
 
 
 class ActionT(Base):
@@ -286,7 +289,17 @@ def _add_extract_runs(conn: Connection) -> None:
     ExtractRunT.__table__.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3, _pending_imports, _add_page_view_tables, _add_extract_runs]
+def _suggestion_directions(conn: Connection) -> None:
+    """Suggestions keep the direction of each concept the model read from its state words
+    (direction_src, direction_tgt: increase / decrease); older suggestions have none (NULL). A
+    table that _v1_to_v2 just created from today's model has them already."""
+    have = {c["name"] for c in inspect(conn).get_columns("suggestions")}
+    for column in ("direction_src", "direction_tgt"):
+        if column not in have:
+            conn.execute(text(f"ALTER TABLE suggestions ADD COLUMN {column} VARCHAR(8)"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3, _pending_imports, _add_page_view_tables, _add_extract_runs, _suggestion_directions]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 

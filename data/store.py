@@ -129,6 +129,8 @@ class SuggestionRow(_PairRow):
     model_id: str
     score: float
     state: str
+    direction_src: str | None = None
+    direction_tgt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,12 @@ def _row(obj: Base) -> dict:
 
 def _span(start: int | None, end: int | None) -> Span | None:
     return None if start is None or end is None else (start, end)
+
+
+def _directions(extra: dict | None) -> dict[str, str]:
+    """direction_src / direction_tgt of a model relation's extra (see models.classifier.relations_from)."""
+    return {k: v for k, v in (extra or {}).items()
+            if k in ("direction_src", "direction_tgt") and v in ("increase", "decrease")}
 
 
 def _span_columns(src: Span | None, tgt: Span | None) -> dict[str, int | None]:
@@ -1030,7 +1038,7 @@ class Store:
             found = log.add(SuggestionT(
                 sentence_id=sent.id, source=src, target=tgt, sign=rel.sign,
                 **_span_columns(src_span, tgt_span), model_id=rel.model_id, score=float(rel.score),
-                state="pending", created_at=_now(),
+                state="pending", created_at=_now(), **_directions(rel.extra),
             )).id
         return found
 
@@ -1119,7 +1127,8 @@ class Store:
                 queued.add(key)
                 new.append(SuggestionT(sentence_id=sid, source=src, target=tgt, sign=rel.sign,
                                        **_span_columns(src_span, tgt_span), model_id=rel.model_id,
-                                       score=float(rel.score), state="pending", created_at=_now()))
+                                       score=float(rel.score), state="pending", created_at=_now(),
+                                       **_directions(rel.extra)))
         log.add_all(new)
         return len(new)
 
@@ -1137,6 +1146,7 @@ class Store:
                     id=x.id, sentence_id=x.sentence_id, source=x.source, target=x.target,
                     source_span=_span(x.src_start, x.src_end), target_span=_span(x.tgt_start, x.tgt_end),
                     sign=x.sign, model_id=x.model_id, score=x.score, state=x.state,
+                    direction_src=x.direction_src, direction_tgt=x.direction_tgt,
                 )
                 for x in s.scalars(q.order_by(SuggestionT.score.desc(), SuggestionT.id))
             ]
@@ -1157,6 +1167,8 @@ class Store:
                 src=x.source, tgt=x.target, sign=x.sign, src_span=_span(x.src_start, x.src_end),
                 tgt_span=_span(x.tgt_start, x.tgt_end), annotator=annotator, origin="human",
                 model_id=x.model_id, score=x.score,
+                extra={k: v for k, v in (("direction_src", x.direction_src), ("direction_tgt", x.direction_tgt)) if v}
+                or None,
             )
             r = log.add(self._relation(s, sent, rel, annotator, f"suggestion {suggestion_id}"))
             log.update(x, state="accepted", relation_id=r.id, decided_by=annotator)

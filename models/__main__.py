@@ -2,6 +2,7 @@
 
     train    --data FORMAT:PATH [--data ...] [--backbone NAME] [--lora | --no-lora] --out DIR
     evaluate --model DIR --data FORMAT:PATH [--json] [--baseline tfidf]
+    evaluate --loso --data FORMAT:PATH [--data ...] [--adapter DIR | --lora] [--json]
     extract  --model DIR INPUT [INPUT ...] --out OUT.json
     extract-corpus --model DIR SOURCE [SOURCE ...] --out OUT.jsonl [--engine local|ray] [--address ADDR]
                    [--workers N] [--db URL]
@@ -50,7 +51,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from models.training import TrainSettings, train_model
 
     settings = TrainSettings(backbone=args.backbone, lora=args.lora, seed=args.seed,
-                             valid_fraction=args.valid_fraction, marked=args.marked)
+                             valid_fraction=args.valid_fraction, marked=args.marked, granular=args.granular,
+                             states=args.states)
     if args.lora_steps is not None:
         settings = replace(settings, lora_steps=args.lora_steps)
     if args.lora_r is not None:
@@ -65,10 +67,27 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not args.lora:
             raise InputError("--lora-seeds", "averages LoRA runs, so it needs --lora")
         settings = replace(settings, lora_seeds=args.lora_seeds)
-    model = train_model(args.data, settings, args.out, _log)
+    loso = _loso_report(args.loso_report, args.data) if args.loso_report else None
+    model = train_model(args.data, settings, args.out, _log, loso=loso)
+    from models.bundle import redact
+
     print(json.dumps({"model": str(args.out), "model_id": model.model_id, "thresholds": model.thresholds,
-                      "validation": model.info.get("validation")}))
+                      "validation": {redact(k): v for k, v in (model.info.get("validation") or {}).items()}}))
     return 0
+
+
+def _loso_report(path: str, specs: list[str]) -> dict:
+    """The JSON line `evaluate --loso --json` printed last, checked to be about these training files."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").strip().splitlines()
+        report = json.loads(lines[-1]) if lines else None
+    except (OSError, ValueError) as exc:
+        raise InputError(path, f"not a leave-one-source-out report ({type(exc).__name__})") from None
+    if not isinstance(report, dict) or not isinstance(report.get("folds"), dict) or "mean_e2e_f1" not in report:
+        raise InputError(path, "not a leave-one-source-out report (the last line of `evaluate --loso --json`)")
+    if sorted(report.get("settings", {}).get("data") or []) != sorted(specs):
+        raise InputError(path, "this leave-one-source-out report was measured on other training files")
+    return report
 
 
 def _eval_split(spec: str, config: dict) -> tuple[str, object]:
@@ -95,6 +114,8 @@ def _baseline(config: dict, fmt: str, data) -> dict:
     if not items:
         return {"error": "the bundle records no training data"}
     for item in items:
+        if "***" in item["spec"]:
+            return {"error": f"training source {item['spec']} was recorded without its password"}
         path = item["spec"].partition(":")[2]
         if item.get("format") != "store" and file_sha256(path) != item.get("sha256"):
             return {"error": f"training file {path} is not reachable or has changed since training"}
@@ -103,16 +124,52 @@ def _baseline(config: dict, fmt: str, data) -> dict:
     return {"model": "tfidf+logreg", **evaluate_data(baseline, data, fmt)}
 
 
+def cmd_loso(args: argparse.Namespace) -> int:
+    from models.classifier import HeadSettings
+    from models.loso import SIFT_SOURCES, LosoSettings, run_loso
+
+    try:
+        heads = HeadSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(args.heads).items()})
+    except (ValueError, TypeError) as exc:
+        raise InputError("--heads", f"not a JSON object of HeadSettings fields ({exc})") from None
+    if args.adapter and args.lora:
+        raise InputError("--adapter", "a fixed adapter and a LoRA stage per fold exclude each other")
+    if args.adapter and not Path(args.adapter, "adapter_config.json").is_file():
+        raise InputError(args.adapter, "not a LoRA adapter folder (no adapter_config.json)")
+    settings = LosoSettings(backbone=None if args.backbone == "none" else args.backbone, adapter=args.adapter,
+                            lora=args.lora, lora_steps=args.lora_steps, lora_holdout=args.lora_holdout,
+                            heads=heads, granular=args.granular, states=args.states, seed=args.seed)
+    sources = tuple(s.strip() for s in args.sources.split(",") if s.strip()) if args.sources else SIFT_SOURCES
+    result = run_loso(args.data, settings, sources, _log)
+    result["settings"] = {"backbone": settings.backbone, "adapter": settings.adapter, "lora": settings.lora,
+                          "lora_steps": settings.lora_steps if settings.lora else None,
+                          "heads": json.loads(args.heads), "granular": settings.granular, "states": settings.states,
+                          "seed": settings.seed, "data": args.data}
+    if not args.json:
+        for name, fold in result["folds"].items():
+            print(f"{name}: e2e_f1 {fold['e2e_f1']} (P {fold['precision']}, R {fold['recall']})")
+        print(f"mean_e2e_f1: {result['mean_e2e_f1']}")
+    print(json.dumps(result))
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from models.bundle import load_model, read_config
     from models.evaluate import evaluate_data
     from models.training import fmt_of
 
+    if args.loso:
+        return cmd_loso(args)
+    if not args.model:
+        raise InputError("evaluate", "--model DIR is required (or --loso to train one per held-out source)")
+    if len(args.data) != 1:
+        raise InputError("evaluate", "--data is given once, except with --loso")
+    spec = args.data[0]
     config = read_config(args.model)
     model = load_model(args.model)
-    part, data = _eval_split(args.data, config)
-    fmt = fmt_of(args.data)
-    result = {"model": model.model_id, "data": args.data, "split": part, **evaluate_data(model, data, fmt)}
+    part, data = _eval_split(spec, config)
+    fmt = fmt_of(spec)
+    result = {"model": model.model_id, "data": spec, "split": part, **evaluate_data(model, data, fmt)}
     if args.baseline == "tfidf":
         result["baseline"] = _baseline(config, fmt, data)
     if not args.json:
@@ -161,6 +218,13 @@ def cmd_extract_corpus(args: argparse.Namespace) -> int:
     return 1 if summary.failures else 0
 
 
+def _concept_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--granular", action="store_true",
+                   help="candidate concepts at several granularities (with of/for/in/on/to attachments...)")
+    p.add_argument("--states", action="store_true",
+                   help="state words (low, scarcity of, rising...) become a concept's direction, not its name")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m models", description="Relation model: train, evaluate, extract, extract-corpus.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -182,13 +246,31 @@ def parser() -> argparse.ArgumentParser:
                         "(default: one run with --seed)")
     t.add_argument("--marked", action=argparse.BooleanOptionalAction, default=False,
                    help="embed each candidate as its own text with the pair marked (one forward pass per pair)")
+    _concept_options(t)
+    t.add_argument("--loso-report", metavar="FILE",
+                   help="output of `evaluate --loso --json` on the same files, stated in the bundle and its card")
     t.add_argument("--valid-fraction", type=float, default=0.2)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, help="bundle folder to write")
     t.set_defaults(func=cmd_train)
-    e = sub.add_parser("evaluate", help="score a bundle on a labelled file")
-    e.add_argument("--model", required=True)
-    e.add_argument("--data", required=True, metavar="FORMAT:PATH")
+    e = sub.add_parser("evaluate", help="score a bundle on a labelled file, or leave one source out (--loso)")
+    _concept_options(e)
+    e.add_argument("--model", help="bundle folder to score (not with --loso)")
+    e.add_argument("--data", action="append", required=True, metavar="FORMAT:PATH",
+                   help="the file to score; with --loso every training file (repeatable)")
+    e.add_argument("--loso", action="store_true",
+                   help="train per held-out source (SIFT --sources, each twosix file) without its texts, "
+                        "score end-to-end on it")
+    e.add_argument("--sources", default=None, metavar="A,B,...",
+                   help="--loso: the SIFT sources that are folds (default habitus_ph1,atlantic_council,rise,nyt)")
+    e.add_argument("--backbone", default="minilm", help="--loso: embedding backbone, or none (TF-IDF only)")
+    e.add_argument("--adapter", help="--loso: one fixed LoRA adapter for every fold (leaks, if it saw the sources)")
+    e.add_argument("--lora", action="store_true", help="--loso: a LoRA stage per fold on its training set")
+    e.add_argument("--lora-steps", type=int, default=300, help="--loso --lora: steps per fold (default 300)")
+    e.add_argument("--lora-holdout", type=_fraction, default=0.25,
+                   help="--loso: share of training texts the LoRA stage leaves out to tune the heads on")
+    e.add_argument("--heads", default="{}", metavar="JSON", help="--loso: HeadSettings fields, e.g. '{\"c_grid\": [4.0]}'")
+    e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", action="store_true", help="print only the JSON object (always the last line)")
     e.add_argument("--baseline", choices=["tfidf"], help="also train and score TF-IDF + LR on the bundle's training data")
     e.set_defaults(func=cmd_evaluate)

@@ -1,25 +1,38 @@
 """A relation-model bundle: a folder that loads without running any stored code.
 
-    config.json            format marker + version, backbone, pooling, classes, thresholds,
-                           training-data summary, validation figures, sha256 of every other file
+Version 2 (written now):
+
+    config.json            settings: format marker + version, backbone, adapter folder, pooling,
+                           classes, candidate limits, head settings
+    state.json             what fitting chose: thresholds, each head's blocks / C / embedding weight,
+                           cross-validation losses, tuning rows
+    training.json          provenance: training files (secrets in URLs redacted), validation and
+                           leave-one-source-out figures, train settings
     classifier.safetensors LogisticRegression coefficients, scaler statistics, TF-IDF idf weights
     vocab.json             TF-IDF vocabularies (plain JSON)
     adapter/               the LoRA adapter from finetune (safetensors + its JSON), when tuned
     README.md              model card
+    manifest.json          sha256 of every other file, the model id, and a digest of itself
 
-Loading re-hashes every listed file and refuses a bundle whose hashes differ (tampered), whose
-marker or version is not ours (foreign), or that lacks a listed file.
+Loading refuses, with a one-line InputError: a folder without our marker or with an unknown version;
+any file whose bytes differ from the manifest (config and thresholds included), a listed file that is
+missing, a file that is not listed; a manifest not in its canonical form; a path that leaves the
+folder (``"adapter": "../elsewhere"``, symlinks); any file of a pickle-capable kind. Version 1 bundles
+(config.json holding everything, its own bytes unhashed) still load, under the same path and pickle
+checks.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
@@ -29,10 +42,23 @@ from data.errors import InputError
 from models.classifier import CLASSES, HeadSettings, PairText, RelationModel, Scaled, feature_union
 
 FORMAT = "fuzzymap-relation-model"
-VERSION = 1
+VERSION = 2
+SUPPORTED = (1, 2)
 HEADS = ("pair", "sign", "sentence")
-UNHASHED = {"config.json", "README.md"}
-"""The card may be edited by people; everything that changes predictions is hashed."""
+MANIFEST = "manifest.json"
+UNHASHED_V1 = {"config.json", "README.md"}
+"""Version 1 hashed only the weight files; version 2 hashes every file but the manifest itself."""
+PICKLE_SUFFIXES = {".pkl", ".pickle", ".joblib", ".bin", ".pt", ".pth", ".ckpt", ".npy", ".npz"}
+"""Kinds of file that torch, joblib or numpy would unpickle: never part of a bundle."""
+STATE_KEYS = ("thresholds", "heads", "cv", "tuning_rows", "oof_pair_causal_f1", "oof_e2e_f1", "oof_sentence_f1")
+TRAINING_KEYS = ("training_data", "validation", "train_settings", "loso")
+_SECRET = re.compile(r"(://[^/:@\s]+:)[^@/\s]*@")
+
+
+def redact(spec: str) -> str:
+    """A data source with the password of a URL replaced: `store:postgresql://u:pw@h/db` ->
+    `store:postgresql://u:***@h/db` (what a bundle and its card record)."""
+    return _SECRET.sub(r"\1***@", spec)
 
 
 def sha256_file(path: Path) -> str:
@@ -67,8 +93,30 @@ def _head_state(pipe: Pipeline, name: str, arrays: dict, vocab: dict) -> dict:
     return meta
 
 
+def _redacted(value):
+    """Every string in a JSON-like value with URL passwords redacted (see redact)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {_redacted(k): _redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v) for v in value]
+    return value
+
+
+def _dump(obj: dict, sort: bool = False) -> str:
+    """A bundle's JSON text; the manifest's is canonical (sorted keys), so a changed byte shows."""
+    return json.dumps(obj, indent=1, sort_keys=sort) + "\n"
+
+
+def _manifest_digest(manifest: dict) -> str:
+    body = {k: v for k, v in manifest.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
 def save_bundle(model: RelationModel, path: str | Path, card: str | None = None) -> Path:
-    """Write the bundle atomically-ish (temp folder, then rename) and set model.model_id."""
+    """Write a version-2 bundle atomically-ish (temp folder, then rename) and set model.model_id
+    (a hash of every file that changes a prediction)."""
     path = Path(path)
     tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=path.parent if path.parent.exists() else None))
     arrays: dict[str, np.ndarray] = {}
@@ -84,28 +132,35 @@ def save_bundle(model: RelationModel, path: str | Path, card: str | None = None)
     if adapter:
         # peft's own README and the tuning head (unused at inference) stay behind
         shutil.copytree(adapter, tmp / "adapter",
-                        ignore=shutil.ignore_patterns("*.bin", "*.pt", "*.pkl", "README.md", "head.safetensors"))
-    files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*"))
-             if p.is_file() and p.name not in UNHASHED}
-    model.model_id = f"fuzzymap-rel-{files['classifier.safetensors'][:12]}"
+                        ignore=shutil.ignore_patterns(*(f"*{x}" for x in PICKLE_SUFFIXES), "README.md",
+                                                      "head.safetensors"))
     config = {
         "format": FORMAT,
         "version": VERSION,
-        "model_id": model.model_id,
         "backbone": getattr(emb, "backbone", None),
         "adapter": "adapter" if adapter else None,
         "pooling": {"layers": emb.layers, "parts": list(emb.parts), "marked": emb.marked} if emb is not None else None,
         "classes": list(CLASSES),
         "signs": {"1": "increase", "-1": "decrease"},
-        "thresholds": model.thresholds,
-        "candidates": {"max_pairs": model.max_pairs, "max_distance": model.max_distance},
-        "heads": heads,
+        "candidates": {"max_pairs": model.max_pairs, "max_distance": model.max_distance,
+                       "granular": model.granular, "states": model.states},
         "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(model.settings).items()},
-        **{k: v for k, v in model.info.items()},
-        "files": files,
     }
-    (tmp / "config.json").write_text(json.dumps(config, indent=1, sort_keys=False))
-    (tmp / "README.md").write_text(card if card is not None else model_card(config))
+    state = {"thresholds": model.thresholds, "heads": heads,
+             **{k: model.info[k] for k in STATE_KEYS if k in model.info}}
+    training = _redacted({k: model.info[k] for k in TRAINING_KEYS if k in model.info})
+    (tmp / "config.json").write_text(_dump(config))
+    (tmp / "state.json").write_text(_dump(state))
+    (tmp / "training.json").write_text(_dump(training))
+    predicting = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*"))
+                  if p.is_file() and p.name != "training.json"}
+    model.model_id = "fuzzymap-rel-" + hashlib.sha256(json.dumps(predicting, sort_keys=True).encode()).hexdigest()[:12]
+    view = {**config, **state, **training, "model_id": model.model_id}
+    (tmp / "README.md").write_text(card if card is not None else model_card(view))
+    files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+    manifest = {"format": FORMAT, "version": VERSION, "model_id": model.model_id, "files": files}
+    manifest["digest"] = _manifest_digest(manifest)
+    (tmp / MANIFEST).write_text(_dump(manifest, sort=True))
     if path.exists():
         shutil.rmtree(path)
     tmp.rename(path)
@@ -113,29 +168,96 @@ def save_bundle(model: RelationModel, path: str | Path, card: str | None = None)
     return path
 
 
+def _inside(root: Path, rel: object, what: str) -> Path:
+    """root/rel when it names a place inside root (no absolute path, no "..", no symlink out)."""
+    if not isinstance(rel, str) or not rel or Path(rel).is_absolute() or ".." in Path(rel).parts:
+        raise InputError(str(root), f"bundle {what} {rel!r} is not a path inside the bundle folder: refusing to load")
+    target = root / rel
+    try:
+        target.resolve().relative_to(root.resolve())
+    except ValueError:
+        raise InputError(str(root), f"bundle {what} {rel!r} leads outside the bundle folder: refusing to load") from None
+    return target
+
+
+def _check_folder(root: Path) -> None:
+    """No symlink and no pickle-capable file anywhere in the bundle folder."""
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root).as_posix()
+        if p.is_symlink():
+            raise InputError(str(root), f"bundle file {rel} is a symbolic link: refusing to load")
+        if p.is_file() and p.suffix.lower() in PICKLE_SUFFIXES:
+            raise InputError(str(root), f"bundle file {rel} is of a pickle-capable kind ({p.suffix}): refusing to load")
+
+
+def _json(path: Path, root: Path) -> dict:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(str(root), f"unreadable bundle file {path.name} ({type(exc).__name__})") from None
+    if not isinstance(value, dict):
+        raise InputError(str(root), f"bundle file {path.name} is not a JSON object")
+    return value
+
+
+def _check_hashes(root: Path, files: object, exempt: set[str]) -> dict[str, str]:
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        raise InputError(str(root), "bundle lists its files wrongly (no name -> sha256 table)")
+    for rel, digest in files.items():
+        target = _inside(root, rel, "file")
+        if not target.is_file():
+            raise InputError(str(root), f"bundle file {rel} is missing")
+        if sha256_file(target) != digest:
+            raise InputError(str(root), f"bundle file {rel} was modified (sha256 mismatch): refusing to load")
+    unlisted = [p.relative_to(root).as_posix() for p in sorted(root.rglob("*")) if p.is_file()
+                and p.relative_to(root).as_posix() not in files and p.relative_to(root).as_posix() not in exempt]
+    if unlisted and root.joinpath(MANIFEST).is_file():
+        raise InputError(str(root), f"bundle file {unlisted[0]} is not in the manifest: refusing to load")
+    return files
+
+
 def read_config(path: str | Path) -> dict:
-    """config.json of a bundle after the marker, version and hash checks (InputError otherwise)."""
+    """Everything a bundle records, as one dict (version 2: config.json, state.json and
+    training.json merged, plus model_id and files), after the marker, version, path, pickle and hash
+    checks (InputError otherwise)."""
     path = Path(path)
     cfg_path = path / "config.json"
     if not cfg_path.is_file():
         raise InputError(str(path), "not a fuzzymap model bundle (no config.json)")
-    try:
-        config = json.loads(cfg_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(str(cfg_path), f"unreadable bundle config ({exc})") from exc
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
+    config = _json(cfg_path, path)
+    if config.get("format") != FORMAT:
         raise InputError(str(path), f"not a fuzzymap model bundle (format marker is not {FORMAT!r})")
-    if config.get("version") != VERSION:
-        raise InputError(str(path), f"bundle version {config.get('version')!r} not supported (need {VERSION})")
-    for rel, digest in (config.get("files") or {}).items():
-        target = path / rel
-        if ".." in Path(rel).parts or not target.is_file():
-            raise InputError(str(path), f"bundle file {rel} is missing")
-        if sha256_file(target) != digest:
-            raise InputError(str(path), f"bundle file {rel} was modified (sha256 mismatch): refusing to load")
-    if "classifier.safetensors" not in (config.get("files") or {}):
+    version = config.get("version")
+    if version not in SUPPORTED:
+        raise InputError(str(path), f"bundle version {version!r} not supported (need one of {SUPPORTED})")
+    _check_folder(path)
+    if version == 1:
+        _check_hashes(path, config.get("files") or {}, UNHASHED_V1)
+        merged = config
+    else:
+        man_path = path / MANIFEST
+        if not man_path.is_file():
+            raise InputError(str(path), f"bundle has no {MANIFEST}: refusing to load")
+        manifest = _json(man_path, path)
+        if man_path.read_text(encoding="utf-8") != _dump(manifest, sort=True) or manifest.get("digest") != _manifest_digest(manifest):
+            raise InputError(str(path), f"bundle file {MANIFEST} was modified: refusing to load")
+        if (manifest.get("format"), manifest.get("version")) != (FORMAT, version):
+            raise InputError(str(path), f"bundle {MANIFEST} does not match config.json (format, version)")
+        files = _check_hashes(path, manifest.get("files"), {MANIFEST})
+        missing = {"config.json", "state.json", "training.json", "README.md"} - set(files)
+        if missing:
+            raise InputError(str(path), f"bundle {MANIFEST} does not cover {sorted(missing)[0]}: refusing to load")
+        merged = {**config, **_json(path / "state.json", path), **_json(path / "training.json", path),
+                  "model_id": manifest.get("model_id"), "files": files}
+    if "classifier.safetensors" not in (merged.get("files") or {}):
         raise InputError(str(path), "bundle lists no classifier.safetensors")
-    return config
+    if merged.get("adapter") is not None:
+        adapter = _inside(path, merged["adapter"], "adapter folder")
+        for name in ("adapter_model.safetensors", "adapter_config.json"):
+            hashed = f"{Path(merged['adapter']).as_posix()}/{name}" in merged["files"]
+            if not (adapter / name).is_file() or (version == 2 and not hashed):
+                raise InputError(str(path), f"bundle adapter folder lacks a hashed {name}: refusing to load")
+    return merged
 
 
 def _restore_head(meta: dict, name: str, arrays: dict, vocab: dict, embedder, settings: HeadSettings) -> Pipeline:
@@ -169,8 +291,19 @@ def load_bundle(path: str | Path) -> RelationModel:
     """A RelationModel from a bundle folder; refuses tampered or foreign bundles (InputError)."""
     path = Path(path)
     config = read_config(path)
-    arrays = load_file(str(path / "classifier.safetensors"))
-    vocab = json.loads((path / "vocab.json").read_text())
+    try:
+        arrays = load_file(str(path / "classifier.safetensors"))
+        vocab = json.loads((path / "vocab.json").read_text())
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise InputError(str(path), f"unreadable bundle weights ({type(exc).__name__}): refusing to load") from None
+    try:
+        return _build(path, config, arrays, vocab)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise InputError(str(path), f"malformed bundle ({type(exc).__name__}: {exc}): refusing to load") from None
+
+
+def _build(path: Path, config: dict, arrays: dict, vocab: dict) -> RelationModel:
+    """The model from a checked bundle's records and arrays (a malformed record raises)."""
     embedder = None
     if config.get("backbone"):
         from embedding.features import CandidateEmbedder
@@ -183,7 +316,8 @@ def load_bundle(path: str | Path) -> RelationModel:
     settings = HeadSettings(**{k: tuple(v) if isinstance(v, list) else v
                                for k, v in config.get("settings", {}).items() if k in known})
     cand = config.get("candidates", {})
-    model = RelationModel(embedder, settings, cand.get("max_pairs", 40), cand.get("max_distance", 30))
+    model = RelationModel(embedder, settings, cand.get("max_pairs", 40), cand.get("max_distance", 30),
+                          bool(cand.get("granular", False)), bool(cand.get("states", False)))
     heads = config["heads"]
     model.pair_ = _restore_head(heads["pair"], "pair", arrays, vocab, embedder, settings)
     for name in ("sign", "sentence"):
@@ -192,7 +326,7 @@ def load_bundle(path: str | Path) -> RelationModel:
             setattr(model, f"{name}_", _restore_head(heads[name], name, arrays, vocab, emb, settings))
     model.thresholds = dict(config["thresholds"])
     model.model_id = config["model_id"]
-    model.info = {k: config[k] for k in ("training_data", "validation", "cv") if k in config}
+    model.info = {k: config[k] for k in ("training_data", "validation", "cv", "loso") if k in config}
     return model
 
 
@@ -202,10 +336,11 @@ def _cached(path: str, stamp: int) -> RelationModel:
 
 
 def load_model(path: str | Path = "models/default") -> RelationModel:
-    """The bundle at path, loaded once per process (reloaded when its config.json changes)."""
+    """The bundle at path, loaded once per process (reloaded when its config, state or manifest changes)."""
     path = Path(path).resolve()
-    cfg = path / "config.json"
-    return _cached(str(path), cfg.stat().st_mtime_ns if cfg.exists() else 0)
+    stamps = [(path / name).stat().st_mtime_ns for name in ("config.json", "state.json", MANIFEST)
+              if (path / name).exists()]
+    return _cached(str(path), max(stamps, default=0))
 
 
 load_model.cache_clear = _cached.cache_clear  # type: ignore[attr-defined]
@@ -230,4 +365,12 @@ def model_card(config: dict) -> str:
         shown = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items())
         lines.append(f"- {name}: {shown}")
     lines += ["", "Thresholds were tuned on out-of-fold probabilities of the training split.", ""]
+    loso = config.get("loso")
+    if loso:
+        lines += ["## Leave one source out (end-to-end F1, TwoSix matching, sign must agree)", "",
+                  f"Each fold trained without any text of its source: {json.dumps(loso.get('settings', {}))}", ""]
+        for name, fold in (loso.get("folds") or {}).items():
+            lines.append(f"- {name}: e2e_f1 {fold.get('e2e_f1')} (precision {fold.get('precision')}, "
+                         f"recall {fold.get('recall')})")
+        lines += ["", f"Mean over the folds: {loso.get('mean_e2e_f1')}", ""]
     return "\n".join(lines)

@@ -67,10 +67,50 @@ def _clean(tokens) -> tuple[int, int] | None:
     return toks[0].i, toks[-1].i + 1
 
 
-def _doc_spans(doc, lexicon: tuple[str, ...]) -> list[tuple[int, int]]:
+ATTACH_PREPS = ("of", "for", "in", "on", "to")
+"""Prepositions whose object belongs to the concept: "scarcity of water", "risk for herders",
+"access to grazing areas" (how map-makers name variables)."""
+DASHES = ("-", "–", "—")
+
+
+def _granular(doc, chunks: list) -> set[tuple[int, int]]:
+    """Spans beyond the bare noun chunks: a chunk with its of/for/in/on/to attachments (one or
+    two), the chunk's head with its compound nouns only, a gerund with its object ("using mobile
+    phones"), and dash compounds kept whole ("farmers–herdsmen conflict")."""
+    out: set[tuple[int, int]] = set()
+    by_start = {c.start: c for c in chunks}
+    for c in chunks:
+        start = c.start
+        # "farmers–herdsmen conflict": a noun, a dash, then this chunk
+        if start >= 2 and doc[start - 1].text in DASHES and doc[start - 2].pos_ in ("NOUN", "PROPN") \
+                and not doc[start - 1].whitespace_ and not doc[start - 2].whitespace_:
+            out.add((doc[start - 2].left_edge.i if doc[start - 2].dep_ == "compound" else start - 2, c.end))
+        end, hops = c.end, 0
+        while hops < 2 and end < len(doc) - 1 and doc[end].lower_ in ATTACH_PREPS and doc[end].head.i < end:
+            nxt = by_start.get(end + 1)
+            if nxt is None:
+                break
+            end, hops = nxt.end, hops + 1
+            out.add((start, end))
+        head = c.root
+        compounds = [t for t in head.lefts if t.dep_ == "compound"]
+        if compounds and compounds[0].i > start:
+            out.add((compounds[0].i, head.i + 1))
+    for t in doc:
+        if t.tag_ == "VBG" and t.dep_ in ("csubj", "nsubj", "pcomp", "pobj", "dobj", "ROOT", "conj"):
+            objs = [o for o in t.rights if o.dep_ == "dobj"]
+            if objs:
+                out.add((t.i, objs[-1].right_edge.i + 1))
+    return out
+
+
+def _doc_spans(doc, lexicon: tuple[str, ...], granular: bool = False) -> list[tuple[int, int]]:
     """Token ranges of the concepts in a parsed sentence, in text order, de-duplicated, none of
-    them inside a citation."""
-    ranges = {r for r in (_clean(chunk) for chunk in doc.noun_chunks) if r}
+    them inside a citation. granular: also the longer and shorter readings of _granular."""
+    chunks = list(doc.noun_chunks)
+    ranges = {r for r in (_clean(chunk) for chunk in chunks) if r}
+    if granular:
+        ranges |= {r for r in (_clean(doc[a:b]) for a, b in _granular(doc, chunks)) if r}
     if lexicon:
         for _, start, end in _matcher(lexicon)(doc):
             ranges.add((start, end))
@@ -86,30 +126,32 @@ def _to_chars(doc, rng: tuple[int, int]) -> Span:
     return span.start_char, span.end_char
 
 
-def concept_spans(text: str, lexicon: Iterable[str] = ()) -> list[Span]:
-    """Character spans of the candidate concepts of one sentence (noun chunks + lexicon)."""
-    return concept_spans_batch([text], lexicon)[0]
+def concept_spans(text: str, lexicon: Iterable[str] = (), granular: bool = False) -> list[Span]:
+    """Character spans of the candidate concepts of one sentence (noun chunks + lexicon; with
+    granular, the attachments and other readings of _granular too)."""
+    return concept_spans_batch([text], lexicon, granular)[0]
 
 
-def concept_spans_batch(texts: Sequence[str], lexicon: Iterable[str] = ()) -> list[list[Span]]:
+def concept_spans_batch(texts: Sequence[str], lexicon: Iterable[str] = (), granular: bool = False
+                        ) -> list[list[Span]]:
     """concept_spans for many sentences with one nlp.pipe pass (spaCy batches are much faster)."""
     lex = tuple(sorted(set(lexicon)))
-    return [[_to_chars(doc, r) for r in _doc_spans(doc, lex)] for doc in nlp().pipe(texts, batch_size=64)]
+    return [[_to_chars(doc, r) for r in _doc_spans(doc, lex, granular)] for doc in nlp().pipe(texts, batch_size=64)]
 
 
 def make_candidates(text: str, lexicon: Iterable[str] = (), max_pairs: int = MAX_PAIRS,
-                    max_distance: int = MAX_DISTANCE) -> list[Candidate]:
+                    max_distance: int = MAX_DISTANCE, granular: bool = False) -> list[Candidate]:
     """All concept pairs of one sentence, a before b in the text (see MAX_PAIRS, MAX_DISTANCE)."""
-    return make_candidates_batch([text], lexicon, max_pairs, max_distance)[0]
+    return make_candidates_batch([text], lexicon, max_pairs, max_distance, granular)[0]
 
 
 def make_candidates_batch(texts: Sequence[str], lexicon: Iterable[str] = (), max_pairs: int = MAX_PAIRS,
-                          max_distance: int = MAX_DISTANCE) -> list[list[Candidate]]:
+                          max_distance: int = MAX_DISTANCE, granular: bool = False) -> list[list[Candidate]]:
     """make_candidates for many sentences (one spaCy pass); one list per input text."""
     lex = tuple(sorted(set(lexicon)))
     out: list[list[Candidate]] = []
     for text, doc in zip(texts, nlp().pipe(texts, batch_size=64)):
-        ranges = _doc_spans(doc, lex)
+        ranges = _doc_spans(doc, lex, granular)
         pairs = []
         for i, a in enumerate(ranges):
             for b in ranges[i + 1:]:
@@ -122,3 +164,55 @@ def make_candidates_batch(texts: Sequence[str], lexicon: Iterable[str] = (), max
         kept = sorted(pairs[:max_pairs], key=lambda p: (p[1], p[2]))
         out.append([Candidate(text, _to_chars(doc, a), _to_chars(doc, b)) for _, a, b in kept])
     return out
+
+
+# --------------------------------------------------------------------------- state words
+DECREASE_STATES = ("low", "lower", "lowest", "poor", "poorer", "limited", "reduced", "decreasing", "declining",
+                   "falling", "weak", "weaker", "insufficient", "inadequate", "scarce", "little", "less", "fewer",
+                   "diminishing", "dwindling", "shrinking", "lack of", "scarcity of", "shortage of", "shortages of",
+                   "loss of", "absence of", "decline in", "decline of", "reduction in", "reduction of", "decrease in",
+                   "decrease of", "fall in", "drop in", "deterioration of", "degradation of")
+INCREASE_STATES = ("high", "higher", "highest", "rising", "increasing", "increased", "growing", "more", "greater",
+                   "strong", "stronger", "improved", "abundant", "excessive", "frequent", "heavy", "increase in",
+                   "increase of", "rise in", "rise of", "growth in", "growth of", "surge in", "abundance of",
+                   "improvement in", "improvement of", "expansion of")
+SCAFFOLD = ("levels of", "level of", "amounts of", "amount of", "quantities of", "quantity of")
+"""Said after a state word ("low levels of rainfall"): no part of the concept's name."""
+_STATES = sorted([(w, -1) for w in DECREASE_STATES] + [(w, 1) for w in INCREASE_STATES], key=lambda x: -len(x[0]))
+
+
+def split_state(text: str, span: Span) -> tuple[Span, int]:
+    """The concept's name inside a span and the direction its state words give: "low levels of
+    rainfall" -> ("rainfall", -1), "rising food prices" -> ("food prices", +1), "the risk" -> (same, +1).
+    Two state words multiply ("lack of higher wages": -1). Nothing is stripped that would leave no name."""
+    start, end = span
+    direction = 1
+    while True:
+        rest = text[start:end].lower()
+        hit = next(((w, d) for w, d in _STATES if rest.startswith(w + " ") and rest[len(w):].strip()), None)
+        if hit is None:
+            return (start, end), direction
+        start += len(hit[0])
+        direction *= hit[1]
+        while start < end and text[start].isspace():
+            start += 1
+        rest = text[start:end].lower()
+        scaffold = next((w for w in SCAFFOLD if rest.startswith(w + " ") and rest[len(w):].strip()), None)
+        if scaffold:
+            start += len(scaffold)
+            while start < end and text[start].isspace():
+                start += 1
+
+
+def name_and_direction(text: str, span: Span) -> tuple[str, Span, str]:
+    """(name, its span, "increase" | "decrease") of a concept mention (see split_state)."""
+    (s, e), d = split_state(text, span)
+    return text[s:e], (s, e), "increase" if d > 0 else "decrease"
+
+
+def combine_sign(written: int, src_direction: int, tgt_direction: int) -> tuple[int, int, int]:
+    """(direction_src, direction_tgt, sign) of "SRC [written] TGT" once the state words are names'
+    directions: "low rainfall increases the risk" = rainfall (-1) -> risk (+1 * +1), sign -1. The
+    sign is + when the two directions agree (the TwoSix convention)."""
+    d_tgt = written * tgt_direction
+    return src_direction, d_tgt, src_direction * d_tgt

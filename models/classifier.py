@@ -34,8 +34,10 @@ from data.types import (
 from models.candidates import (
     MAX_DISTANCE,
     MAX_PAIRS,
+    combine_sign,
     concept_spans_batch,
     make_candidates_batch,
+    split_state,
 )
 from models.metrics import e2e_scores, pair_scores, sentence_scores
 
@@ -248,10 +250,18 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def _locate(text: str, concept: str, spans: list[Span]) -> Span | None:
-    """The candidate span that best matches a gold concept by word overlap, else its literal place."""
-    target = content_words(concept)
-    scored = [(_jaccard(content_words(text[s:e]), target), -(e - s), (s, e)) for s, e in spans]
+def _locate(text: str, concept: str, spans: list[Span], states: bool = False) -> Span | None:
+    """The candidate span that best matches a gold concept by word overlap, else its literal place.
+    states: names are compared without their state words, and of equal matches the longest span
+    wins ("low levels of rainfall" over "rainfall" for the gold "rainfall"), so the state words
+    stay in the span and the label's sign is the one the text says (see passage_examples)."""
+    def name(t: str, span: Span) -> str:
+        (a, b), _ = split_state(t, span) if states else (span, 1)
+        return t[a:b]
+
+    target = content_words(name(concept, (0, len(concept))))
+    scored = [(_jaccard(content_words(name(text, (s, e))), target), (e - s) if states else -(e - s), (s, e))
+              for s, e in spans]
     scored = [x for x in scored if x[0] > 0]
     if scored:
         return max(scored)[2]
@@ -259,27 +269,37 @@ def _locate(text: str, concept: str, spans: list[Span]) -> Span | None:
     return (hit, hit + len(concept.strip())) if hit >= 0 and concept.strip() else None
 
 
+def _state(text: str, span: Span | None = None) -> int:
+    return split_state(text, span or (0, len(text)))[1]
+
+
 def passage_examples(texts: Sequence[str], gold: Sequence[Sequence[PassageRelation]], lexicon: Iterable[str] = (),
-                     source: str = "", max_pairs: int = MAX_PAIRS, max_distance: int = MAX_DISTANCE
-                     ) -> list[tuple[list[LabeledExample], int]]:
+                     source: str = "", max_pairs: int = MAX_PAIRS, max_distance: int = MAX_DISTANCE,
+                     granular: bool = False, states: bool = False) -> list[tuple[list[LabeledExample], int]]:
     """Training pairs from passages, per passage, made by the extraction-time candidate generator.
 
     Each gold relation is aligned to the candidate spans that best overlap its src and tgt (the
     word overlap the end-to-end score uses); that pair is labelled with its direction and sign,
     every other candidate is NONE. A gold pair the generator would not propose is still added, so
     no labelled relation is lost. Returns (examples, how many of them the generator proposed).
+    granular: candidate spans at several granularities (models.candidates._granular). states: the
+    sign label is the one the text says between the two spans as written, the state words of the
+    spans and of the gold names taken out ("low rainfall raises the risk", gold rainfall -> risk
+    with sign -, is labelled +; relations_from puts the state back).
     """
     lex = list(lexicon)
-    spans_all = concept_spans_batch(list(texts), lex)
-    cands_all = make_candidates_batch(list(texts), lex, max_pairs, max_distance)
+    spans_all = concept_spans_batch(list(texts), lex, granular)
+    cands_all = make_candidates_batch(list(texts), lex, max_pairs, max_distance, granular)
     out = []
     for text, rels, spans, cands in zip(texts, gold, spans_all, cands_all):
         labels: dict[tuple[Span, Span], tuple[Direction, int | None]] = {}
         for rel in rels:
-            src, tgt = _locate(text, rel.src, spans), _locate(text, rel.tgt, spans)
+            src, tgt = _locate(text, rel.src, spans, states), _locate(text, rel.tgt, spans, states)
             if src is None or tgt is None or src == tgt or (src[0] < tgt[1] and tgt[0] < src[1]):
                 continue
             sign = rel.sign if rel.sign in (1, -1) else None
+            if sign is not None and states:
+                sign *= _state(text, src) * _state(rel.src) * _state(text, tgt) * _state(rel.tgt)
             if src < tgt:
                 labels[(src, tgt)] = (Direction.A_TO_B, sign)
             else:
@@ -294,8 +314,11 @@ def passage_examples(texts: Sequence[str], gold: Sequence[Sequence[PassageRelati
     return out
 
 
-def relations_from(preds: Sequence[Prediction], model_id: str | None, relative: float = 0.0
-                   ) -> list[PassageRelation]:
+_WORDS = {1: "increase", -1: "decrease"}
+
+
+def relations_from(preds: Sequence[Prediction], model_id: str | None, relative: float = 0.0,
+                   states: bool = False) -> list[PassageRelation]:
     """Causal predictions of one sentence as relations, best score first, one per concept pair.
 
     A concept named twice in a sentence ("the child ... the child") gives two candidate spans with
@@ -303,7 +326,12 @@ def relations_from(preds: Sequence[Prediction], model_id: str | None, relative: 
     reviewer never sees the same relation twice, and a pair of two such mentions is no relation at
     all. A relation scored below `relative` times the sentence's best is dropped too: the pairs
     around a real relation share its words and score just above the threshold, and each one is a
-    false positive once the real one is matched."""
+    false positive once the real one is matched.
+
+    Each relation carries direction_src and direction_tgt in extra (TwoSix style: its sign is + when
+    they agree). states: the state words of each span ("low", "scarcity of", "rising") become its
+    direction and leave its name: "low rainfall increases the risk" gives rainfall (decrease) ->
+    risk (increase), sign -."""
     out = []
     seen: set[tuple[str, str]] = set()
     best = None
@@ -312,6 +340,10 @@ def relations_from(preds: Sequence[Prediction], model_id: str | None, relative: 
             continue
         c = p.candidate
         src, tgt = (c.a, c.b) if p.direction == Direction.A_TO_B else (c.b, c.a)
+        d_src, d_tgt, sign = 1, p.sign, p.sign
+        if states:
+            (src, s_src), (tgt, s_tgt) = split_state(c.text, tuple(src)), split_state(c.text, tuple(tgt))
+            d_src, d_tgt, sign = combine_sign(p.sign, s_src, s_tgt)
         key = (normalize(c.text[src[0]:src[1]]), normalize(c.text[tgt[0]:tgt[1]]))
         if key[0] == key[1]:  # "farmers ... farmers": two mentions of one concept are no relation
             continue
@@ -321,8 +353,9 @@ def relations_from(preds: Sequence[Prediction], model_id: str | None, relative: 
         if key in seen:
             continue
         seen.add(key)
-        out.append(PassageRelation(c.text[src[0]:src[1]], c.text[tgt[0]:tgt[1]], p.sign, tuple(src), tuple(tgt),
-                                   origin="model", model_id=model_id, score=round(p.score, 4)))
+        out.append(PassageRelation(c.text[src[0]:src[1]], c.text[tgt[0]:tgt[1]], sign, tuple(src), tuple(tgt),
+                                   origin="model", model_id=model_id, score=round(p.score, 4),
+                                   extra={"direction_src": _WORDS[d_src], "direction_tgt": _WORDS[d_tgt]}))
     return out
 
 
@@ -351,11 +384,16 @@ class RelationModel:
     """
 
     def __init__(self, embedder: BaseEstimator | None = None, settings: HeadSettings | None = None,
-                 max_pairs: int = MAX_PAIRS, max_distance: int = MAX_DISTANCE) -> None:
+                 max_pairs: int = MAX_PAIRS, max_distance: int = MAX_DISTANCE, granular: bool = False,
+                 states: bool = False) -> None:
         self.embedder = embedder
         self.settings = settings or HeadSettings()
         self.max_pairs = max_pairs
         self.max_distance = max_distance
+        self.granular = granular
+        """Candidate spans at several granularities (models.candidates._granular)."""
+        self.states = states
+        """State words become each concept's direction (relations_from); train with the same."""
         self.thresholds: dict[str, float] = {"pair": 0.5, "extract": 0.5, "relative": 0.0, "sentence": 0.5}
         self.pair_: Pipeline | None = None
         self.sign_: Pipeline | None = None
@@ -496,7 +534,7 @@ class RelationModel:
         pred, gold = [], []
         for text, rels, idx in passages:
             preds = [self._prediction(cands[i], probs[i], p_increase[i], threshold) for i in idx]
-            pred.append(relations_from(preds, None, relative))
+            pred.append(relations_from(preds, None, relative, self.states))
             gold.append(rels)
         return e2e_scores(pred, gold)
 
@@ -540,13 +578,14 @@ class RelationModel:
             starts = tqdm(starts, desc="extract", unit="chunk", file=sys.stderr)
         out: list[list[PassageRelation]] = []
         for start in starts:
-            per = make_candidates_batch(list(sentences[start:start + chunk]), lex, self.max_pairs, self.max_distance)
+            per = make_candidates_batch(list(sentences[start:start + chunk]), lex, self.max_pairs, self.max_distance,
+                                        self.granular)
             flat = [c for cs in per for c in cs]
             probs, p_inc = self.predict_proba(flat)
             i = 0
             for cs in per:
                 preds = [self._prediction(c, probs[i + k], p_inc[i + k], t) for k, c in enumerate(cs)]
-                out.append(relations_from(preds, self.model_id, relative))
+                out.append(relations_from(preds, self.model_id, relative, self.states))
                 i += len(cs)
         return out
 

@@ -95,7 +95,7 @@ def with_relations(doc: ParsedDocument, found: Sequence[Sequence[PassageRelation
     for sent, rels in zip(doc.sentences, found):
         if sent.is_reference:
             continue
-        rels = [PassageRelation(**{**r.__dict__, "extra": {"score": r.score}}) for r in rels]
+        rels = [PassageRelation(**{**r.__dict__, "extra": {**(r.extra or {}), "score": r.score}}) for r in rels]
         if rels or twosix:
             out.append(ParsedSentence(sent.text, sent.page, sent.start, sent.end,
                                       status="labeled" if rels else "no-relation", relations=rels, llm=sent.llm))

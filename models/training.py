@@ -70,6 +70,12 @@ class TrainSettings:
     in the LoRA stage and in the heads alike: every token's vector then knows which pair is asked
     about, at one forward pass per candidate instead of one per sentence. The sentence head keeps
     the plain text."""
+    granular: bool = False
+    """Candidate concepts at several granularities (noun chunk, with of/for/in/on/to attachments,
+    head with its compounds, gerund phrases, dash compounds), in training and extraction alike."""
+    states: bool = False
+    """State words ("low", "scarcity of", "rising") become a concept's direction, not its name;
+    the sign head learns the sign the text says between the spans as written."""
     valid_fraction: float = 0.2
     seed: int = 0
     cache_dir: str | None = None
@@ -93,12 +99,14 @@ def fmt_of(spec: str) -> str:
     return spec.partition(":")[0]
 
 
-def pair_examples(data: LabeledData, fmt: str) -> tuple[list[LabeledExample], list[tuple]]:
+def pair_examples(data: LabeledData, fmt: str, granular: bool = False, states: bool = False
+                  ) -> tuple[list[LabeledExample], list[tuple]]:
     """(pairs, passages-with-candidate-indices) of one split: passages through the extraction-time
     candidate generator (see classifier.passage_examples), plain span-labelled examples otherwise."""
     if not data.passages:
         return list(data.examples), []
-    built = passage_examples([p.text for p in data.passages], [p.relations for p in data.passages], source=fmt)
+    built = passage_examples([p.text for p in data.passages], [p.relations for p in data.passages], source=fmt,
+                             granular=granular, states=states)
     examples: list[LabeledExample] = []
     passages = []
     for p, (exs, n_generated) in zip(data.passages, built):
@@ -116,9 +124,10 @@ class Prepared:
     summary: list[dict]
 
 
-def add_split(train: TrainingSet, data: LabeledData, fmt: str) -> list[LabeledExample]:
+def add_split(train: TrainingSet, data: LabeledData, fmt: str, granular: bool = False, states: bool = False
+              ) -> list[LabeledExample]:
     """Append one training split's pairs, passages and (where they mean "causal") sentences."""
-    exs, passages = pair_examples(data, fmt)
+    exs, passages = pair_examples(data, fmt, granular, states)
     offset = len(train.examples)
     train.examples += exs
     train.passages += [(t, rels, [i + offset for i in idx]) for t, rels, idx in passages]
@@ -135,7 +144,8 @@ def training_set(datasets: Sequence[LabeledData]) -> TrainingSet:
     return train
 
 
-def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Callable = print) -> Prepared:
+def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Callable = print,
+            granular: bool = False, states: bool = False) -> Prepared:
     """Read every file, split it by sentence (seeded), gather training pairs/sentences.
 
     A text in any file's validation split is dropped from every file's training split: two files
@@ -154,7 +164,7 @@ def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Ca
         if dropped:
             tr = without_texts(tr, in_valid)
             progress(f"{spec}: {dropped} training texts left out, being in another file's validation split")
-        exs = add_split(train, tr, fmt)
+        exs = add_split(train, tr, fmt, granular, states)
         valid[spec] = (fmt, va)
         labels = Counter(CLASS_NAMES[int(e.label)] for e in exs)
         summary.append({"spec": spec, "format": fmt, "name": data.name, "sha256": file_sha256(spec.partition(":")[2]),
@@ -250,14 +260,15 @@ def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[s
 
 
 def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
-                progress: Callable = print) -> RelationModel:
-    """The whole `train` command: returns the fitted model, saved as a bundle at `out`."""
+                progress: Callable = print, loso: dict | None = None) -> RelationModel:
+    """The whole `train` command: returns the fitted model, saved as a bundle at `out`. loso: a
+    leave-one-source-out result of the same recipe (models.loso.run_loso) for the bundle to state."""
     from embedding.cache import default_cache_dir
     from embedding.features import CandidateEmbedder
     from models.evaluate import evaluate_data
 
     clock = time.perf_counter()
-    prep = prepare(specs, settings.valid_fraction, settings.seed, progress)
+    prep = prepare(specs, settings.valid_fraction, settings.seed, progress, settings.granular, settings.states)
     if settings.lora:
         prep.train.held_out = held_out_texts(prep.train, settings.lora_holdout, settings.seed)
         progress(f"{len(prep.train.held_out)} training texts held out of the LoRA stage to tune the heads on")
@@ -265,7 +276,7 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
     embedder = CandidateEmbedder(settings.backbone, adapter=str(adapter) if adapter else None,
                                  layers=settings.layers, parts=tuple(settings.parts), marked=settings.marked,
                                  cache_dir=settings.cache_dir or str(default_cache_dir()), batch_size=64)
-    model = RelationModel(embedder, settings.heads)
+    model = RelationModel(embedder, settings.heads, granular=settings.granular, states=settings.states)
     model.fit(prep.train, progress)
     model.info["training_data"] = prep.summary
     model.info["validation"] = {spec: evaluate_data(model, data, fmt, progress)
@@ -275,9 +286,12 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
                                     "lora_targets": settings.lora_targets, "lora_epochs": settings.lora_epochs,
                                     "lora_holdout": settings.lora_holdout if settings.lora else None,
                                     "lora_seeds": list(settings.lora_run_seeds) if settings.lora else None,
-                                    "marked": settings.marked,
+                                    "marked": settings.marked, "granular": settings.granular,
+                                    "states": settings.states,
                                     "valid_fraction": settings.valid_fraction,
                                     "seed": settings.seed, "seconds": round(time.perf_counter() - clock)}
+    if loso:
+        model.info["loso"] = loso
     model.save(out)
     embedder.set_params(adapter=str(Path(out) / "adapter") if adapter else None, cache_dir=None)
     return model

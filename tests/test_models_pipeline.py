@@ -60,7 +60,7 @@ def test_save_load_gives_identical_predictions(trained):
 def test_bundle_records_data_validation_and_hashes(trained):
     _, out = trained
     config = read_config(out)
-    assert config["format"] == "fuzzymap-relation-model" and config["version"] == 1
+    assert config["format"] == "fuzzymap-relation-model" and config["version"] == 2
     assert [d["format"] for d in config["training_data"]] == ["semeval2010", "twosix", "cnc"]
     assert all(len(d["sha256"]) == 64 for d in config["training_data"])
     assert "causal_f1" in next(iter(config["validation"].values()))
