@@ -103,7 +103,8 @@ def card(config: dict) -> Card:
     adapter = None
     if config.get("adapter"):
         lora = {k: v for k, v in (config.get("train_settings") or {}).items() if k.startswith("lora") and v is not None}
-        adapter = "LoRA " + ", ".join(f"{k[5:]}={v}" for k, v in lora.items() if k != "lora")
+        adapter = "LoRA " + ", ".join(f"{k[5:]}={','.join(map(str, v)) if isinstance(v, list) else v}"
+                                      for k, v in lora.items() if k != "lora")
     data = [{"data": item.get("spec"), "format": item.get("format"), "licence": item.get("license"),
              "train pairs": sum((item.get("train") or {}).get("pairs", {}).values()),
              "train sentences": (item.get("train") or {}).get("sentences"),

@@ -33,11 +33,11 @@ if os.environ.get("FUZZYMAP_MODEL"):
             "and applies once it is unset.")
 in_use = check_bundle(active)
 if not in_use.ok:
-    st.error(f"The active model `{md(active)}` cannot be used: {md(in_use.reason or '')}. "
+    st.error(f"The active model {md(active)} cannot be used: {md(in_use.reason or '')}. "
              "Suggestions fall back to the imported files' LLM predictions.")
 else:
     c = card(in_use.config)
-    st.markdown(f"**{md(c.model_id)}** · `{md(active)}` · backbone `{md(c.backbone or 'none')}`"
+    st.markdown(f"**{md(c.model_id)}** · {md(active)} · backbone {md(c.backbone or 'none')}"
                 + (f" · adapter: {md(c.adapter)}" if c.adapter else " · no adapter"))
     st.markdown("Thresholds: " + " · ".join(f"{md(k)} {v:.3f}" for k, v in c.thresholds.items()))
     st.markdown("**Training data and licences**")
@@ -53,7 +53,7 @@ st.caption("In models/ and var/models/. Every file is checked against the bundle
            "modified or foreign bundle is refused.")
 for entry in bundles:
     c1, c2, c3 = st.columns([3, 4, 2], vertical_alignment="center")
-    c1.markdown(f"`{md(str(entry.path))}`")
+    c1.markdown(md(str(entry.path)))
     if entry.ok:
         c2.markdown(f"{md(entry.model_id or '')}" + (" · **active**" if entry.active else ""))
         if not entry.active and c3.button("Use this model", key=f"model_use_{entry.path}"):
@@ -108,6 +108,8 @@ def _job_area() -> None:
         ss.model_job_seen = RUNNING
     elif ss.get("model_job_seen") == RUNNING:
         ss.model_job_seen = job.status
+        if job.status == DONE:
+            ss.model_tuned = str(job.out)  # compare the new bundle next
         st.rerun()  # the whole page: the new bundle joins the lists
     st.markdown(f"**Job {md(job.name)}**: {job.status} · started {job.started}"
                 + (f" · ended {job.finished}" if job.finished else ""))
