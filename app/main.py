@@ -20,6 +20,7 @@ PAGES = [  # file, title, icon; pages still being written are skipped until thei
     ("agreement.py", "Agreement", ":material/groups:"),
     ("compare.py", "Compare", ":material/compare_arrows:"),
     ("export.py", "Export", ":material/download:"),
+    ("model.py", "Model", ":material/model_training:"),
 ]
 
 st.set_page_config(page_title="fuzzymap", page_icon=":material/hub:", layout="wide")

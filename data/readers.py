@@ -13,7 +13,9 @@
   hypotheses, sentences causal iff any hypothesis is causal.
 - twosix: examples for relations whose src and tgt both occur in the text, passages with every
   relation, sentences causal iff the passage has a relation.
-- store: the same from a Store's human labels (sentences marked labeled or no-relation).
+- store: the same from a Store's human labels (sentences marked labeled or no-relation);
+  "store:DB#annotators=gold&documents=1,2" keeps only those annotators' labels (the gold set is the
+  annotator "gold") in those documents (see store_filters).
 
 Passages are gold for end-to-end scoring. Their PassageRelation.sign is 0 where the dataset has
 no sign (CNC, SIFT influence/affect); the store never holds such a relation.
@@ -242,22 +244,64 @@ def read_twosix_dataset(name: str, content: bytes) -> LabeledData:
     return _from_passages(f"twosix:{Path(name).name}", [s for d in docs for s in d.sentences])
 
 
-def _read_store(url: str) -> LabeledData:
+def store_filters(path: str) -> tuple[str, list[str] | None, list[int] | None]:
+    """(database, annotators, document ids) of a store spec's PATH: "DB" or
+    "DB#annotators=gold,ann&documents=1,3" (either part may be left out; None: no filter)."""
+    url, _, query = path.partition("#")
+    annotators: list[str] | None = None
+    documents: list[int] | None = None
+    for part in filter(None, query.split("&")):
+        key, _, value = part.partition("=")
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        if key == "annotators" and items:
+            annotators = items
+        elif key == "documents" and items and all(v.isdigit() for v in items):
+            documents = [int(v) for v in items]
+        else:
+            raise InputError(path, f"unknown store filter {part!r} (annotators=NAME,... or documents=ID,...)")
+    return url, annotators, documents
+
+
+def store_spec(url: str, annotators: list[str] | None = None, documents: list[int] | None = None) -> str:
+    """The "store:..." spec that store_filters reads back (None or empty: no filter)."""
+    for name in annotators or ():
+        if any(c in name for c in ",&#="):
+            raise InputError(name, "an annotator name with , & # or = cannot be chosen as training data")
+    parts = ([f"annotators={','.join(annotators)}"] if annotators else []) + (
+        [f"documents={','.join(map(str, documents))}"] if documents else [])
+    return f"store:{url}" + (f"#{'&'.join(parts)}" if parts else "")
+
+
+def _read_store(path: str) -> LabeledData:
+    """Human labels of the store: every sentence someone marked labeled or no-relation, or with
+    annotators given, the sentences those annotators labeled or marked, with their relations only."""
     from data.store import Store  # only this reader needs SQLAlchemy
 
+    url, annotators, documents = store_filters(path)
     if "://" not in url and not Path(url).is_file():
         raise InputError(url, "no such database file")
     store = Store(url)
     try:
         passages = []
-        for doc in store.export_documents():
-            for sent in doc.sentences:
-                if sent.status in ("labeled", "no-relation"):
-                    sent.relations = [r for r in sent.relations if r.origin == "human"]
+        for doc_id, doc in zip(_document_ids(store, documents), store.export_documents(documents)):
+            if annotators is not None:
+                marks = [store.sentences(doc_id, who) for who in annotators]
+                seen = [any(m[i].status in ("labeled", "no-relation") for m in marks) for i in range(len(doc.sentences))]
+            for i, sent in enumerate(doc.sentences):
+                keep = seen[i] if annotators is not None else sent.status in ("labeled", "no-relation")
+                if keep:
+                    sent.relations = [r for r in sent.relations if r.origin == "human"
+                                      and (annotators is None or r.annotator in annotators)]
                     passages.append(sent)
     finally:
         store.close()
     return _from_passages(f"store:{Path(url).name if '://' not in url else 'db'}", passages)
+
+
+def _document_ids(store, documents: list[int] | None) -> list[int]:
+    """Ids in export_documents' order (by id), only those asked for when documents is given."""
+    ids = sorted(d.id for d in store.list_documents())
+    return ids if documents is None else [i for i in ids if i in set(documents)]
 
 
 # ---------------------------------------------------------------------------- splits

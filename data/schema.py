@@ -187,6 +187,18 @@ class ActionT(Base):
     created_at: Mapped[str] = mapped_column(String(40))
 
 
+class SettingT(Base):
+    """One app-wide setting as text (table added in version 4): the active relation model, chosen on
+    the Model page, lives here so every session and a restarted server see the same choice."""
+
+    __tablename__ = "settings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(NAME_LEN), unique=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str | None] = mapped_column(String(NAME_LEN), nullable=True)
+    updated: Mapped[str] = mapped_column(String(40))
+
+
 
 class ExtractRunT(Base):
     """What the model proposed for one file on the Extract page, kept so a reload lists it (table
@@ -299,7 +311,12 @@ def _suggestion_directions(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE suggestions ADD COLUMN {column} VARCHAR(8)"))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3, _pending_imports, _add_page_view_tables, _add_extract_runs, _suggestion_directions]
+def _add_settings_table(conn: Connection) -> None:
+    """Version 4 adds the settings table (the active relation model)."""
+    SettingT.__table__.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3, _pending_imports, _add_page_view_tables, _add_extract_runs, _suggestion_directions, _add_settings_table]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 

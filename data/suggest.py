@@ -118,9 +118,14 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def bundle_path() -> str:
-    """The bundle the app uses: FUZZYMAP_MODEL, else models/default."""
-    return os.environ.get("FUZZYMAP_MODEL") or DEFAULT_BUNDLE
+def bundle_path(store=None) -> str:
+    """The bundle the app uses: FUZZYMAP_MODEL, else the one made active on the Model page (kept
+    in `store`), else models/default."""
+    if os.environ.get("FUZZYMAP_MODEL"):
+        return os.environ["FUZZYMAP_MODEL"]
+    from data.settings import active_model
+
+    return (active_model(store) if store is not None else None) or DEFAULT_BUNDLE
 
 
 def best_source(path: str | None = None, lexicon: Iterable[str] = ()) -> SuggestionSource:

@@ -90,20 +90,6 @@ def _loso_report(path: str, specs: list[str]) -> dict:
     return report
 
 
-def _eval_split(spec: str, config: dict) -> tuple[str, object]:
-    """The data to score: a training file is scored on its held-out validation split only."""
-    from data.readers import read_dataset, split
-    from models.training import file_sha256, fmt_of
-
-    data = read_dataset(spec)
-    digest = file_sha256(spec.partition(":")[2])
-    for item in config.get("training_data", []):
-        if digest is not None and item.get("sha256") == digest and item.get("format") == fmt_of(spec):
-            _log(f"{spec} was a training file: scoring its held-out validation split only")
-            return "validation", split(data, item["valid_fraction"], item["seed"])[1]
-    return "all", data
-
-
 def _baseline(config: dict, fmt: str, data) -> dict:
     """TF-IDF + LogisticRegression on the bundle's own training data (same splits, same tuning)."""
     from models.classifier import HeadSettings, RelationModel
@@ -154,8 +140,9 @@ def cmd_loso(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from data.readers import read_dataset
     from models.bundle import load_model, read_config
-    from models.evaluate import evaluate_data
+    from models.evaluate import evaluate_data, held_out_part
     from models.training import fmt_of
 
     if args.loso:
@@ -167,7 +154,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     spec = args.data[0]
     config = read_config(args.model)
     model = load_model(args.model)
-    part, data = _eval_split(spec, config)
+    part, data = held_out_part(spec, read_dataset(spec), config, _log)
     fmt = fmt_of(spec)
     result = {"model": model.model_id, "data": spec, "split": part, **evaluate_data(model, data, fmt)}
     if args.baseline == "tfidf":

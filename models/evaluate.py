@@ -5,14 +5,28 @@ from collections.abc import Callable
 
 import numpy as np
 
+from data.readers import split
 from data.types import Direction, LabeledData
 from models.classifier import RelationModel
 from models.metrics import calibration_error, e2e_scores, pair_scores, sentence_scores, sign_accuracy
-from models.training import SENTENCE_FORMATS
+from models.training import SENTENCE_FORMATS, data_sha256, fmt_of
 
 
 def _round(d: dict) -> dict:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in d.items()}
+
+
+def held_out_part(spec: str, data: LabeledData, config: dict, progress: Callable = print
+                  ) -> tuple[str, LabeledData]:
+    """The part of `data` (read from `spec`) a bundle may be scored on: a dataset the bundle was
+    trained on (same format and sha256, see training.data_sha256) gives its held-out validation
+    split only; any other dataset is scored whole ("all")."""
+    digest = data_sha256(spec, data)
+    for item in config.get("training_data", []):
+        if digest is not None and item.get("sha256") == digest and item.get("format") == fmt_of(spec):
+            progress(f"{spec} was a training file: scoring its held-out validation split only")
+            return "validation", split(data, item["valid_fraction"], item["seed"])[1]
+    return "all", data
 
 
 def evaluate_data(model: RelationModel, data: LabeledData, fmt: str, progress: Callable | None = None) -> dict:

@@ -7,6 +7,7 @@ stage did not see), so the validation figures written into the bundle are honest
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import tempfile
 import time
@@ -15,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from data.errors import InputError
 from data.readers import read_dataset, split, text_keys, without_texts
 from data.types import Direction, LabeledData, LabeledExample
 from models.classifier import HeadSettings, RelationModel, TrainingSet, passage_examples
@@ -99,6 +101,28 @@ def fmt_of(spec: str) -> str:
     return spec.partition(":")[0]
 
 
+MIN_STORE_RELATIONS = 20
+"""Fewest human relations a store's labels (the gold set, or the annotators chosen) must hold to
+train on: below that a 20 % validation split holds a handful of them, too few to say anything,
+and the heads' cross-validation folds may lack a class."""
+
+
+def data_sha256(spec: str, data: LabeledData) -> str | None:
+    """What identifies a dataset for "was this trained on?": the file's sha256, or for the store
+    (a database that changes with every label) a sha256 of the labelled passages read from it."""
+    if fmt_of(spec) != "store":
+        return file_sha256(spec.partition(":")[2])
+    rows = [[p.text, [[r.src, r.tgt, r.sign] for r in p.relations]] for p in data.passages]
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+def check_store_size(spec: str, data: LabeledData) -> None:
+    """Refuse store labels with fewer than MIN_STORE_RELATIONS relations (InputError)."""
+    n = sum(len(p.relations) for p in data.passages)
+    if fmt_of(spec) == "store" and n < MIN_STORE_RELATIONS:
+        raise InputError(spec, f"holds {n} labelled relations; training needs at least {MIN_STORE_RELATIONS}")
+
+
 def pair_examples(data: LabeledData, fmt: str, granular: bool = False, states: bool = False
                   ) -> tuple[list[LabeledExample], list[tuple]]:
     """(pairs, passages-with-candidate-indices) of one split: passages through the extraction-time
@@ -155,6 +179,8 @@ def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Ca
     valid: dict[str, tuple[str, LabeledData]] = {}
     summary = []
     read = {spec: read_dataset(spec) for spec in specs}
+    for spec, data in read.items():
+        check_store_size(spec, data)
     splits = {spec: split(data, valid_fraction, seed) for spec, data in read.items()}
     in_valid = set().union(*(text_keys(va) for _, va in splits.values()))
     for spec in specs:
@@ -167,7 +193,7 @@ def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Ca
         exs = add_split(train, tr, fmt, granular, states)
         valid[spec] = (fmt, va)
         labels = Counter(CLASS_NAMES[int(e.label)] for e in exs)
-        summary.append({"spec": spec, "format": fmt, "name": data.name, "sha256": file_sha256(spec.partition(":")[2]),
+        summary.append({"spec": spec, "format": fmt, "name": data.name, "sha256": data_sha256(spec, data),
                         "license": LICENSES.get(fmt), "valid_fraction": valid_fraction, "seed": seed,
                         "train": {"pairs": dict(labels), "sentences": len(tr.sentences), "passages": len(tr.passages)},
                         "valid": {"pairs": len(va.examples), "sentences": len(va.sentences),
@@ -201,7 +227,6 @@ def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[s
     tens of CPU minutes tuning the same adapter again. With several `lora_seeds` each run is cached
     on its own (a soup of seeds 0 and 1 reuses the plain seed-0 run) and their mean is returned.
     """
-    import json
     import random
 
     from embedding.backbones import cache_root
@@ -279,6 +304,7 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
     model = RelationModel(embedder, settings.heads, granular=settings.granular, states=settings.states)
     model.fit(prep.train, progress)
     model.info["training_data"] = prep.summary
+    progress("scoring the held-out validation splits")
     model.info["validation"] = {spec: evaluate_data(model, data, fmt, progress)
                                 for spec, (fmt, data) in prep.valid.items()}
     model.info["train_settings"] = {"backbone": settings.backbone, "lora": settings.lora,
@@ -292,6 +318,7 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
                                     "seed": settings.seed, "seconds": round(time.perf_counter() - clock)}
     if loso:
         model.info["loso"] = loso
+    progress(f"saving the bundle to {out}")
     model.save(out)
     embedder.set_params(adapter=str(Path(out) / "adapter") if adapter else None, cache_dir=None)
     return model

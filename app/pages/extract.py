@@ -19,7 +19,7 @@ store = get_store()
 annotator = current_annotator()
 st.title("Extract relations from papers")
 
-bundle = bundle_path()
+bundle = bundle_path(store)
 if not Path(bundle).is_dir():
     st.warning(f"No relation model bundle `{Path(bundle).name}` yet, so nothing can be extracted. "
                "Train one with `make model` (python -m models train … --out models/default), or point "

@@ -207,8 +207,9 @@ if doc_id != ss.doc:
     ss.doc, ss.pos = doc_id, None
     _reset_form()
 doc = by_id[ss.doc]
-source = _source(bundle_path(), store.url)
-asked = _asked(bundle_path(), store.url)
+active_bundle = bundle_path(store)
+source = _source(active_bundle, store.url)
+asked = _asked(active_bundle, store.url)
 order = st.sidebar.segmented_control("Order", ORDERS, default="document", key="lb_order", on_change=_go, args=(None,),
                                      help="likely causal / uncertain use the suggestion scores (active learning)")
 
