@@ -14,8 +14,6 @@ from data.errors import InputError
 from models.bundle import read_config
 
 SHIPPED_ROOT = Path("models")
-LOSO_KEYS = ("leave_one_source_out", "loso")
-"""Config keys under which a bundle may carry leave-one-source-out figures (source -> figures)."""
 VALIDATION_COLUMNS = ("n", "causal_precision", "causal_recall", "causal_f1", "detection_f1", "sign_accuracy",
                       "e2e_precision", "e2e_recall", "e2e_f1", "sentence_f1", "causal_ece")
 
@@ -111,10 +109,14 @@ def card(config: dict) -> Card:
              "validation pairs": (item.get("valid") or {}).get("pairs"),
              "validation sentences": (item.get("valid") or {}).get("sentences")}
             for item in config.get("training_data", [])]
-    loso = next((config[k] for k in LOSO_KEYS if isinstance(config.get(k), dict)), {})
+    loso = config.get("loso") if isinstance(config.get("loso"), dict) else {}
+    folds = {source: {"e2e_precision": f.get("precision"), "e2e_recall": f.get("recall"), "e2e_f1": f.get("e2e_f1")}
+             for source, f in (loso.get("folds") or {}).items() if isinstance(f, dict)}
+    if folds:
+        folds["mean"] = {"e2e_f1": loso.get("mean_e2e_f1")}
     return Card(model_id=config.get("model_id", "?"), backbone=config.get("backbone"), adapter=adapter,
                 thresholds=dict(config.get("thresholds") or {}), data=data,
-                validation=_figures(config.get("validation") or {}), leave_one_source_out=_figures(loso),
+                validation=_figures(config.get("validation") or {}), leave_one_source_out=_figures(folds),
                 settings=dict(config.get("train_settings") or {}))
 
 

@@ -18,6 +18,7 @@ from data.settings import ACTIVE_MODEL, active_model, set_setting
 from data.store import Store
 from data.suggest import DEFAULT_BUNDLE, bundle_path
 from model_page_world import gold_store
+from models.bundle import read_config
 from models import jobs
 from models.catalog import card, check_bundle, list_bundles
 from models.training import MIN_STORE_RELATIONS, check_store_size
@@ -118,7 +119,7 @@ def test_bundle_list_refuses_tampered_and_foreign_bundles(tiny_model, tmp_path, 
 
 def test_card_shows_data_licences_validation_and_leave_one_source_out(tiny_model, tmp_path):
     folder = shutil.copytree(tiny_model, tmp_path / "b")
-    config = json.loads((folder / "config.json").read_text())
+    config = read_config(folder)
     c = card(config)
     assert c.model_id == config["model_id"] and c.backbone == "minilm" and c.adapter is None
     assert c.thresholds == config["thresholds"]
@@ -127,11 +128,11 @@ def test_card_shows_data_licences_validation_and_leave_one_source_out(tiny_model
     (row,) = c.validation
     assert row["data"] == item["data"] and row["causal_f1"] == config["validation"][item["data"]]["causal_f1"]
     assert c.leave_one_source_out == []
-    config["leave_one_source_out"] = {"sift": {"causal_f1": 0.25, "e2e_f1": 0.125, "other": 1}}
-    (folder / "config.json").write_text(json.dumps(config))  # the card is not hashed: people may edit it
-    assert check_bundle(folder).ok
-    assert card(check_bundle(folder).config).leave_one_source_out == [
-        {"data": "sift", "causal_f1": 0.25, "e2e_f1": 0.125}]
+    loso = {"folds": {"nyt": {"e2e_f1": 0.25, "precision": 0.5, "recall": 0.125}}, "mean_e2e_f1": 0.25}
+    assert card({**config, "loso": loso}).leave_one_source_out == [
+        {"data": "nyt", "e2e_precision": 0.5, "e2e_recall": 0.125, "e2e_f1": 0.25}, {"data": "mean", "e2e_f1": 0.25}]
+    (folder / "config.json").write_text(json.dumps({**config, "thresholds": {}}))  # every file is hashed
+    assert not check_bundle(folder).ok
     default = card(check_bundle(ROOT / "models" / "default").config)
     assert default.adapter.startswith("LoRA ") and "r=16" in default.adapter
 
