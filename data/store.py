@@ -178,6 +178,15 @@ def _statuses(s: Session, where: ColumnElement[bool], annotator: str | None) -> 
     return {sid: next((st for st in _PRECEDENCE if st in sts), "unseen") for sid, sts in found.items()}
 
 
+def _joint_statuses(s: Session, where: ColumnElement[bool], annotators: list[str]) -> dict[int, str]:
+    """sentence id -> status as these annotators together see it (see _PRECEDENCE)."""
+    found: dict[int, set[str]] = {}
+    for who in annotators:
+        for sid, status in _statuses(s, where, who).items():
+            found.setdefault(sid, set()).add(status)
+    return {sid: next((st for st in _PRECEDENCE if st in sts), "unseen") for sid, sts in found.items()}
+
+
 def _make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -400,25 +409,30 @@ class Store:
             return sorted(s.scalars(select(AnnotatorT.name)), key=str.casefold)
 
     # ---------------------------------------------------------------- documents
-    def import_documents(self, docs: list[ParsedDocument], annotator: str | None = None) -> list[int]:
+    def import_documents(self, docs: list[ParsedDocument], annotator: str | None = None,
+                         owners: list[str | None] | None = None) -> list[int]:
         """Imports in one transaction: one bad document means nothing is imported.
 
         A document whose sha256 is already stored returns the stored id and adds nothing. Human
-        relations without an annotator get `annotator`, and so do the sentences' "no-relation" /
-        "discarded" statuses (e.g. a TwoSix passage without relations: read, none found); without
-        an annotator those stay a status no annotator is known for. Imports are logged but not
-        undoable (delete instead).
+        relations without an annotator get `annotator` (or the document's own entry of `owners`,
+        one per document), and so do the sentences' "no-relation" / "discarded" statuses (e.g. a
+        TwoSix passage without relations: read, none found); without an annotator those stay a
+        status no annotator is known for. Imports are logged but not undoable (delete instead).
         """
+        if owners is not None and len(owners) != len(docs):
+            raise InputError("import", f"{len(owners)} owners for {len(docs)} documents")
+        names = [_name(who, "annotator", "import") if who else None
+                 for who in (owners if owners is not None else [annotator] * len(docs))]
         annotator = _name(annotator, "annotator", "import") if annotator else None
         ids: list[int] = []
         with self._write() as log:
             s = log.session
             known: dict[str, int] = {}
-            for doc in docs:
+            for doc, owner in zip(docs, names):
                 check_document(doc)
                 found = known.get(doc.sha256) or s.scalar(select(DocumentT.id).where(DocumentT.sha256 == doc.sha256))
                 if found is None:
-                    found = self._add_document(log, doc, annotator)
+                    found = self._add_document(log, doc, owner)
                 known[doc.sha256] = found
                 ids.append(found)
             names = ", ".join(d.filename for d in docs)
@@ -974,9 +988,27 @@ class Store:
                 for r, x, d in s.execute(q.order_by(RelationT.id))
             ]
 
-    def export_documents(self, document_ids: list[int] | None = None) -> list[ParsedDocument]:
+    def check_export(self, document_ids: list[int] | None = None, annotators: list[str] | None = None) -> None:
+        """Raises InputError naming the first document id or annotator the database does not hold."""
+        with self._read() as s:
+            if document_ids is not None:
+                known = set(s.scalars(select(DocumentT.id).where(DocumentT.id.in_(list(document_ids)))))
+                missing = [i for i in document_ids if i not in known]
+                if missing:
+                    raise InputError("export", f"no document with id {missing[0]}")
+            if annotators is not None:
+                names = set(s.scalars(select(AnnotatorT.name))) | set(s.scalars(select(RelationT.annotator).distinct()))
+                missing_names = [a for a in annotators if a not in names]
+                if missing_names:
+                    raise InputError("export", f"no annotator named {missing_names[0]!r}")
+
+    def export_documents(self, document_ids: list[int] | None = None,
+                         annotators: list[str] | None = None) -> list[ParsedDocument]:
         """Documents as ParsedDocuments with their relations, for the file writers (formats.py); a
-        sentence's status is everyone's together (see sentences), as a file has one per sentence."""
+        sentence's status is everyone's together (see sentences), as a file has one per sentence.
+        `annotators` keeps only their relations and marks (e.g. ["gold"]: the adjudicated set, each
+        relation once); unknown ids or names raise InputError (see check_export)."""
+        self.check_export(document_ids, annotators)
         with self._read() as s:
             q = select(DocumentT).order_by(DocumentT.id)
             if document_ids is not None:
@@ -986,10 +1018,13 @@ class Store:
                 sents = list(s.scalars(
                     select(SentenceT).where(SentenceT.document_id == d.id).order_by(SentenceT.position, SentenceT.id)
                 ))
-                statuses = _statuses(s, SentenceT.document_id == d.id, None)
+                where = SentenceT.document_id == d.id
+                statuses = _statuses(s, where, None) if annotators is None else _joint_statuses(s, where, annotators)
                 rels: dict[int, list[PassageRelation]] = {}
                 rq = (select(RelationT).join(SentenceT, SentenceT.id == RelationT.sentence_id)
                       .where(SentenceT.document_id == d.id).order_by(RelationT.id))
+                if annotators is not None:
+                    rq = rq.where(RelationT.annotator.in_(list(annotators)))
                 for r in s.scalars(rq):
                     rels.setdefault(r.sentence_id, []).append(self._passage_relation(r))
                 year: int | str | None = d.year
@@ -1022,10 +1057,13 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("info", help="schema version and documents with their label counts")
     load = commands.add_parser("import", help="import files (PDF, TXT, MD, DOCX, RTF, TwoSix JSON, JSONL) at once")
     load.add_argument("files", nargs="+")
-    load.add_argument("--annotator", help="who labelled the relations the files carry (TwoSix)")
+    load.add_argument("--annotator", help="who made the labels (relations, 'no relation' marks) the files carry "
+                      "(default: imported:<file name>)")
     dump = commands.add_parser("export", help="write documents with their relations")
     dump.add_argument("--format", choices=("twosix", "jsonl", "csv"), default="jsonl")
     dump.add_argument("--documents", help="comma-separated document ids (default: all)")
+    dump.add_argument("--annotator", action="append", dest="annotators", metavar="NAME",
+                      help="only this annotator's relations and marks, e.g. gold (repeatable; default: everyone's)")
     dump.add_argument("--out", help="file to write (default: standard output)")
     args = parser.parse_args(argv)
     try:
@@ -1039,16 +1077,30 @@ def main(argv: list[str] | None = None) -> int:
                       f"no-relation {d.n_no_relation}, discarded {d.n_discarded}")
         elif args.command == "import":
             from data.ingest import read_path
+            from data.uploads import carries_labels, default_owner
 
-            docs = [doc for f in args.files for doc in read_path(f)]
-            ids = store.import_documents(docs, annotator=args.annotator)
-            print(f"imported {len(docs)} documents: ids {', '.join(map(str, ids))}")
+            read = [(f, read_path(f)) for f in args.files]
+            docs = [doc for _, found in read for doc in found]
+            owners = [(args.annotator or default_owner(Path(f).name)) if carries_labels([doc]) else None
+                      for f, found in read for doc in found]
+            before = {d.id for d in store.list_documents()}
+            ids = store.import_documents(docs, owners=owners)
+            new = sorted(set(ids) - before)
+            old = sorted(set(ids) & before)
+            if new:
+                print(f"imported {len(new)} document(s): ids {', '.join(map(str, new))}")
+            if old:
+                print(f"{'' if new else 'nothing imported: '}already stored, nothing added: "
+                      f"document(s) {', '.join(map(str, old))}")
         else:
             from data.formats import write_jsonl, write_relations_csv, write_twosix
 
-            ids = [int(x) for x in args.documents.split(",")] if args.documents else None
+            try:
+                ids = [int(x) for x in args.documents.split(",")] if args.documents else None
+            except ValueError:
+                raise InputError("--documents", f"{args.documents!r} is not a comma-separated list of ids") from None
             writer = {"twosix": write_twosix, "jsonl": write_jsonl, "csv": write_relations_csv}[args.format]
-            text = writer(store.export_documents(ids))
+            text = writer(store.export_documents(ids, args.annotators))
             if args.out:
                 Path(args.out).write_text(text, encoding="utf-8")
             else:
