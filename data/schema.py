@@ -161,6 +161,20 @@ class ActionT(Base):
     created_at: Mapped[str] = mapped_column(String(40))
 
 
+class AssignmentT(Base):
+    """A reviewer's assignment of a document's sentences first..last (positions, inclusive) to an
+    annotator (table added in version 4). Two assignments of one sentence to two annotators are
+    the overlap that agreement is measured on."""
+
+    __tablename__ = "assignments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    annotator: Mapped[str] = mapped_column(String(NAME_LEN), index=True)
+    first: Mapped[int] = mapped_column(Integer)
+    last: Mapped[int] = mapped_column(Integer)
+    assigned_by: Mapped[str | None] = mapped_column(String(NAME_LEN), nullable=True)
+    created: Mapped[str] = mapped_column(String(40))
+
 
 def _v1_to_v2(conn: Connection) -> None:
     """Version 2 keeps other systems' predictions per sentence (TwoSix "LLM" block), notes and
@@ -226,7 +240,12 @@ def _v2_to_v3(conn: Connection) -> None:
     conn.execute(update(actions).where(actions.c.kind == "set_status").values(undoable=False))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3]
+def _add_assignments(conn: Connection) -> None:
+    """Version 4 lets a reviewer assign documents or sentence ranges to annotators."""
+    AssignmentT.__table__.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3, _add_assignments]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 

@@ -27,6 +27,7 @@ from data.schema import (
     NAME_LEN,
     ActionT,
     AnnotatorT,
+    AssignmentT,
     Base,
     ConceptT,
     DocumentT,
@@ -54,7 +55,7 @@ SUGGESTION_STATES = ("pending", "accepted", "rejected")
 RELATION_FIELDS = ("source", "target", "source_span", "target_span", "sign", "strength", "note")
 _MODELS: dict[str, type[Base]] = {
     m.__tablename__: m
-    for m in (DocumentT, SentenceT, SentenceStatusT, RelationT, SuggestionT, ConceptT, AnnotatorT)
+    for m in (DocumentT, SentenceT, SentenceStatusT, RelationT, SuggestionT, ConceptT, AnnotatorT, AssignmentT)
 }
 
 
@@ -331,8 +332,9 @@ class _Log:
     def delete(self, obj: Base) -> None:
         """Deletes a row and, first, whatever hangs on it, so that every row lost is logged."""
         if isinstance(obj, DocumentT):
-            for sent in self.session.scalars(select(SentenceT).where(SentenceT.document_id == obj.id)).all():
-                self.delete(sent)
+            for model in (AssignmentT, SentenceT):
+                for child in self.session.scalars(select(model).where(model.document_id == obj.id)).all():
+                    self.delete(child)
         if isinstance(obj, SentenceT):
             for model in (SentenceStatusT, SuggestionT, RelationT):
                 for child in self.session.scalars(select(model).where(model.sentence_id == obj.id)).all():

@@ -4,6 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app.state import current_annotator, get_store
+from data.assignments import describe_ranges
+from data.assignments import queue as assigned_queue
 from data.ingest import MAX_UPLOAD_BYTES, SUPPORTED_SUFFIXES
 from data.labeling import escape_markdown, progress
 from data.uploads import UploadOutcome, default_owner, import_parsed, parse_uploads
@@ -52,6 +54,19 @@ if pending:
         if cancel.form_submit_button("Cancel"):
             st.session_state.pop("upload_pending")
             st.rerun()
+
+queue = assigned_queue(store, annotator) if annotator else []
+if queue:
+    st.subheader("Your queue")
+    for item in queue:
+        left, mid, right = st.columns([4, 2, 1], vertical_alignment="center")
+        left.markdown(escape_markdown(f"{item.title} — {describe_ranges(item.ranges)}"))
+        mid.progress(progress(item.done, item.total), text=f"{item.done} of {item.total} done")
+        if right.button("Open", key=f"queue_open_{item.document_id}", disabled=item.next_position is None):
+            st.session_state["doc"] = item.document_id
+            st.session_state["pos"] = item.next_position
+            st.switch_page("pages/label.py", query_params={"doc": str(item.document_id),
+                                                            "s": str(item.next_position + 1)})
 
 docs = store.list_documents(annotator)  # progress is the chosen annotator's own (everyone's before one is chosen)
 if not docs:
