@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from app_server import browser_page, chromium, require_chromium, running_app, wait_idle, wait_interactive
+from app_server import require_chromium, running_app, wait_idle, wait_interactive
 from data.assignments import assign
 from data.store import Store
 from data.types import ParsedDocument, ParsedSentence
+from test_browser_label import browser, page  # noqa: F401  (fixtures: one Chromium, a fresh page per test)
 from test_export_annotators import three_annotators
 
 pytestmark = pytest.mark.browser
@@ -38,21 +39,6 @@ def app(tmp_path_factory):
     with running_app(db, FUZZYMAP_MODEL=str(db.parent / "no-model")) as url:
         yield url, store, gold_doc, plain
     store.close()
-
-
-@pytest.fixture(scope="module")
-def browser(app):
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser):
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=30_000)
-    with browser_page(browser) as pg:
-        yield pg
 
 
 def test_labeled_twosix_upload_lands_under_the_named_annotator(app, page):
