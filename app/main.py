@@ -19,6 +19,7 @@ PAGES = [  # file, title, icon; pages still being written are skipped until thei
     ("extract.py", "Extract", ":material/auto_awesome:"),
     ("agreement.py", "Agreement", ":material/groups:"),
     ("compare.py", "Compare", ":material/compare_arrows:"),
+    ("assign.py", "Assign", ":material/assignment_ind:"),
     ("export.py", "Export", ":material/download:"),
     ("model.py", "Model", ":material/model_training:"),
 ]

@@ -326,12 +326,12 @@ def shared_sentences(store: Store, document_ids: Iterable[int], annotator_a: str
     return out
 
 
-def store_agreement(store: Store, annotator_a: str, annotator_b: str,
-                    document_ids: Iterable[int] | None = None) -> tuple[Agreement, list[SentenceRow]]:
+def store_agreement(store: Store, annotator_a: str, annotator_b: str, document_ids: Iterable[int] | None = None,
+                    within: set[int] | None = None) -> tuple[Agreement, list[SentenceRow]]:
     """Agreement of two annotators on the sentences both judged in their shared documents (or the
-    given ones)."""
+    given ones); `within`: only these sentence ids (e.g. the part assigned to both)."""
     docs = shared_documents(store, annotator_a, annotator_b) if document_ids is None else list(document_ids)
-    sentences = shared_sentences(store, docs, annotator_a, annotator_b)
+    sentences = [s for s in shared_sentences(store, docs, annotator_a, annotator_b) if within is None or s.id in within]
     a: dict[int, list[Any]] = {}
     b: dict[int, list[Any]] = {}
     for d in docs:

@@ -44,10 +44,13 @@ def counts(docs: Sequence[ParsedDocument]) -> ExportCounts:
                         sum(len(s.relations) for d in docs for s in d.sentences))
 
 
-def stored_relation_count(store: Store, document_ids: Sequence[int] | None = None) -> int:
-    """How many relations the database holds for these documents (all annotators and origins)."""
+def stored_relation_count(store: Store, document_ids: Sequence[int] | None = None,
+                          annotators: Sequence[str] | None = None) -> int:
+    """How many relations the database holds for these documents (of these annotators; None: all
+    annotators and origins)."""
     ids = [d.id for d in store.list_documents()] if document_ids is None else document_ids
-    return sum(len(store.relations(document_id=d)) for d in ids)
+    who: Sequence[str | None] = [None] if annotators is None else annotators
+    return sum(len(store.relations(document_id=d, annotator=a)) for d in ids for a in who)
 
 
 def file_name(docs: Sequence[ParsedDocument], fmt: str) -> str:

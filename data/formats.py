@@ -310,7 +310,7 @@ def write_relations_csv(docs: list[ParsedDocument]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for doc in docs:
-        for i, sent in enumerate(doc.sentences):
+        for i, sent in enumerate(doc.sentences, 1):  # counted from 1, as the Label page shows them
             for r in sent.relations:
                 writer.writerow([
                     doc.title or doc.filename, i, sent.text, sent.page, r.src, r.tgt, r.sign, r.strength,

@@ -218,6 +218,21 @@ class ExtractRunT(Base):
     document: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class AssignmentT(Base):
+    """A reviewer's assignment of a document's sentences first..last (positions, inclusive) to an
+    annotator (table added in version 4). Two assignments of one sentence to two annotators are
+    the overlap that agreement is measured on."""
+
+    __tablename__ = "assignments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    annotator: Mapped[str] = mapped_column(String(NAME_LEN), index=True)
+    first: Mapped[int] = mapped_column(Integer)
+    last: Mapped[int] = mapped_column(Integer)
+    assigned_by: Mapped[str | None] = mapped_column(String(NAME_LEN), nullable=True)
+    created: Mapped[str] = mapped_column(String(40))
+
+
 def _v1_to_v2(conn: Connection) -> None:
     """Version 2 keeps other systems' predictions per sentence (TwoSix "LLM" block), notes and
     format-specific extras on relations, and adds the model-suggestion queue."""
@@ -316,7 +331,12 @@ def _add_settings_table(conn: Connection) -> None:
     SettingT.__table__.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3, _pending_imports, _add_page_view_tables, _add_extract_runs, _suggestion_directions, _add_settings_table]
+def _add_assignments(conn: Connection) -> None:
+    """Version 4 lets a reviewer assign documents or sentence ranges to annotators."""
+    AssignmentT.__table__.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3, _pending_imports, _add_page_view_tables, _add_extract_runs, _suggestion_directions, _add_settings_table, _add_assignments]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 

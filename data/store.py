@@ -27,6 +27,7 @@ from data.schema import (
     NAME_LEN,
     ActionT,
     AnnotatorT,
+    AssignmentT,
     Base,
     ConceptT,
     DocumentFileT,
@@ -71,7 +72,7 @@ SUGGESTION_STATES = ("pending", "accepted", "rejected")
 RELATION_FIELDS = ("source", "target", "source_span", "target_span", "sign", "strength", "note")
 _MODELS: dict[str, type[Base]] = {
     m.__tablename__: m
-    for m in (DocumentT, SentenceT, SentenceStatusT, RelationT, SuggestionT, ConceptT, AnnotatorT)
+    for m in (DocumentT, SentenceT, SentenceStatusT, RelationT, SuggestionT, ConceptT, AnnotatorT, AssignmentT)
 }
 
 
@@ -215,6 +216,15 @@ def _statuses(s: Session, where: ColumnElement[bool], annotator: str | None) -> 
         found.setdefault(sid, set()).add(status)
     for sid in s.scalars(labeled):
         found.setdefault(sid, set()).add("labeled")
+    return {sid: next((st for st in _PRECEDENCE if st in sts), "unseen") for sid, sts in found.items()}
+
+
+def _joint_statuses(s: Session, where: ColumnElement[bool], annotators: list[str]) -> dict[int, str]:
+    """sentence id -> status as these annotators together see it (see _PRECEDENCE)."""
+    found: dict[int, set[str]] = {}
+    for who in annotators:
+        for sid, status in _statuses(s, where, who).items():
+            found.setdefault(sid, set()).add(status)
     return {sid: next((st for st in _PRECEDENCE if st in sts), "unseen") for sid, sts in found.items()}
 
 
@@ -417,8 +427,9 @@ class _Log:
     def delete(self, obj: Base) -> None:
         """Deletes a row and, first, whatever hangs on it, so that every row lost is logged."""
         if isinstance(obj, DocumentT):
-            for sent in self.session.scalars(select(SentenceT).where(SentenceT.document_id == obj.id)).all():
-                self.delete(sent)
+            for model in (AssignmentT, SentenceT):
+                for child in self.session.scalars(select(model).where(model.document_id == obj.id)).all():
+                    self.delete(child)
         if isinstance(obj, SentenceT):
             for model in (SentenceStatusT, SuggestionT, RelationT):
                 for child in self.session.scalars(select(model).where(model.sentence_id == obj.id)).all():
@@ -498,14 +509,16 @@ class Store:
             return sorted(s.scalars(select(AnnotatorT.name)), key=str.casefold)
 
     # ---------------------------------------------------------------- documents
-    def import_documents(self, docs: list[ParsedDocument], annotator: str | None = None) -> list[int]:
+    def import_documents(self, docs: list[ParsedDocument], annotator: str | None = None,
+                         owners: list[str | None] | None = None) -> list[int]:
         """Imports documents all or nothing: one bad document means nothing is imported.
 
         A document whose sha256 is already stored returns the stored id and adds nothing. Human
-        relations without an annotator get `annotator`, and so do the sentences' "no-relation" /
-        "discarded" statuses (e.g. a TwoSix passage without relations: read, none found); without
-        an annotator those stay a status no annotator is known for. JSONL marks keep their own
-        annotators. Imports are logged but not undoable (delete instead).
+        relations without an annotator get `annotator` (or the document's own entry of `owners`,
+        one per document), and so do the sentences' "no-relation" / "discarded" statuses (e.g. a
+        TwoSix passage without relations: read, none found); without an annotator those stay a
+        status no annotator is known for. JSONL marks keep their own annotators. Imports are
+        logged but not undoable (delete instead).
 
         Written in batches so that other writers are not held up by a large file: a first short
         transaction adds each new document marked pending, then each IMPORT_BATCH sentences (with
@@ -514,18 +527,23 @@ class Store:
         documents out, so readers and writers see all the documents of an import or none, never
         part of one. A failed import deletes its pending documents; a killed one leaves them
         invisible until a Store opened PENDING_STALE_S later, or an import of the same file
-        then, deletes them. The log entry holds
-        the document rows, which reference their sentences, not copies of every row.
+        then, deletes them. The log entry holds the document rows, which reference their
+        sentences, not copies of every row.
         """
+        if owners is not None and len(owners) != len(docs):
+            raise InputError("import", f"{len(owners)} owners for {len(docs)} documents")
+        owned = [_name(who, "annotator", "import") if who else None
+                 for who in (owners if owners is not None else [annotator] * len(docs))]
         annotator = _name(annotator, "annotator", "import") if annotator else None
         for doc in docs:
             check_document(doc)
         ids: list[int] = []
         new: dict[int, ParsedDocument] = {}
+        owner_of: dict[int, str | None] = {}
         with self._write() as log:
             s = log.session
             known: dict[str, int] = {}
-            for doc in docs:
+            for doc, owner in zip(docs, owned):
                 found = known.get(doc.sha256) or self._stored_document(s, doc)
                 if found is None:
                     d = DocumentT(
@@ -536,6 +554,7 @@ class Store:
                     s.flush()
                     found = d.id
                     new[found] = doc
+                    owner_of[found] = owner
                 known[doc.sha256] = found
                 ids.append(found)
         if not new:
@@ -544,7 +563,7 @@ class Store:
             for doc_id, doc in new.items():
                 for start in range(0, len(doc.sentences), IMPORT_BATCH):
                     with self._write() as log:
-                        self._add_sentences(log.session, doc_id, doc, start, annotator)
+                        self._add_sentences(log.session, doc_id, doc, start, owner_of[doc_id])
                         log.session.execute(update(DocumentT).where(DocumentT.id == doc_id).values(pending=_now()))
             with self._write() as log:
                 rows = log.session.scalars(select(DocumentT).where(DocumentT.id.in_(list(new)))).all()
@@ -1278,9 +1297,28 @@ class Store:
             out.setdefault(sid, []).append(Mark(name, status, updated))
         return out
 
-    def export_documents(self, document_ids: list[int] | None = None) -> list[ParsedDocument]:
+
+    def check_export(self, document_ids: list[int] | None = None, annotators: list[str] | None = None) -> None:
+        """Raises InputError naming the first document id or annotator the database does not hold."""
+        with self._read() as s:
+            if document_ids is not None:
+                known = set(s.scalars(select(DocumentT.id).where(DocumentT.id.in_(list(document_ids)))))
+                missing = [i for i in document_ids if i not in known]
+                if missing:
+                    raise InputError("export", f"no document with id {missing[0]}")
+            if annotators is not None:
+                names = set(s.scalars(select(AnnotatorT.name))) | set(s.scalars(select(RelationT.annotator).distinct()))
+                missing_names = [a for a in annotators if a not in names]
+                if missing_names:
+                    raise InputError("export", f"no annotator named {missing_names[0]!r}")
+
+    def export_documents(self, document_ids: list[int] | None = None,
+                         annotators: list[str] | None = None) -> list[ParsedDocument]:
         """Documents as ParsedDocuments with their relations, for the file writers (formats.py); a
-        sentence's status is everyone's together (see sentences), as a file has one per sentence."""
+        sentence's status is everyone's together (see sentences), as a file has one per sentence.
+        `annotators` keeps only their relations and marks (e.g. ["gold"]: the adjudicated set, each
+        relation once); unknown ids or names raise InputError (see check_export)."""
+        self.check_export(document_ids, annotators)
         with self._read() as s:
             q = select(DocumentT).where(DocumentT.pending.is_(None)).order_by(DocumentT.id)
             if document_ids is not None:
@@ -1290,15 +1328,20 @@ class Store:
                 sents = list(s.scalars(
                     select(SentenceT).where(SentenceT.document_id == d.id).order_by(SentenceT.position, SentenceT.id)
                 ))
-                statuses = _statuses(s, SentenceT.document_id == d.id, None)
+                where = SentenceT.document_id == d.id
+                statuses = _statuses(s, where, None) if annotators is None else _joint_statuses(s, where, annotators)
                 rels: dict[int, list[PassageRelation]] = {}
                 rq = (select(RelationT).join(SentenceT, SentenceT.id == RelationT.sentence_id)
                       .where(SentenceT.document_id == d.id).order_by(RelationT.id))
+                if annotators is not None:
+                    rq = rq.where(RelationT.annotator.in_(list(annotators)))
                 index: dict[int, int] = {}  # relation id -> its index in its sentence's relations
                 for r in s.scalars(rq):
                     index[r.id] = len(rels.setdefault(r.sentence_id, []))
                     rels[r.sentence_id].append(self._passage_relation(r))
                 marks = self._document_marks(s, d.id)
+                if annotators is not None:
+                    marks = {sid: [m for m in ms if m.annotator in annotators] for sid, ms in marks.items()}
                 suggestions: dict[int, list[PassageSuggestion]] = {}
                 sq = (select(SuggestionT).join(SentenceT, SentenceT.id == SuggestionT.sentence_id)
                       .where(SentenceT.document_id == d.id).order_by(SuggestionT.id))
@@ -1341,10 +1384,13 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("info", help="schema version and documents with their label counts")
     load = commands.add_parser("import", help="import files (PDF, TXT, MD, DOCX, RTF, TwoSix JSON, JSONL) at once")
     load.add_argument("files", nargs="+")
-    load.add_argument("--annotator", help="who labelled the relations the files carry (TwoSix)")
+    load.add_argument("--annotator", help="who made the labels (relations, 'no relation' marks) the files carry "
+                      "(default: imported:<file name>)")
     dump = commands.add_parser("export", help="write documents with their relations")
     dump.add_argument("--format", choices=("twosix", "jsonl", "csv"), default="jsonl")
     dump.add_argument("--documents", help="comma-separated document ids (default: all)")
+    dump.add_argument("--annotator", action="append", dest="annotators", metavar="NAME",
+                      help="only this annotator's relations and marks, e.g. gold (repeatable; default: everyone's)")
     dump.add_argument("--out", help="file to write (default: standard output)")
     args = parser.parse_args(argv)
     try:
@@ -1358,20 +1404,30 @@ def main(argv: list[str] | None = None) -> int:
                       f"no-relation {d.n_no_relation}, discarded {d.n_discarded}")
         elif args.command == "import":
             from data.ingest import read_path
+            from data.uploads import carries_labels, default_owner
 
-            docs = [doc for f in args.files for doc in read_path(f)]
+            read = [(f, read_path(f)) for f in args.files]
+            docs = [doc for _, found in read for doc in found]
+            owners = [(args.annotator or default_owner(Path(f).name)) if carries_labels([doc]) else None
+                      for f, found in read for doc in found]
             before = {d.id for d in store.list_documents()}
-            ids = store.import_documents(docs, annotator=args.annotator)
-            new = list(dict.fromkeys(i for i in ids if i not in before))
-            old = list(dict.fromkeys(i for i in ids if i in before))
-            print("; ".join([f"imported {len(new)} documents: ids {', '.join(map(str, new))}"] * bool(new)
-                            + [f"already imported: ids {', '.join(map(str, old))}"] * bool(old)))
+            ids = store.import_documents(docs, owners=owners)
+            new = sorted(set(ids) - before)
+            old = sorted(set(ids) & before)
+            if new:
+                print(f"imported {len(new)} document(s): ids {', '.join(map(str, new))}")
+            if old:
+                print(f"{'' if new else 'nothing imported: '}already stored, nothing added: "
+                      f"document(s) {', '.join(map(str, old))}")
         else:
             from data.formats import write_jsonl, write_relations_csv, write_twosix
 
-            ids = [int(x) for x in args.documents.split(",")] if args.documents else None
+            try:
+                ids = [int(x) for x in args.documents.split(",")] if args.documents else None
+            except ValueError:
+                raise InputError("--documents", f"{args.documents!r} is not a comma-separated list of ids") from None
             writer = {"twosix": write_twosix, "jsonl": write_jsonl, "csv": write_relations_csv}[args.format]
-            text = writer(store.export_documents(ids))
+            text = writer(store.export_documents(ids, args.annotators))
             if args.out:
                 Path(args.out).write_text(text, encoding="utf-8")
             else:

@@ -35,7 +35,7 @@ def test_upload_duplicate_and_bad_file(db):
     assert [d.filename for d in before] == ["seed.txt", "cod.txt"]  # the bad file changed nothing
     at.file_uploader[0].set_value(("cod.txt", PAPER, "text/plain"))  # a fresh uploader takes it again
     at.run()
-    assert [_plain(s.value) for s in at.success] == ["cod.txt: already imported"]
+    assert [_plain(s.value) for s in at.success] == ["cod.txt: already imported (document 2), nothing added"]
     assert store.list_documents() == before
     assert list(at.dataframe[0].value["title"]) == ["seed.txt", "cod.txt"]
 

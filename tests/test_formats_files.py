@@ -157,7 +157,7 @@ def test_relations_csv_one_row_per_relation():
     assert len(rows) == 2
     first, second = rows
     assert (first["document"], first["sentence_index"], first["page"], first["source"], first["target"]) == (
-        "Reef notes", "0", "1", "coral bleaching", "fish counts")
+        "Reef notes", "1", "1", "coral bleaching", "fish counts")
     assert (first["sign"], first["strength"], first["annotator"], first["origin"], first["note"]) == (
         "-1", "VH", "ann", "human", "seen twice")
     assert (second["origin"], second["model_id"], float(second["score"]), second["annotator"]) == (

@@ -392,8 +392,8 @@ def test_command_line(tmp_path, capsys):
     assert main(["--db", db, "import", str(paper), str(labels), "--annotator", "seed"]) == 0
     assert main(["--db", db, "info"]) == 0
     out = capsys.readouterr().out
-    assert "imported 2 documents: ids 1, 2" in out and f"schema version {SCHEMA_VERSION}" in out
+    assert "imported 2 document(s): ids 1, 2" in out and f"schema version {SCHEMA_VERSION}" in out
     assert main(["--db", db, "export", "--format", "twosix", "--documents", "2", "--out", str(tmp_path / "o.json")]) == 0
     assert json.loads((tmp_path / "o.json").read_text())[0]["causal relations"][0]["direction"] == "Increase"
     assert main(["--db", db, "export", "--format", "csv"]) == 0
-    assert capsys.readouterr().out.splitlines()[1].startswith("R,0,Rain raises river flow.,,rain,river flow,1,M,seed,")
+    assert capsys.readouterr().out.splitlines()[1].startswith("R,1,Rain raises river flow.,,rain,river flow,1,M,seed,")

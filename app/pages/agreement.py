@@ -7,6 +7,7 @@ from app.state import get_store
 from data.agreement import (
     GOLD, adjudicate, adopt_agreed, describe, fmt_measure, relations_match, shared_documents, store_agreement,
 )
+from data.assignments import overlap_sentences
 from data.labeling import escape_markdown as md
 
 PAGE_SIZE = 20
@@ -35,7 +36,11 @@ if not chosen:
     st.info(f"{md(a)} and {md(b)} have no document in common yet.")
     st.stop()
 
-ag, sentences = store_agreement(store, a, b, chosen)
+assigned_both = overlap_sentences(store, a, b, chosen)
+only_overlap = st.toggle(f"Only the {len(assigned_both)} sentences assigned to both", value=bool(assigned_both),
+                         disabled=not assigned_both, key=f"agree_overlap_{a}_{b}",
+                         help="The shared part of an assignment (Assign page): where both were meant to label.")
+ag, sentences = store_agreement(store, a, b, chosen, within=assigned_both if only_overlap else None)
 by_id = {s.id: s for s in sentences}
 
 

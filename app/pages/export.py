@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.state import get_store
+from data.agreement import GOLD
 from data.exporting import EXPORT_FORMATS, counts, export_text, file_name, stored_relation_count
 
 store = get_store()
@@ -23,21 +24,36 @@ elif scope == "A selection":
     ids = st.multiselect("Documents", list(docs), format_func=titles.get, key="export_some")
 else:
     ids = list(docs)
+whose = st.radio("Relations", ["Everyone's", "Gold only", "Chosen annotators"], horizontal=True,
+                 key="export_whose", help=f"Gold: the adjudicated set (annotator “{GOLD}”, see Agreement), "
+                 "each relation once: the set a model trains on.")
+annotators: list[str] | None = None
+if whose == "Gold only":
+    annotators = [GOLD]
+elif whose == "Chosen annotators":
+    annotators = st.multiselect("Annotators", store.annotators(), key="export_annotators")
 fmt = st.radio("Format", list(EXPORT_FORMATS), horizontal=True, key="export_format",
                format_func=lambda f: EXPORT_FORMATS[f].label)
 if not ids:
     st.info("Choose at least one document.")
     st.stop()
+if annotators == [GOLD] and GOLD not in store.annotators():
+    st.info(f"No gold set yet: adjudicate on the Agreement page first (annotator “{GOLD}”).")
+    st.stop()
+if annotators is not None and not annotators:
+    st.info("Choose at least one annotator.")
+    st.stop()
 
-exported = store.export_documents(ids)
+exported = store.export_documents(ids, annotators)
 carried = counts(exported)
-stored = stored_relation_count(store, ids)
+stored = stored_relation_count(store, ids, annotators)
 c = st.columns(3)
 c[0].metric("Documents", carried.documents)
 c[1].metric("Sentences", carried.sentences)
 c[2].metric("Relations", carried.relations, help=f"{stored} in the database for these documents")
 if carried.relations == stored:
-    st.caption(f"All {stored} relations the database holds for these documents are in the file.")
+    st.caption(f"All {stored} relations the database holds for these documents"
+               f"{'' if annotators is None else ' and annotators'} are in the file.")
 else:
     st.error(f"The export carries {carried.relations} relations but the database holds {stored}: "
              "please report this.")

@@ -4,12 +4,25 @@ from __future__ import annotations
 import streamlit as st
 
 from app.state import current_annotator, get_store
+from data.assignments import describe_ranges
+from data.assignments import queue as assigned_queue
 from data.ingest import MAX_UPLOAD_BYTES, SUPPORTED_SUFFIXES
 from data.labeling import escape_markdown, progress
-from data.uploads import import_uploads
+from data.uploads import UploadOutcome, default_owner, import_parsed, parse_uploads
 
 store = get_store()
 annotator = current_annotator()
+
+
+def _finish_upload(outcomes: list[UploadOutcome]) -> None:
+    """Show the outcomes after a rerun, open the document just added, and offer a fresh uploader."""
+    st.session_state["upload_outcomes"] = outcomes
+    latest = [i for o in outcomes for i in o.document_ids]
+    if latest:
+        st.session_state["home_doc_next"] = latest[-1]  # the document just added is the one to open
+    st.session_state["upload_gen"] = st.session_state.get("upload_gen", 0) + 1  # the same file can be added again
+    st.rerun()
+
 
 st.title("Documents")
 if not annotator:
@@ -21,15 +34,39 @@ files = st.file_uploader(
     type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES], accept_multiple_files=True, key=f"upload_{gen}",
     max_upload_size=max(1, MAX_UPLOAD_BYTES // 2**20))
 if files:
-    outcomes = import_uploads(store, [(f.name, f.getvalue()) for f in files], annotator)
-    st.session_state["upload_outcomes"] = outcomes
-    latest = [i for o in outcomes for i in o.document_ids]
-    if latest:
-        st.session_state["home_doc_next"] = latest[-1]  # the document just added is the one to open
-    st.session_state["upload_gen"] = gen + 1  # a fresh uploader: the same file can be added again
-    st.rerun()
+    parsed = parse_uploads([(f.name, f.getvalue()) for f in files])
+    st.session_state["upload_pending"] = [p for p in parsed if p.carries_labels]  # asked for below
+    _finish_upload(import_parsed(store, [p for p in parsed if not p.carries_labels]))
 for outcome in st.session_state.pop("upload_outcomes", []):
     (st.success if outcome.ok else st.error)(escape_markdown(outcome.message))  # file names are user text
+pending = st.session_state.get("upload_pending") or []
+if pending:
+    with st.form("upload_owner"):
+        st.markdown("**Whose labels are these?** The relations and “no relation” marks these files carry are "
+                    "stored under the annotator named here, not under you.")
+        owners = [st.text_input(
+            f"{up.name}: {up.unowned_relations} relation(s), {up.unowned_marks} mark(s) — annotator",
+            default_owner(up.name), key=f"upload_owner_{gen}_{k}") for k, up in enumerate(pending)]
+        go, cancel = st.columns(2)
+        if go.form_submit_button("Import", type="primary"):
+            st.session_state.pop("upload_pending")
+            _finish_upload(import_parsed(store, pending, owners))
+        if cancel.form_submit_button("Cancel"):
+            st.session_state.pop("upload_pending")
+            st.rerun()
+
+queue = assigned_queue(store, annotator) if annotator else []
+if queue:
+    st.subheader("Your queue")
+    for item in queue:
+        left, mid, right = st.columns([4, 2, 1], vertical_alignment="center")
+        left.markdown(escape_markdown(f"{item.title} — {describe_ranges(item.ranges)}"))
+        mid.progress(progress(item.done, item.total), text=f"{item.done} of {item.total} done")
+        if right.button("Open", key=f"queue_open_{item.document_id}", disabled=item.next_position is None):
+            st.session_state["doc"] = item.document_id
+            st.session_state["pos"] = item.next_position
+            st.switch_page("pages/label.py", query_params={"doc": str(item.document_id),
+                                                            "s": str(item.next_position + 1)})
 
 docs = store.list_documents(annotator)  # progress is the chosen annotator's own (everyone's before one is chosen)
 if not docs:

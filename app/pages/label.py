@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.focus import keep_keys_on_page
 from app.state import current_annotator, get_store
 from data.errors import InputError
 from data.labeling import (
@@ -211,7 +212,10 @@ active_bundle = bundle_path(store)
 source = _source(active_bundle, store.url)
 asked = _asked(active_bundle, store.url)
 order = st.sidebar.segmented_control("Order", ORDERS, default="document", key="lb_order", on_change=_go, args=(None,),
+                                     bind="query-params", required=True,
                                      help="likely causal / uncertain use the suggestion scores (active learning)")
+with st.sidebar:
+    keep_keys_on_page()
 
 
 @st.fragment
