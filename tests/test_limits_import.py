@@ -142,9 +142,9 @@ def test_command_line_says_already_imported_and_refuses_links(tmp_path, capsys):
     txt = tmp_path / "cod.txt"
     txt.write_text("Cod ate sprat. Seals ate cod.\n")
     assert main(["--db", db, "import", str(txt)]) == 0
-    assert capsys.readouterr().out.strip() == "imported 1 documents: ids 1"
+    assert capsys.readouterr().out.strip() == "imported 1 document(s): ids 1"
     assert main(["--db", db, "import", str(txt)]) == 0
-    assert capsys.readouterr().out.strip() == "already imported: ids 1"
+    assert capsys.readouterr().out.strip() == "nothing imported: already stored, nothing added: document(s) 1"
     link = tmp_path / "paper.txt"
     link.symlink_to("/etc/passwd")
     assert main(["--db", db, "import", str(link)]) == 2
