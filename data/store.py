@@ -4,7 +4,8 @@ Every mutating call is its own committed transaction, so a page reload, a second
 loses nothing. Every change is written to the `actions` table as (table, id, before row, after row);
 that log is the audit trail and powers undo, so nothing an annotator does is ever lost — undo
 itself is logged too. SQLite by default (WAL, busy timeout, write transactions taken with
-BEGIN IMMEDIATE so concurrent writers queue instead of failing); any SQLAlchemy URL works.
+BEGIN IMMEDIATE so concurrent writers queue instead of failing, after a lock-file queue that
+wakes them in turn, see _WriterGate); any SQLAlchemy URL works.
 """
 from __future__ import annotations
 
