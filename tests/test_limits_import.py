@@ -167,3 +167,16 @@ def test_unexpected_errors_are_one_line_without_server_paths(tmp_path, capsys, m
     assert err.count("\n") == 1 and "RuntimeError: cannot write secret.db" in err and str(tmp_path) not in err
     (outcome,) = import_uploads(Store(db), [("cod.txt", b"Cod ate sprat.")])
     assert not outcome.ok and outcome.message == "cod.txt: could not be imported (RuntimeError); nothing was changed"
+
+
+def test_writers_queue_on_the_lock_file(tmp_path):
+    db = str(tmp_path / "s.db")
+    first, second = Store(db), Store(db)
+    done = threading.Event()
+    with first._gate:
+        thread = threading.Thread(target=lambda: (second.ensure_annotator("bob"), done.set()))
+        thread.start()
+        assert not done.wait(0.5)  # the second store's write waits on the lock file
+    assert done.wait(30)
+    thread.join()
+    assert second.annotators() == ["bob"] and (tmp_path / "s.db.writers").exists()
