@@ -593,13 +593,7 @@ class Store:
             for doc, owner in zip(docs, owned):
                 found = known.get(doc.sha256) or self._stored_document(s, doc)
                 if found is None:
-                    d = DocumentT(
-                        filename=doc.filename, sha256=doc.sha256, format=doc.format or "", title=doc.title,
-                        authors=doc.authors, year=None if doc.year is None else str(doc.year),
-                        year_is_int=isinstance(doc.year, int), created=_now(), pending=_now())
-                    s.add(d)
-                    s.flush()
-                    found = d.id
+                    found = self._new_document(s, doc, pending=True)
                     new[found] = doc
                     owner_of[found] = owner
                 known[doc.sha256] = found
@@ -628,6 +622,18 @@ class Store:
                 log.session.execute(delete(DocumentT).where(DocumentT.id.in_(list(new))))
             raise
         return ids
+
+    @staticmethod
+    def _new_document(s: Session, doc: ParsedDocument, pending: bool) -> int:
+        """A documents row for doc (its sentences come after, see _add_sentences); a pending one
+        stays invisible to every read until its import clears the mark."""
+        d = DocumentT(
+            filename=doc.filename, sha256=doc.sha256, format=doc.format or "", title=doc.title,
+            authors=doc.authors, year=None if doc.year is None else str(doc.year),
+            year_is_int=isinstance(doc.year, int), created=_now(), pending=_now() if pending else None)
+        s.add(d)
+        s.flush()
+        return d.id
 
     @staticmethod
     def _stored_document(s: Session, doc: ParsedDocument) -> int | None:
@@ -1156,9 +1162,11 @@ class Store:
         with self._write() as log:
             s = log.session
             check_document(doc)
-            doc_id = s.scalar(select(DocumentT.id).where(DocumentT.sha256 == doc.sha256))
+            doc_id = self._stored_document(s, doc)
             if doc_id is None:
-                doc_id = self._add_document(log, doc, annotator)
+                doc_id = self._new_document(s, doc, pending=False)
+                for start in range(0, len(doc.sentences), IMPORT_BATCH):
+                    self._add_sentences(s, doc_id, doc, start, annotator)
             by_text: dict[str, SentenceT] = {}
             for sent in s.scalars(select(SentenceT).where(SentenceT.document_id == doc_id).order_by(SentenceT.position)):
                 by_text.setdefault(sent.text, sent)

@@ -38,12 +38,15 @@ class SuggestionSource:
 
     def pipe(self, texts: Sequence[str], llms: Sequence[dict | None], batch_size: int | None = None,
              on_progress: Callable[[int, int], None] | None = None) -> list[list[PassageRelation]]:
-        """suggest, with progress: a model source batches through Extractor.pipe (the one batching
-        loop); the LLM block is cheap and answers at once."""
+        """suggest, with progress after every batch: a model source batches through Extractor.pipe
+        (the one batching loop); the LLM block's source in plain slices of batch_size."""
         if self.extractor is None:
-            found = self.suggest(texts, llms)
-            if on_progress is not None:
-                on_progress(len(texts), len(texts))
+            step = max(1, batch_size or len(texts) or 1)
+            found: list[list[PassageRelation]] = []
+            for start in range(0, len(texts), step):
+                found += self.suggest(texts[start:start + step], llms[start:start + step])
+                if on_progress is not None:
+                    on_progress(len(found), len(texts))
             return found
         model = self.extractor.pipe(list(texts), batch_size, on_progress)
         return [m + suggestions_from_llm_block(t, b) for m, t, b in zip(model, texts, llms)]
