@@ -38,6 +38,8 @@ STAGES = (  # (start of a progress message, stage shown, share of the job done w
 )
 RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
 LOG_LINES = 40
+STALE_LOCK_S = 60
+"""A lock file this old while no job is running was left by a start that never finished."""
 
 
 @dataclass
@@ -171,8 +173,11 @@ def start_job(job: TrainJob) -> TrainJob:
                                      f"{running.stage}): wait for it or cancel it")
     check_request(job)
     jobs_dir().mkdir(parents=True, exist_ok=True)
+    lock = _lock_path()
+    if lock.exists() and time.time() - lock.stat().st_mtime > STALE_LOCK_S:
+        lock.unlink(missing_ok=True)  # left by a server that died while starting: no job runs (checked above)
     try:  # the one-job rule across tabs and server processes: whoever creates the lock file starts
-        fd = os.open(_lock_path(), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
         raise InputError("training", "another training job is starting or running: wait for it or cancel it") from None
     os.close(fd)

@@ -193,6 +193,13 @@ def test_a_job_can_be_cancelled_and_a_dead_worker_is_reported(tmp_path, var):
     assert stopped.status == jobs.CANCELLED and not jobs._alive(job.pid)
     assert not (var / "models" / "stopped").exists() and not list((var / "models").glob(".bundle-*"))
     assert not (var / "jobs" / "train.lock").exists()
+    lock = var / "jobs" / "train.lock"
+    lock.touch()  # a start in another tab, under way
+    with pytest.raises(InputError, match="another training job is starting"):
+        jobs.start_job(jobs.TrainJob(name="racing", data=[spec]))
+    os.utime(lock, (time.time() - 120, time.time() - 120))  # ... that never finished
+    assert jobs.start_job(jobs.TrainJob(name="after", data=[spec])).pid
+    jobs.cancel_job()
     state = jobs.current_job()
     state.status, state.pid = jobs.RUNNING, job.pid  # as if a worker had died without a word
     jobs._write(state)

@@ -141,7 +141,8 @@ usable = [str(e.path) for e in list_bundles(active) if e.ok]
 if len(usable) < 1:
     st.info("No usable bundle to evaluate.")
     st.stop()
-trained = [p for p in usable if Path(p).resolve() != Path(DEFAULT_BUNDLE).resolve()]
+trained = sorted((p for p in usable if Path(p).resolve() != Path(DEFAULT_BUNDLE).resolve()),
+                 key=lambda p: (Path(p) / "config.json").stat().st_mtime)  # the newest last
 with st.form("model_compare"):
     c1, c2 = st.columns(2)
     base = c1.selectbox("Base", usable, index=usable.index(DEFAULT_BUNDLE) if DEFAULT_BUNDLE in usable else 0,
