@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from data.blocks import Block, Box, clean, is_heading, join_lines, vocabulary
+from data.blocks import Block, Box, clean, is_caption, is_heading, is_table, join_lines, vocabulary
 from data.errors import InputError
 
 _PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe; Streamlit serves sessions in threads
@@ -408,6 +408,34 @@ def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:
     return paras
 
 
+def _is_float(para: list[_Line]) -> bool:
+    """A caption, table cells or a figure's labels: what a float puts between the two halves of
+    a paragraph broken by it."""
+    text = " ".join(ln.text for ln in para)
+    return (is_caption(text) or is_table(text)
+            or (len(para) == 1 and len(text.split()) <= 4 and text[-1:] not in ".!?"))
+
+
+def _floats_aside(paras: list[list[_Line]]) -> list[list[_Line]]:
+    """A paragraph that stops mid-sentence at a float (a figure at the top of the next column or
+    page) and goes on after it is joined up again; the float follows it."""
+    out: list[list[_Line]] = []
+    i = 0
+    while i < len(paras):
+        j = i
+        while j < len(paras) and _is_float(paras[j]):
+            j += 1
+        if (j > i and out and j < len(paras) and out[-1][-1].text[-1:] not in ".!?:"
+                and paras[j][0].text[:1].islower()):
+            out[-1] = out[-1] + paras[j]
+            out.extend(paras[i:j])
+            i = j + 1
+            continue
+        out.append(paras[i])
+        i += 1
+    return out
+
+
 def _line_boxes(lines: list[_Line], starts: list[int]) -> list[tuple[int, int, int, Box]]:
     """(start, end, page, box) of every run of the lines, offsets in their joined text."""
     return [(at + a, at + b, ln.page, box) for ln, at in zip(lines, starts) for a, b, box in ln.boxes]
@@ -493,6 +521,6 @@ def read_pdf(name: str, content: bytes) -> tuple[list[Block], dict, list[str]]:
     for i, (rows, gutter) in enumerate(zip(pages, _document_gutter(pages))):
         page_lines, section = _order(rows, gutter, i + 1, section)
         lines.extend(page_lines)
-    blocks = _blocks(_paragraphs(lines), vocabulary([ln.text for ln in lines]))
+    blocks = _blocks(_floats_aside(_paragraphs(lines)), vocabulary([ln.text for ln in lines]))
     title, authors, year = _metadata(meta)
     return blocks, {"title": title, "authors": authors, "year": year}, warnings
