@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from data.ingest import read_document
 from data.pageview import HIGHLIGHT, render_page, sentence_page
@@ -103,3 +104,24 @@ def test_a_version_3_database_gains_the_page_view_tables(tmp_path):
     assert store.sentence_boxes(rows[0].id) and store.document_pdf(doc_id)
     store.close()
     engine.dispose()
+
+
+def test_label_page_marks_reference_sentences_and_next_unlabeled_skips_them(tmp_path, monkeypatch):
+    from app_server import app_test
+
+    db = tmp_path / "label.db"
+    monkeypatch.setenv("FUZZYMAP_MODEL", str(tmp_path / "no-model"))
+    store, doc_id, rows = imported(f"sqlite:///{db}")
+    first_ref = next(i for i, r in enumerate(rows) if r.is_reference)
+    at = app_test(str(db), "pages/label.py", query={"doc": str(doc_id), "s": str(first_ref + 1)})
+    assert not at.exception
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith(f"Sentence {first_ref + 1} of") and c.endswith("· reference list") for c in captions)
+    assert at.toggle(key=f"lb_page_view_{doc_id}").value  # a PDF: the page is shown
+    assert len(at.get("image")) == 1
+    # From the last body sentence, "next unlabeled" passes over the whole reference list.
+    at = app_test(str(db), "pages/label.py", query={"doc": str(doc_id), "s": str(first_ref)})
+    at.button(key="lb_next_unlabeled").click().run()
+    (now,) = [int(m.group(1)) for c in at.caption if (m := re.match(r"Sentence (\d+) of", c.value))]
+    assert now != first_ref and not rows[now - 1].is_reference
+    store.close()
