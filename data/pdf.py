@@ -4,16 +4,20 @@ Text runs and their boxes come from pdfium (pypdfium2, which pdfplumber itself d
 reads a dense two-column page in ~20 ms of CPU, where pdfplumber/pdfminer took ~0.4 s a page on
 the same machine, far from the 20 pages/s the upload page needs (see bench/ingest.py). Layout is
 rebuilt from the boxes in Python, per page and per text run (a run is one PDF text object:
-usually a line or a word), never per character:
+usually a line or a word); only pages set sideways are read per character:
 
 1. runs -> visual rows (same baseline);
 2. rows repeating at the top or bottom of most pages (digits ignored) and bare page numbers are
    dropped;
 3. a gutter is a vertical strip in the middle of the page that (almost) no run covers; rows not
-   crossing it are read left column first, then right column, full-width rows (titles, figure
-   captions) in place;
-4. lines -> paragraphs on larger vertical gaps, first-line indents, bullets and lines that end
-   early; paragraphs flow across column and page breaks.
+   crossing it are read left column first, then right column, full-width rows (titles, abstracts,
+   wide figure and table captions) in place, so each band between full-width blocks is read
+   column by column;
+4. lines -> paragraphs on larger vertical gaps, first-line indents, bullets, numbered entries and
+   lines that end early; paragraphs flow across column and page breaks, also past a float that
+   interrupts them mid-sentence.
+
+Every run keeps its box on the page, so each sentence knows where it is drawn (Block.boxes).
 """
 from __future__ import annotations
 
