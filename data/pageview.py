@@ -25,8 +25,9 @@ class PageView:
     size: tuple[int, int]
 
 
-def render_page(pdf: bytes, page: int, width: int):
-    """Page `page` (1-based) of a PDF as a PIL image `width` pixels wide."""
+def render_page(pdf: bytes, page: int, width: int) -> tuple[object, int]:
+    """Page `page` (1-based) of a PDF as a PIL image (`width` pixels per page width) and the
+    page's rotation in degrees clockwise, which pdfium applies when rendering."""
     import pypdfium2 as pdfium
 
     with _PDFIUM_LOCK:
@@ -34,13 +35,25 @@ def render_page(pdf: bytes, page: int, width: int):
         try:
             p = doc[page - 1]
             image = p.render(scale=width / p.get_width()).to_pil().convert("RGB")
+            rotation = p.get_rotation()
             p.close()
         finally:
             doc.close()
-    return image
+    return image, rotation
 
 
-_CACHE: OrderedDict[tuple[str, int, int], object] = OrderedDict()
+def turn_boxes(boxes: list[list[float]], rotation: int) -> list[list[float]]:
+    """Boxes of the unrotated page (as text is read) where a page shown turned clockwise by
+    `rotation` degrees has them."""
+    out = []
+    for p, x0, top, x1, bottom in boxes:
+        for _ in range(rotation // 90 % 4):  # a quarter turn clockwise: (x, y) -> (1 - y, x)
+            x0, top, x1, bottom = 1 - bottom, x0, 1 - top, x1
+        out.append([p, x0, top, x1, bottom])
+    return out
+
+
+_CACHE: OrderedDict[tuple[str, int, int], tuple[object, int]] = OrderedDict()
 _CACHE_SIZE = 32
 _CACHE_LOCK = threading.Lock()
 
@@ -91,8 +104,8 @@ def sentence_page(store, document_id: int, sentence_id: int, width: int = 900) -
     pdf = store.document_pdf(document_id)
     if pdf is None:
         return None
-    image = cached_page(pdf, page, width)
-    marked, pixels = highlight_boxes(image, boxes, page)
+    image, rotation = cached_page(pdf, page, width)
+    marked, pixels = highlight_boxes(image, turn_boxes(boxes, rotation), page)
     buf = io.BytesIO()
     marked.save(buf, format="PNG", compress_level=1)  # fast: this runs on every key press
     return PageView(page, buf.getvalue(), pixels, marked.size)

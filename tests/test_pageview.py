@@ -4,6 +4,8 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
+
 from data.ingest import read_document
 from data.pageview import HIGHLIGHT, render_page, sentence_page
 from data.store import Store
@@ -34,7 +36,7 @@ def test_a_right_column_sentence_is_highlighted_over_its_own_text(url):
     assert view is not None and view.page == 1 and view.boxes
     w, h = view.size
     # Every box lies in the right column (right of the page middle) and on text.
-    plain = render_page(store.document_pdf(doc_id), 1, 800)
+    plain, _ = render_page(store.document_pdf(doc_id), 1, 800)
     for x0, y0, x1, y1 in view.boxes:
         assert x0 > w / 2 - 5 and x1 < w and 0 < y0 < y1 < h
         assert dark_share(plain, (x0, y0, x1, y1)) > 0.03
@@ -45,6 +47,30 @@ def test_a_right_column_sentence_is_highlighted_over_its_own_text(url):
     assert sum(p == HIGHLIGHT for p in edge) > 0.5 * len(edge)
     left = shown.crop((0, 0, w // 2 - 20, h))
     assert HIGHLIGHT not in {c for _, c in left.getcolors(1 << 20)}
+    store.close()
+
+
+@pytest.mark.parametrize("rotation", [0, 180])  # reportlab's quarter turns render blank in pdfium
+def test_the_highlight_follows_a_page_rotated_for_display(rotation, tmp_path):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4, invariant=1)
+    c.setPageRotation(rotation)
+    c.setFont("Helvetica", 10)
+    c.drawString(72, 700, "Cod landings fell after the closure of the bay.")
+    c.showPage()
+    c.save()
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    (doc_id,) = store.import_documents(read_document("turned.pdf", buf.getvalue()))
+    (row,) = store.sentences(doc_id)
+    view = sentence_page(store, doc_id, row.id, width=600)
+    plain, turned = render_page(store.document_pdf(doc_id), 1, 600)
+    assert turned == rotation and len(view.boxes) == 1
+    assert dark_share(plain, view.boxes[0]) > 0.05
+    x0, y0, x1, y1 = view.boxes[0]
+    assert (x1 - x0 > y1 - y0) == (rotation in (0, 180))  # the line runs across or down the image
     store.close()
 
 
