@@ -397,7 +397,9 @@ def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:
                          and (prev.text[-1:] in ".!?:" or ln.text[:1].isupper()))
             indented = (ln.x0 > left[key] + 0.8 * em and abs(ln.x0 - prev.x0) > 0.8 * em
                         and prev.text[:1] not in _BULLETS)  # not a bullet's hanging indent
-            new = short_end or indented or ln.text[:1] in _BULLETS or (
+            # A line that is a section name ("Acknowledgements", "4 References") stands alone.
+            named = is_heading(ln.text, standalone=False) or is_heading(prev.text, standalone=False)
+            new = named or short_end or indented or ln.text[:1] in _BULLETS or (
                 bool(_ENTRY.match(ln.text)) and prev.text[-1:] in ".)0123456789")
             if ln.section != prev.section:  # column or page break: text may flow on
                 new = new or (ln.column == 0) != (prev.column == 0)

@@ -175,3 +175,23 @@ def test_a_paragraph_broken_by_a_figure_at_the_top_of_the_next_column_is_joined_
     assert "Figure 1: Cod catch per year in the three ports." in texts
     assert texts.index("Figure 1: Cod catch per year in the three ports.") > texts.index(
         "We check the transferability of existing event data between the two regions.")
+
+
+def test_an_empty_section_heading_at_the_top_of_a_column_is_no_part_of_the_paragraph_before():
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4, invariant=1)
+    c.setFont("Helvetica", 10)
+    left = ["Seals were counted from the air on the same"] * 59 + ["days as the catch of the trawlers."]
+    right = ["Acknowledgements", "References", "Smith, A. (2001). Seals. Mar. Biol. 3, 1-9."]
+    for x, lines in ((60, left), (320, right)):
+        for i, line in enumerate(lines):
+            c.drawString(x, 780 - 12 * i, line)
+    c.showPage()
+    c.save()
+    (doc,) = read_document("ack.pdf", buf.getvalue())
+    assert doc.sentences[-2].text.endswith("days as the catch of the trawlers.")
+    assert [(s.text, s.is_reference) for s in doc.sentences[-1:]] == [
+        ("Smith, A. (2001). Seals. Mar. Biol. 3, 1-9.", True)]
