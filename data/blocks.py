@@ -159,7 +159,12 @@ def join_lines(lines: list[str], vocab: set[str] = frozenset()) -> tuple[str, li
     return text, starts
 
 
-def _is_table(text: str) -> bool:
+def is_caption(text: str) -> bool:
+    """Whether a paragraph is a figure or table caption ("Figure 2: ...", "Tab. 1. ...")."""
+    return bool(_CAPTION.match(text))
+
+
+def is_table(text: str) -> bool:
     """Whether a paragraph is table cells or figure labels rather than prose: under 40 % of its
     tokens are words of two letters or more ("13.52 97.13 ±1.28**", "A 12"). It stays in the
     full text but gives no sentences."""
@@ -182,10 +187,10 @@ def assemble(blocks: list[Block]) -> tuple[str, list[ParsedSentence]]:
                 in_references = True
             elif _AFTER_REFERENCES.match(name):
                 in_references = False
-        elif not _is_table(block.text):
+        elif not is_table(block.text):
             starts = [p[0] for p in block.pages]
             # A float's caption set among the references is no entry.
-            entry = in_references and not _CAPTION.match(block.text)
+            entry = in_references and not is_caption(block.text)
             # A reference entry stays whole: journal abbreviations would shred it otherwise.
             spans = [(0, len(block.text))] if entry else split_sentences(block.text)
             for s, e in spans:

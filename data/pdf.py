@@ -4,16 +4,20 @@ Text runs and their boxes come from pdfium (pypdfium2, which pdfplumber itself d
 reads a dense two-column page in ~20 ms of CPU, where pdfplumber/pdfminer took ~0.4 s a page on
 the same machine, far from the 20 pages/s the upload page needs (see bench/ingest.py). Layout is
 rebuilt from the boxes in Python, per page and per text run (a run is one PDF text object:
-usually a line or a word), never per character:
+usually a line or a word); only pages set sideways are read per character:
 
 1. runs -> visual rows (same baseline);
 2. rows repeating at the top or bottom of most pages (digits ignored) and bare page numbers are
    dropped;
 3. a gutter is a vertical strip in the middle of the page that (almost) no run covers; rows not
-   crossing it are read left column first, then right column, full-width rows (titles, figure
-   captions) in place;
-4. lines -> paragraphs on larger vertical gaps, first-line indents, bullets and lines that end
-   early; paragraphs flow across column and page breaks.
+   crossing it are read left column first, then right column, full-width rows (titles, abstracts,
+   wide figure and table captions) in place, so each band between full-width blocks is read
+   column by column;
+4. lines -> paragraphs on larger vertical gaps, first-line indents, bullets, numbered entries and
+   lines that end early; paragraphs flow across column and page breaks, also past a float that
+   interrupts them mid-sentence.
+
+Every run keeps its box on the page, so each sentence knows where it is drawn (Block.boxes).
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from data.blocks import Block, Box, clean, is_heading, join_lines, vocabulary
+from data.blocks import Block, Box, clean, is_caption, is_heading, is_table, join_lines, vocabulary
 from data.errors import InputError
 
 _PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe; Streamlit serves sessions in threads
@@ -394,7 +398,9 @@ def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:
                          and (prev.text[-1:] in ".!?:" or ln.text[:1].isupper()))
             indented = (ln.x0 > left[key] + 0.8 * em and abs(ln.x0 - prev.x0) > 0.8 * em
                         and prev.text[:1] not in _BULLETS)  # not a bullet's hanging indent
-            new = short_end or indented or ln.text[:1] in _BULLETS or (
+            # A line that is a section name ("Acknowledgements", "4 References") stands alone.
+            named = is_heading(ln.text, standalone=False) or is_heading(prev.text, standalone=False)
+            new = named or short_end or indented or ln.text[:1] in _BULLETS or (
                 bool(_ENTRY.match(ln.text)) and prev.text[-1:] in ".)0123456789")
             if ln.section != prev.section:  # column or page break: text may flow on
                 new = new or (ln.column == 0) != (prev.column == 0)
@@ -407,6 +413,34 @@ def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:
             paras[-1].append(ln)
         prev = ln
     return paras
+
+
+def _is_float(para: list[_Line]) -> bool:
+    """A caption, table cells or a figure's labels: what a float puts between the two halves of
+    a paragraph broken by it."""
+    text = " ".join(ln.text for ln in para)
+    return (is_caption(text) or is_table(text)
+            or (len(para) == 1 and len(text.split()) <= 4 and text[-1:] not in ".!?"))
+
+
+def _floats_aside(paras: list[list[_Line]]) -> list[list[_Line]]:
+    """A paragraph that stops mid-sentence at a float (a figure at the top of the next column or
+    page) and goes on after it is joined up again; the float follows it."""
+    out: list[list[_Line]] = []
+    i = 0
+    while i < len(paras):
+        j = i
+        while j < len(paras) and _is_float(paras[j]):
+            j += 1
+        if (j > i and out and j < len(paras) and out[-1][-1].text[-1:] not in ".!?:"
+                and paras[j][0].text[:1].islower()):
+            out[-1] = out[-1] + paras[j]
+            out.extend(paras[i:j])
+            i = j + 1
+            continue
+        out.append(paras[i])
+        i += 1
+    return out
 
 
 def _line_boxes(lines: list[_Line], starts: list[int]) -> list[tuple[int, int, int, Box]]:
@@ -496,6 +530,6 @@ def read_pdf(name: str, content: bytes) -> tuple[list[Block], dict, list[str]]:
     for i, (rows, gutter) in enumerate(zip(pages, _document_gutter(pages))):
         page_lines, section = _order(rows, gutter, i + 1, section)
         lines.extend(page_lines)
-    blocks = _blocks(_paragraphs(lines), vocabulary([ln.text for ln in lines]))
+    blocks = _blocks(_floats_aside(_paragraphs(lines)), vocabulary([ln.text for ln in lines]))
     title, authors, year = _metadata(meta)
     return blocks, {"title": title, "authors": authors, "year": year}, warnings

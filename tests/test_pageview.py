@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import io
+import re
+
+import pytest
 
 from data.ingest import read_document
 from data.pageview import HIGHLIGHT, render_page, sentence_page
@@ -33,7 +36,7 @@ def test_a_right_column_sentence_is_highlighted_over_its_own_text(url):
     assert view is not None and view.page == 1 and view.boxes
     w, h = view.size
     # Every box lies in the right column (right of the page middle) and on text.
-    plain = render_page(store.document_pdf(doc_id), 1, 800)
+    plain, _ = render_page(store.document_pdf(doc_id), 1, 800)
     for x0, y0, x1, y1 in view.boxes:
         assert x0 > w / 2 - 5 and x1 < w and 0 < y0 < y1 < h
         assert dark_share(plain, (x0, y0, x1, y1)) > 0.03
@@ -44,6 +47,30 @@ def test_a_right_column_sentence_is_highlighted_over_its_own_text(url):
     assert sum(p == HIGHLIGHT for p in edge) > 0.5 * len(edge)
     left = shown.crop((0, 0, w // 2 - 20, h))
     assert HIGHLIGHT not in {c for _, c in left.getcolors(1 << 20)}
+    store.close()
+
+
+@pytest.mark.parametrize("rotation", [0, 180])  # reportlab's quarter turns render blank in pdfium
+def test_the_highlight_follows_a_page_rotated_for_display(rotation, tmp_path):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4, invariant=1)
+    c.setPageRotation(rotation)
+    c.setFont("Helvetica", 10)
+    c.drawString(72, 700, "Cod landings fell after the closure of the bay.")
+    c.showPage()
+    c.save()
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    (doc_id,) = store.import_documents(read_document("turned.pdf", buf.getvalue()))
+    (row,) = store.sentences(doc_id)
+    view = sentence_page(store, doc_id, row.id, width=600)
+    plain, turned = render_page(store.document_pdf(doc_id), 1, 600)
+    assert turned == rotation and len(view.boxes) == 1
+    assert dark_share(plain, view.boxes[0]) > 0.05
+    x0, y0, x1, y1 = view.boxes[0]
+    assert (x1 - x0 > y1 - y0) == (rotation in (0, 180))  # the line runs across or down the image
     store.close()
 
 
@@ -103,3 +130,24 @@ def test_a_version_3_database_gains_the_page_view_tables(tmp_path):
     assert store.sentence_boxes(rows[0].id) and store.document_pdf(doc_id)
     store.close()
     engine.dispose()
+
+
+def test_label_page_marks_reference_sentences_and_next_unlabeled_skips_them(tmp_path, monkeypatch):
+    from app_server import app_test
+
+    db = tmp_path / "label.db"
+    monkeypatch.setenv("FUZZYMAP_MODEL", str(tmp_path / "no-model"))
+    store, doc_id, rows = imported(f"sqlite:///{db}")
+    first_ref = next(i for i, r in enumerate(rows) if r.is_reference)
+    at = app_test(str(db), "pages/label.py", query={"doc": str(doc_id), "s": str(first_ref + 1)})
+    assert not at.exception
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith(f"Sentence {first_ref + 1} of") and c.endswith("· reference list") for c in captions)
+    assert at.toggle(key=f"lb_page_view_{doc_id}").value  # a PDF: the page is shown
+    assert len(at.get("image")) == 1
+    # From the last body sentence, "next unlabeled" passes over the whole reference list.
+    at = app_test(str(db), "pages/label.py", query={"doc": str(doc_id), "s": str(first_ref)})
+    at.button(key="lb_next_unlabeled").click().run()
+    (now,) = [int(m.group(1)) for c in at.caption if (m := re.match(r"Sentence (\d+) of", c.value))]
+    assert now != first_ref and not rows[now - 1].is_reference
+    store.close()

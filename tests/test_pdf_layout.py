@@ -146,3 +146,52 @@ def test_a_table_set_sideways_is_read_in_its_own_direction_and_gives_no_number_s
         assert "Table 2: Catch of cod and plaice near the turbines, with significance at p < 0.001." in texts
         assert "Seals were counted from the air on the same days as the catch." in texts
         assert not any("13.52" in t or "97.13" in t for t in texts), texts
+
+
+def test_a_paragraph_broken_by_a_figure_at_the_top_of_the_next_column_is_joined_again():
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4, invariant=1)
+    c.setFont("Helvetica", 10)
+    left = ["Landings were compared across the ports. We", "check the transferability of exist-"]
+    right = ["ing event data between the two regions.", "Seals were counted from the air."]
+    for i, line in enumerate(["Cod landings fell in every port after the closure."] * 50 + left):
+        c.drawString(60, 780 - 12 * i, line)
+    c.rect(320, 640, 200, 130)
+    c.drawString(330, 650, "Year")
+    c.drawString(320, 620, "Figure 1: Cod catch per year in the")
+    c.drawString(320, 608, "three ports.")
+    for i, line in enumerate(right):
+        c.drawString(320, 580 - 12 * i, line)
+    for i in range(40):
+        c.drawString(320, 556 - 12 * i, "Plaice landings rose in the north.")
+    c.showPage()
+    c.save()
+    (doc,) = read_document("figure.pdf", buf.getvalue())
+    texts = [s.text for s in doc.sentences]
+    assert "We check the transferability of existing event data between the two regions." in texts
+    assert "Figure 1: Cod catch per year in the three ports." in texts
+    assert texts.index("Figure 1: Cod catch per year in the three ports.") > texts.index(
+        "We check the transferability of existing event data between the two regions.")
+
+
+def test_an_empty_section_heading_at_the_top_of_a_column_is_no_part_of_the_paragraph_before():
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4, invariant=1)
+    c.setFont("Helvetica", 10)
+    left = ["Seals were counted from the air on the same"] * 59 + ["days as the catch of the trawlers."]
+    right = ["Acknowledgements", "References", "Smith, A. (2001). Seals. Mar. Biol. 3, 1-9."]
+    for x, lines in ((60, left), (320, right)):
+        for i, line in enumerate(lines):
+            c.drawString(x, 780 - 12 * i, line)
+    c.showPage()
+    c.save()
+    (doc,) = read_document("ack.pdf", buf.getvalue())
+    assert doc.sentences[-2].text.endswith("days as the catch of the trawlers.")
+    assert [(s.text, s.is_reference) for s in doc.sentences[-1:]] == [
+        ("Smith, A. (2001). Seals. Mar. Biol. 3, 1-9.", True)]
