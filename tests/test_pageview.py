@@ -115,16 +115,19 @@ def test_reference_list_sentences_are_never_put_to_the_model(url):
     store.close()
 
 
-def test_a_version_3_database_gains_the_page_view_tables(tmp_path):
+def test_a_database_from_before_the_page_view_gains_its_tables(tmp_path):
     from sqlalchemy import create_engine, inspect
+
+    from data.schema import MIGRATIONS, _add_page_view_tables
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     Store(url).close()
     engine = create_engine(url)
-    with engine.begin() as c:  # back to version 3: no page-view tables
+    before = MIGRATIONS.index(_add_page_view_tables) + 1  # the version the page view upgrades
+    with engine.begin() as c:  # back to that version: no page-view tables
         c.exec_driver_sql("DROP TABLE sentence_boxes")
         c.exec_driver_sql("DROP TABLE document_files")
-        c.exec_driver_sql("UPDATE schema_version SET version = 3")
+        c.exec_driver_sql(f"UPDATE schema_version SET version = {before}")
     store, doc_id, rows = imported(url)
     assert {"sentence_boxes", "document_files"} <= set(inspect(engine).get_table_names())
     assert store.sentence_boxes(rows[0].id) and store.document_pdf(doc_id)
