@@ -148,24 +148,53 @@ def save_bundle(model: RelationModel, path: str | Path, card: str | None = None)
     }
     state = {"thresholds": model.thresholds, "heads": heads,
              **{k: model.info[k] for k in STATE_KEYS if k in model.info}}
-    training = _redacted({k: model.info[k] for k in TRAINING_KEYS if k in model.info})
+    training = {k: model.info[k] for k in TRAINING_KEYS if k in model.info}
+    model.model_id = _finish(tmp, path, config, state, training, None, card)
+    return path
+
+
+def _finish(tmp: Path, path: Path, config: dict, state: dict, training: dict, model_id: str | None,
+            card: str | None) -> str:
+    """Write the JSON parts, card and manifest beside the weights already in tmp, then move tmp to
+    path; returns the model id (model_id, or a hash of every file that changes a prediction)."""
+    training = _redacted(training)
     (tmp / "config.json").write_text(_dump(config))
     (tmp / "state.json").write_text(_dump(state))
     (tmp / "training.json").write_text(_dump(training))
     predicting = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*"))
                   if p.is_file() and p.name != "training.json"}
-    model.model_id = "fuzzymap-rel-" + hashlib.sha256(json.dumps(predicting, sort_keys=True).encode()).hexdigest()[:12]
-    view = {**config, **state, **training, "model_id": model.model_id}
+    model_id = model_id or "fuzzymap-rel-" + hashlib.sha256(json.dumps(predicting, sort_keys=True).encode()).hexdigest()[:12]
+    view = {**config, **state, **training, "model_id": model_id}
     (tmp / "README.md").write_text(card if card is not None else model_card(view))
     files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
-    manifest = {"format": FORMAT, "version": VERSION, "model_id": model.model_id, "files": files}
+    manifest = {"format": FORMAT, "version": VERSION, "model_id": model_id, "files": files}
     manifest["digest"] = _manifest_digest(manifest)
     (tmp / MANIFEST).write_text(_dump(manifest, sort=True))
     if path.exists():
         shutil.rmtree(path)
     tmp.rename(path)
     load_model.cache_clear()
-    return path
+    return model_id
+
+
+def upgrade_bundle(src: str | Path, out: str | Path) -> Path:
+    """A version-1 bundle re-written as version 2 at out (out may be src): the weight files are
+    copied byte for byte, the records split into config / state / training, the model id kept,
+    so the upgraded bundle predicts exactly what the old one did, under the same name."""
+    src, out = Path(src), Path(out)
+    old = read_config(src)
+    if old["version"] != 1:
+        raise InputError(str(src), f"bundle is version {old['version']} already")
+    tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent if out.parent.exists() else None))
+    for rel in old["files"]:
+        (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src / rel, tmp / rel)
+    config = {"format": FORMAT, "version": VERSION,
+              **{k: old.get(k) for k in ("backbone", "adapter", "pooling", "classes", "signs", "candidates", "settings")}}
+    state = {k: old[k] for k in STATE_KEYS if k in old}
+    training = {k: old[k] for k in TRAINING_KEYS if k in old}
+    _finish(tmp, out, config, state, training, old["model_id"], None)
+    return out
 
 
 def _inside(root: Path, rel: object, what: str) -> Path:
@@ -326,7 +355,7 @@ def _build(path: Path, config: dict, arrays: dict, vocab: dict) -> RelationModel
             setattr(model, f"{name}_", _restore_head(heads[name], name, arrays, vocab, emb, settings))
     model.thresholds = dict(config["thresholds"])
     model.model_id = config["model_id"]
-    model.info = {k: config[k] for k in ("training_data", "validation", "cv", "loso") if k in config}
+    model.info = {k: config[k] for k in (*STATE_KEYS, *TRAINING_KEYS) if k in config and k not in ("thresholds", "heads")}
     return model
 
 

@@ -2,13 +2,12 @@
 uncertainty ordering. A tiny bundle (MiniLM features, no LoRA) trained once per run (conftest `tiny_model`) on invented text."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from app_server import app_test
 from data.store import Store
 from data.types import ParsedDocument, ParsedSentence
+from models.bundle import read_config
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +20,7 @@ def test_model_suggestions_accept_and_order(tiny_model, tmp_path, monkeypatch):
     monkeypatch.setenv("FUZZYMAP_MODEL", str(tiny_model))
     store = Store(str(db))
     store.import_documents([ParsedDocument("rain.txt", "sha-rain", [ParsedSentence(t) for t in SENTENCES])])
-    model_id = json.loads((tiny_model / "config.json").read_text())["model_id"]
+    model_id = read_config(tiny_model)["model_id"]
 
     at = app_test(db, "pages/label.py")
     assert not at.exception

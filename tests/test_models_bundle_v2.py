@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from data.errors import InputError
-from models.bundle import MANIFEST, load_bundle, read_config, redact, sha256_file
+from models.bundle import MANIFEST, load_bundle, read_config, redact, sha256_file, upgrade_bundle
 from models.classifier import HeadSettings, RelationModel
 from models.training import training_set
 from data.readers import read_dataset
@@ -116,13 +116,27 @@ def test_card_states_loso_figures(bundle: Path) -> None:
     assert "Leave one source out" in card and "rise: e2e_f1 0.25" in card and "Mean over the folds: 0.25" in card
 
 
+def as_version_1(src: Path, out: Path) -> Path:
+    """The bundle at src in the version-1 layout (what the version-1 writer made): every record in
+    config.json, which lists the sha256 of every file but itself and the card."""
+    shutil.copytree(src, out)
+    merged = read_config(src)
+    for name in (MANIFEST, "state.json", "training.json"):
+        (out / name).unlink()
+    files = {p.relative_to(out).as_posix(): sha256_file(p) for p in sorted(out.rglob("*"))
+             if p.is_file() and p.name not in ("config.json", "README.md")}
+    (out / "config.json").write_text(json.dumps({**merged, "version": 1, "files": files}, indent=1))
+    return out
+
+
 @pytest.fixture()
 def v1(tmp_path: Path) -> Path:
-    """A copy of the shipped bundle, written by the version-1 writer."""
-    return copy_of(DEFAULT, tmp_path)
+    """The shipped bundle's weights in the version-1 layout."""
+    return as_version_1(DEFAULT, tmp_path / "v1")
 
 
-def test_shipped_v1_bundle_reads(v1: Path) -> None:
+def test_shipped_bundle_is_version_2_and_a_v1_layout_reads(v1: Path) -> None:
+    assert read_config(DEFAULT)["version"] == 2
     config = read_config(v1)
     assert config["version"] == 1 and config["adapter"] == "adapter" and config["thresholds"]["extract"] > 0
 
@@ -162,11 +176,17 @@ def test_v1_changed_weights_are_refused(v1: Path) -> None:
 
 
 @pytest.mark.slow
-def test_v1_bundle_loads_and_resaved_as_v2_predicts_the_same(tmp_path: Path) -> None:
-    old = load_bundle(DEFAULT)
-    new = load_bundle(old.save(tmp_path / "v2"))
-    assert read_config(tmp_path / "v2")["version"] == 2 and (tmp_path / "v2" / "adapter" / "adapter_model.safetensors").is_file()
-    assert new.thresholds == old.thresholds
-    key = [[(r.src, r.tgt, r.sign, r.score) for r in rels] for rels in old.extract(SENTENCES)]
-    assert key == [[(r.src, r.tgt, r.sign, r.score) for r in rels] for rels in new.extract(SENTENCES)]
+def test_v1_bundle_loads_and_upgrades_to_v2_predicting_the_same(v1: Path, tmp_path: Path) -> None:
+    old = load_bundle(v1)
+    out = upgrade_bundle(v1, tmp_path / "v2")
+    for rel in read_config(v1)["files"]:  # the weights are copied byte for byte
+        assert (out / rel).read_bytes() == (v1 / rel).read_bytes(), rel
+    new = load_bundle(out)
+    assert read_config(out)["version"] == 2 and new.model_id == old.model_id and new.thresholds == old.thresholds
+    key = [[(r.src, r.tgt, r.sign, r.score, r.model_id) for r in rels] for rels in old.extract(SENTENCES)]
+    assert key == [[(r.src, r.tgt, r.sign, r.score, r.model_id) for r in rels] for rels in new.extract(SENTENCES)]
     assert any(key), "the shipped model finds the obvious relation"
+    with pytest.raises(InputError, match="version 2 already"):
+        upgrade_bundle(out, tmp_path / "again")
+    # a model saved afresh gets an id from its own files
+    assert new.save(tmp_path / "resaved") and new.model_id != old.model_id

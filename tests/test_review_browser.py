@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from data.store import Store
+from models.bundle import read_config
 from tests.app_server import ROOT, browser_page, chromium, require_chromium, running_app, wait_idle
 from tests.review_world import REEF, build_world
 
@@ -159,7 +160,7 @@ def test_extract_with_the_shipped_model_and_send_to_labeling(app, browser):
         page.get_by_role("button", name="Send to labeling as suggestions").click()
         page.get_by_text(re.compile(r"\d+ new suggestion\(s\) queued")).wait_for()
         (doc,) = [d for d in store.list_documents() if d.filename == "floods.txt"]
-        config = json.loads((ROOT / "models" / "default" / "config.json").read_text())
+        config = read_config(ROOT / "models" / "default")
         queued = store.suggestions(document_id=doc.id)
         assert queued and {s.model_id for s in queued} == {config["model_id"]}
         assert any((s.source, s.target, s.sign) == ("Heavy rain", "river floods", 1) for s in queued)

@@ -2,11 +2,10 @@
 (MiniLM features + TF-IDF, no LoRA), then upload -> extract -> look -> send to labeling."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from data.store import Store
+from models.bundle import read_config
 from tests.app_server import app_test, graph, table
 
 pytestmark = pytest.mark.slow
@@ -28,7 +27,7 @@ def test_upload_extract_and_send_to_labeling(tiny_model, db, monkeypatch):
     found = {(r.source.lower(), r.target.lower(), r.sign) for r in rows.itertuples()}
     assert ("heavy rain", "river floods", "+") in found            # the templates it was trained on
     assert all(0.0 <= s <= 1.0 for s in rows["score"])
-    model_id = json.loads((tiny_model / "config.json").read_text())["model_id"]
+    model_id = read_config(tiny_model)["model_id"]
     assert set(rows["model"]) == {model_id}                         # the bundle's own model, no stand-in
     assert not any("survey" in e for e in rows[rows["score"] >= 0.5]["evidence"])
     drawn = graph(at)
