@@ -50,7 +50,7 @@ if pending:
         go, cancel = st.columns(2)
         if go.form_submit_button("Import", type="primary"):
             st.session_state.pop("upload_pending")
-            _finish_upload(import_parsed(store, pending, owners))
+            _finish_upload(import_parsed(store, pending, owners=owners))
         if cancel.form_submit_button("Cancel"):
             st.session_state.pop("upload_pending")
             st.rerun()

@@ -28,6 +28,7 @@ from data.labeling import (
     pick_from_text,
     progress,
     span_from_words,
+    stable_chips,
     word_chip_step,
     word_spans,
 )
@@ -66,6 +67,7 @@ def _reset_form() -> None:
     ss.lb_words_ver = ss.get("lb_words_ver", 0) + 1
     ss.lb_src_box = ss.lb_tgt_box = None
     ss.lb_sign, ss.lb_strength, ss.lb_note = 1, "M", ""
+    ss.lb_editing = None  # a suggestion loaded with E stays pending when its edit is dropped
 
 
 def _go(pos: int) -> None:
@@ -125,6 +127,8 @@ def _save(sentence_id: int) -> None:
         ss.lb_flash = str(exc)
         return
     _acted()
+    if ss.get("lb_editing") is not None:  # the edited version replaces the suggestion
+        _decide("reject", ss.lb_editing)
     ss.lb_toast = f"Saved {src.text} → {tgt.text}"
     _reset_form()
 
@@ -175,10 +179,12 @@ def _reject(suggestion_id: int) -> None:
 
 
 def _edit_suggestion(suggestion_id: int, src: Pick, tgt: Pick, sign: int) -> None:
-    """Loads a suggestion into the form to correct it; the suggestion itself counts as rejected."""
-    if _decide("reject", suggestion_id):
-        _set_picks(src, tgt)
-        ss.lb_sign = sign
+    """Loads a suggestion into the form to correct it. It stays pending until the edit is saved
+    (then it counts as rejected: the saved version replaces it); Esc or moving on keeps it."""
+    _set_picks(src, tgt)
+    ss.lb_sign = sign
+    ss.lb_editing = suggestion_id
+    ss.lb_toast = "Editing the suggestion: Enter saves your version, Esc keeps the suggestion"
 
 
 def _table_edited(key: str, relation_ids: list[int]) -> None:
@@ -284,6 +290,10 @@ def _label_area(doc, order: str | None, source) -> None:
     # ------------------------------------------------------------------ picking concepts
     if annotator:
         chips = _chips(row.text, tuple(store.concepts()))
+        memo = ss.get("lb_chip_memo")
+        if memo and memo[0] == (row.id, row.text):
+            chips = stable_chips(memo[1], chips)
+        ss.lb_chip_memo = ((row.id, row.text), chips)
         with st.container(horizontal=True, key="lb_chips"):
             for i, span in enumerate(chips):
                 pick = pick_from_span(row.text, span)
@@ -307,11 +317,12 @@ def _label_area(doc, order: str | None, source) -> None:
         cols[2].radio("Sign", [1, -1], format_func=SIGN_LABEL.get, key="lb_sign",
                       help="Up = increase, Down = decrease")
         cols[3].segmented_control("Strength", STRENGTH_KEYS, key="lb_strength", help="Shift+Up / Shift+Down")
-        st.text_input("Note (optional)", key="lb_note")
+        with st.form("lb_note_form", border=False):  # a form: Enter in the Note box saves, as Enter elsewhere does
+            st.text_input("Note (optional)", key="lb_note")
+            st.form_submit_button("Save relation", type="primary", shortcut="Enter", on_click=_save, args=(row.id,),
+                                  key="lb_save", icon=":material/add_link:")
 
         with st.container(horizontal=True, key="lb_actions"):
-            st.button("Save relation", type="primary", shortcut="Enter", on_click=_save, args=(row.id,),
-                      key="lb_save", icon=":material/add_link:")
             st.button("Swap", shortcut="S", on_click=_swap, key="lb_swap")
             st.button("Clear", shortcut="Esc", on_click=_reset_form, key="lb_clear")
             st.button("Increase", shortcut="Up", on_click=_sign, args=(1,), key="lb_plus")
