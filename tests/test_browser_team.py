@@ -101,6 +101,7 @@ def test_assigned_document_shows_in_the_assignees_queue_only(app, page):
     url, _, _, plain = app
     page.goto(f"{url}/?annotator=alice")
     expect(page.get_by_text("Your queue")).to_be_visible()
+    expect(page.get_by_role("button", name="Deploy")).to_have_count(0)  # .streamlit/config.toml: toolbarMode
     expect(page.get_by_text("Cod notes — sentences 1–4")).to_be_visible()
     expect(page.get_by_text("0 of 4 done")).to_be_visible()
     page.locator(f".st-key-queue_open_{plain} button").click()

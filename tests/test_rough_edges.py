@@ -1,0 +1,60 @@
+"""Rough edges, each with its test: fcm metrics on a non-CSV file and into a closed pipe, a Year
+that is not a number asks first, and no Deploy button in the app's toolbar."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+
+from app_server import ROOT, app_test
+from data.store import Store
+from data.types import ParsedDocument, ParsedSentence
+from fcm.__main__ import main as fcm_main
+
+
+def _matrix(path, n: int) -> None:
+    names = [f"concept {i}" for i in range(n)]
+    rows = [",".join(["", *names])]
+    rows += [",".join([a, *("0.5" if j == (i + 1) % n else "0" for j in range(n))]) for i, a in enumerate(names)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def test_fcm_metrics_names_a_json_file(tmp_path, capsys):
+    f = tmp_path / "x.json"
+    f.write_text("[]")
+    assert fcm_main(["metrics", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {f}: is a JSON file; fcm reads a Mental Modeler CSV matrix (the Map page's “Mental Modeler CSV” download)\n"
+
+
+def test_fcm_metrics_into_a_closed_pipe_has_no_traceback(tmp_path):
+    m = tmp_path / "m.csv"
+    _matrix(m, 1500)  # about 200 kB of JSON: more than a pipe holds, so the write meets the closed end
+    proc = subprocess.Popen([sys.executable, "-m", "fcm", "metrics", str(m), "--json"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.read(10)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0
+    assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+def test_year_that_is_not_a_number_asks_first(db):
+    store = Store(str(db))
+    (doc,) = store.import_documents([ParsedDocument("cod.txt", "cod", [ParsedSentence("Cod eat sprat.")])])
+    at = app_test(db)
+    at.text_input[2].set_value("twenty")
+    at.button(key=f"FormSubmitter:meta_{doc}-Save metadata").click().run()
+    assert not at.exception
+    assert "is not a number" in at.warning[0].value
+    assert store.list_documents()[0].year is None  # nothing saved before the answer
+    at.button(key="meta_year_yes").click().run()
+    assert store.list_documents()[0].year == "twenty"
+    at.text_input[2].set_value("2021")
+    at.button(key=f"FormSubmitter:meta_{doc}-Save metadata").click().run()
+    assert store.list_documents()[0].year == "2021" and not at.warning
+
+
+def test_no_deploy_button():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["toolbarMode"] == "minimal"
