@@ -76,9 +76,10 @@ def evidence_rows(fmap: FuzzyMap, concept: str) -> list[dict[str, Any]]:
     """One row per sentence behind the concept's edges, strongest edge first."""
     return [
         {"edge": f"{edge.source} → {edge.target}", "weight": round(edge.weight, 3),
-         "sign": "+" if ev.sign > 0 else "−", "document": ev.document_title, "page": ev.page,
+         "sign": "+" if ev.sign > 0 else "−", "document": ev.document_title,
+         "page": "" if ev.page is None else ev.page,  # blank, not "None", for text without pages
          "sentence": ev.sentence_text, "who": ev.annotator or ev.model_id or ev.origin,
-         "origin": ev.origin, "score": ev.score, "document_id": ev.document_id, "sentence_id": ev.sentence_id}
+         "origin": ev.origin, "score": "" if ev.score is None else round(ev.score, 3), "document_id": ev.document_id, "sentence_id": ev.sentence_id}
         for edge, ev in evidence_for_concept(fmap, concept)
     ]
 

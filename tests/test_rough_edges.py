@@ -58,3 +58,20 @@ def test_year_that_is_not_a_number_asks_first(db):
 def test_no_deploy_button():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["client"]["toolbarMode"] == "minimal"
+
+
+def test_no_none_shown_for_a_label_without_page_or_score(db):
+    from data.mapview import MapQuery, evidence_rows, load_map
+    from data.types import PassageRelation
+
+    store = Store(str(db))
+    (doc,) = store.import_documents([ParsedDocument("cod.txt", "cod", [ParsedSentence("Warm water lowers cod.")])])
+    sid = store.sentences(doc)[0].id
+    store.add_relation(sid, PassageRelation("Warm water", "cod", -1, annotator="ann"))
+    (row,) = evidence_rows(load_map(store, MapQuery()), "cod")
+    assert (row["page"], row["score"]) == ("", "")
+    at = app_test(db, page="pages/label.py", query={"doc": str(doc), "s": "1"})
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "score" in d.value.columns)
+    assert list(table["score"]) == [""]
+    assert not any("None" in c.value for c in at.caption)

@@ -343,14 +343,14 @@ def _label_area(doc, order: str | None, source) -> None:
             st.data_editor(
                 [{"source": r.source, "target": r.target, "sign": "+" if r.sign > 0 else "−",
                   "strength": r.strength, "note": r.note or "", "swap": False,
-                  "score": r.score, "from": r.model_id or "you"} for r in mine],
+                  "score": "" if r.score is None else f"{r.score:.2f}", "from": r.model_id or "you"} for r in mine],
                 key=table_key, num_rows="delete", hide_index=True, on_change=_table_edited,
                 args=(table_key, [r.id for r in mine]), disabled=["score", "from"],
                 column_config={
                     "sign": st.column_config.SelectboxColumn("sign", options=["+", "−"], required=True),
                     "strength": st.column_config.SelectboxColumn("strength", options=STRENGTH_KEYS, required=True),
                     "swap": st.column_config.CheckboxColumn("⇄ swap", help="reverse the direction"),
-                    "score": st.column_config.NumberColumn("model score", format="%.2f")})
+                    "score": st.column_config.TextColumn("model score")})  # blank for your own labels
             st.caption(" · ".join(f"{escape_markdown(r.source)} → {escape_markdown(r.target)} "
                                   f"({'+' if r.sign > 0 else '−'}{r.strength})" for r in mine),
                        help="saved relations as text")
