@@ -75,3 +75,24 @@ def test_no_none_shown_for_a_label_without_page_or_score(db):
     table = next(d.value for d in at.dataframe if "score" in d.value.columns)
     assert list(table["score"]) == [""]
     assert not any("None" in c.value for c in at.caption)
+
+
+def test_scenario_bars_in_the_maps_sign_colours(db):
+    from data.mapview import SCENARIO_SERIES, scenario_bars
+    from fcm.view import SIGN_COLOURS
+    from review_world import build_world
+
+    store = Store(str(db))
+    build_world(store)
+    at = app_test(db, page="pages/map.py")
+    at.multiselect(key="scenario_concepts").set_value(["warmer water"]).run()
+    at.select_slider(key="clamp_warmer water").set_value("-high").run()
+    at.button(key="scenario_run").click().run()
+    assert not at.exception
+    (chart,) = at.get("vega_lite_chart")
+    spec = chart.proto.spec
+    assert SIGN_COLOURS[1] in spec and SIGN_COLOURS[-1] in spec
+    result = at.session_state["scenario_result"]
+    bars = scenario_bars(result)
+    assert all(b["rises"] is None or b["falls"] is None for b in bars)  # one series per bar
+    assert bars[0]["rises"] > 0 and list(SCENARIO_SERIES) == ["rises", "falls"]
