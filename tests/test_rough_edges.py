@@ -96,3 +96,25 @@ def test_scenario_bars_in_the_maps_sign_colours(db):
     bars = scenario_bars(result)
     assert all(b["rises"] is None or b["falls"] is None for b in bars)  # one series per bar
     assert bars[0]["rises"] > 0 and list(SCENARIO_SERIES) == ["rises", "falls"]
+
+
+def test_png_legend_is_complete_and_labels_keep_a_margin(tmp_path):
+    import numpy as np
+    from matplotlib.image import imread
+
+    from fcm.build import Edge, FuzzyMap
+    from fcm.exports import _legend, draw_map
+    from fcm.view import SIGN_COLOURS, TYPE_COLOURS
+
+    colours = {h.get_color() for h in _legend()} | {h.get_markerfacecolor() for h in _legend()}
+    assert set(SIGN_COLOURS.values()) <= colours and set(TYPE_COLOURS.values()) <= colours
+    names = ["left " * 30, "b", "right " * 30]  # labels far wider than the space beside their nodes
+    W = np.zeros((3, 3))
+    W[0, 1], W[1, 2] = 0.5, -0.5
+    edges = {(names[i], names[j]): Edge(names[i], names[j], W[i, j]) for i, j in ((0, 1), (1, 2))}
+    draw_map(FuzzyMap(names, W, edges), tmp_path / "m.png")
+    img = imread(tmp_path / "m.png")[..., :3]
+    border = np.concatenate([img[:10].reshape(-1, 3), img[-10:].reshape(-1, 3),
+                             img[:, :10].reshape(-1, 3), img[:, -10:].reshape(-1, 3)])
+    assert (border > 0.99).all()  # nothing drawn in the outer margin
+    assert img.shape[1] > 1000  # wider than the 10 in figure at 100 dpi: the long labels are drawn whole

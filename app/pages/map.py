@@ -57,8 +57,9 @@ clicked = show_map(view)
 if clicked and clicked != st.session_state.get("map_last_click") and clicked in fmap.concepts:
     st.session_state["map_last_click"] = clicked  # a node click reruns the page: select it once
     st.session_state[CONCEPT_KEY] = clicked
-st.caption("Blue edges increase, red decrease, dashed ones have evidence of both signs; width is |weight|, "
-           "node size is centrality, colour is the concept type (green driver, orange receiver).")
+st.caption("Blue edges increase, red decrease, grey ones have weight 0 (their evidence cancels), dashed ones have "
+           "evidence of both signs; width is |weight|, node size is centrality, colour is the concept type "
+           "(green driver, orange receiver, light blue ordinary, light grey isolated).")
 
 concept = st.selectbox("Concept", fmap.concepts, index=None, key=CONCEPT_KEY,
                        placeholder="Click a node or choose a concept…")
