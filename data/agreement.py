@@ -342,12 +342,25 @@ def store_agreement(store: Store, annotator_a: str, annotator_b: str, document_i
     return agreement(a, b, [s.id for s in sentences]), sentences
 
 
+def conflicts(a: Any, b: Any) -> bool:
+    """Two versions of one relation: the same source and target (overlapping concepts), but a
+    different sign or different spans. The reverse direction is another relation, no conflict."""
+    p, q = as_rel(a), as_rel(b)
+    return (concepts_match(p.src, q.src, p.src_span, q.src_span) and concepts_match(p.tgt, q.tgt, p.tgt_span, q.tgt_span)
+            and not relations_match(p, q, "exact"))
+
+
 def adjudicate(store: Store, relation: RelationRow, gold: str = GOLD) -> int | None:
-    """Copy a relation into the gold set; returns the new id, or None if gold already has it."""
+    """Make a relation gold's version; returns the new id, or None if gold already has it. A gold
+    version it conflicts with (see conflicts) is replaced: adjudication chooses one version of a
+    relation, it never keeps both."""
     existing = store.relations(sentence_id=relation.sentence_id, annotator=gold)
     if any(relations_match(relation, g, "exact") for g in existing):
         return None
     store.ensure_annotator(gold)
+    for g in existing:
+        if conflicts(relation, g):
+            store.delete_relation(g.id, gold)
     return store.add_relation(relation.sentence_id, PassageRelation(
         src=relation.source, tgt=relation.target, sign=relation.sign,
         src_span=relation.source_span, tgt_span=relation.target_span,

@@ -5,6 +5,7 @@ shows how many relations the database holds next to how many the file carries.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -53,9 +54,12 @@ def stored_relation_count(store: Store, document_ids: Sequence[int] | None = Non
     return sum(len(store.relations(document_id=d, annotator=a)) for d in ids for a in who)
 
 
-def file_name(docs: Sequence[ParsedDocument], fmt: str) -> str:
-    """A download name: the document's file stem for one document, else fuzzymap_N_documents."""
+def file_name(docs: Sequence[ParsedDocument], fmt: str, annotators: Sequence[str] | None = None) -> str:
+    """A download name: the document's file stem for one document, else fuzzymap_N_documents;
+    whose relations it holds after that when not everyone's (e.g. cod_gold.json)."""
     stem = docs[0].filename.rsplit(".", 1)[0] if len(docs) == 1 else f"fuzzymap_{len(docs)}_documents"
+    if annotators:
+        stem += "_" + re.sub(r"[^\w.-]+", "-", "_".join(annotators))
     return f"{stem}{EXPORT_FORMATS[fmt].suffix}"
 
 

@@ -75,12 +75,19 @@ def concept_chips(text: str, lexicon: Iterable[str] = ()) -> list[Span]:
     the lexicon that occur in the sentence (the page still offers word chips and typing).
     """
     try:
-        from models.candidates import concept_spans
+        from models.candidates import chip_spans
     except ImportError:
         spans = [s for s in (find_span(text, c) for c in lexicon) if s is not None]
     else:
-        spans = list(concept_spans(text, lexicon))
+        spans = list(chip_spans(text, lexicon))
     return sorted(set(spans))
+
+
+def stable_chips(previous: Sequence[Span], fresh: Sequence[Span]) -> list[Span]:
+    """The chips of a sentence after its lexicon grew (a save adds concepts): the chips shown so
+    far keep their numbers, so a digit typed from memory picks what it picked before; spans found
+    only now come after them."""
+    return [*previous, *(s for s in fresh if s not in previous)]
 
 
 def next_unlabeled(statuses: Sequence[str], current: int | None, skip: Sequence[bool] = (),

@@ -17,7 +17,7 @@ from fcm.exports import draw_map, write_fcmpy_json, write_graphml, write_json, w
 from fcm.metrics import map_metrics
 from fcm.normalize import suggest_merges
 from fcm.simulate import CLAMP_PRESETS, ScenarioResult
-from fcm.view import evidence_for_concept
+from fcm.view import SIGN_COLOURS, evidence_for_concept
 
 if TYPE_CHECKING:
     from data.store import Store
@@ -76,9 +76,10 @@ def evidence_rows(fmap: FuzzyMap, concept: str) -> list[dict[str, Any]]:
     """One row per sentence behind the concept's edges, strongest edge first."""
     return [
         {"edge": f"{edge.source} → {edge.target}", "weight": round(edge.weight, 3),
-         "sign": "+" if ev.sign > 0 else "−", "document": ev.document_title, "page": ev.page,
+         "sign": "+" if ev.sign > 0 else "−", "document": ev.document_title,
+         "page": "" if ev.page is None else ev.page,  # blank, not "None", for text without pages
          "sentence": ev.sentence_text, "who": ev.annotator or ev.model_id or ev.origin,
-         "origin": ev.origin, "score": ev.score, "document_id": ev.document_id, "sentence_id": ev.sentence_id}
+         "origin": ev.origin, "score": "" if ev.score is None else round(ev.score, 3), "document_id": ev.document_id, "sentence_id": ev.sentence_id}
         for edge, ev in evidence_for_concept(fmap, concept)
     ]
 
@@ -100,6 +101,17 @@ def delta_rows(result: ScenarioResult, limit: int | None = None) -> list[dict[st
                    for c, d in result.delta.items()),
                   key=lambda r: (-abs(r["delta"]), r["concept"]))
     return rows[:limit] if limit else rows
+
+
+SCENARIO_SERIES = {"rises": SIGN_COLOURS[1], "falls": SIGN_COLOURS[-1]}
+"""The scenario chart's two series, in the map's sign colours (blue up, red down)."""
+
+
+def scenario_bars(result: ScenarioResult, limit: int | None = None) -> list[dict[str, Any]]:
+    """delta_rows in the wide form the bar chart colours by series: a rise in "rises", a fall
+    in "falls" (None in the other)."""
+    return [{"concept": r["concept"], **{k: (r["delta"] if r["effect"] == k else None) for k in SCENARIO_SERIES}}
+            for r in delta_rows(result, limit)]
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ def parse_uploads(files: Iterable[tuple[str, bytes]]) -> list[ParsedUpload]:
     return out
 
 
-def import_parsed(store, uploads: Sequence[ParsedUpload],
+def import_parsed(store, uploads: Sequence[ParsedUpload], *,
                   owners: Sequence[str | None] | None = None) -> list[UploadOutcome]:
     """Import each read file; its labels go to its entry of `owners` (blank or None: the default
     owner). The same file uploaded again maps to the document already there (the store keys
@@ -127,7 +127,7 @@ def import_parsed(store, uploads: Sequence[ParsedUpload],
     return outcomes
 
 
-def import_uploads(store, files: Iterable[tuple[str, bytes]],
+def import_uploads(store, files: Iterable[tuple[str, bytes]], *,
                    owners: Sequence[str | None] | None = None) -> list[UploadOutcome]:
     """parse_uploads then import_parsed: each file all or nothing, a bad one named in one line."""
-    return import_parsed(store, parse_uploads(files), owners)
+    return import_parsed(store, parse_uploads(files), owners=owners)

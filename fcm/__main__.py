@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -85,8 +86,18 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
+def _read_matrix(path: str) -> exports.FuzzyMap:
+    """The map of a Mental Modeler CSV; a file of another kind is named as such, not read as a
+    CSV with a puzzling complaint about its first row."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".json", ".jsonl", ".graphml", ".png", ".svg", ".pdf"):
+        raise InputError(path, f"is a {suffix[1:].upper()} file; fcm reads a Mental Modeler CSV matrix "
+                               "(the Map page's “Mental Modeler CSV” download)")
+    return exports.read_mental_modeler_csv(path)
+
+
 def _metrics(args: argparse.Namespace) -> None:
-    fmap = exports.read_mental_modeler_csv(args.matrix)
+    fmap = _read_matrix(args.matrix)
     result = map_metrics(fmap.concepts, fmap.W)
     if args.json:
         print(json.dumps(result.to_dict()))
@@ -102,7 +113,7 @@ def _metrics(args: argparse.Namespace) -> None:
 
 
 def _scenario(args: argparse.Namespace) -> None:
-    fmap = exports.read_mental_modeler_csv(args.matrix)
+    fmap = _read_matrix(args.matrix)
     clamps = _parse_clamps(args.matrix, args.clamp, fmap.concepts)
     try:
         config = SimulationConfig(args.rule, args.transfer, args.lam, args.threshold, args.max_iter)
@@ -127,7 +138,7 @@ def _export(args: argparse.Namespace) -> None:
     fmt = args.format or Path(args.out).suffix.lower().lstrip(".")
     if fmt not in EXPORTERS:
         raise InputError(args.out, f"cannot tell the format from the suffix; use --format ({', '.join(sorted(EXPORTERS))})")
-    fmap = exports.read_mental_modeler_csv(args.matrix)
+    fmap = _read_matrix(args.matrix)
     try:
         EXPORTERS[fmt](fmap, args.out)
     except OSError as exc:
@@ -142,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader left early (`| head`): not an error worth a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     return 0
 
 

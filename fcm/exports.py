@@ -170,10 +170,11 @@ def write_fcmpy_json(fmap: FuzzyMap, path: str | Path, expert: str = "Expert_1")
 
 
 def _legend() -> list:
-    """Legend handles: the two edge signs, disagreement, then the node types."""
+    """Legend handles: every edge colour, disagreement, then every node type's colour."""
     from matplotlib.lines import Line2D
 
-    edges = [Line2D([], [], color=edge_colour(w), lw=2, label=t) for w, t in ((1, "increases"), (-1, "decreases"))]
+    edges = [Line2D([], [], color=edge_colour(w), lw=2, label=t)
+             for w, t in ((1, "increases"), (-1, "decreases"), (0, "weight 0 (signs cancel)"))]
     edges.append(Line2D([], [], color="#555555", lw=1, ls="--", label="signs disagree"))
     nodes = [Line2D([], [], ls="", marker="o", markersize=8, markerfacecolor=c, markeredgecolor="#555555", label=k)
              for k, c in TYPE_COLOURS.items()]
@@ -204,8 +205,9 @@ def draw_map(fmap: FuzzyMap, path: str | Path, seed: int = 0) -> None:
     nx.draw_networkx_edges(G, pos, ax=ax, edge_color=[edge_colour(w) for w in weights],
                            width=[edge_width(w) / 2 for w in weights], style=styles, node_size=sizes,
                            arrows=True, arrowsize=12, connectionstyle="arc3,rad=0.08")
-    nx.draw_networkx_labels(G, pos, ax=ax, font_size=8)
+    nx.draw_networkx_labels(G, pos, ax=ax, font_size=8, clip_on=False)  # a long label is not cut at the axes
     ax.legend(handles=_legend(), loc="lower left", fontsize=7, frameon=False)
     fig.tight_layout()
     with rc_context({"svg.hashsalt": "fuzzymap"}):
-        fig.savefig(path, format=suffix[1:], metadata={"Date": None} if suffix == ".svg" else {"Software": None})
+        fig.savefig(path, format=suffix[1:], metadata={"Date": None} if suffix == ".svg" else {"Software": None},
+                    bbox_inches="tight", pad_inches=0.4)  # labels sticking out of the axes are kept, with a margin

@@ -139,6 +139,31 @@ def concept_spans_batch(texts: Sequence[str], lexicon: Iterable[str] = (), granu
     return [[_to_chars(doc, r) for r in _doc_spans(doc, lex, granular)] for doc in nlp().pipe(texts, batch_size=64)]
 
 
+def chip_spans(text: str, lexicon: Iterable[str] = ()) -> list[Span]:
+    """Concept spans for the Label page's chips: concept_spans, with two fixes an annotator needs
+    and the relation model does not (its training pairs keep concept_spans): a chunk split where
+    the tagger put a verb inside it ("array reduced fishing effort" -> "array", "fishing effort"),
+    and a sentence-initial capitalised word tagged as a base-form verb joined to the noun after
+    it ("Harbour porpoises", where the tagger read "Harbour" as an imperative)."""
+    doc = nlp()(text)
+    lex = tuple(sorted(set(lexicon)))
+    ranges: set[tuple[int, int]] = set()
+    for a, b in _doc_spans(doc, lex):
+        start = a
+        for i in range(a, b + 1):
+            if i == b or (doc[i].pos_ in ("VERB", "AUX") and a < i < b - 1):
+                part = _clean(doc[start:i])
+                if part:
+                    ranges.add(part)
+                start = i + 1
+    first = next((t for t in doc if not t.is_space), None)
+    if (first is not None and first.tag_ == "VB" and first.is_title and first.i + 1 < len(doc)
+            and doc[first.i + 1].pos_ in ("NOUN", "PROPN")):
+        end = next((b for a, b in sorted(ranges) if a == first.i + 1), first.i + 2)
+        ranges.add((first.i, end))
+    return [_to_chars(doc, r) for r in sorted(ranges)]
+
+
 def make_candidates(text: str, lexicon: Iterable[str] = (), max_pairs: int = MAX_PAIRS,
                     max_distance: int = MAX_DISTANCE, granular: bool = False) -> list[Candidate]:
     """All concept pairs of one sentence, a before b in the text (see MAX_PAIRS, MAX_DISTANCE)."""

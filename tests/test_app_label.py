@@ -47,7 +47,7 @@ def test_chips_then_save_with_sign_and_strength(store):
     assert at.selectbox(key="lb_src_box").value == "Offshore wind farms"
     at.button(key="lb_minus").click().run()
     at.button(key="lb_stronger").click().run()
-    at.text_input(key="lb_note").set_value("p. 3, table 2").run()
+    at.text_input(key="lb_note").set_value("p. 3, table 2")  # in a form: sent with the Save below
     at.button(key="lb_save").click().run()
     assert not at.exception
     (rel,) = store.relations()

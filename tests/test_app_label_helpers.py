@@ -156,7 +156,7 @@ def test_suggest_missing_stores_once_and_scores(store):
 
 def test_import_uploads_duplicate_and_bad_file(store):
     good = ("notes.txt", b"Warm water lowers cod recruitment. Fishing pressure raises mortality.")
-    first, again, bad = import_uploads(store, [good, good, ("broken.json", b"{not json")], "ann")
+    first, again, bad = import_uploads(store, [good, good, ("broken.json", b"{not json")])
     assert first.ok and "imported 1 document" in first.message
     assert again.ok and again.message == "notes.txt: already imported (document 1), nothing added"
     assert again.document_ids == first.document_ids

@@ -101,6 +101,7 @@ def test_assigned_document_shows_in_the_assignees_queue_only(app, page):
     url, _, _, plain = app
     page.goto(f"{url}/?annotator=alice")
     expect(page.get_by_text("Your queue")).to_be_visible()
+    expect(page.get_by_role("button", name="Deploy")).to_have_count(0)  # .streamlit/config.toml: toolbarMode
     expect(page.get_by_text("Cod notes — sentences 1–4")).to_be_visible()
     expect(page.get_by_text("0 of 4 done")).to_be_visible()
     page.locator(f".st-key-queue_open_{plain} button").click()
@@ -111,3 +112,21 @@ def test_assigned_document_shows_in_the_assignees_queue_only(app, page):
     wait_idle(page)
     expect(page.get_by_text("Your queue")).to_have_count(0)
     expect(page.get_by_text("Cod notes — sentences 1–4")).to_have_count(0)
+
+
+def test_enter_in_the_note_box_saves(app, page):
+    from playwright.sync_api import expect
+
+    url, store, _, plain = app
+    page.goto(f"{url}/label?annotator=noter&doc={plain}&s=1")
+    page.get_by_text("Keys: 1–9").wait_for()
+    wait_interactive(page)
+    for key, box in (("1", "Source"), ("2", "Target")):
+        page.keyboard.press(key)
+        expect(page.get_by_role("combobox", name=box)).not_to_have_value("")
+    wait_idle(page)
+    page.get_by_label("Note (optional)").fill("seen in table 2")
+    page.get_by_label("Note (optional)").press("Enter")
+    expect(page.get_by_text("Your relations in this sentence: 1")).to_be_visible()
+    (rel,) = store.relations(annotator="noter")
+    assert rel.note == "seen in table 2"

@@ -84,3 +84,12 @@ def test_export_page_gold_only(db):
     assert not at.exception
     assert [m.value for m in at.metric] == ["1", "3", "2"]
     assert "All 2 relations" in at.caption[0].value
+
+
+def test_file_name_says_whose(store):
+    from data.exporting import file_name
+
+    docs = store.export_documents(annotators=["gold"])
+    assert file_name(docs, "twosix", ["gold"]) == "bay_gold.json"
+    assert file_name(docs, "csv", ["imported:a b.json"]) == "bay_imported-a-b.json.csv"
+    assert file_name(docs, "jsonl") == "bay.jsonl"

@@ -60,8 +60,8 @@ st.dataframe([{"sentences": k.replace("_a", f" {a}").replace("_b", f" {b}"), "co
               for k, v in ag.table.items()], hide_index=True, key="agree_table")
 
 st.subheader("Adjudication")
-st.caption(f"Copy the right relation into the gold set (annotator “{GOLD}”); the Compare page can score "
-           "systems against it.")
+st.caption(f"Choose the right version of each relation for the gold set (annotator “{GOLD}”): choosing "
+           "one replaces a conflicting one already chosen. The Compare page can score systems against it.")
 if st.button("Copy everything both agree on (exact relations, “no relation”) into gold", key="agree_adopt"):
     n = adopt_agreed(store, a, b, chosen)
     st.toast(f"{n} agreed relation(s) and “no relation” mark(s) added to gold")
@@ -85,6 +85,7 @@ for d in ag.disagreements[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]:
             left, right = st.columns([5, 1])
             in_gold = any(relations_match(rel, g, "exact") for g in gold_rels)
             left.markdown(md(f"{who}: {describe(rel)}") + (" — in gold ✓" if in_gold else ""))
-            if right.button("To gold", key=f"gold_{rel.id}", disabled=in_gold):
+            if right.button("Choose for gold", key=f"gold_{rel.id}", disabled=in_gold,
+                            help="Gold keeps one version: a conflicting one already there is replaced"):
                 adjudicate(store, rel)
                 st.rerun()

@@ -61,5 +61,5 @@ if fmt == "twosix":
     st.caption("TwoSix JSON holds texts, concepts and signs only (no offsets, strength, annotator, score or "
                "note); the JSONL export keeps everything and imports back losslessly.")
 st.download_button(f"Download {EXPORT_FORMATS[fmt].label}", data=lambda: export_text(exported, fmt),
-                   file_name=file_name(exported, fmt), mime=EXPORT_FORMATS[fmt].mime, type="primary",
+                   file_name=file_name(exported, fmt, annotators), mime=EXPORT_FORMATS[fmt].mime, type="primary",
                    icon=":material/download:", on_click="ignore", key="export_download")

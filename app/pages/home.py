@@ -50,7 +50,7 @@ if pending:
         go, cancel = st.columns(2)
         if go.form_submit_button("Import", type="primary"):
             st.session_state.pop("upload_pending")
-            _finish_upload(import_parsed(store, pending, owners))
+            _finish_upload(import_parsed(store, pending, owners=owners))
         if cancel.form_submit_button("Cancel"):
             st.session_state.pop("upload_pending")
             st.rerun()
@@ -99,14 +99,31 @@ if st.button("Label this document", type="primary", icon=":material/edit_note:",
     st.session_state.pop("pos", None)
     st.switch_page("pages/label.py", query_params={"doc": str(doc.id)})
 
+def _save_metadata(doc_id: int, title: str, authors: str, year: str) -> None:
+    store.update_document(doc_id, title=title, authors=authors, year=int(year) if year.isdigit() else year,
+                          annotator=annotator)
+    st.session_state.pop("meta_confirm", None)
+    st.toast("Metadata saved")
+    st.rerun()
+
+
 with st.form(f"meta_{doc.id}"):
     st.markdown("**Metadata**")
     title = st.text_input("Title", doc.title or "")
     authors = st.text_input("Authors", doc.authors or "", help="Last, First; Last, First")
     year = st.text_input("Year", doc.year or "")
     if st.form_submit_button("Save metadata"):
-        year = year.strip()
-        store.update_document(doc.id, title=title.strip(), authors=authors.strip(),
-                              year=int(year) if year.isdigit() else year, annotator=annotator)
-        st.toast("Metadata saved")
+        values = (doc.id, title.strip(), authors.strip(), year.strip())
+        if values[3] and not values[3].isdigit() and values[3] != (doc.year or ""):
+            st.session_state["meta_confirm"] = values  # a year that is not a number: ask first
+        else:
+            _save_metadata(*values)
+ask = st.session_state.get("meta_confirm")
+if ask and ask[0] == doc.id:
+    st.warning(escape_markdown(f"Year “{ask[3]}” is not a number. Save it as written?"))
+    yes, no = st.columns(2)
+    if yes.button("Save anyway", key="meta_year_yes"):
+        _save_metadata(*ask)
+    if no.button("Cancel", key="meta_year_no"):
+        st.session_state.pop("meta_confirm")
         st.rerun()

@@ -28,6 +28,7 @@ from data.labeling import (
     pick_from_text,
     progress,
     span_from_words,
+    stable_chips,
     word_chip_step,
     word_spans,
 )
@@ -67,6 +68,7 @@ def _reset_form() -> None:
     ss.lb_words_ver = ss.get("lb_words_ver", 0) + 1
     ss.lb_src_box = ss.lb_tgt_box = None
     ss.lb_sign, ss.lb_strength, ss.lb_note = 1, "M", ""
+    ss.lb_editing = None  # a suggestion loaded with E stays pending when its edit is dropped
 
 
 def _go(pos: int) -> None:
@@ -126,6 +128,8 @@ def _save(sentence_id: int) -> None:
         ss.lb_flash = str(exc)
         return
     _acted()
+    if ss.get("lb_editing") is not None:  # the edited version replaces the suggestion
+        _decide("reject", ss.lb_editing)
     ss.lb_toast = f"Saved {src.text} → {tgt.text}"
     _reset_form()
 
@@ -176,10 +180,12 @@ def _reject(suggestion_id: int) -> None:
 
 
 def _edit_suggestion(suggestion_id: int, src: Pick, tgt: Pick, sign: int) -> None:
-    """Loads a suggestion into the form to correct it; the suggestion itself counts as rejected."""
-    if _decide("reject", suggestion_id):
-        _set_picks(src, tgt)
-        ss.lb_sign = sign
+    """Loads a suggestion into the form to correct it. It stays pending until the edit is saved
+    (then it counts as rejected: the saved version replaces it); Esc or moving on keeps it."""
+    _set_picks(src, tgt)
+    ss.lb_sign = sign
+    ss.lb_editing = suggestion_id
+    ss.lb_toast = "Editing the suggestion: Enter saves your version, Esc keeps the suggestion"
 
 
 def _table_edited(key: str, relation_ids: list[int]) -> None:
@@ -293,6 +299,10 @@ def _label_area(doc, order: str | None, source) -> None:
     # ------------------------------------------------------------------ picking concepts
     if annotator:
         chips = _chips(row.text, tuple(store.concepts()))
+        memo = ss.get("lb_chip_memo")
+        if memo and memo[0] == (row.id, row.text):
+            chips = stable_chips(memo[1], chips)
+        ss.lb_chip_memo = ((row.id, row.text), chips)
         with st.container(horizontal=True, key="lb_chips"):
             for i, span in enumerate(chips):
                 pick = pick_from_span(row.text, span)
@@ -316,11 +326,12 @@ def _label_area(doc, order: str | None, source) -> None:
         cols[2].radio("Sign", [1, -1], format_func=SIGN_LABEL.get, key="lb_sign",
                       help="Up = increase, Down = decrease")
         cols[3].segmented_control("Strength", STRENGTH_KEYS, key="lb_strength", help="Shift+Up / Shift+Down")
-        st.text_input("Note (optional)", key="lb_note")
+        with st.form("lb_note_form", border=False):  # a form: Enter in the Note box saves, as Enter elsewhere does
+            st.text_input("Note (optional)", key="lb_note")
+            st.form_submit_button("Save relation", type="primary", shortcut="Enter", on_click=_save, args=(row.id,),
+                                  key="lb_save", icon=":material/add_link:")
 
         with st.container(horizontal=True, key="lb_actions"):
-            st.button("Save relation", type="primary", shortcut="Enter", on_click=_save, args=(row.id,),
-                      key="lb_save", icon=":material/add_link:")
             st.button("Swap", shortcut="S", on_click=_swap, key="lb_swap")
             st.button("Clear", shortcut="Esc", on_click=_reset_form, key="lb_clear")
             st.button("Increase", shortcut="Up", on_click=_sign, args=(1,), key="lb_plus")
@@ -341,14 +352,14 @@ def _label_area(doc, order: str | None, source) -> None:
             st.data_editor(
                 [{"source": r.source, "target": r.target, "sign": "+" if r.sign > 0 else "−",
                   "strength": r.strength, "note": r.note or "", "swap": False,
-                  "score": r.score, "from": r.model_id or "you"} for r in mine],
+                  "score": "" if r.score is None else f"{r.score:.2f}", "from": r.model_id or "you"} for r in mine],
                 key=table_key, num_rows="delete", hide_index=True, on_change=_table_edited,
                 args=(table_key, [r.id for r in mine]), disabled=["score", "from"],
                 column_config={
                     "sign": st.column_config.SelectboxColumn("sign", options=["+", "−"], required=True),
                     "strength": st.column_config.SelectboxColumn("strength", options=STRENGTH_KEYS, required=True),
                     "swap": st.column_config.CheckboxColumn("⇄ swap", help="reverse the direction"),
-                    "score": st.column_config.NumberColumn("model score", format="%.2f")})
+                    "score": st.column_config.TextColumn("model score")})  # blank for your own labels
             st.caption(" · ".join(f"{escape_markdown(r.source)} → {escape_markdown(r.target)} "
                                   f"({'+' if r.sign > 0 else '−'}{r.strength})" for r in mine),
                        help="saved relations as text")

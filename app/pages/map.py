@@ -8,8 +8,8 @@ from app.state import current_annotator, get_store
 from data.errors import InputError
 from data.labeling import escape_markdown as md
 from data.mapview import (
-    CLAMP_CHOICES, DOWNLOADS, ORIGINS, MapQuery, delta_rows, evidence_rows, label_position,
-    load_map, map_file, merge_suggestions, metrics_tables, who_said,
+    CLAMP_CHOICES, DOWNLOADS, ORIGINS, SCENARIO_SERIES, MapQuery, delta_rows, evidence_rows, label_position,
+    load_map, map_file, merge_suggestions, metrics_tables, scenario_bars, who_said,
 )
 from fcm.simulate import RULES, TRANSFERS, SimulationConfig, parse_clamp_value
 from fcm.view import run_scenario, top_by_centrality
@@ -57,8 +57,9 @@ clicked = show_map(view)
 if clicked and clicked != st.session_state.get("map_last_click") and clicked in fmap.concepts:
     st.session_state["map_last_click"] = clicked  # a node click reruns the page: select it once
     st.session_state[CONCEPT_KEY] = clicked
-st.caption("Blue edges increase, red decrease, dashed ones have evidence of both signs; width is |weight|, "
-           "node size is centrality, colour is the concept type (green driver, orange receiver).")
+st.caption("Blue edges increase, red decrease, grey ones have weight 0 (their evidence cancels), dashed ones have "
+           "evidence of both signs; width is |weight|, node size is centrality, colour is the concept type "
+           "(green driver, orange receiver, light blue ordinary, light grey isolated).")
 
 concept = st.selectbox("Concept", fmap.concepts, index=None, key=CONCEPT_KEY,
                        placeholder="Click a node or choose a concept…")
@@ -137,10 +138,10 @@ with scenario_tab:
             cycle = result.scenario.cycle_length or result.baseline.cycle_length
             st.warning("The map did not settle to a steady state"
                        + (f" (it cycles with period {cycle})" if cycle else "") + ": the deltas are from the last step.")
-        deltas = delta_rows(result, limit=30)
         st.markdown(f"**Change against the baseline** (clamped: "
                     f"{', '.join(f'{md(k)} {v:+.2f}' for k, v in result.clamped.items())})")
-        st.bar_chart(deltas, x="concept", y="delta", color="effect", horizontal=True, sort=False)
+        st.bar_chart(scenario_bars(result, limit=30), x="concept", y=list(SCENARIO_SERIES), horizontal=True,
+                     color=list(SCENARIO_SERIES.values()), sort=False, y_label="change")  # the map's sign colours
         st.dataframe(delta_rows(result), hide_index=True, key="scenario_table")
 
 with metrics_tab:
