@@ -490,7 +490,7 @@ def soup_adapters(members: Sequence[str | Path], out_dir: str | Path) -> Path:
     side by side gives one LoRA of rank n * r (alpha n * alpha, so the same scale) whose change is
     exactly the mean of the n changes ("model soup"). It loads and merges like any adapter, so
     extraction costs what one run's does. Meant to damp what one seed's random start and early stop
-    put in; for seeds that stopped 800 steps apart it diluted the better run instead (README, session 8).
+    put in; for seeds that stopped 800 steps apart it diluted the better run instead (README).
     """
     members = [Path(m) for m in members]
     if len(members) < 2:

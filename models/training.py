@@ -41,8 +41,8 @@ class TrainSettings:
     took 4-9 s, the threads spinning against other processes."""
     lora_steps: int = 1000
     """At most this many optimiser steps of 16 pairs; early stopping checks every steps/5 (patience
-    2). The shipped model (`make model`: 2000 steps, r=16 on every linear layer) kept step 1200
-    (session 5's rebuild, with --lora-holdout 0.25)."""
+    2). The shipped model (`make model`: 2000 steps, r=16 on every linear layer, --lora-holdout
+    0.25) kept step 1200."""
     lora_r: int = 8
     lora_targets: tuple[str, ...] | None = None
     """LoRA rank and target modules (None: the backbone's query/value projections, see
