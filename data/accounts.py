@@ -124,13 +124,18 @@ class Accounts:
             return None
         return Actor(user.name, user.role)
 
+    def find(self, name: str) -> Actor | None:
+        """The account's current role (None when it is gone): a signed-in session re-reads it."""
+        with self._store._read() as s:
+            user = s.scalars(select(UserT).where(UserT.name == name)).first()
+        return Actor(user.name, user.role) if user else None
+
     def identity(self, name: str) -> Actor:
         """The account of a user the identity provider vouched for; a first visit creates an
         annotator account without a password (an admin can raise its role)."""
-        with self._store._read() as s:
-            user = s.scalars(select(UserT).where(UserT.name == name)).first()
-        if user is not None:
-            return Actor(user.name, user.role)
+        found = self.find(name)
+        if found is not None:
+            return found
         try:
             return self.add_user(name, None)
         except InputError:  # another session created it first

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from data.roles import Acting
 from data.spans import find_span
 from data.types import Span
 
@@ -169,7 +170,7 @@ def word_chip_step(anchor: int | None, selected: Sequence[int]) -> tuple[int | N
     return None, None
 
 
-def apply_table_edits(store, change: dict, relation_ids: Sequence[int], annotator: str | None) -> list[str]:
+def apply_table_edits(store, change: dict, relation_ids: Sequence[int], annotator: Acting) -> list[str]:
     """Writes a st.data_editor change set of the relations table to the store.
 
     `change` is the editor's state ({"edited_rows": {row: {column: value}}, "deleted_rows": [row]});
@@ -180,19 +181,23 @@ def apply_table_edits(store, change: dict, relation_ids: Sequence[int], annotato
     from data.errors import InputError
 
     errors = []
+
+    def attempt(step) -> None:
+        try:
+            step()
+        except InputError as exc:  # also NotAllowed: a signed-in user's role does not cover the row
+            errors.append(str(exc))
+
     for row in change.get("deleted_rows", []):
-        store.delete_relation(relation_ids[row], annotator)
+        attempt(lambda rid=relation_ids[row]: store.delete_relation(rid, annotator))
     for row, edit in change.get("edited_rows", {}).items():
         rid = relation_ids[int(row)]
         edit = dict(edit)
         if edit.pop("swap", False):
-            store.swap_relation(rid, annotator)
+            attempt(lambda: store.swap_relation(rid, annotator))
         fields = {k: v for k, v in edit.items() if k in ("source", "target", "strength", "note")}
         if "sign" in edit:
             fields["sign"] = -1 if edit["sign"] in ("−", "-") else 1
         if fields:
-            try:
-                store.update_relation(rid, annotator=annotator, **fields)
-            except InputError as exc:
-                errors.append(str(exc))
+            attempt(lambda: store.update_relation(rid, annotator=annotator, **fields))
     return errors

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.state import get_store
+from app.state import acting, get_store, reviews
 from data.agreement import (
     GOLD, adjudicate, adopt_agreed, describe, fmt_measure, relations_match, shared_documents, store_agreement,
 )
@@ -57,8 +57,12 @@ st.dataframe([{"sentences": k.replace("_a", f" {a}").replace("_b", f" {b}"), "co
 st.subheader("Adjudication")
 st.caption(f"Copy the right relation into the gold set (annotator “{GOLD}”); the Compare page can score "
            "systems against it.")
-if st.button("Copy everything both agree on (exact relations, “no relation”) into gold", key="agree_adopt"):
-    n = adopt_agreed(store, a, b, chosen)
+may_adjudicate = reviews()
+if not may_adjudicate:
+    st.caption("Adjudication needs the reviewer or admin role.")
+if st.button("Copy everything both agree on (exact relations, “no relation”) into gold", key="agree_adopt",
+             disabled=not may_adjudicate):
+    n = adopt_agreed(store, a, b, chosen, by=acting())
     st.toast(f"{n} agreed relation(s) and “no relation” mark(s) added to gold")
 
 if not ag.disagreements:
@@ -80,6 +84,6 @@ for d in ag.disagreements[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]:
             left, right = st.columns([5, 1])
             in_gold = any(relations_match(rel, g, "exact") for g in gold_rels)
             left.markdown(md(f"{who}: {describe(rel)}") + (" — in gold ✓" if in_gold else ""))
-            if right.button("To gold", key=f"gold_{rel.id}", disabled=in_gold):
-                adjudicate(store, rel)
+            if right.button("To gold", key=f"gold_{rel.id}", disabled=in_gold or not may_adjudicate):
+                adjudicate(store, rel, by=acting())
                 st.rerun()
