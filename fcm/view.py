@@ -19,6 +19,15 @@ SIGN_COLOURS = {1: "#2b83ba", -1: "#d7191c", 0: "#999999"}
 TYPE_COLOURS = {"driver": "#1a9641", "receiver": "#fdae61", "ordinary": "#abd9e9", "isolated": "#dddddd"}
 MIN_NODE, MAX_NODE = 10.0, 40.0
 MIN_WIDTH, MAX_WIDTH = 1.0, 8.0
+WORD_JOINER = "\u2060"
+
+
+def hover_text(text: str) -> str:
+    """Text that stays text when parsed as HTML: streamlit-agraph's frontend sets each node title
+    with `innerHTML` (vis-network then shows the same string with `innerText`). A `<` followed by
+    an invisible word joiner cannot open a tag, comment or declaration, so a concept name such as
+    `<img onerror=...>` shows as written and runs nothing."""
+    return text.replace("<", "<" + WORD_JOINER)
 
 
 def subgraph(fmap: FuzzyMap, concepts: Iterable[str]) -> FuzzyMap:
@@ -57,14 +66,16 @@ def agraph_elements(fmap: FuzzyMap) -> tuple[list[dict], list[dict]]:
 
     Nodes: size by centrality, colour by type, title (hover) with degrees. Edges: colour by sign,
     width by |weight|, dashed when the evidence disagrees on the sign, label = weight.
+    A node title starts with "Concept: ": the frontend opens a double-clicked node's title as a URL,
+    and a fixed prefix keeps a name like `javascript:...` from being read as a scheme.
     """
     metrics = map_metrics(fmap.concepts, fmap.W)
     sizes = node_sizes(np.array([m.centrality for m in metrics.concepts.values()]))
     nodes = [
         {
             "id": name, "label": name, "size": float(size), "color": TYPE_COLOURS[m.type],
-            "title": f"{name}\n{m.type}; in {m.indegree:.2f}, out {m.outdegree:.2f}, "
-                     f"centrality {m.centrality:.2f}",
+            "title": hover_text(f"Concept: {name}\n{m.type}; in {m.indegree:.2f}, out {m.outdegree:.2f}, "
+                     f"centrality {m.centrality:.2f}"),
         }
         for (name, m), size in zip(metrics.concepts.items(), sizes)
     ]
