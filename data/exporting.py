@@ -5,12 +5,16 @@ shows how many relations the database holds next to how many the file carries.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from data.formats import write_jsonl, write_relations_csv, write_twosix
 from data.types import ParsedDocument
+
+_UNSAFE_NAME = re.compile(r"[^\w.-]+")
+MAX_STEM = 80
 
 if TYPE_CHECKING:
     from data.store import Store
@@ -53,6 +57,7 @@ def stored_relation_count(store: Store, document_ids: Sequence[int] | None = Non
 def file_name(docs: Sequence[ParsedDocument], fmt: str) -> str:
     """A download name: the document's file stem for one document, else fuzzymap_N_documents."""
     stem = docs[0].filename.rsplit(".", 1)[0] if len(docs) == 1 else f"fuzzymap_{len(docs)}_documents"
+    stem = _UNSAFE_NAME.sub("_", stem)[:MAX_STEM].strip("._") or "fuzzymap"  # no path, control or bidi chars
     return f"{stem}{EXPORT_FORMATS[fmt].suffix}"
 
 

@@ -14,7 +14,8 @@ from data.spans import find_span
 from data.types import Span
 
 _WORD = re.compile(r"\w(?:[\w'’%/.-]*\w)?%?")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&])")
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 ORDERS = ("document", "likely causal", "uncertain")
 """Sentence orders the Label page offers: reading order, most-likely-causal first, or the
 sentences the model is least sure about first (active learning)."""
@@ -129,9 +130,11 @@ def escape_markdown(text: str) -> str:
     """Document text made inert for st.markdown: every markup character is backslash-escaped.
 
     Papers contain `*`, `_`, `$`, `<`, `[`... which Markdown would otherwise turn into
-    formatting, math or links; escaped, the reader sees exactly the sentence's characters.
+    formatting, math, links or entities; escaped, the reader sees exactly the sentence's characters.
+    Bidirectional overrides (U+202A-E, U+2066-9) are dropped: shown, they would reverse the text
+    around them (a name could make the line after it read backwards).
     """
-    return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
+    return _MD_SPECIAL.sub(r"\\\1", _BIDI_CONTROLS.sub("", text)).replace("\n", " ")
 
 
 def highlight(text: str, source: Span | None, target: Span | None) -> str:

@@ -105,6 +105,8 @@ def test_escape_markdown_keeps_text_inert():
     assert "<b>" not in escaped and "\\<b\\>" in escaped
     assert "\\*x\\*" in escaped and "\\[link\\]\\(http" in escaped and "\\$x" in escaped
     assert escaped.replace("\\", "") == nasty
+    assert escape_markdown("&lt;b&gt; &#x3C;") == "\\&lt;b\\&gt; \\&\\#x3C;"  # entities stay as typed
+    assert escape_markdown("a\u202egnp.exe\u2066b\u2069") == "agnp\\.exeb"  # no right-to-left override
 
 
 def test_highlight_colours_spans_and_escapes_rest():

@@ -29,7 +29,7 @@ try:
     with st.spinner("Loading the relation model…"):
         source = model_source(bundle, store.concepts())
 except Exception as exc:  # a broken bundle must explain itself, not crash the page
-    st.error(f"The model bundle at `{bundle}` could not be loaded: {exc}")
+    st.error(f"The model bundle at `{bundle}` could not be loaded: {md(str(exc))}")
     st.stop()
 
 gen = st.session_state.setdefault("extract_gen", 0)
@@ -40,7 +40,7 @@ if upload is not None:
     try:
         parsed = read_document(upload.name, upload.getvalue())
     except InputError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))  # it names the uploaded file
         st.stop()
     doc = parsed[0] if len(parsed) == 1 else parsed[st.selectbox(
         "The file holds several papers; extract from", range(len(parsed)), key="extract_pick",

@@ -334,7 +334,7 @@ def _label_area(doc, order: str | None, source) -> None:
         owner = "Your" if whose == annotator else f"{escape_markdown(whose)}'s"
         st.markdown(f"**{owner} relations in this sentence: {len(mine)}**")
         if whose != annotator:
-            st.button(f"Undo {whose}'s last action", on_click=_undo, args=(whose,), key="lb_undo_other",
+            st.button(f"Undo {escape_markdown(whose)}'s last action", on_click=_undo, args=(whose,), key="lb_undo_other",
                       icon=":material/undo:")
         if mine:
             table_key = f"lb_rel_{row.id}_{whose}_{ss.get('lb_table_ver', 0)}"

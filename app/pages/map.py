@@ -122,7 +122,7 @@ with scenario_tab:
     clamped = st.multiselect("Concepts to clamp", fmap.concepts, key="scenario_concepts")
     clamps = {}
     for name in clamped:
-        choice = st.select_slider(name, CLAMP_CHOICES, value="high", key=f"clamp_{name}")
+        choice = st.select_slider(md(name), CLAMP_CHOICES, value="high", key=f"clamp_{name}")
         clamps[name] = parse_clamp_value(choice)
     r1, r2, r3 = st.columns(3)
     rule = r1.selectbox("Rule", RULES, index=RULES.index("mkosko"), key="scenario_rule",
