@@ -16,6 +16,9 @@ from data.types import Span
 _WORD = re.compile(r"\w(?:[\w'’%/.-]*\w)?%?")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&])")
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
+"""Where GitHub-flavoured Markdown would start a bare link (http://, www., an e-mail @): an
+invisible word joiner there keeps the text a text, as backslashes cannot."""
 ORDERS = ("document", "likely causal", "uncertain")
 """Sentence orders the Label page offers: reading order, most-likely-causal first, or the
 sentences the model is least sure about first (active learning)."""
@@ -132,9 +135,16 @@ def escape_markdown(text: str) -> str:
     Papers contain `*`, `_`, `$`, `<`, `[`... which Markdown would otherwise turn into
     formatting, math, links or entities; escaped, the reader sees exactly the sentence's characters.
     Bidirectional overrides (U+202A-E, U+2066-9) are dropped: shown, they would reverse the text
-    around them (a name could make the line after it read backwards).
+    around them (a name could make the line after it read backwards); bare URLs and e-mail
+    addresses get an invisible word joiner so that they are not made into links.
     """
-    return _MD_SPECIAL.sub(r"\\\1", _BIDI_CONTROLS.sub("", text)).replace("\n", " ")
+    text = _AUTOLINK.sub("\u2060", _BIDI_CONTROLS.sub("", text))
+    return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
+
+
+def shorten(text: str, limit: int = 160) -> str:
+    """A title for one line of the page: a 10,000-character name must not push the controls away."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def highlight(text: str, source: Span | None, target: Span | None) -> str:

@@ -8,6 +8,7 @@ from data.agreement import (
     GOLD, adjudicate, adopt_agreed, describe, fmt_measure, relations_match, shared_documents, store_agreement,
 )
 from data.labeling import escape_markdown as md
+from data.labeling import shorten
 
 PAGE_SIZE = 20
 
@@ -75,7 +76,7 @@ for d in ag.disagreements[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]:
     s = by_id[d.sentence]
     gold_rels = store.relations(sentence_id=s.id, annotator=GOLD)
     with st.container(border=True):
-        st.markdown(f"**{md(docs[s.document_id].title or docs[s.document_id].filename)}**, sentence {s.index + 1}"
+        st.markdown(f"**{md(shorten(docs[s.document_id].title or docs[s.document_id].filename))}**, sentence {s.index + 1}"
                     + (f", page {s.page}" if s.page else ""))
         st.markdown(md(s.text))
         items = ([(a, r) for r in d.only_a] + [(b, r) for r in d.only_b]

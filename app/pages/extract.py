@@ -11,6 +11,7 @@ from data.errors import InputError
 from data.extraction import extract, preview_map, relation_rows, send_to_labeling
 from data.ingest import MAX_UPLOAD_BYTES, SUPPORTED_SUFFIXES, read_document
 from data.labeling import escape_markdown as md
+from data.labeling import shorten
 from data.suggest import bundle_path, model_source
 
 RESULT_KEY = "extract_result"
@@ -61,7 +62,7 @@ if result is None:
     st.stop()
 
 doc, found = result
-st.subheader(md(doc.title or doc.filename))
+st.subheader(md(shorten(doc.title or doc.filename)))
 min_score = st.slider("Minimum score", 0.0, 1.0, 0.5, 0.05, key="extract_min_score")
 rows = relation_rows(doc, found, min_score)
 st.metric("Relations at or above the minimum score", len(rows))

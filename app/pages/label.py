@@ -26,6 +26,7 @@ from data.labeling import (
     pick_from_span,
     pick_from_text,
     progress,
+    shorten,
     span_from_words,
     word_chip_step,
     word_spans,
@@ -248,7 +249,7 @@ def _label_area(doc, order: str | None, source) -> None:
     # ------------------------------------------------------------------ header, navigation, context
     done = sum(s in DONE_STATUSES for s in statuses)
     st.progress(progress(done, len(rows)),
-                text=f"{escape_markdown(doc.title or doc.filename)} — {done} of {len(rows)} sentences done")
+                text=f"{escape_markdown(shorten(doc.title or doc.filename))} — {done} of {len(rows)} sentences done")
     if not annotator:
         st.warning("Choose or type your name in the sidebar to label.")
     for msg in [ss.pop("lb_flash", None)]:
