@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp
 PORT ?= 8501
+# Only this machine can reach the app; `make run HOST=0.0.0.0` opens it to a team (README: sign-in)
+HOST ?= 127.0.0.1
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
@@ -21,7 +23,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m streamlit run app/main.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+	$(PY) -m streamlit run app/main.py --server.address $(HOST) --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 test: $(STAMP)
 	$(PY) -m pytest -q

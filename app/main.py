@@ -10,6 +10,7 @@ if str(HERE.parent) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from app.auth import require_user  # noqa: E402
 from app.state import annotator_picker  # noqa: E402
 
 PAGES = [  # file, title, icon; pages still being written are skipped until their file exists
@@ -23,9 +24,13 @@ PAGES = [  # file, title, icon; pages still being written are skipped until thei
     ("export.py", "Export", ":material/download:"),
     ("model.py", "Model", ":material/model_training:"),
 ]
+ADMIN_PAGES = [("users.py", "Users", ":material/manage_accounts:")]
 
 st.set_page_config(page_title="fuzzymap", page_icon=":material/hub:", layout="wide")
+user = require_user()  # stops at the sign-in form until someone has signed in (unless FUZZYMAP_AUTH=off)
+shown = PAGES + (ADMIN_PAGES if user is not None and user.administers else [])
 page = st.navigation([st.Page(f"pages/{name}", title=title, icon=icon, default=name == "home.py")
-                      for name, title, icon in PAGES if (HERE / "pages" / name).exists()])
-annotator_picker()
+                      for name, title, icon in shown if (HERE / "pages" / name).exists()])
+if user is None:
+    annotator_picker()
 page.run()

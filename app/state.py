@@ -1,17 +1,21 @@
 """Session helpers shared by every page: the one Store, and who is annotating.
 
-The annotator is a sidebar select box bound to the `annotator` query parameter, so a reload
-or a shared link keeps it; the store is created once per server process (cache_resource),
-which is safe because every Store call opens its own transaction.
+Signed in (app.auth), the annotator is the signed-in user. In single-user mode
+(FUZZYMAP_AUTH=off) it is a sidebar select box bound to the `annotator` query parameter, so a
+reload or a shared link keeps it. The store is created once per server process
+(cache_resource), which is safe because every Store call opens its own transaction.
 """
 from __future__ import annotations
 
 import streamlit as st
 
+from data.roles import Acting, Actor
 from data.samples import ensure_sample
 from data.store import Store
 
 ANNOTATOR_KEY = "annotator"
+USER_KEY = "auth_user"
+"""Session-state key of the signed-in Actor (set by app.auth only)."""
 
 
 def _leave_pages_directory_mode() -> None:
@@ -60,7 +64,29 @@ def annotator_picker() -> str | None:
         help="Every label you save carries this name; it stays in the page address.")
 
 
+def signed_in() -> Actor | None:
+    """The signed-in user; None in single-user mode."""
+    return st.session_state.get(USER_KEY)
+
+
 def current_annotator() -> str | None:
-    """The annotator chosen in the sidebar, or None before anyone has chosen."""
+    """The signed-in user's name, or in single-user mode the annotator chosen in the sidebar
+    (None before anyone has chosen)."""
+    actor = signed_in()
+    if actor is not None:
+        return actor.name
     name = st.session_state.get(ANNOTATOR_KEY)
     return name.strip() if name else None
+
+
+def acting() -> Acting:
+    """Who to hand to store calls that change rows: the signed-in Actor, whose role the store
+    checks, or in single-user mode the sidebar name (trusted, as on a laptop)."""
+    return signed_in() or current_annotator()
+
+
+def reviews() -> bool:
+    """Whether this session may adjudicate, merge and fix others' labels: a reviewer or admin
+    signed in, or anyone in single-user mode."""
+    actor = signed_in()
+    return actor is None or actor.reviews

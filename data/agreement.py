@@ -15,6 +15,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from data.roles import Acting, check_reviews
 from data.types import PassageRelation, Span
 
 if TYPE_CHECKING:  # the store is only needed by the functions that read one
@@ -350,10 +351,11 @@ def conflicts(a: Any, b: Any) -> bool:
             and not relations_match(p, q, "exact"))
 
 
-def adjudicate(store: Store, relation: RelationRow, gold: str = GOLD) -> int | None:
+def adjudicate(store: Store, relation: RelationRow, gold: str = GOLD, by: Acting = None) -> int | None:
     """Make a relation gold's version; returns the new id, or None if gold already has it. A gold
     version it conflicts with (see conflicts) is replaced: adjudication chooses one version of a
-    relation, it never keeps both."""
+    relation, it never keeps both. A signed-in `by` must be a reviewer or admin."""
+    check_reviews(by, "adjudication")
     existing = store.relations(sentence_id=relation.sentence_id, annotator=gold)
     if any(relations_match(relation, g, "exact") for g in existing):
         return None
@@ -428,10 +430,11 @@ def score_systems(store: Store, reference: str, document_ids: Iterable[int] | No
 
 
 def adopt_agreed(store: Store, annotator_a: str, annotator_b: str, document_ids: Iterable[int],
-                 gold: str = GOLD) -> int:
+                 gold: str = GOLD, by: Acting = None) -> int:
     """Copy every relation both annotators labelled identically (exact match) into gold, and mark
     "no relation" for gold where both did (so systems scored against gold are judged there too);
-    returns how many relations and marks were new there."""
+    returns how many relations and marks were new there. A signed-in `by` must be a reviewer or admin."""
+    check_reviews(by, "adjudication")
     added = 0
     for d in document_ids:
         a = _by_sentence(store.relations(document_id=d, annotator=annotator_a))

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from data.errors import InputError
 from data.schema import AnnotatorT, AssignmentT, DocumentT, SentenceT
 from data.store import Store, _name, _now
+from data.roles import Acting, check_reviews, name_of
 
 DONE = ("labeled", "no-relation", "discarded")
 """Statuses that take a sentence off an annotator's queue."""
@@ -74,9 +75,11 @@ def _row(a: AssignmentT) -> Assignment:
     return Assignment(a.id, a.document_id, a.annotator, a.first, a.last, a.assigned_by)
 
 
-def assign(store: Store, document_id: int, ranges: Iterable[tuple[str, int, int]], by: str | None = None) -> list[int]:
+def assign(store: Store, document_id: int, ranges: Iterable[tuple[str, int, int]], by: Acting = None) -> list[int]:
     """Stores (annotator, first, last) ranges of a document, all or nothing; each range must lie
-    within the document's sentences (positions from 0)."""
+    within the document's sentences (positions from 0). A signed-in `by` must be a reviewer."""
+    check_reviews(by, "assigning documents")
+    by = name_of(by)
     ranges = list(ranges)
     with store._write() as log:
         s = log.session
@@ -96,8 +99,10 @@ def assign(store: Store, document_id: int, ranges: Iterable[tuple[str, int, int]
         return [r.id for r in rows]
 
 
-def unassign(store: Store, assignment_id: int, by: str | None = None) -> None:
-    """Takes an assignment back (logged: undo restores it)."""
+def unassign(store: Store, assignment_id: int, by: Acting = None) -> None:
+    """Takes an assignment back (logged: undo restores it). A signed-in `by` must be a reviewer."""
+    check_reviews(by, "assigning documents")
+    by = name_of(by)
     with store._write() as log:
         a = log.session.get(AssignmentT, assignment_id)
         if a is None:

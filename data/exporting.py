@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 from data.formats import write_jsonl, write_relations_csv, write_twosix
 from data.types import ParsedDocument
 
+_UNSAFE_NAME = re.compile(r"[^\w.-]+")
+MAX_STEM = 80
+
 if TYPE_CHECKING:
     from data.store import Store
 
@@ -59,7 +62,8 @@ def file_name(docs: Sequence[ParsedDocument], fmt: str, annotators: Sequence[str
     whose relations it holds after that when not everyone's (e.g. cod_gold.json)."""
     stem = docs[0].filename.rsplit(".", 1)[0] if len(docs) == 1 else f"fuzzymap_{len(docs)}_documents"
     if annotators:
-        stem += "_" + re.sub(r"[^\w.-]+", "-", "_".join(annotators))
+        stem += "_" + "_".join(annotators)
+    stem = _UNSAFE_NAME.sub("_", stem)[:MAX_STEM].strip("._") or "fuzzymap"  # no path, control or bidi chars
     return f"{stem}{EXPORT_FORMATS[fmt].suffix}"
 
 

@@ -9,11 +9,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from data.roles import Acting
 from data.spans import find_span
 from data.types import Span
 
 _WORD = re.compile(r"\w(?:[\w'’%/.-]*\w)?%?")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&])")
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
+"""Where GitHub-flavoured Markdown would start a bare link (http://, www., an e-mail @): an
+invisible word joiner there keeps the text a text, as backslashes cannot."""
 ORDERS = ("document", "likely causal", "uncertain")
 """Sentence orders the Label page offers: reading order, most-likely-causal first, or the
 sentences the model is least sure about first (active learning)."""
@@ -135,9 +140,18 @@ def escape_markdown(text: str) -> str:
     """Document text made inert for st.markdown: every markup character is backslash-escaped.
 
     Papers contain `*`, `_`, `$`, `<`, `[`... which Markdown would otherwise turn into
-    formatting, math or links; escaped, the reader sees exactly the sentence's characters.
+    formatting, math, links or entities; escaped, the reader sees exactly the sentence's characters.
+    Bidirectional overrides (U+202A-E, U+2066-9) are dropped: shown, they would reverse the text
+    around them (a name could make the line after it read backwards); bare URLs and e-mail
+    addresses get an invisible word joiner so that they are not made into links.
     """
+    text = _AUTOLINK.sub("\u2060", _BIDI_CONTROLS.sub("", text))
     return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
+
+
+def shorten(text: str, limit: int = 160) -> str:
+    """A title for one line of the page: a 10,000-character name must not push the controls away."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def highlight(text: str, source: Span | None, target: Span | None) -> str:
@@ -176,7 +190,7 @@ def word_chip_step(anchor: int | None, selected: Sequence[int]) -> tuple[int | N
     return None, None
 
 
-def apply_table_edits(store, change: dict, relation_ids: Sequence[int], annotator: str | None) -> list[str]:
+def apply_table_edits(store, change: dict, relation_ids: Sequence[int], annotator: Acting) -> list[str]:
     """Writes a st.data_editor change set of the relations table to the store.
 
     `change` is the editor's state ({"edited_rows": {row: {column: value}}, "deleted_rows": [row]});
@@ -187,19 +201,23 @@ def apply_table_edits(store, change: dict, relation_ids: Sequence[int], annotato
     from data.errors import InputError
 
     errors = []
+
+    def attempt(step) -> None:
+        try:
+            step()
+        except InputError as exc:  # also NotAllowed: a signed-in user's role does not cover the row
+            errors.append(str(exc))
+
     for row in change.get("deleted_rows", []):
-        store.delete_relation(relation_ids[row], annotator)
+        attempt(lambda rid=relation_ids[row]: store.delete_relation(rid, annotator))
     for row, edit in change.get("edited_rows", {}).items():
         rid = relation_ids[int(row)]
         edit = dict(edit)
         if edit.pop("swap", False):
-            store.swap_relation(rid, annotator)
+            attempt(lambda: store.swap_relation(rid, annotator))
         fields = {k: v for k, v in edit.items() if k in ("source", "target", "strength", "note")}
         if "sign" in edit:
             fields["sign"] = -1 if edit["sign"] in ("−", "-") else 1
         if fields:
-            try:
-                store.update_relation(rid, annotator=annotator, **fields)
-            except InputError as exc:
-                errors.append(str(exc))
+            attempt(lambda: store.update_relation(rid, annotator=annotator, **fields))
     return errors

@@ -112,6 +112,18 @@ class AnnotatorT(Base):
     created: Mapped[str] = mapped_column(String(40))
 
 
+class UserT(Base):
+    """A sign-in account (table added in version 4). `password` is an argon2 hash, or NULL for a
+    user who signs in through the team's identity provider (st.login)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LEN), unique=True)
+    password: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    role: Mapped[str] = mapped_column(String(32))
+    created: Mapped[str] = mapped_column(String(40))
+
+
 class SentenceStatusT(Base):
     """One annotator's "no-relation" or "discarded" mark on a sentence (table added in version 3).
 
@@ -336,7 +348,13 @@ def _add_assignments(conn: Connection) -> None:
     AssignmentT.__table__.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3, _pending_imports, _add_page_view_tables, _add_extract_runs, _suggestion_directions, _add_settings_table, _add_assignments]
+def _add_users_table(conn: Connection) -> None:
+    """Version 4 adds sign-in accounts (users table); existing annotators get no account until an
+    admin adds one, and their labels stay theirs by name."""
+    UserT.__table__.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3, _pending_imports, _add_page_view_tables, _add_extract_runs, _suggestion_directions, _add_settings_table, _add_assignments, _add_users_table]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 

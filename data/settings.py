@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from data.errors import InputError
+from data.roles import Acting, check_reviews, name_of
 from data.schema import SettingT
 
 ACTIVE_MODEL = "active_model"
@@ -23,8 +24,11 @@ def get_setting(store, key: str) -> str | None:
         return s.scalar(select(SettingT.value).where(SettingT.key == key))
 
 
-def set_setting(store, key: str, value: str, annotator: str | None = None) -> None:
-    """Store `value` under `key` (one transaction, logged with who changed it)."""
+def set_setting(store, key: str, value: str, annotator: Acting = None) -> None:
+    """Store `value` under `key` (one transaction, logged with who changed it). App-wide settings
+    (the active model) are a reviewer's choice: a signed-in annotator is refused."""
+    check_reviews(annotator, f"setting {key}")
+    annotator = name_of(annotator)
     if not key or not isinstance(value, str) or not value.strip():
         raise InputError(key or "setting", "a setting needs a non-empty text value")
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

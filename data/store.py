@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, object_session
 from sqlalchemy.pool import StaticPool
 
 from data.errors import InputError, without_paths
+from data.roles import Acting, check_may_change, check_reviews, name_of
 from data.schema import (
     NAME_LEN,
     ActionT,
@@ -971,7 +972,8 @@ class Store:
 
     def update_relation(self, relation_id: int, **fields) -> None:
         """Changes source/target/source_span/target_span/sign/strength/note. A new source or target
-        without a span gets its span re-found. `annotator=` names who edited (default: its annotator)."""
+        without a span gets its span re-found. `annotator=` names who edited (default: its annotator);
+        a signed-in Actor may edit only what their role allows."""
         actor = fields.pop("annotator", None)
         unknown = set(fields) - set(RELATION_FIELDS)
         if unknown:
@@ -979,6 +981,7 @@ class Store:
         with self._write() as log:
             s = log.session
             r = self._get(s, RelationT, relation_id)
+            check_may_change(actor, r.annotator, f"relation {relation_id}")
             sent = self._get(s, SentenceT, r.sentence_id)
             current = self._passage_relation(r)
             changed = PassageRelation(
@@ -995,23 +998,25 @@ class Store:
             )
             if log.changes:
                 log.update(r, updated_at=_now())
-            log.record("update_relation", actor or r.annotator, f"edit {r.source} -> {r.target}")
+            log.record("update_relation", name_of(actor) or r.annotator, f"edit {r.source} -> {r.target}")
 
-    def swap_relation(self, relation_id: int, annotator: str | None = None) -> None:
+    def swap_relation(self, relation_id: int, annotator: Acting = None) -> None:
         """Reverses a relation's direction (source <-> target, spans too)."""
         with self._write() as log:
             r = self._get(log.session, RelationT, relation_id)
+            check_may_change(annotator, r.annotator, f"relation {relation_id}")
             log.update(
                 r, source=r.target, target=r.source, src_start=r.tgt_start, src_end=r.tgt_end,
                 tgt_start=r.src_start, tgt_end=r.src_end, updated_at=_now(),
             )
-            log.record("swap_relation", annotator or r.annotator, f"swap to {r.source} -> {r.target}")
+            log.record("swap_relation", name_of(annotator) or r.annotator, f"swap to {r.source} -> {r.target}")
 
-    def delete_relation(self, relation_id: int, annotator: str | None = None) -> None:
+    def delete_relation(self, relation_id: int, annotator: Acting = None) -> None:
         with self._write() as log:
             r = self._get(log.session, RelationT, relation_id)
+            check_may_change(annotator, r.annotator, f"relation {relation_id}")
             log.delete(r)
-            log.record("delete_relation", annotator or r.annotator, f"delete {r.source} -> {r.target}")
+            log.record("delete_relation", name_of(annotator) or r.annotator, f"delete {r.source} -> {r.target}")
 
     @staticmethod
     def _relation_row(r: RelationT) -> RelationRow:
@@ -1051,18 +1056,25 @@ class Store:
             return [self._relation_row(r) for r in s.scalars(q.order_by(RelationT.id))]
 
     # ---------------------------------------------------------------- undo
-    def undo(self, annotator: str | None) -> str | None:
-        """Reverts `annotator`'s last action not yet undone (None: the last action logged without an
-        annotator); returns its description, or None when there is nothing to undo. Rows changed since
-        are set back as they were; the undo is itself logged, so it loses nothing either."""
+    def undo(self, annotator: Acting, *, of: str | None = None) -> str | None:
+        """Reverts `of`'s (default: `annotator`'s) last action not yet undone (None: the last action
+        logged without an annotator); returns its description, or None when there is nothing to undo.
+        Rows changed since are set back as they were; the undo is itself logged under `annotator`, so
+        it loses nothing either. A signed-in Actor undoes someone else's action, or an action that
+        touched someone else's relations, only where their role allows changing those rows."""
+        whose = of if of is not None else name_of(annotator)
         with self._write() as log:
             s = log.session
             q = select(ActionT).where(ActionT.undoable.is_(True), ActionT.undone_by.is_(None))
-            q = q.where(ActionT.annotator == annotator if annotator is not None else ActionT.annotator.is_(None))
+            q = q.where(ActionT.annotator == whose if whose is not None else ActionT.annotator.is_(None))
             action = s.scalars(q.order_by(ActionT.id.desc()).limit(1)).first()
             if action is None:
                 return None
-            for table, id_, before, after in reversed(json.loads(action.changes)):
+            changes = json.loads(action.changes)
+            check_may_change(annotator, whose, f"{whose or 'anonymous'}'s action {action.description!r}")
+            for row in (row for table, _, *rows in changes if table == "relations" for row in rows if row):
+                check_may_change(annotator, row["annotator"], f"undo of {action.description!r}")
+            for table, id_, before, after in reversed(changes):
                 model = _MODELS[table]
                 obj = s.get(model, id_)
                 if before is None and obj is not None:
@@ -1071,7 +1083,7 @@ class Store:
                     log.add(model(**before))
                 elif before is not None and obj is not None:
                     log.update(obj, **before)
-            done = log.record("undo", annotator, f"undo: {action.description}", undoable=False)
+            done = log.record("undo", name_of(annotator), f"undo: {action.description}", undoable=False)
             action.undone_by = done.id if done else -1
             return action.description
 
@@ -1284,10 +1296,11 @@ class Store:
                 out[name] = by_id[root][0]
         return out
 
-    def merge_concepts(self, alias: str, canonical: str, annotator: str | None = None) -> None:
+    def merge_concepts(self, alias: str, canonical: str, annotator: Acting = None) -> None:
         """Makes `alias` another name of `canonical` (the map then shows one node); unmerge reverts.
         Merging into a name that is itself an alias is fine: aliases() follows the chain, and
-        unmerging the middle name takes its own aliases with it."""
+        unmerging the middle name takes its own aliases with it. Signed in, it needs a reviewer."""
+        check_reviews(annotator, "merge")
         alias = _name(alias, "alias", "merge")
         canonical = _name(canonical, "canonical name", "merge")
         with self._write() as log:
@@ -1301,15 +1314,16 @@ class Store:
             if root.id == a.id:
                 raise InputError("merge", f"{canonical!r} is already merged into {alias!r}")
             log.update(a, canonical_id=target.id)
-            log.record("merge_concepts", annotator, f"merge {alias} into {canonical}")
+            log.record("merge_concepts", name_of(annotator), f"merge {alias} into {canonical}")
 
-    def unmerge_concept(self, alias: str, annotator: str | None = None) -> None:
+    def unmerge_concept(self, alias: str, annotator: Acting = None) -> None:
+        check_reviews(annotator, "unmerge")
         with self._write() as log:
             a = log.session.scalars(select(ConceptT).where(ConceptT.name == alias)).first()
             if a is None or a.canonical_id is None:
                 raise InputError("unmerge", f"{alias!r} is not merged into another concept")
             log.update(a, canonical_id=None)
-            log.record("unmerge_concept", annotator, f"unmerge {alias}")
+            log.record("unmerge_concept", name_of(annotator), f"unmerge {alias}")
 
     # ---------------------------------------------------------------- map and export
     def evidence(self, *, document_ids: list[int] | None = None, annotators: list[str] | None = None,

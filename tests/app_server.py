@@ -28,10 +28,13 @@ def free_port() -> int:
 def running_app(db: str | Path, timeout: float = 60.0, **env_vars: str) -> Iterator[str]:
     """Run the app against database `db` (path or URL); yields its base URL, stops it after.
 
-    `env_vars` go to the server's environment (e.g. FUZZYMAP_MODEL=... to choose the bundle).
+    `env_vars` go to the server's environment (e.g. FUZZYMAP_MODEL=... to choose the bundle). The app
+    runs in single-user mode (FUZZYMAP_AUTH=off) unless `env_vars` say otherwise: sign-in has its
+    own tests (test_browser_auth.py), the others drive labeling as one named annotator.
     """
     port = free_port()
-    env = {**os.environ, "FUZZYMAP_DB": str(db), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **env_vars}
+    env = {**os.environ, "FUZZYMAP_DB": str(db), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "FUZZYMAP_AUTH": "off", **env_vars}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
@@ -63,9 +66,10 @@ def running_app(db: str | Path, timeout: float = 60.0, **env_vars: str) -> Itera
 
 
 def app_test(db: str | Path, page: str | None = None, annotator: str | None = "ann", timeout: float = 120,
-             query: dict[str, str] | None = None):
+             query: dict[str, str] | None = None, auth: str = "off"):
     """An AppTest of app/main.py on database `db`, already run once (and switched to `page`);
-    `query` is the page address's query (e.g. {"doc": "1", "s": "2"} for a Label page link).
+    `query` is the page address's query (e.g. {"doc": "1", "s": "2"} for a Label page link);
+    `auth` is FUZZYMAP_AUTH (single-user mode by default, as in running_app).
 
     The store is a process-wide cache_resource, so it is cleared first: every test gets the
     database it names.
@@ -75,6 +79,7 @@ def app_test(db: str | Path, page: str | None = None, annotator: str | None = "a
     from app.state import get_store
 
     os.environ["FUZZYMAP_DB"] = str(db)
+    os.environ["FUZZYMAP_AUTH"] = auth
     get_store.clear()
     at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=timeout)
     if annotator:

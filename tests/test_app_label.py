@@ -186,7 +186,7 @@ def test_document_text_is_shown_as_text(tmp_path, monkeypatch):
     shown = next(m.value for m in at.markdown if m.value.startswith("#### "))
     unescaped = re.compile(r"(?<!\\)[<>*\[\]():$]")  # a markup character without its backslash
     assert not unescaped.search(shown[5:])
-    assert shown[5:].replace("\\", "") == nasty
+    assert shown[5:].replace("\\", "").replace("\u2060", "") == nasty  # a word joiner keeps http:// unlinked
     assert not any(unescaped.search(b.label) for b in at.button if b.key.startswith("lb_chip_"))
 
 

@@ -104,7 +104,11 @@ def test_escape_markdown_keeps_text_inert():
     escaped = escape_markdown(nasty)
     assert "<b>" not in escaped and "\\<b\\>" in escaped
     assert "\\*x\\*" in escaped and "\\[link\\]\\(http" in escaped and "\\$x" in escaped
-    assert escaped.replace("\\", "") == nasty
+    assert escaped.replace("\\", "").replace("\u2060", "") == nasty
+    assert escape_markdown("see http://x.org, www.y.org, a@b.org") == (
+        "see http\\:\u2060//x\\.org, www\u2060\\.y\\.org, a\u2060@b\\.org")  # no bare links
+    assert escape_markdown("&lt;b&gt; &#x3C;") == "\\&lt;b\\&gt; \\&\\#x3C;"  # entities stay as typed
+    assert escape_markdown("a\u202egnp.exe\u2066b\u2069") == "agnp\\.exeb"  # no right-to-left override
 
 
 def test_highlight_colours_spans_and_escapes_rest():

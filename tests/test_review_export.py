@@ -77,5 +77,9 @@ def test_names_and_counts(store):
     docs = store.export_documents()
     assert file_name(docs[:1], "jsonl") == "bay.jsonl"
     assert file_name(docs, "csv") == "fuzzymap_2_documents.csv"
+    hostile = ParsedDocument(filename="../../x\u202egpj.<script>" + "n" * 10_000 + ".txt", sha256="h", sentences=[])
+    name = file_name([hostile], "jsonl")
+    assert name.startswith("x_gpj._script_nnn") and name.endswith(".jsonl") and len(name) <= 86
+    assert file_name([ParsedDocument(filename="...", sha256="d", sentences=[])], "csv") == "fuzzymap.csv"
     assert counts(docs).sentences == len(TEXTS) + 1
     assert stored_relation_count(store, [store.list_documents()[1].id]) == 0

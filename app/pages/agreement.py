@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.state import get_store
+from app.state import acting, get_store, reviews
 from data.agreement import (
     GOLD, adjudicate, adopt_agreed, describe, fmt_measure, relations_match, shared_documents, store_agreement,
 )
 from data.assignments import overlap_sentences
 from data.labeling import escape_markdown as md
+from data.labeling import shorten
 
 PAGE_SIZE = 20
 
@@ -62,8 +63,12 @@ st.dataframe([{"sentences": k.replace("_a", f" {a}").replace("_b", f" {b}"), "co
 st.subheader("Adjudication")
 st.caption(f"Choose the right version of each relation for the gold set (annotator “{GOLD}”): choosing "
            "one replaces a conflicting one already chosen. The Compare page can score systems against it.")
-if st.button("Copy everything both agree on (exact relations, “no relation”) into gold", key="agree_adopt"):
-    n = adopt_agreed(store, a, b, chosen)
+may_adjudicate = reviews()
+if not may_adjudicate:
+    st.caption("Adjudication needs the reviewer or admin role.")
+if st.button("Copy everything both agree on (exact relations, “no relation”) into gold", key="agree_adopt",
+             disabled=not may_adjudicate):
+    n = adopt_agreed(store, a, b, chosen, by=acting())
     st.toast(f"{n} agreed relation(s) and “no relation” mark(s) added to gold")
 
 if not ag.disagreements:
@@ -76,7 +81,7 @@ for d in ag.disagreements[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]:
     s = by_id[d.sentence]
     gold_rels = store.relations(sentence_id=s.id, annotator=GOLD)
     with st.container(border=True):
-        st.markdown(f"**{md(docs[s.document_id].title or docs[s.document_id].filename)}**, sentence {s.index + 1}"
+        st.markdown(f"**{md(shorten(docs[s.document_id].title or docs[s.document_id].filename))}**, sentence {s.index + 1}"
                     + (f", page {s.page}" if s.page else ""))
         st.markdown(md(s.text))
         items = ([(a, r) for r in d.only_a] + [(b, r) for r in d.only_b]
@@ -85,7 +90,7 @@ for d in ag.disagreements[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]:
             left, right = st.columns([5, 1])
             in_gold = any(relations_match(rel, g, "exact") for g in gold_rels)
             left.markdown(md(f"{who}: {describe(rel)}") + (" — in gold ✓" if in_gold else ""))
-            if right.button("Choose for gold", key=f"gold_{rel.id}", disabled=in_gold,
+            if right.button("Choose for gold", key=f"gold_{rel.id}", disabled=in_gold or not may_adjudicate,
                             help="Gold keeps one version: a conflicting one already there is replaced"):
-                adjudicate(store, rel)
+                adjudicate(store, rel, by=acting())
                 st.rerun()

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.state import current_annotator, get_store
+from app.state import acting, get_store, reviews
 from data.assignments import assign, assignments, describe_ranges, split_plan, unassign
 from data.errors import InputError
 from data.labeling import escape_markdown as md
 
 store = get_store()
-reviewer = current_annotator()
+reviewer = acting()
 st.title("Assign")
+if not reviews():
+    st.info("Assigning documents needs the reviewer or admin role.")
+    st.stop()
 st.caption("Give documents to annotators. A shared part is labelled by everyone, so the Agreement page can "
            "measure agreement on it; the rest is split so that no one labels the same sentence twice.")
 

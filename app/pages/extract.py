@@ -11,6 +11,7 @@ from data.errors import without_paths
 from data.extraction import preview_map, read_uploads, relation_rows, run_label, run_uploads, runs_by_batch, send_to_labeling
 from data.ingest import MAX_UPLOAD_BYTES, SUPPORTED_SUFFIXES
 from data.labeling import escape_markdown as md
+from data.labeling import shorten
 from data.suggest import bundle_path, model_source
 
 RUN_KEY = "extract_batch_id"
@@ -29,7 +30,7 @@ try:
     with st.spinner("Loading the relation model…"):
         source = model_source(bundle, store.concepts())
 except Exception as exc:  # a broken bundle must explain itself, not crash the page
-    st.error(f"The model bundle `{Path(bundle).name}` could not be loaded: {without_paths(str(exc))}")
+    st.error(f"The model bundle `{Path(bundle).name}` could not be loaded: {md(without_paths(str(exc)))}")
     st.stop()
 
 gen = st.session_state.setdefault("extract_gen", 0)
@@ -79,7 +80,7 @@ if not done:
 run = done[0] if len(done) == 1 else done[st.selectbox("Look at", range(len(done)), key="extract_pick",
                                                          format_func=lambda i: done[i].filename)]
 doc, found = store.extract_run(run.id)
-st.subheader(md(doc.title or doc.filename))
+st.subheader(md(shorten(doc.title or doc.filename)))
 min_score = st.slider("Minimum score", 0.0, 1.0, 0.5, 0.05, key="extract_min_score")
 rows = relation_rows(doc, found, min_score)
 st.metric("Relations at or above the minimum score", len(rows))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.focus import keep_keys_on_page
-from app.state import current_annotator, get_store
+from app.state import acting, current_annotator, get_store, reviews, signed_in
 from data.errors import InputError
 from data.labeling import (
     DONE_STATUSES,
@@ -27,6 +27,7 @@ from data.labeling import (
     pick_from_span,
     pick_from_text,
     progress,
+    shorten,
     span_from_words,
     stable_chips,
     word_chip_step,
@@ -147,10 +148,15 @@ def _acted() -> None:
     ss.setdefault("lb_acted_at", []).append(ss.pos)
 
 
-def _undo() -> None:
-    what = store.undo(annotator)
+def _undo(of: str | None = None) -> None:
+    """Undoes one's own last action, or (a reviewer or admin) `of`'s last action."""
+    try:
+        what = store.undo(acting(), of=of)
+    except InputError as exc:
+        ss.lb_flash = f"{exc} — nothing changed"
+        return
     ss.lb_toast = f"Undone: {what}" if what else "Nothing to undo"
-    if what and ss.get("lb_acted_at"):
+    if what and of is None and ss.get("lb_acted_at"):
         _go(ss.lb_acted_at.pop())
 
 
@@ -189,7 +195,7 @@ def _edit_suggestion(suggestion_id: int, src: Pick, tgt: Pick, sign: int) -> Non
 
 
 def _table_edited(key: str, relation_ids: list[int]) -> None:
-    errors = apply_table_edits(store, ss.get(key) or {}, relation_ids, annotator)
+    errors = apply_table_edits(store, ss.get(key) or {}, relation_ids, acting())
     if errors:
         ss.lb_flash = "; ".join(errors)
     ss.lb_table_ver = ss.get("lb_table_ver", 0) + 1
@@ -255,7 +261,7 @@ def _label_area(doc, order: str | None, source) -> None:
     # ------------------------------------------------------------------ header, navigation, context
     done = sum(s in DONE_STATUSES for s in statuses)
     st.progress(progress(done, len(rows)),
-                text=f"{escape_markdown(doc.title or doc.filename)} — {done} of {len(rows)} sentences done")
+                text=f"{escape_markdown(shorten(doc.title or doc.filename))} — {done} of {len(rows)} sentences done")
     if not annotator:
         st.warning("Choose or type your name in the sidebar to label.")
     for msg in [ss.pop("lb_flash", None)]:
@@ -345,10 +351,18 @@ def _label_area(doc, order: str | None, source) -> None:
             st.button("Undo", shortcut="U", on_click=_undo, key="lb_undo", icon=":material/undo:")
 
         # -------------------------------------------------------------- this sentence's relations
-        mine = store.relations(sentence_id=row.id, annotator=annotator)
-        st.markdown(f"**Your relations in this sentence: {len(mine)}**")
+        whose = annotator
+        if signed_in() is not None and reviews():  # reviewers and admins may fix anyone's labels here
+            names = sorted({r.annotator for r in store.relations(sentence_id=row.id) if r.annotator} | {annotator})
+            whose = st.selectbox("Relations of", names, index=names.index(annotator), key=f"lb_whose_{row.id}")
+        mine = store.relations(sentence_id=row.id, annotator=whose)
+        owner = "Your" if whose == annotator else f"{escape_markdown(whose)}'s"
+        st.markdown(f"**{owner} relations in this sentence: {len(mine)}**")
+        if whose != annotator:
+            st.button(f"Undo {escape_markdown(whose)}'s last action", on_click=_undo, args=(whose,), key="lb_undo_other",
+                      icon=":material/undo:")
         if mine:
-            table_key = f"lb_rel_{row.id}_{ss.get('lb_table_ver', 0)}"
+            table_key = f"lb_rel_{row.id}_{whose}_{ss.get('lb_table_ver', 0)}"
             st.data_editor(
                 [{"source": r.source, "target": r.target, "sign": "+" if r.sign > 0 else "−",
                   "strength": r.strength, "note": r.note or "", "swap": False,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.graph import show_map
-from app.state import current_annotator, get_store
+from app.state import acting, get_store, reviews
 from data.errors import InputError
 from data.labeling import escape_markdown as md
 from data.mapview import (
@@ -18,7 +18,8 @@ TOP_N_DEFAULT = 60
 CONCEPT_KEY = "map_concept"
 
 store = get_store()
-annotator = current_annotator()
+annotator = acting()
+may_merge = reviews()  # merges change everyone's map: reviewers and admins when signed in
 st.title("Map")
 
 docs = {d.id: d for d in store.list_documents()}
@@ -95,26 +96,26 @@ with merge_tab:
     for i, (alias, canonical) in enumerate(suggestions[:30]):
         a, b = st.columns([4, 1])
         a.markdown(f"“{md(alias)}” → “{md(canonical)}”")
-        if b.button("Merge", key=f"merge_sugg_{i}"):
+        if b.button("Merge", key=f"merge_sugg_{i}", disabled=not may_merge):
             store.merge_concepts(alias, canonical, annotator=annotator)
             st.rerun()
     st.markdown("**Merge by hand**")
     a, b, c = st.columns([2, 2, 1])
     alias = a.selectbox("Concept to merge", fmap.concepts, index=None, key="merge_alias")
     canonical = b.selectbox("into", [x for x in fmap.concepts if x != alias], index=None, key="merge_canonical")
-    if c.button("Merge", key="merge_manual", disabled=not (alias and canonical)):
+    if c.button("Merge", key="merge_manual", disabled=not (alias and canonical and may_merge)):
         try:
             store.merge_concepts(alias, canonical, annotator=annotator)
             st.rerun()
         except InputError as exc:
-            st.error(str(exc))
+            st.error(md(str(exc)))
     aliases = store.aliases()
     if aliases:
         st.markdown("**Merged names** (unmerge to split them again)")
         for i, (alias, canonical) in enumerate(sorted(aliases.items())):
             a, b = st.columns([4, 1])
             a.markdown(f"“{md(alias)}” is shown as “{md(canonical)}”")
-            if b.button("Unmerge", key=f"unmerge_{i}"):
+            if b.button("Unmerge", key=f"unmerge_{i}", disabled=not may_merge):
                 store.unmerge_concept(alias, annotator=annotator)
                 st.rerun()
 
@@ -122,7 +123,7 @@ with scenario_tab:
     clamped = st.multiselect("Concepts to clamp", fmap.concepts, key="scenario_concepts")
     clamps = {}
     for name in clamped:
-        choice = st.select_slider(name, CLAMP_CHOICES, value="high", key=f"clamp_{name}")
+        choice = st.select_slider(md(name), CLAMP_CHOICES, value="high", key=f"clamp_{name}")
         clamps[name] = parse_clamp_value(choice)
     r1, r2, r3 = st.columns(3)
     rule = r1.selectbox("Rule", RULES, index=RULES.index("mkosko"), key="scenario_rule",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.state import current_annotator, get_store
+from app.state import acting, current_annotator, get_store, reviews
 from data.agreement import GOLD
 from data.errors import InputError
 from data.labeling import escape_markdown as md
@@ -21,6 +21,7 @@ from models.training import MIN_STORE_RELATIONS
 
 store = get_store()
 annotator = current_annotator()
+may_choose = reviews()  # choosing, retraining and cancelling are a reviewer's
 ss = st.session_state
 st.title("Relation model")
 
@@ -56,8 +57,8 @@ for entry in bundles:
     c1.markdown(md(str(entry.path)))
     if entry.ok:
         c2.markdown(f"{md(entry.model_id or '')}" + (" · **active**" if entry.active else ""))
-        if not entry.active and c3.button("Use this model", key=f"model_use_{entry.path}"):
-            set_setting(store, ACTIVE_MODEL, str(entry.path), annotator)
+        if not entry.active and c3.button("Use this model", key=f"model_use_{entry.path}", disabled=not may_choose):
+            set_setting(store, ACTIVE_MODEL, str(entry.path), acting())
             st.rerun()
     else:
         c2.markdown(f"refused: {md(entry.reason or '')}")
@@ -81,8 +82,9 @@ with st.form("model_train"):
     backbone = c1.selectbox("Backbone", ["minilm", "smollm2-135m"], key="model_backbone")
     lora = c2.toggle("LoRA", value=False, key="model_lora", help="Tune the backbone first (tens of CPU minutes).")
     seed = c3.number_input("Seed", min_value=0, value=0, step=1, key="model_seed")
-    start = st.form_submit_button("Start training")
-st.caption(f"Store labels need at least {MIN_STORE_RELATIONS} relations. One job runs at a time.")
+    start = st.form_submit_button("Start training", disabled=not may_choose)
+st.caption(f"Store labels need at least {MIN_STORE_RELATIONS} relations. One job runs at a time."
+           + ("" if may_choose else " Choosing and retraining the model need the reviewer or admin role."))
 if start:
     who = {"gold set": [GOLD], "chosen annotators": chosen}.get(labels)
     try:
@@ -114,7 +116,7 @@ def _job_area() -> None:
     st.markdown(f"**Job {md(job.name)}**: {job.status} · started {job.started}"
                 + (f" · ended {job.finished}" if job.finished else ""))
     st.progress(job.progress, text=f"{job.stage} ({job.progress:.0%})")
-    if job.status == RUNNING and st.button("Cancel training", key="model_cancel"):
+    if job.status == RUNNING and st.button("Cancel training", key="model_cancel", disabled=not may_choose):
         cancel_job()
         st.rerun()
     if job.status == DONE:
