@@ -11,7 +11,6 @@ from data.assignments import (
     assign, assignments, describe_ranges, overlap_sentences, queue, split_plan, unassign,
 )
 from data.errors import InputError
-from data.schema import SCHEMA_VERSION
 from data.store import Store
 from data.types import ParsedDocument, ParsedSentence, PassageRelation
 
@@ -87,7 +86,9 @@ def test_agreement_on_the_overlap_only(store):
     assert store_agreement(store, "alice", "bob", [doc])[0].n_sentences == 6
 
 
-def test_version_3_database_gets_the_assignments_table(tmp_path):
+def test_a_database_from_before_assignments_gets_the_table(tmp_path):
+    from data.schema import MIGRATIONS, _add_assignments
+
     path = tmp_path / "v3.db"
     store = Store(str(path))
     _doc(store, "cod", 2)
@@ -95,7 +96,7 @@ def test_version_3_database_gets_the_assignments_table(tmp_path):
     engine = create_engine(f"sqlite:///{path}")
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE assignments"))
-        conn.execute(text("UPDATE schema_version SET version = :v"), {"v": SCHEMA_VERSION - 1})
+        conn.execute(text("UPDATE schema_version SET version = :v"), {"v": MIGRATIONS.index(_add_assignments) + 1})
     engine.dispose()
     store = Store(str(path))
     assign(store, 1, [("alice", 0, 1)])

@@ -91,5 +91,5 @@ def test_file_name_says_whose(store):
 
     docs = store.export_documents(annotators=["gold"])
     assert file_name(docs, "twosix", ["gold"]) == "bay_gold.json"
-    assert file_name(docs, "csv", ["imported:a b.json"]) == "bay_imported-a-b.json.csv"
+    assert file_name(docs, "csv", ["imported:a b.json"]) == "bay_imported_a_b.json.csv"
     assert file_name(docs, "jsonl") == "bay.jsonl"
