@@ -77,7 +77,7 @@ class SentenceT(Base):
 
 
 class DocumentFileT(Base):
-    """The uploaded PDF itself (table added in version 4), for showing a sentence on its page."""
+    """The uploaded PDF itself (table added in version 5), for showing a sentence on its page."""
 
     __tablename__ = "document_files"
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"),
@@ -86,7 +86,7 @@ class DocumentFileT(Base):
 
 
 class SentenceBoxesT(Base):
-    """Where a PDF sentence is drawn (table added in version 4): JSON list of
+    """Where a PDF sentence is drawn (table added in version 5): JSON list of
     [page, x0, top, x1, bottom] in fractions of the page size."""
 
     __tablename__ = "sentence_boxes"
@@ -113,7 +113,7 @@ class AnnotatorT(Base):
 
 
 class UserT(Base):
-    """A sign-in account (table added in version 4). `password` is an argon2 hash, or NULL for a
+    """A sign-in account (table added in version 10). `password` is an argon2 hash, or NULL for a
     user who signs in through the team's identity provider (st.login)."""
 
     __tablename__ = "users"
@@ -179,7 +179,7 @@ class SuggestionT(_Pair, Base):
     relation_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(NAME_LEN), nullable=True)
     created_at: Mapped[str] = mapped_column(String(40))
-    # the model's reading of each concept's state ("low rainfall": decrease), added in version 4
+    # the model's reading of each concept's state ("low rainfall": decrease), added in version 7
     direction_src: Mapped[str | None] = mapped_column(String(8), nullable=True)
     direction_tgt: Mapped[str | None] = mapped_column(String(8), nullable=True)
 
@@ -200,7 +200,7 @@ class ActionT(Base):
 
 
 class SettingT(Base):
-    """One app-wide setting as text (table added in version 4): the active relation model, chosen on
+    """One app-wide setting as text (table added in version 8): the active relation model, chosen on
     the Model page, lives here so every session and a restarted server see the same choice."""
 
     __tablename__ = "settings"
@@ -214,7 +214,7 @@ class SettingT(Base):
 
 class ExtractRunT(Base):
     """What the model proposed for one file on the Extract page, kept so a reload lists it (table
-    added in version 4). document: the file's document as one fuzzymap JSONL record with the
+    added in version 6). document: the file's document as one fuzzymap JSONL record with the
     proposals as its sentences' relations; error: the one-line reason the file gave nothing."""
 
     __tablename__ = "extract_runs"
@@ -232,7 +232,7 @@ class ExtractRunT(Base):
 
 class AssignmentT(Base):
     """A reviewer's assignment of a document's sentences first..last (positions, inclusive) to an
-    annotator (table added in version 4). Two assignments of one sentence to two annotators are
+    annotator (table added in version 9). Two assignments of one sentence to two annotators are
     the overlap that agreement is measured on."""
 
     __tablename__ = "assignments"
@@ -317,14 +317,14 @@ def _pending_imports(conn: Connection) -> None:
 
 
 def _add_page_view_tables(conn: Connection) -> None:
-    """Version 4 keeps PDFs and sentence boxes for the page view; documents imported before
+    """Version 5 keeps PDFs and sentence boxes for the page view; documents imported before
     have neither and show no page."""
     DocumentFileT.__table__.create(conn, checkfirst=True)
     SentenceBoxesT.__table__.create(conn, checkfirst=True)
 
 
 def _add_extract_runs(conn: Connection) -> None:
-    """Version 4 keeps Extract page results (extract_runs) so they survive a reload."""
+    """Version 6 keeps Extract page results (extract_runs) so they survive a reload."""
     ExtractRunT.__table__.create(conn, checkfirst=True)
 
 
@@ -339,17 +339,17 @@ def _suggestion_directions(conn: Connection) -> None:
 
 
 def _add_settings_table(conn: Connection) -> None:
-    """Version 4 adds the settings table (the active relation model)."""
+    """Version 8 adds the settings table (the active relation model)."""
     SettingT.__table__.create(conn, checkfirst=True)
 
 
 def _add_assignments(conn: Connection) -> None:
-    """Version 4 lets a reviewer assign documents or sentence ranges to annotators."""
+    """Version 9 lets a reviewer assign documents or sentence ranges to annotators."""
     AssignmentT.__table__.create(conn, checkfirst=True)
 
 
 def _add_users_table(conn: Connection) -> None:
-    """Version 4 adds sign-in accounts (users table); existing annotators get no account until an
+    """Version 10 adds sign-in accounts (users table); existing annotators get no account until an
     admin adds one, and their labels stay theirs by name."""
     UserT.__table__.create(conn, checkfirst=True)
 
