@@ -181,6 +181,7 @@ def _table_cell(page, column: int) -> None:
                 else page.locator('[data-testid="glide-cell-1-0"][aria-selected="true"]'))
     for attempt in range(4):
         wait_idle(page)
+        page.get_by_test_id("stDataFrame").scroll_into_view_if_needed()  # a click below the viewport hits nothing
         box = page.get_by_test_id("stDataFrame").locator("canvas").first.bounding_box()
         page.mouse.click(box["x"] + (15 if column == 0 else 45), box["y"] + 35 + 17)
         try:
