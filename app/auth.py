@@ -12,7 +12,7 @@ Three modes, chosen at start:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 import streamlit as st
@@ -89,11 +89,14 @@ def _oidc_form() -> None:
     st.button("Sign in with your organisation's account", on_click=st.login, type="primary")
 
 
-def _only(page: Callable[[], None], name: str) -> None:
+def _only(page: Callable[[], None], name: str, paths: Sequence[str] = ()) -> None:
     """Shows `page` as the app's one page and ends the run. st.navigation is still called: a run
     without it would put Streamlit in its pages-directory mode, where a URL like /label runs that
-    page's file directly, past this check."""
-    st.navigation([st.Page(page, title="Sign in", url_path=name, default=True)], position="hidden").run()
+    page's file directly, past this check. Each of the app's page `paths` shows `page` too, so a
+    link such as /map asks for the sign-in and, once signed in, opens that page."""
+    pages = [st.Page(page, title="Sign in", url_path=name, default=True)]
+    pages += [st.Page(page, title="Sign in", url_path=path) for path in paths if path != name]
+    st.navigation(pages, position="hidden").run()
     st.stop()
 
 
@@ -102,9 +105,10 @@ def _signed_in_sidebar(actor: Actor, sign_out) -> None:
     st.sidebar.button("Sign out", on_click=sign_out, key="sign_out", icon=":material/logout:")
 
 
-def require_user() -> Actor | None:
+def require_user(paths: Sequence[str] = ()) -> Actor | None:
     """The signed-in user, re-read from the database on every run (a new role applies at once);
-    None in single-user mode. Without a user it shows the sign-in (as the only page) and ends the run."""
+    None in single-user mode. Without a user it shows the sign-in (at every one of the app's page
+    `paths`) and ends the run."""
     if auth_off():
         st.sidebar.warning("Single-user mode (FUZZYMAP_AUTH=off): no sign-in, anyone who can open "
                            "this address works under any name.", icon=":material/lock_open:")
@@ -112,7 +116,7 @@ def require_user() -> Actor | None:
     accounts = Accounts(get_store())
     if _oidc_configured():
         if not st.user.is_logged_in:
-            _only(_oidc_form, "signin")
+            _only(_oidc_form, "signin", paths)
         actor = accounts.identity(str(st.user.get("email") or st.user.get("name")))
         _signed_in_sidebar(actor, st.logout)
         return actor
@@ -122,8 +126,8 @@ def require_user() -> Actor | None:
     if actor is None:
         st.session_state.pop(USER_KEY, None)
         if accounts.count() == 0 and token:
-            _only(partial(_first_admin_form, accounts, token), "setup")
-        _only(partial(_sign_in_form, accounts), "signin")
+            _only(partial(_first_admin_form, accounts, token), "setup", paths)
+        _only(partial(_sign_in_form, accounts), "signin", paths)
     st.session_state[USER_KEY] = actor
     _signed_in_sidebar(actor, _sign_out)
     return actor

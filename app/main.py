@@ -27,7 +27,9 @@ PAGES = [  # file, title, icon; pages still being written are skipped until thei
 ADMIN_PAGES = [("users.py", "Users", ":material/manage_accounts:")]
 
 st.set_page_config(page_title="fuzzymap", page_icon=":material/hub:", layout="wide")
-user = require_user()  # stops at the sign-in form until someone has signed in (unless FUZZYMAP_AUTH=off)
+# Stops at the sign-in form until someone has signed in (unless FUZZYMAP_AUTH=off); a link to any
+# page asks for the sign-in there and then opens that page.
+user = require_user([name.removesuffix(".py") for name, _, _ in PAGES + ADMIN_PAGES])
 shown = PAGES + (ADMIN_PAGES if user is not None and user.administers else [])
 page = st.navigation([st.Page(f"pages/{name}", title=title, icon=icon, default=name == "home.py")
                       for name, title, icon in shown if (HERE / "pages" / name).exists()])

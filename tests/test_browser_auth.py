@@ -110,3 +110,16 @@ def test_b_cannot_touch_as_relation_and_an_admin_can(app, browser):
     log = [(a.kind, a.annotator) for a in store.history(limit=3)]
     assert log == [("delete_relation", "root"), ("swap_relation", "root"), ("undo", "root")]
     assert [r.annotator for r in store.relations()] == ["ann"]  # still ann's row, changed by the admin
+
+
+def test_a_link_to_a_page_asks_for_the_sign_in_then_opens_that_page(app, browser):
+    """/map signed out: the sign-in form, not Streamlit's "Page not found"; signed in: the Map page."""
+    from playwright.sync_api import expect
+
+    url, _ = app
+    with browser_page(browser) as page:
+        page.goto(f"{url}/map", wait_until="domcontentloaded")
+        _sign_in(page, "ann")
+        expect(page.get_by_role("heading", name="Map")).to_be_visible()
+        expect(page.get_by_text("Page not found")).to_have_count(0)
+        assert page.url.rstrip("/").endswith("/map")
