@@ -2,7 +2,7 @@
 
 Three modes, chosen at start:
 - password (the default): accounts in the database (data.accounts), a sign-in form, the
-  signed-in user kept in this browser session's state (a reload asks again);
+  signed-in user kept in the state of this browser session (a reload asks again);
 - identity provider: when `.streamlit/secrets.toml` has an `[auth]` section, Streamlit's own
   OIDC flow (st.login / st.user); the provider's e-mail (or name) is the user name, and a
   first visit makes an annotator account that an admin can promote;
