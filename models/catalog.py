@@ -96,6 +96,13 @@ def _figures(table: dict) -> list[dict]:
     return rows
 
 
+def display_rows(rows: list[dict]) -> list[dict]:
+    """Rows for a table on the page: figures to three decimals and "–" where a figure is undefined
+    (a split without pairs), never "None"."""
+    return [{k: "–" if v is None else f"{v:.3f}" if isinstance(v, float) else v for k, v in row.items()}
+            for row in rows]
+
+
 def card(config: dict) -> Card:
     """The card of a bundle from its (checked) config."""
     adapter = None

@@ -20,7 +20,7 @@ from data.suggest import DEFAULT_BUNDLE, bundle_path
 from model_page_world import gold_store
 from models.bundle import read_config
 from models import jobs
-from models.catalog import card, check_bundle, list_bundles
+from models.catalog import card, check_bundle, display_rows, list_bundles
 from models.training import MIN_STORE_RELATIONS, check_store_size
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,6 +135,11 @@ def test_card_shows_data_licences_validation_and_leave_one_source_out(tiny_model
     assert not check_bundle(folder).ok
     default = card(check_bundle(ROOT / "models" / "default").config)
     assert default.adapter.startswith("LoRA ") and "r=16" in default.adapter
+
+
+def test_card_tables_show_no_none():
+    rows = [{"data": "cnc", "n": 0, "causal_f1": None, "causal_precision": 0.87719}]
+    assert display_rows(rows) == [{"data": "cnc", "n": 0, "causal_f1": "–", "causal_precision": "0.877"}]
 
 
 # ------------------------------------------------------------------ jobs

@@ -14,7 +14,7 @@ from data.labeling import escape_markdown as md
 from data.readers import store_spec
 from data.settings import ACTIVE_MODEL, set_setting
 from data.suggest import DEFAULT_BUNDLE, bundle_path
-from models.catalog import card, check_bundle, list_bundles, shared_datasets
+from models.catalog import card, check_bundle, display_rows, list_bundles, shared_datasets
 from models.comparison import calibration_plot, compare, confusion_plot, loss_plot, metric_bars, png_bytes, pr_curves
 from models.jobs import CANCELLED, DONE, FAILED, RUNNING, TrainJob, cancel_job, current_job, start_job
 from models.training import MIN_STORE_RELATIONS
@@ -44,10 +44,10 @@ else:
     st.markdown("**Training data and licences**")
     st.dataframe(c.data, hide_index=True, key="model_card_data")
     st.markdown("**Validation** (each training file's held-out split)")
-    st.dataframe(c.validation, hide_index=True, key="model_card_validation")
+    st.dataframe(display_rows(c.validation), hide_index=True, key="model_card_validation")
     if c.leave_one_source_out:
         st.markdown("**Leave one source out** (trained without that source, scored on it)")
-        st.dataframe(c.leave_one_source_out, hide_index=True, key="model_card_loso")
+        st.dataframe(display_rows(c.leave_one_source_out), hide_index=True, key="model_card_loso")
 
 st.subheader("Bundles")
 st.caption("In models/ and var/models/. Every file is checked against the bundle's recorded sha256; a "
@@ -172,10 +172,10 @@ if result is not None:
                 f"**{md(result.labels[1])}** ({md(result.model_ids[1])}); the same numbers as "
                 "`python -m models evaluate --model DIR --data SPEC`.")
     st.markdown("**Per source**")
-    st.dataframe(result.per_source, hide_index=True, key="model_per_source")
+    st.dataframe(display_rows(result.per_source), hide_index=True, key="model_per_source")
     if result.per_document:
         st.markdown("**Per document**")
-        st.dataframe(result.per_document, hide_index=True, key="model_per_document")
+        st.dataframe(display_rows(result.per_document), hide_index=True, key="model_per_document")
     for title, make, file in (("Base vs tuned", metric_bars, "bars"), ("Precision–recall", pr_curves, "pr"),
                               ("Calibration", calibration_plot, "calibration"),
                               ("Confusion: none / A→B / B→A", confusion_plot, "confusion")):
