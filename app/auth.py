@@ -19,8 +19,8 @@ import streamlit as st
 
 from app.state import USER_KEY, get_store
 from data.accounts import Accounts
-from data.errors import InputError
-from data.labeling import escape_markdown
+from core.errors import InputError
+from workspace.labeling import escape_markdown
 from data.roles import Actor
 
 AUTH_ENV = "FUZZYMAP_AUTH"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from data.roles import Acting, Actor
-from data.samples import ensure_sample
+from workspace.samples import ensure_sample
 from data.store import Store
 
 ANNOTATOR_KEY = "annotator"

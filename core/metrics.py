@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from data.agreement import match_relations
-from data.types import Direction, PassageRelation
+from workspace.agreement import match_relations
+from core.types import Direction, PassageRelation
 
 
 def prf(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
@@ -48,7 +48,7 @@ def sentence_scores(gold: Sequence[bool], pred: Sequence[bool]) -> dict[str, flo
 
 def count_matches(pred: Sequence[PassageRelation], gold: Sequence[PassageRelation]) -> int:
     """Size of the maximum one-to-one matching of one passage's predictions and gold relations,
-    by the seed's rule (data.agreement.relations_match, "overlap"): the CLI and the Compare page
+    by the seed's rule (workspace.agreement.relations_match, "overlap"): the CLI and the Compare page
     score the same way."""
     return len(match_relations(pred, gold, "overlap"))
 

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from data.errors import InputError
+from core.errors import InputError
 from data.schema import AnnotatorT, AssignmentT, DocumentT, SentenceT
-from data.store import Store, _name, _now
+from data.store import Store
+from data.store.log import _now
+from data.validate import _name
 from data.roles import Acting, check_reviews, name_of
 
 DONE = ("labeled", "no-relation", "discarded")

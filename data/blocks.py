@@ -15,7 +15,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from data.sentences import split_sentences
-from data.types import ParsedSentence
+from core.types import ParsedSentence
 
 _SPACE = re.compile(r"\s+")
 _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVX]+\.|[A-H]\.)\s+")

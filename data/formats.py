@@ -13,10 +13,10 @@ import json
 from dataclasses import asdict, fields
 from typing import Any
 
-from data.errors import InputError, check_encodable
-from data.spans import find_span
-from data.store import check_document
-from data.types import Mark, ParsedDocument, ParsedSentence, PassageRelation, PassageSuggestion
+from core.errors import InputError, check_encodable
+from core.spans import find_span
+from data.validate import check_document
+from core.types import Mark, ParsedDocument, ParsedSentence, PassageRelation, PassageSuggestion
 
 TWOSIX_KEYS = ("text", "causal relations", "meta_data", "LLM")
 META_KEYS = ("title", "authors", "year")

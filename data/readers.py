@@ -30,10 +30,10 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from data.errors import InputError
+from core.errors import InputError
 from data.formats import read_twosix
-from data.spans import find_span
-from data.types import (
+from core.spans import find_span
+from core.types import (
     Candidate,
     Direction,
     LabeledData,

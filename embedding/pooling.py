@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from data.types import Candidate, Span
+from core.types import Candidate, Span
 
 if TYPE_CHECKING:
     from embedding.backbones import Backbone

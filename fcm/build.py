@@ -1,4 +1,4 @@
-"""Building a fuzzy cognitive map from labelled relations (data.types.Evidence).
+"""Building a fuzzy cognitive map from labelled relations (core.types.Evidence).
 
 One edge per (source concept, target concept). Its weight is the mean over the evidence of
 sign x strength, and the evidence stays attached so a reviewer can read the sentences behind
@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from data.errors import InputError
-from data.types import STRENGTHS, Evidence
+from core.errors import InputError
+from core.types import STRENGTHS, Evidence
 
 DEFAULT_STRENGTH = "M"
 """Strength used when a relation carries none (fcm.md: M = 0.5)."""

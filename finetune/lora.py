@@ -30,10 +30,10 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from data.types import Candidate, Direction, LabeledExample
+from core.types import Candidate, Direction, LabeledExample
 from embedding.backbones import lora_targets_for, load_base_model, merge_lora
 from embedding.pooling import PoolingConfig, model_inputs, pool_pairs
-from models.metrics import pair_scores, sentence_scores, sign_accuracy
+from core.metrics import pair_scores, sentence_scores, sign_accuracy
 
 log = logging.getLogger("fuzzymap.finetune")
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from data.types import LabeledExample
+from core.types import LabeledExample
 from embedding.backbones import adapter_hash, load_backbone
 from embedding.pooling import PoolingConfig, encode_candidates
 from finetune.compare import C_GRID, score_state

@@ -23,7 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from data.errors import InputError  # noqa: E402
+from core.errors import InputError  # noqa: E402
 
 
 def _log(msg: str) -> None:

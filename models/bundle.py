@@ -38,7 +38,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from data.errors import InputError
+from core.errors import InputError
 from models.classifier import CLASSES, HeadSettings, PairText, RelationModel, Scaled, feature_union
 
 FORMAT = "fuzzymap-relation-model"

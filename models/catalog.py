@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data.errors import InputError
+from core.errors import InputError
 from models.bundle import read_config
 
 SHIPPED_ROOT = Path("models")

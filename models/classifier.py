@@ -22,8 +22,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from data.agreement import content_words, normalize
-from data.types import (
+from workspace.agreement import content_words, normalize
+from core.types import (
     Candidate,
     Direction,
     LabeledData,
@@ -39,7 +39,7 @@ from models.candidates import (
     make_candidates_batch,
     split_state,
 )
-from models.metrics import e2e_scores, pair_scores, sentence_scores
+from core.metrics import e2e_scores, pair_scores, sentence_scores
 
 CLASSES = ("none", "A->B", "B->A")
 """Class order of the pair head's probabilities (index = Direction value)."""

@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from data.errors import InputError
+from core.errors import InputError
 from data.formats import write_twosix
 from data.ingest import SUPPORTED_SUFFIXES, read_document
-from data.types import ParsedDocument, PassageRelation
+from core.types import ParsedDocument, PassageRelation
 from models.extractor import Extractor, with_relations
 
 

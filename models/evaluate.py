@@ -6,9 +6,9 @@ from collections.abc import Callable
 import numpy as np
 
 from data.readers import split
-from data.types import Direction, LabeledData
+from core.types import Direction, LabeledData
 from models.classifier import RelationModel
-from models.metrics import calibration_error, e2e_scores, pair_scores, sentence_scores, sign_accuracy
+from core.metrics import calibration_error, e2e_scores, pair_scores, sentence_scores, sign_accuracy
 from models.training import SENTENCE_FORMATS, data_sha256, fmt_of
 
 

@@ -6,7 +6,7 @@ atlantic_council, rise, nyt) or a whole TwoSix file (the OSW files). For a fold,
 loses the fold's texts and every text near-identical to one of them (the same sentence inside a
 longer passage, or with other spacing or punctuation, in any file), then the heads (and, with
 `lora`, a LoRA stage of its own) are fitted on the rest and the fold's passages are extracted and
-scored the TwoSix way (models.metrics.e2e_scores: word-overlap matching, sign must agree).
+scored the TwoSix way (core.metrics.e2e_scores: word-overlap matching, sign must agree).
 """
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data.errors import InputError
+from core.errors import InputError
 from data.readers import read_dataset
-from data.types import LabeledData
+from core.types import LabeledData
 from models.classifier import HeadSettings, RelationModel, TrainingSet
-from models.metrics import e2e_scores
+from core.metrics import e2e_scores
 
 SIFT_SOURCES = ("habitus_ph1", "atlantic_council", "rise", "nyt")
 NEAR_OVERLAP = 0.9

@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data.errors import InputError
+from core.errors import InputError
 from data.readers import read_dataset, split, text_keys, without_texts
-from data.types import Direction, LabeledData, LabeledExample
+from core.types import Direction, LabeledData, LabeledExample
 from models.classifier import HeadSettings, RelationModel, TrainingSet, passage_examples
 
 log = logging.getLogger(__name__)

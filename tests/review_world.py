@@ -3,7 +3,7 @@ LLM block, as rows in a real store. Every number the tests expect is derived fro
 from __future__ import annotations
 
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
 
 REEF = ["Warmer water reduces coral cover on the reef.",
         "Fishing pressure lowers parrotfish numbers.",

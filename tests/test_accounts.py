@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from data.accounts import Accounts, hash_password, verify_password
-from data.errors import InputError
+from core.errors import InputError
 from data.roles import Actor, NotAllowed
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from app_server import app_test
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence
+from core.types import ParsedDocument, ParsedSentence
 
 PAPER = b"Warm water lowers cod recruitment. Heavy fishing pressure raises adult mortality."
 

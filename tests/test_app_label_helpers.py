@@ -1,11 +1,11 @@
-"""Unit tests for the Label page's logic (data.labeling, data.suggest, data.uploads, data.samples)."""
+"""Unit tests for the Label page's logic (workspace.labeling, workspace.suggest, data.uploads, workspace.samples)."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from data.labeling import (
+from workspace.labeling import (
     Pick,
     advance_pick,
     concept_chips,
@@ -20,9 +20,9 @@ from data.labeling import (
     word_chip_step,
     word_spans,
 )
-from data.samples import ensure_sample
+from workspace.samples import ensure_sample
 from data.store import Store
-from data.suggest import (
+from workspace.suggest import (
     SuggestionSource,
     best_source,
     llm_source,
@@ -31,7 +31,7 @@ from data.suggest import (
     suggest_missing,
     suggestions_from_llm_block,
 )
-from data.types import ParsedDocument, ParsedSentence
+from core.types import ParsedDocument, ParsedSentence
 from data.uploads import import_uploads
 
 TEXT = "Offshore wind farms reduce the catch of local trawlers."

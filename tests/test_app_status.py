@@ -5,7 +5,7 @@ import pytest
 
 from app_server import app_test, table
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
 
 TEXTS = ["Drought lowers crop yields.", "The farm sits on a hill.", "Irrigation raises crop yields."]
 

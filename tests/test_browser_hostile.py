@@ -12,7 +12,7 @@ import pytest
 from app_server import browser_page, chromium, require_chromium, running_app, wait_idle
 from data.ingest import read_document
 from data.store import Store
-from data.types import PassageRelation
+from core.types import PassageRelation
 
 pytestmark = pytest.mark.browser
 

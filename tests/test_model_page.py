@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from data.errors import InputError
+from core.errors import InputError
 from data.readers import read_dataset, store_filters, store_spec
 from data.settings import ACTIVE_MODEL, active_model, set_setting
 from data.store import Store
-from data.suggest import DEFAULT_BUNDLE, bundle_path
+from workspace.suggest import DEFAULT_BUNDLE, bundle_path
 from model_page_world import gold_store
 from models.bundle import read_config
 from models import jobs
@@ -73,7 +73,7 @@ def test_store_filters_pick_annotators_and_documents(tmp_path):
     assert read_dataset(store_spec(url, ["gold"], [2])).passages == []  # the unlabelled paper
     ann = store.list_documents()[0].id
     sid = store.sentences(ann)[0].id
-    from data.types import PassageRelation
+    from core.types import PassageRelation
 
     text = store.sentence(sid).text
     store.add_relation(sid, PassageRelation(text.split()[1], text.split()[-1].rstrip("."), 1, annotator="ann"))

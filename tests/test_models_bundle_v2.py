@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from data.errors import InputError
+from core.errors import InputError
 from models.bundle import MANIFEST, load_bundle, read_config, redact, sha256_file, upgrade_bundle
 from models.classifier import HeadSettings, RelationModel
 from models.training import training_set

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from data.types import Candidate, Direction, LabeledData, LabeledExample, LabeledSentence, ParsedSentence, PassageRelation
+from core.types import Candidate, Direction, LabeledData, LabeledExample, LabeledSentence, ParsedSentence, PassageRelation
 from models.classifier import Prediction, relations_from
 from models.evaluate import evaluate_data
-from models.metrics import (
+from core.metrics import (
     calibration_error,
     count_matches,
     e2e_scores,

@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from data.errors import InputError
+from core.errors import InputError
 from data.readers import FORMATS, read_dataset, split, strip_tags
 from data.store import Store
-from data.types import (
+from core.types import (
     Candidate,
     Direction,
     LabeledData,

@@ -1,11 +1,11 @@
-"""data.agreement on cases computed by hand (the arithmetic is in the comments)."""
+"""workspace.agreement on cases computed by hand (the arithmetic is in the comments)."""
 import pytest
 
-from data.agreement import (
+from workspace.agreement import (
     PRF, Rel, agreement, as_rel, cohen_kappa, concepts_match, fmt_measure, match_relations, relations_match,
     score, sentence_system_rows,
 )
-from data.types import PassageRelation
+from core.types import PassageRelation
 
 
 def R(src, tgt, sign=1, src_span=None, tgt_span=None):

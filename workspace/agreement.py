@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from data.roles import Acting, check_reviews
-from data.types import PassageRelation, Span
+from core.types import PassageRelation, Span
 
 if TYPE_CHECKING:  # the store is only needed by the functions that read one
     from data.store import RelationRow, SentenceRow, Store
@@ -385,7 +385,7 @@ class SystemOutput:
 def system_outputs(store: Store, document_ids: Iterable[int] | None = None) -> list[SystemOutput]:
     """Every other system in the given documents: TwoSix 'LLM' blocks (one system per key) and
     model bundles (suggestions in any state, plus model-origin relations, per model_id). Suggestions
-    that data.suggest made from an LLM block (model_id 'llm:...') are that block again: skipped.
+    that workspace.suggest made from an LLM block (model_id 'llm:...') are that block again: skipped.
 
     An LLM system covers the sentences whose block names it (an empty list there is a real 'no
     relation'); a model covers every sentence of a document it produced anything for.
@@ -400,7 +400,7 @@ def system_outputs(store: Store, document_ids: Iterable[int] | None = None) -> l
                 out.relations.setdefault(s.id, []).extend(rels or [])
         model_rows = store.suggestions(document_id=d, state=None) + store.relations(document_id=d, origin="model")
         for r in model_rows:
-            if (r.model_id or "").startswith("llm:"):  # the LLM block again (data.suggest stand-in)
+            if (r.model_id or "").startswith("llm:"):  # the LLM block again (workspace.suggest stand-in)
                 continue
             name = r.model_id or "model"
             out = systems.setdefault(("model", name), SystemOutput(name, "model", {}, set()))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from data.formats import write_jsonl, write_relations_csv, write_twosix
-from data.types import ParsedDocument
+from core.types import ParsedDocument
 
 _UNSAFE_NAME = re.compile(r"[^\w.-]+")
 MAX_STEM = 80

@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from data.errors import InputError, without_paths
+from core.errors import InputError, without_paths
 from data.ingest import read_document
-from data.suggest import SuggestionSource
-from data.types import Evidence, ParsedDocument, PassageRelation
+from workspace.suggest import SuggestionSource
+from core.types import Evidence, ParsedDocument, PassageRelation
 from fcm.build import FuzzyMap, build_map
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from data.roles import Acting
-from data.spans import find_span
-from data.types import Span
+from core.spans import find_span
+from core.types import Span
 
 _WORD = re.compile(r"\w(?:[\w'’%/.-]*\w)?%?")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&])")
@@ -198,7 +198,7 @@ def apply_table_edits(store, change: dict, relation_ids: Sequence[int], annotato
     source/target/sign/strength/note each become one undoable store action. Returns the error
     lines of edits the store refused (e.g. an empty concept); the other edits are still saved.
     """
-    from data.errors import InputError
+    from core.errors import InputError
 
     errors = []
 

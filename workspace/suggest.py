@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from data.spans import find_span
-from data.types import PassageRelation
+from core.spans import find_span
+from core.types import PassageRelation
 
 DEFAULT_BUNDLE = "models/default"
 SuggestFn = Callable[[Sequence[str], Sequence[dict | None]], list[list[PassageRelation]]]
@@ -211,7 +211,7 @@ def _suggestions_of(store, rows: Sequence) -> list:
 
 def sentence_scores(store, rows: Sequence, done: set[int]) -> list[float | None]:
     """Each sentence's best suggestion score (any state); 0 when asked and nothing was proposed,
-    None when never asked. The input of data.labeling.order_positions."""
+    None when never asked. The input of workspace.labeling.order_positions."""
     best: dict[int, float] = {}
     for s in _suggestions_of(store, rows):
         best[s.sentence_id] = max(best.get(s.sentence_id, 0.0), s.score or 0.0)

@@ -4,12 +4,12 @@ from __future__ import annotations
 import streamlit as st
 
 from app.state import acting, get_store, reviews
-from data.agreement import (
+from workspace.agreement import (
     GOLD, adjudicate, adopt_agreed, describe, fmt_measure, relations_match, shared_documents, store_agreement,
 )
 from data.assignments import overlap_sentences
-from data.labeling import escape_markdown as md
-from data.labeling import shorten
+from workspace.labeling import escape_markdown as md
+from workspace.labeling import shorten
 
 PAGE_SIZE = 20
 

@@ -6,8 +6,8 @@ import streamlit as st
 
 from app.state import acting, get_store, reviews
 from data.assignments import assign, assignments, describe_ranges, split_plan, unassign
-from data.errors import InputError
-from data.labeling import escape_markdown as md
+from core.errors import InputError
+from workspace.labeling import escape_markdown as md
 
 store = get_store()
 reviewer = acting()

@@ -7,7 +7,7 @@ from app.state import current_annotator, get_store
 from data.assignments import describe_ranges
 from data.assignments import queue as assigned_queue
 from data.ingest import MAX_UPLOAD_BYTES, SUPPORTED_SUFFIXES
-from data.labeling import escape_markdown, progress
+from workspace.labeling import escape_markdown, progress
 from data.uploads import UploadOutcome, default_owner, import_parsed, parse_uploads
 
 store = get_store()

@@ -12,8 +12,8 @@ import streamlit as st
 
 from app.focus import keep_keys_on_page
 from app.state import acting, current_annotator, get_store, reviews, signed_in
-from data.errors import InputError
-from data.labeling import (
+from core.errors import InputError
+from workspace.labeling import (
     DONE_STATUSES,
     ORDERS,
     Pick,
@@ -34,8 +34,8 @@ from data.labeling import (
     word_spans,
 )
 from data.pageview import sentence_page
-from data.suggest import best_source, bundle_path, prefetch, sentence_scores, suggest_missing
-from data.types import STRENGTHS, PassageRelation
+from workspace.suggest import best_source, bundle_path, prefetch, sentence_scores, suggest_missing
+from core.types import STRENGTHS, PassageRelation
 
 ss = st.session_state
 store = get_store()

@@ -5,9 +5,9 @@ import streamlit as st
 
 from app.graph import show_map
 from app.state import acting, get_store, reviews
-from data.errors import InputError
-from data.labeling import escape_markdown as md
-from data.mapview import (
+from core.errors import InputError
+from workspace.labeling import escape_markdown as md
+from workspace.mapview import (
     CLAMP_CHOICES, DOWNLOADS, ORIGINS, SCENARIO_SERIES, MapQuery, delta_rows, evidence_rows, label_position,
     load_map, map_file, merge_suggestions, metrics_tables, scenario_bars, who_said,
 )

@@ -5,8 +5,8 @@ import streamlit as st
 
 from app.state import get_store, signed_in
 from data.accounts import Accounts
-from data.errors import InputError
-from data.labeling import escape_markdown
+from core.errors import InputError
+from workspace.labeling import escape_markdown
 from data.roles import ROLES
 
 st.title("Users")
