@@ -23,6 +23,7 @@ no sign (CNC, SIFT influence/affect); the store never holds such a relation.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import random
@@ -31,8 +32,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.errors import InputError
+from core.hashing import file_sha256
 from data.formats import read_twosix
 from core.spans import find_span
+from core.specs import spec_format, spec_path
 from core.types import (
     Candidate,
     Direction,
@@ -45,6 +48,9 @@ from core.types import (
 )
 
 FORMATS = ("semeval2010", "cnc", "twosix", "sift", "store")
+SENTENCE_FORMATS = ("cnc", "twosix", "sift", "store")
+"""Formats whose sentence label means "this sentence states a causal relation". SemEval's labels
+only the marked pair, so its "Other" sentences may well be causal: they do not train that head."""
 SIFT_SIGNS: dict[str, int | None] = {
     "increase": 1, "help": 1, "decrease": -1, "harm": -1, "influence": None, "affect": None,
 }
@@ -55,8 +61,8 @@ _SEMEVAL_HEAD = re.compile(r'^(\d+)\t"(.*)"$')
 
 def read_dataset(spec: str) -> LabeledData:
     """Reads "FORMAT:PATH"; raises InputError naming the file and what is wrong with it."""
-    fmt, sep, path = spec.partition(":")
-    if not sep or fmt not in FORMATS or not path:
+    fmt, path = spec_format(spec), spec_path(spec)
+    if ":" not in spec or fmt not in FORMATS or not path:
         raise InputError(spec, f"expected FORMAT:PATH with FORMAT one of {', '.join(FORMATS)}")
     if fmt == "store":
         return _read_store(path)
@@ -338,3 +344,12 @@ def split(data: LabeledData, valid_fraction: float, seed: int) -> tuple[LabeledD
     valid = set(texts[:round(len(texts) * valid_fraction)])
     return (_where(data, lambda t: t not in valid, f"{data.name}:train"),
             _where(data, lambda t: t in valid, f"{data.name}:valid"))
+
+
+def data_sha256(spec: str, data: LabeledData) -> str | None:
+    """What identifies a dataset for "was this trained on?": the file's sha256, or for the store
+    (a database that changes with every label) a sha256 of the labelled passages read from it."""
+    if spec_format(spec) != "store":
+        return file_sha256(spec_path(spec))
+    rows = [[p.text, [[r.src, r.tgt, r.sign] for r in p.relations]] for p in data.passages]
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()

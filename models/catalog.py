@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import InputError
+from core.specs import spec_path
 from models.bundle import read_config
 
 SHIPPED_ROOT = Path("models")
@@ -131,4 +132,4 @@ def shared_datasets(config: dict) -> list[str]:
     """The training files of a bundle (not store labels) that are still present on this machine:
     the ones a retrain may add to the labels."""
     return [item["spec"] for item in config.get("training_data", [])
-            if item.get("format") != "store" and Path(item["spec"].partition(":")[2]).is_file()]
+            if item.get("format") != "store" and Path(spec_path(item["spec"])).is_file()]

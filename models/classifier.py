@@ -22,11 +22,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from workspace.agreement import content_words, normalize
+from core.matching import content_words
+from core.metrics import e2e_scores, pair_scores, sentence_scores
+from core.names import normalize
 from core.types import (
     Candidate,
     Direction,
-    LabeledData,
     LabeledExample,
     PassageRelation,
     Span,
@@ -39,7 +40,6 @@ from models.candidates import (
     make_candidates_batch,
     split_state,
 )
-from core.metrics import e2e_scores, pair_scores, sentence_scores
 
 CLASSES = ("none", "A->B", "B->A")
 """Class order of the pair head's probabilities (index = Direction value)."""
@@ -439,15 +439,9 @@ class RelationModel:
     def _weights(self, default: float, tuned: bool) -> tuple[float, ...]:
         return tuple(self.settings.embed_weight_grid) if tuned and self.settings.embed_weight_grid else (default,)
 
-    def fit(self, train: TrainingSet | Sequence[LabeledData], progress=print) -> RelationModel:
-        """Fit the three heads on the training data and tune thresholds on its out-of-fold scores.
-
-        train: a TrainingSet, or training splits as LabeledData (see models.training.training_set).
-        """
-        if not isinstance(train, TrainingSet):
-            from models.training import training_set
-
-            train = training_set(train)
+    def fit(self, train: TrainingSet, progress=print) -> RelationModel:
+        """Fit the three heads on the training data and tune thresholds on its out-of-fold scores
+        (models.training builds the TrainingSet)."""
         exs = train.examples
         cands = [e.candidate for e in exs]
         y = np.asarray([int(e.label) for e in exs])
@@ -588,19 +582,6 @@ class RelationModel:
                 out.append(relations_from(preds, self.model_id, relative, self.states))
                 i += len(cs)
         return out
-
-    def save(self, path, card: str | None = None):
-        """Write this model as a bundle folder (see models.bundle)."""
-        from models.bundle import save_bundle
-
-        return save_bundle(self, path, card)
-
-    @classmethod
-    def load(cls, path) -> RelationModel:
-        """Read a bundle folder; tampered or foreign bundles are refused (InputError)."""
-        from models.bundle import load_bundle
-
-        return load_bundle(path)
 
     def sentence_proba(self, sentences: Sequence[str]) -> np.ndarray:
         """P(the sentence is causal) from the sentence head."""

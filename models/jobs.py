@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from core.errors import InputError
+from core.specs import spec_path
 from models.catalog import trained_root, var_root
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -161,7 +162,7 @@ def check_request(job: TrainJob) -> None:
     for spec in job.data:
         if spec.startswith("store:"):
             check_store_size(spec, read_dataset(spec))
-        elif not Path(spec.partition(":")[2]).is_file():
+        elif not Path(spec_path(spec)).is_file():
             raise InputError(spec, "no such file")
 
 

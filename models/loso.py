@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import InputError
-from data.readers import read_dataset
+from data.readers import SENTENCE_FORMATS, read_dataset
+from core.specs import spec_format, spec_path
 from core.types import LabeledData
 from models.classifier import HeadSettings, RelationModel, TrainingSet
 from core.metrics import e2e_scores
@@ -107,14 +108,14 @@ def make_folds(specs: Sequence[str], sources: Sequence[str] = SIFT_SOURCES, sent
     """A fold per SIFT source named in `sources` and per TwoSix file among specs; each with its
     training set (every file less the fold's texts and their near-identical copies). sentences:
     False leaves the sentence labels out of training (extraction does not use the sentence head)."""
-    from models.training import SENTENCE_FORMATS, add_split, fmt_of
+    from models.training import add_split
 
     read = {spec: read_dataset(spec) for spec in specs}
     folds: list[Fold] = []
     for spec, data in read.items():
-        fmt = fmt_of(spec)
+        fmt = spec_format(spec)
         if fmt == "sift":
-            by_source = sift_sources(spec.partition(":")[2])
+            by_source = sift_sources(spec_path(spec))
             for source in sources:
                 part = LabeledData(name=f"{data.name}:{source}",
                                    examples=[e for e in data.examples if by_source.get(_key(e.candidate.text)) == source],
@@ -125,7 +126,7 @@ def make_folds(specs: Sequence[str], sources: Sequence[str] = SIFT_SOURCES, sent
                     raise InputError(spec, f"no passages of source {source!r} (sources here: {known})")
                 folds.append(Fold(source, spec, part))
         elif fmt == "twosix":
-            folds.append(Fold(Path(spec.partition(":")[2]).stem, spec, data))
+            folds.append(Fold(Path(spec_path(spec)).stem, spec, data))
     if not folds:
         raise InputError("--loso", "no source to hold out: give a sift or twosix file")
     for fold in folds:
@@ -135,7 +136,7 @@ def make_folds(specs: Sequence[str], sources: Sequence[str] = SIFT_SOURCES, sent
             drop = near_identical(held, texts)
             fold.left_out[spec] = len(drop)
             kept = _keep(data, drop)
-            fmt = fmt_of(spec)
+            fmt = spec_format(spec)
             if not sentences and fmt in SENTENCE_FORMATS:
                 kept = LabeledData(name=kept.name, examples=kept.examples, passages=kept.passages)
             add_split(fold.train, kept, fmt, granular, states)

@@ -17,17 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import InputError
-from data.readers import read_dataset, split, text_keys, without_texts
+from core.specs import spec_format
+from data.readers import SENTENCE_FORMATS, data_sha256, read_dataset, split, text_keys, without_texts
 from core.types import Direction, LabeledData, LabeledExample
+from models.bundle import save_bundle
 from models.classifier import HeadSettings, RelationModel, TrainingSet, passage_examples
 
 log = logging.getLogger(__name__)
 
 LICENSES = {"semeval2010": "CC BY 3.0", "cnc": "CC0 1.0", "twosix": "MIT", "sift": "MIT",
             "store": "the annotators' own labels"}
-SENTENCE_FORMATS = ("cnc", "twosix", "sift", "store")
-"""Formats whose sentence label means "this sentence states a causal relation". SemEval's labels
-only the marked pair, so its "Other" sentences may well be causal: they do not train that head."""
 
 
 @dataclass
@@ -90,36 +89,16 @@ class TrainSettings:
         return self.lora_seeds or (self.seed,)
 
 
-def file_sha256(path: str) -> str | None:
-    p = Path(path)
-    if not p.is_file():
-        return None
-    return hashlib.sha256(p.read_bytes()).hexdigest()
-
-
-def fmt_of(spec: str) -> str:
-    return spec.partition(":")[0]
-
-
 MIN_STORE_RELATIONS = 20
 """Fewest human relations a store's labels (the gold set, or the annotators chosen) must hold to
 train on: below that a 20 % validation split holds a handful of them, too few to say anything,
 and the heads' cross-validation folds may lack a class."""
 
 
-def data_sha256(spec: str, data: LabeledData) -> str | None:
-    """What identifies a dataset for "was this trained on?": the file's sha256, or for the store
-    (a database that changes with every label) a sha256 of the labelled passages read from it."""
-    if fmt_of(spec) != "store":
-        return file_sha256(spec.partition(":")[2])
-    rows = [[p.text, [[r.src, r.tgt, r.sign] for r in p.relations]] for p in data.passages]
-    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
-
-
 def check_store_size(spec: str, data: LabeledData) -> None:
     """Refuse store labels with fewer than MIN_STORE_RELATIONS relations (InputError)."""
     n = sum(len(p.relations) for p in data.passages)
-    if fmt_of(spec) == "store" and n < MIN_STORE_RELATIONS:
+    if spec_format(spec) == "store" and n < MIN_STORE_RELATIONS:
         raise InputError(spec, f"holds {n} labelled relations; training needs at least {MIN_STORE_RELATIONS}")
 
 
@@ -164,7 +143,7 @@ def training_set(datasets: Sequence[LabeledData]) -> TrainingSet:
     """A TrainingSet from already-split LabeledData (format read from the name "FORMAT:...")."""
     train = TrainingSet()
     for data in datasets:
-        add_split(train, data, data.name.partition(":")[0])
+        add_split(train, data, spec_format(data.name))
     return train
 
 
@@ -184,7 +163,7 @@ def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Ca
     splits = {spec: split(data, valid_fraction, seed) for spec, data in read.items()}
     in_valid = set().union(*(text_keys(va) for _, va in splits.values()))
     for spec in specs:
-        fmt, data = fmt_of(spec), read[spec]
+        fmt, data = spec_format(spec), read[spec]
         tr, va = splits[spec]
         dropped = len(text_keys(tr) & in_valid)
         if dropped:
@@ -319,6 +298,6 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
     if loso:
         model.info["loso"] = loso
     progress(f"saving the bundle to {out}")
-    model.save(out)
+    save_bundle(model, out)
     embedder.set_params(adapter=str(Path(out) / "adapter") if adapter else None, cache_dir=None)
     return model

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from test_app_label import S1, _label, _rows, store  # noqa: F401  (the Label page's store fixture)
 
-from workspace.agreement import GOLD, adjudicate, conflicts
+from core.matching import conflicts
+from workspace.agreement import GOLD, adjudicate
 from workspace.labeling import concept_chips, stable_chips
 from core.types import PassageRelation
 

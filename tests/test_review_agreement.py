@@ -1,10 +1,9 @@
 """workspace.agreement on cases computed by hand (the arithmetic is in the comments)."""
 import pytest
 
-from workspace.agreement import (
-    PRF, Rel, agreement, as_rel, cohen_kappa, concepts_match, fmt_measure, match_relations, relations_match,
-    score, sentence_system_rows,
-)
+from core.matching import Rel, as_rel, concepts_match, match_relations, relations_match
+from core.metrics import PRF, agreement, cohen_kappa, fmt_measure, score
+from workspace.agreement import sentence_system_rows
 from core.types import PassageRelation
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import streamlit as st
 
 from app.state import acting, get_store, reviews
-from workspace.agreement import (
-    GOLD, adjudicate, adopt_agreed, describe, fmt_measure, relations_match, shared_documents, store_agreement,
-)
+from core.matching import relations_match
+from core.metrics import fmt_measure
+from workspace.agreement import GOLD, adjudicate, adopt_agreed, describe, shared_documents, store_agreement
 from data.assignments import overlap_sentences
 from workspace.labeling import escape_markdown as md
 from workspace.labeling import shorten
