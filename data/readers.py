@@ -33,6 +33,7 @@ from pathlib import Path
 
 from core.errors import InputError
 from core.hashing import file_sha256
+from core.names import normalize
 from data.formats import read_twosix
 from core.spans import find_span
 from core.specs import spec_format, spec_path
@@ -311,22 +312,18 @@ def _document_ids(store, documents: list[int] | None) -> list[int]:
 
 
 # ---------------------------------------------------------------------------- splits
-def _key(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
 def text_keys(data: LabeledData) -> set[str]:
     """Every text of a dataset (examples, sentences, passages), case and spacing ignored."""
-    return ({_key(e.candidate.text) for e in data.examples} | {_key(s.text) for s in data.sentences}
-            | {_key(p.text) for p in data.passages})
+    return ({normalize(e.candidate.text) for e in data.examples} | {normalize(s.text) for s in data.sentences}
+            | {normalize(p.text) for p in data.passages})
 
 
 def _where(data: LabeledData, keep: Callable[[str], bool], name: str) -> LabeledData:
     """The examples, sentences and passages of a dataset whose text key passes keep."""
     return LabeledData(name=name,
-                       examples=[e for e in data.examples if keep(_key(e.candidate.text))],
-                       sentences=[s for s in data.sentences if keep(_key(s.text))],
-                       passages=[p for p in data.passages if keep(_key(p.text))])
+                       examples=[e for e in data.examples if keep(normalize(e.candidate.text))],
+                       sentences=[s for s in data.sentences if keep(normalize(s.text))],
+                       passages=[p for p in data.passages if keep(normalize(p.text))])
 
 
 def without_texts(data: LabeledData, keys: set[str]) -> LabeledData:

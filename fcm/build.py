@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.errors import InputError
+from core.names import clean_name
 from core.types import STRENGTHS, Evidence
 
 DEFAULT_STRENGTH = "M"
@@ -107,11 +108,6 @@ class EvidenceFilter:
         if self.origin is not None and ev.origin != self.origin:
             return False
         return self.min_score is None or ev.score is None or ev.score >= self.min_score
-
-
-def clean_name(name: str) -> str:
-    """Collapse runs of whitespace so 'wind  farm ' and 'wind farm' are the same concept."""
-    return " ".join(name.split())
 
 
 def resolve(name: str, aliases: Mapping[str, str]) -> str:

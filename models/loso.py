@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import InputError
+from core.names import normalize
 from data.readers import SENTENCE_FORMATS, read_dataset
 from core.specs import spec_format, spec_path
 from core.types import LabeledData
@@ -30,10 +31,6 @@ NEAR_MIN_WORDS = 6
 """Shorter texts are only ever left out when identical (case, spacing and punctuation ignored):
 a few common words shared say nothing."""
 _WORD = re.compile(r"[a-z0-9]+")
-
-
-def _key(text: str) -> str:
-    return " ".join(text.split()).casefold()
 
 
 def _words(text: str) -> frozenset[str]:
@@ -74,7 +71,7 @@ def sift_sources(path: str | Path) -> dict[str, str]:
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.strip():
             row = json.loads(line)
-            out[_key(row.get("premise", ""))] = str(row.get("source") or "unknown")
+            out[normalize(row.get("premise", ""))] = str(row.get("source") or "unknown")
     return out
 
 
@@ -118,9 +115,9 @@ def make_folds(specs: Sequence[str], sources: Sequence[str] = SIFT_SOURCES, sent
             by_source = sift_sources(spec_path(spec))
             for source in sources:
                 part = LabeledData(name=f"{data.name}:{source}",
-                                   examples=[e for e in data.examples if by_source.get(_key(e.candidate.text)) == source],
-                                   sentences=[s for s in data.sentences if by_source.get(_key(s.text)) == source],
-                                   passages=[p for p in data.passages if by_source.get(_key(p.text)) == source])
+                                   examples=[e for e in data.examples if by_source.get(normalize(e.candidate.text)) == source],
+                                   sentences=[s for s in data.sentences if by_source.get(normalize(s.text)) == source],
+                                   passages=[p for p in data.passages if by_source.get(normalize(p.text)) == source])
                 if not part.passages:
                     known = ", ".join(sorted(set(by_source.values())))
                     raise InputError(spec, f"no passages of source {source!r} (sources here: {known})")

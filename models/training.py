@@ -19,9 +19,10 @@ from pathlib import Path
 from core.errors import InputError
 from core.specs import spec_format
 from data.readers import SENTENCE_FORMATS, data_sha256, read_dataset, split, text_keys, without_texts
-from core.types import Direction, LabeledData, LabeledExample
+from core.types import LabeledData, LabeledExample
+from embedding import DEFAULT_PARTS
 from models.bundle import save_bundle
-from models.classifier import HeadSettings, RelationModel, TrainingSet, passage_examples
+from models.classifier import CLASSES, HeadSettings, RelationModel, TrainingSet, passage_examples
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class TrainSettings:
     """LoRA trains on pairs from texts up to this length: a batch pads to its longest text, and one
     long multi-sentence passage made a step 20x slower."""
     layers: int = 4
-    parts: tuple[str, ...] = ("sentence", "a", "b", "a*b", "a-b")
+    parts: tuple[str, ...] = DEFAULT_PARTS
     marked: bool = False
     """Read each candidate as its own text with A and B wrapped in markers (embedding.pooling.mark),
     in the LoRA stage and in the heads alike: every token's vector then knows which pair is asked
@@ -171,7 +172,7 @@ def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Ca
             progress(f"{spec}: {dropped} training texts left out, being in another file's validation split")
         exs = add_split(train, tr, fmt, granular, states)
         valid[spec] = (fmt, va)
-        labels = Counter(CLASS_NAMES[int(e.label)] for e in exs)
+        labels = Counter(CLASSES[int(e.label)] for e in exs)
         summary.append({"spec": spec, "format": fmt, "name": data.name, "sha256": data_sha256(spec, data),
                         "license": LICENSES.get(fmt), "valid_fraction": valid_fraction, "seed": seed,
                         "train": {"pairs": dict(labels), "sentences": len(tr.sentences), "passages": len(tr.passages)},
@@ -192,9 +193,6 @@ def held_out_texts(train: TrainingSet, fraction: float, seed: int) -> frozenset[
     bar = int(fraction * 2**32)
     return frozenset(t for t in texts
                      if int.from_bytes(hashlib.sha256(f"{seed}\0{t}".encode()).digest()[:4], "big") < bar)
-
-
-CLASS_NAMES = {int(Direction.NONE): "none", int(Direction.A_TO_B): "A->B", int(Direction.B_TO_A): "B->A"}
 
 
 def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[str], progress: Callable = print

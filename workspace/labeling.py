@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from data.roles import Acting
+from core.names import clean_name
 from core.spans import find_span
 from core.types import Span
 
@@ -56,7 +57,7 @@ def pick_from_span(text: str, span: Span) -> Pick:
 
 def pick_from_text(sentence: str, concept: str) -> Pick:
     """A typed concept: located in the sentence when it occurs there, else kept as free text."""
-    concept = " ".join(concept.split())
+    concept = clean_name(concept)
     return Pick(concept, find_span(sentence, concept))
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from core.signs import sign_word
 from core.spans import find_span
 from core.types import PassageRelation
 
@@ -21,7 +22,6 @@ DEFAULT_BUNDLE = "models/default"
 SuggestFn = Callable[[Sequence[str], Sequence[dict | None]], list[list[PassageRelation]]]
 """(sentence texts, their LLM blocks) -> proposed relations per sentence."""
 
-_SIGNS = {"increase": 1, "increases": 1, "+": 1, "decrease": -1, "decreases": -1, "-": -1}
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def suggestions_from_llm_block(text: str, llm: dict | None) -> list[PassageRelat
             if not isinstance(item, dict):
                 continue
             src, tgt = str(item.get("src", "")).strip(), str(item.get("tgt", "")).strip()
-            sign = _SIGNS.get(str(item.get("direction", "")).strip().lower())
+            sign = sign_word(item.get("direction"))
             if not src or not tgt or sign is None:
                 continue
             key = (src.lower(), tgt.lower(), sign)
