@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data.readers import read_dataset, split  # noqa: E402
-from core.types import PassageRelation  # noqa: E402
-from models.candidates import make_candidates_batch  # noqa: E402
 from core.metrics import count_matches  # noqa: E402
+from core.types import PassageRelation  # noqa: E402
+from data.readers import read_dataset, split  # noqa: E402
+from models.candidates import make_candidates_batch  # noqa: E402
 
 
 def every_reading(text: str, a: tuple[int, int], b: tuple[int, int]) -> list[PassageRelation]:

@@ -16,8 +16,8 @@ from typing import Any
 from core.errors import InputError, check_encodable
 from core.signs import DIRECTIONS, sign_word
 from core.spans import find_span
-from data.validate import check_document
 from core.types import Mark, ParsedDocument, ParsedSentence, PassageRelation, PassageSuggestion
+from data.validate import check_document
 
 TWOSIX_KEYS = ("text", "causal relations", "meta_data", "LLM")
 META_KEYS = ("title", "authors", "year")

@@ -27,10 +27,10 @@ from functools import cache
 from pathlib import Path
 from typing import Callable
 
-from data.blocks import Block, assemble, clean, is_heading, join_lines, vocabulary
 from core.errors import InputError, check_encodable
-from data.sentences import split_sentences
 from core.types import ParsedDocument
+from data.blocks import Block, assemble, clean, is_heading, join_lines, vocabulary
+from data.sentences import split_sentences
 
 __all__ = ["MAX_UPLOAD_BYTES", "SUPPORTED_SUFFIXES", "read_document", "read_path",
            "split_sentences", "document_text"]

@@ -34,7 +34,6 @@ from pathlib import Path
 from core.errors import InputError
 from core.hashing import file_sha256
 from core.names import normalize
-from data.formats import read_twosix
 from core.spans import find_span
 from core.specs import spec_format, spec_path
 from core.types import (
@@ -47,6 +46,7 @@ from core.types import (
     PassageRelation,
     Span,
 )
+from data.formats import read_twosix
 
 FORMATS = ("semeval2010", "cnc", "twosix", "sift", "store")
 SENTENCE_FORMATS = ("cnc", "twosix", "sift", "store")

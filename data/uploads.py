@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from core.errors import InputError, without_paths
-from data.schema import NAME_LEN
 from core.types import MARKS
 from core.types import ParsedDocument
+from data.schema import NAME_LEN
 
 log = logging.getLogger(__name__)
 OWNER_PREFIX = "imported:"

@@ -96,10 +96,10 @@ def _loso_report(path: str, specs: list[str]) -> dict:
 
 def _baseline(config: dict, fmt: str, data) -> dict:
     """TF-IDF + LogisticRegression on the bundle's own training data (same splits, same tuning)."""
-    from models.classifier import HeadSettings, RelationModel
-    from models.evaluate import evaluate_data
     from core.hashing import file_sha256
     from core.specs import spec_path
+    from models.classifier import HeadSettings, RelationModel
+    from models.evaluate import evaluate_data
     from models.training import prepare
 
     items = config.get("training_data", [])
@@ -146,10 +146,10 @@ def cmd_loso(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from core.specs import spec_format
     from data.readers import read_dataset
     from models.bundle import load_model, read_config
     from models.evaluate import evaluate_data, held_out_part
-    from core.specs import spec_format
 
     if args.loso:
         return cmd_loso(args)

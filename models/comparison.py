@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from data.readers import read_dataset, store_filters, store_spec, text_keys, without_texts
+from core.metrics import calibration_error
 from core.specs import spec_format, spec_path
 from core.types import Direction, LabeledData
+from data.readers import read_dataset, store_filters, store_spec, text_keys, without_texts
 from models.bundle import load_model, read_config
 from models.classifier import CLASSES, RelationModel
 from models.evaluate import evaluate_data, held_out_part
-from core.metrics import calibration_error
 from models.training import pair_examples
 
 BAR_METRICS = ("causal_precision", "causal_recall", "causal_f1", "detection_f1", "sign_accuracy", "e2e_f1",

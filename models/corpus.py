@@ -19,9 +19,9 @@ from pathlib import Path
 
 from core.errors import InputError
 from core.hashing import sha256_file
+from core.types import ParsedDocument, PassageRelation
 from data.formats import write_twosix
 from data.ingest import SUPPORTED_SUFFIXES, read_document
-from core.types import ParsedDocument, PassageRelation
 from models.extractor import Extractor, with_relations
 
 

@@ -5,11 +5,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from data.readers import SENTENCE_FORMATS, data_sha256, split
+from core.metrics import calibration_error, e2e_scores, pair_scores, sentence_scores, sign_accuracy
 from core.specs import spec_format
 from core.types import Direction, LabeledData
+from data.readers import SENTENCE_FORMATS, data_sha256, split
 from models.classifier import RelationModel
-from core.metrics import calibration_error, e2e_scores, pair_scores, sentence_scores, sign_accuracy
 
 
 def _round(d: dict) -> dict:

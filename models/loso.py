@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import InputError
+from core.metrics import e2e_scores
 from core.names import normalize
-from data.readers import SENTENCE_FORMATS, read_dataset
 from core.specs import spec_format, spec_path
 from core.types import LabeledData
+from data.readers import SENTENCE_FORMATS, read_dataset
 from models.classifier import HeadSettings, RelationModel, TrainingSet
-from core.metrics import e2e_scores
 
 SIFT_SOURCES = ("habitus_ph1", "atlantic_council", "rise", "nyt")
 NEAR_OVERLAP = 0.9

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from core.errors import InputError
 from core.specs import spec_format
-from data.readers import SENTENCE_FORMATS, data_sha256, read_dataset, split, text_keys, without_texts
 from core.types import LabeledData, LabeledExample
+from data.readers import SENTENCE_FORMATS, data_sha256, read_dataset, split, text_keys, without_texts
 from embedding import DEFAULT_PARTS
 from models.bundle import save_bundle
 from models.classifier import CLASSES, HeadSettings, RelationModel, TrainingSet, passage_examples

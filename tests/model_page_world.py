@@ -10,8 +10,8 @@ import hashlib
 import random
 
 from core.spans import find_span
-from data.store import Store
 from core.types import ParsedDocument, ParsedSentence, PassageRelation
+from data.store import Store
 
 CAUSES = ["heavy rain", "air pollution", "chronic stress", "long drought", "new fertilizer", "warm water",
           "noise exposure", "overfishing", "road salt", "forest loss"]

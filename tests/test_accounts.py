@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, text
 
-from data.accounts import Accounts, hash_password, verify_password
 from core.errors import InputError
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
+from data.accounts import Accounts, hash_password, verify_password
 from data.roles import Actor, NotAllowed
 from data.store import Store
-from core.types import ParsedDocument, ParsedSentence, PassageRelation
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from app_server import app_test
-from data.store import Store
 from core.types import ParsedDocument, ParsedSentence
+from data.store import Store
 
 PAPER = b"Warm water lowers cod recruitment. Heavy fishing pressure raises adult mortality."
 

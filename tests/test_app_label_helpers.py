@@ -5,12 +5,14 @@ import json
 
 import pytest
 
+from app.markup import escape_markdown, highlight
+from core.types import ParsedDocument, ParsedSentence
+from data.store import Store
+from data.uploads import import_uploads
 from workspace.labeling import (
     Pick,
     advance_pick,
     concept_chips,
-    escape_markdown,
-    highlight,
     next_unlabeled,
     order_positions,
     pick_from_span,
@@ -21,7 +23,6 @@ from workspace.labeling import (
     word_spans,
 )
 from workspace.samples import ensure_sample
-from data.store import Store
 from workspace.suggest import (
     SuggestionSource,
     best_source,
@@ -31,8 +32,6 @@ from workspace.suggest import (
     suggest_missing,
     suggestions_from_llm_block,
 )
-from core.types import ParsedDocument, ParsedSentence
-from data.uploads import import_uploads
 
 TEXT = "Offshore wind farms reduce the catch of local trawlers."
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app_server import app_test
-from data.store import Store
 from core.types import ParsedDocument, ParsedSentence
+from data.store import Store
 from models.bundle import read_config
 
 pytestmark = pytest.mark.slow
@@ -43,8 +43,8 @@ def test_the_opened_sentence_gets_its_suggestions_and_no_session_asks_twice(tiny
     (a new session) does not ask the model again, even about a sentence it had nothing for."""
     import threading
 
-    from workspace.suggest import WARM_UP
     from models.classifier import RelationModel
+    from workspace.suggest import WARM_UP
 
     monkeypatch.setenv("FUZZYMAP_MODEL", str(tiny_model))
     store = Store(str(db))

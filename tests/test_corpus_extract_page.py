@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workspace.extraction import read_uploads, run_uploads, runs_by_batch
 from data.store import Store
+from workspace.extraction import read_uploads, run_uploads, runs_by_batch
 from workspace.suggest import llm_source
 from tests.app_server import app_test, table
 

@@ -10,10 +10,10 @@ import pytest
 
 from app_server import app_test
 from core.errors import InputError
-from workspace.exporting import stored_relation_count
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
 from data.store import Store
 from data.store.cli import main
-from core.types import ParsedDocument, ParsedSentence, PassageRelation
+from workspace.exporting import stored_relation_count
 
 TEXTS = ["Dredging raises turbidity.", "Turbidity lowers seagrass growth.", "Nothing causal here."]
 

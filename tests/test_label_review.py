@@ -5,9 +5,9 @@ from __future__ import annotations
 from test_app_label import S1, _label, _rows, store  # noqa: F401  (the Label page's store fixture)
 
 from core.matching import conflicts
+from core.types import PassageRelation
 from workspace.agreement import GOLD, adjudicate
 from workspace.labeling import concept_chips, stable_chips
-from core.types import PassageRelation
 
 
 def _chips(text: str) -> list[str]:

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 import data.store.store as store_module
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
 from data.schema import ActionT, DocumentT, RelationT, SentenceT
 from data.store import Store
 from data.store.cli import main
-from core.types import ParsedDocument, ParsedSentence, PassageRelation
 from data.uploads import import_uploads
 
 ROOT = Path(__file__).resolve().parent.parent

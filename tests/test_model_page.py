@@ -18,8 +18,8 @@ from data.settings import ACTIVE_MODEL, active_model, set_setting
 from data.store import Store
 from workspace.suggest import DEFAULT_BUNDLE, bundle_path
 from model_page_world import gold_store
-from models.bundle import read_config
 from models import jobs
+from models.bundle import read_config
 from models.catalog import card, check_bundle, display_rows, list_bundles
 from models.training import MIN_STORE_RELATIONS, check_store_size
 
@@ -262,8 +262,8 @@ def test_comparison_matches_the_cli_and_plots_export_as_png(trained, tmp_path):
 
 
 def test_a_training_file_is_compared_on_its_held_out_split_only(trained):
-    from models.comparison import common_part
     from models.bundle import read_config
+    from models.comparison import common_part
 
     spec, tuned = trained
     data = read_dataset(spec)

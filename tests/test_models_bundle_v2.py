@@ -11,10 +11,10 @@ import pytest
 
 from core.errors import InputError
 from core.hashing import sha256_file
+from data.readers import read_dataset
 from models.bundle import MANIFEST, load_bundle, read_config, redact, save_bundle, upgrade_bundle
 from models.classifier import HeadSettings, RelationModel
 from models.training import training_set
-from data.readers import read_dataset
 from tests.models_fixtures import semeval_file, twosix_file
 
 DEFAULT = Path(__file__).resolve().parent.parent / "models" / "default"

@@ -6,8 +6,6 @@ import json
 import pytest
 
 from core.errors import InputError
-from data.readers import FORMATS, read_dataset, split, strip_tags
-from data.store import Store
 from core.types import (
     Candidate,
     Direction,
@@ -18,6 +16,8 @@ from core.types import (
     ParsedSentence,
     PassageRelation,
 )
+from data.readers import FORMATS, read_dataset, split, strip_tags
+from data.store import Store
 
 SEMEVAL = (
     '1\t"The <e1>drought</e1> caused a sharp <e2>crop failure</e2> last year."\r\n'

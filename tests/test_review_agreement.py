@@ -3,8 +3,8 @@ import pytest
 
 from core.matching import Rel, as_rel, concepts_match, match_relations, relations_match
 from core.metrics import PRF, agreement, cohen_kappa, fmt_measure, score
-from workspace.agreement import sentence_system_rows
 from core.types import PassageRelation
+from workspace.agreement import sentence_system_rows
 
 
 def R(src, tgt, sign=1, src_span=None, tgt_span=None):

@@ -10,6 +10,10 @@ import json
 
 import pytest
 
+from core.types import ParsedSentence, PassageRelation
+from data.store import Store
+from fcm.simulate import parse_clamp_value
+from fcm.view import run_scenario
 from workspace.agreement import (
     GOLD, adjudicate, adopt_agreed, describe, mismatch_rows, score_systems, shared_documents, store_agreement,
     system_outputs,
@@ -19,11 +23,7 @@ from workspace.mapview import (
     CLAMP_CHOICES, DOWNLOADS, MapQuery, delta_rows, evidence_rows, label_position, load_map, map_file,
     merge_suggestions, metrics_tables, who_said,
 )
-from data.store import Store
 from workspace.suggest import llm_source
-from core.types import ParsedSentence, PassageRelation
-from fcm.simulate import parse_clamp_value
-from fcm.view import run_scenario
 from tests.review_world import GPT_KELP, KELP, REEF, build_world, label, paper
 
 @pytest.fixture

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import create_engine
 
 from core.errors import InputError
-from data.schema import SCHEMA_VERSION
 from core.types import STATUSES
+from core.types import Evidence, ParsedDocument, ParsedSentence, PassageRelation
+from data.schema import SCHEMA_VERSION
 from data.store import Store
 from data.store.cli import main
 from data.store.engine import DEFAULT_DB, ROOT, resolve_url
-from core.types import Evidence, ParsedDocument, ParsedSentence, PassageRelation
 
 @pytest.fixture
 def store(url):
@@ -140,8 +140,8 @@ def test_concurrent_writers_lose_nothing(url):
 
 WRITER = """
 import sys
-from data.store import Store
 from core.types import PassageRelation
+from data.store import Store
 store = Store(sys.argv[1])
 for i in range(50):
     store.add_relation(int(sys.argv[2]), PassageRelation("cause", f"effect {i}", -1, annotator=sys.argv[3]))

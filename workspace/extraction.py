@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError, without_paths
-from data.ingest import read_document
-from workspace.suggest import SuggestionSource
 from core.types import Evidence, ParsedDocument, PassageRelation
+from data.ingest import read_document
 from fcm.build import FuzzyMap, build_map
+from workspace.suggest import SuggestionSource
 
 if TYPE_CHECKING:
     from data.store import ExtractRunRow, Store

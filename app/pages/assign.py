@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.markup import escape_markdown as md
 from app.state import acting, get_store, reviews
-from data.assignments import assign, assignments, describe_ranges, split_plan, unassign
 from core.errors import InputError
-from workspace.labeling import escape_markdown as md
+from data.assignments import assign, assignments, describe_ranges, split_plan, unassign
 
 store = get_store()
 reviewer = acting()

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.markup import escape_markdown
 from app.state import get_store, signed_in
-from data.accounts import Accounts
 from core.errors import InputError
-from workspace.labeling import escape_markdown
+from data.accounts import Accounts
 from data.roles import ROLES
 
 st.title("Users")
