@@ -23,8 +23,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from core.errors import InputError
+from core.paths import var_root
 from core.specs import spec_path
-from models.catalog import trained_root, var_root
+from models.catalog import trained_root
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 STAGES = (  # (start of a progress message, stage shown, share of the job done when it starts)

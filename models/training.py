@@ -206,7 +206,7 @@ def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[s
     """
     import random
 
-    from embedding.backbones import cache_root
+    from core.paths import cache_root
     from embedding.pooling import PoolingConfig
     from finetune.lora import LoraSettings, soup_adapters, train_lora
 

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from core.errors import InputError
+from core.paths import DEFAULT_BUNDLE
 from data.readers import read_dataset, store_filters, store_spec
 from data.settings import ACTIVE_MODEL, active_model, set_setting
 from data.store import Store
-from workspace.suggest import DEFAULT_BUNDLE, bundle_path
+from workspace.suggest import bundle_path
 from model_page_world import gold_store
 from models import jobs
 from models.bundle import read_config

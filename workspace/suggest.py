@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from core.paths import DEFAULT_BUNDLE
 from core.signs import sign_word
 from core.spans import find_span
 from core.types import PassageRelation
 
-DEFAULT_BUNDLE = "models/default"
 SuggestFn = Callable[[Sequence[str], Sequence[dict | None]], list[list[PassageRelation]]]
 """(sentence texts, their LLM blocks) -> proposed relations per sentence."""
 

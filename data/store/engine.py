@@ -14,8 +14,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
-DEFAULT_DB = "var/fuzzymap.db"
-ROOT = Path(__file__).resolve().parent.parent.parent
+from core.paths import DEFAULT_DB, ROOT
+
 
 
 def resolve_url(url: str | None = None) -> str:
