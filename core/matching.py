@@ -74,7 +74,7 @@ def concepts_match(a: str, b: str, a_span: Span | None = None, b_span: Span | No
     """Do two concept mentions name the same thing?
 
     exact: identical spans when both have one, else identical normalised text.
-    overlap: overlapping spans, or at least one shared content word (the seed's rule).
+    overlap: overlapping spans, or at least one shared content word.
     """
     if mode == "exact":
         if a_span is not None and b_span is not None:

@@ -4,7 +4,7 @@ judged by, and agreement between two annotators; plain functions so tests can ch
 causal_*: a causal prediction counts only with the right direction (SemEval's convention).
 detection_f1: direction ignored. sentence_f1: is the sentence causal. e2e_*: relations found in
 passages, matched one-to-one to gold by overlap of src and tgt (a shared content word or
-overlapping spans) with the same sign: the seed's matching, shared with the Compare page.
+overlapping spans) with the same sign: core.matching, shared with the Compare page.
 """
 from __future__ import annotations
 
@@ -81,8 +81,7 @@ def sentence_scores(gold: Sequence[bool], pred: Sequence[bool]) -> dict[str, flo
 
 def count_matches(pred: Sequence[PassageRelation], gold: Sequence[PassageRelation]) -> int:
     """Size of the maximum one-to-one matching of one passage's predictions and gold relations,
-    by the seed's rule (core.matching.relations_match, "overlap"): the CLI and the Compare page
-    score the same way."""
+    under core.matching.relations_match ("overlap"): the CLI and the Compare page score the same way."""
     return len(match_relations(pred, gold, "overlap"))
 
 

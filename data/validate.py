@@ -5,17 +5,8 @@ from __future__ import annotations
 from core.errors import InputError
 from core.spans import find_span
 from core.types import (
-    MARKS,
-    ORIGINS,
-    STATUSES,
-    STRENGTHS,
-    SUGGESTION_STATES,
-    Mark,
-    ParsedDocument,
-    ParsedSentence,
-    PassageRelation,
-    PassageSuggestion,
-    Span,
+    MARKS, ORIGINS, STATUSES, STRENGTHS, SUGGESTION_STATES, Mark, ParsedDocument, ParsedSentence, PassageRelation,
+    PassageSuggestion, Span,
 )
 from data.schema import NAME_LEN
 

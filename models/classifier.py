@@ -1,6 +1,6 @@
 """The relation model: candidate features -> none / A->B / B->A, a sign, and a sentence head.
 
-Three scikit-learn Pipelines share one feature recipe (ml.md's lessons): entity-pooled,
+Three scikit-learn Pipelines share one feature recipe: entity-pooled,
 multi-layer embeddings from the (LoRA-tuned) backbone, standardised, BESIDE a TF-IDF of the
 entity-marked text and the words between the spans. LogisticRegression heads; C chosen by
 cross-validation on the training data; thresholds tuned on out-of-fold probabilities of the
@@ -194,10 +194,6 @@ def feature_union(embedder: BaseEstimator | None, settings: HeadSettings, senten
     if settings.cues and not sentence_only:
         blocks.append(("cues", SignCues()))
     return FeatureUnion(blocks)
-
-
-def as_matrix(blocks: list) -> sparse.csr_matrix:
-    return sparse.hstack([sparse.csr_matrix(b) for b in blocks], format="csr")
 
 
 # --------------------------------------------------------------------------- predictions

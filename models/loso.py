@@ -1,7 +1,7 @@
 """Leave-one-source-out evaluation: train without any text of one source, score end-to-end on it.
 
 Random in-file splits put sibling passages of one document or source on both sides and overstate
-what a model does on new text (ml.md). Here each fold is one source: a SIFT `source` (habitus_ph1,
+what a model does on new text. Here each fold is one source: a SIFT `source` (habitus_ph1,
 atlantic_council, rise, nyt) or a whole TwoSix file (the OSW files). For a fold, every training file
 loses the fold's texts and every text near-identical to one of them (the same sentence inside a
 longer passage, or with other spacing or punctuation, in any file), then the heads (and, with

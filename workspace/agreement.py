@@ -193,7 +193,7 @@ def mismatch_rows(result: Score, sentences: Mapping[int, SentenceRow],
 
 def sentence_system_rows(llm: Mapping[str, Sequence[Any]] | None, labels: Sequence[Any],
                          mode: MatchMode = "overlap") -> list[dict[str, Any]]:
-    """The seed's per-sentence view: each system of a sentence's LLM block, what it proposed, and
+    """The per-sentence view: each system of a sentence's LLM block, what it proposed, and
     its P/R/F1 against the sentence's labels (None where undefined)."""
     rows = []
     for system, rels in (llm or {}).items():
