@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.errors import InputError
 from data.blocks import Block, Box, clean, is_caption, is_heading, is_table, join_lines, vocabulary
-from data.errors import InputError
 
 _PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe; Streamlit serves sessions in threads
 MAX_PDF_PAGES = 5000

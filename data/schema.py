@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from data.errors import InputError
+from core.errors import InputError
 
 NAME_LEN = 255
 """Longest annotator / concept name: short enough for a unique index on every backend."""

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from data.types import Evidence
+from core.types import Evidence
 from fcm.build import Edge, FuzzyMap
 from fcm.metrics import map_metrics
 from fcm.simulate import ScenarioResult, SimulationConfig, scenario

@@ -10,19 +10,18 @@ work (extract_file) is the same function on every engine; engines only decide wh
 from __future__ import annotations
 
 import glob
-import hashlib
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from data.errors import InputError
+from core.errors import InputError
+from core.hashing import sha256_file
+from core.types import ParsedDocument, PassageRelation
 from data.formats import write_twosix
 from data.ingest import SUPPORTED_SUFFIXES, read_document
-from data.types import ParsedDocument, PassageRelation
 from models.extractor import Extractor, with_relations
 
 
@@ -197,7 +196,7 @@ def run_corpus(sources: list[Path], out: str | Path, engine: Engine, db_url: str
     skipped = 0
     seen: set[str] = set()
     for path in sources:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()  # a paper is read whole by ingestion anyway
+        digest = sha256_file(path)  # a paper is read whole by ingestion anyway
         if digest in done or digest in seen:
             skipped += 1
             continue
@@ -234,16 +233,3 @@ def run_corpus(sources: list[Path], out: str | Path, engine: Engine, db_url: str
             store.close()
     return CorpusSummary(len(todo), skipped, progress.docs, progress.sentences, failures,
                          round(time.perf_counter() - start, 2))
-
-
-def engine_for(name: str, model: str | Path, keep_documents: bool, workers: int | None = None,
-               address: str | None = None) -> Engine:
-    """The engine by name; Ray is imported only when asked for."""
-    if name == "ray":
-        from models.ray_engine import ray_engine
-
-        return ray_engine(model, keep_documents, workers, address)
-    if workers not in (None, 1) or address is not None:
-        raise InputError("--engine local", "runs in this process: --workers and --address need --engine ray")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    return local_engine(model, keep_documents)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.corpus import BROKEN, comparable, write_corpus
-from data.errors import InputError
+from core.errors import InputError
 from models.corpus import done_hashes, expand_sources, failures_path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ import pytest
 from data.ingest import read_document
 from data.pageview import HIGHLIGHT, render_page, sentence_page
 from data.store import Store
-from data.suggest import suggest_missing
+from workspace.suggest import suggest_missing
 from test_pdf_layout import label, two_column_page_with_middle_float
 
 

@@ -10,20 +10,20 @@ import json
 
 import pytest
 
-from data.agreement import (
+from core.types import ParsedSentence, PassageRelation
+from data.store import Store
+from fcm.simulate import parse_clamp_value
+from fcm.view import run_scenario
+from workspace.agreement import (
     GOLD, adjudicate, adopt_agreed, describe, mismatch_rows, score_systems, shared_documents, store_agreement,
     system_outputs,
 )
-from data.extraction import extract, preview_map, relation_rows, send_to_labeling
-from data.mapview import (
+from workspace.extraction import extract, preview_map, relation_rows, send_to_labeling
+from workspace.mapview import (
     CLAMP_CHOICES, DOWNLOADS, MapQuery, delta_rows, evidence_rows, label_position, load_map, map_file,
     merge_suggestions, metrics_tables, who_said,
 )
-from data.store import Store
-from data.suggest import llm_source
-from data.types import ParsedSentence, PassageRelation
-from fcm.simulate import parse_clamp_value
-from fcm.view import run_scenario
+from workspace.suggest import llm_source
 from tests.review_world import GPT_KELP, KELP, REEF, build_world, label, paper
 
 @pytest.fixture
@@ -159,7 +159,7 @@ def test_map_downloads(world):
 
 
 def test_extract_preview_and_send_to_labeling(tmp_path):
-    """The LLM-block source is a real suggestion source (data.suggest): it proposes the block's relations."""
+    """The LLM-block source is a real suggestion source (workspace.suggest): it proposes the block's relations."""
     store = Store(f"sqlite:///{tmp_path / 'x.db'}")
     doc = paper("kelp.txt", KELP, GPT_KELP)
     doc.sentences.append(ParsedSentence("Doe J. 2020. Kelp. Marine Notes 3.", is_reference=True,

@@ -4,7 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app.state import get_store
-from data.agreement import GOLD, fmt_measure, mismatch_rows, score_systems
+from core.metrics import fmt_measure
+from workspace.agreement import GOLD, mismatch_rows, score_systems
 
 store = get_store()
 st.title("Compare systems")

@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from data.errors import InputError, without_paths
+from core.errors import InputError, without_paths
+from core.types import Evidence, ParsedDocument, PassageRelation
 from data.ingest import read_document
-from data.suggest import SuggestionSource
-from data.types import Evidence, ParsedDocument, PassageRelation
 from fcm.build import FuzzyMap, build_map
+from workspace.suggest import SuggestionSource
 
 if TYPE_CHECKING:
     from data.store import ExtractRunRow, Store
