@@ -12,15 +12,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from data.agreement import Score, judged_sentences
-from data.model_runs import record_runs, runs_by_model
+from data.agreement import Score, judged_sentences, system_outputs
+from data.extraction import BATCH, queue_suggestions
+from data.model_runs import record_runs
 
 if TYPE_CHECKING:
     from data.store import SentenceRow, Store
     from data.suggest import SuggestionSource
-
-BATCH = 16
-"""Sentences per model call: a progress bar that moves on 2 CPU cores."""
 
 
 @dataclass(frozen=True)
@@ -40,12 +38,8 @@ class Coverage:
 def model_coverage(store: Store, reference: str, document_ids: Iterable[int] | None, model_id: str) -> Coverage:
     """Which of the reference's judged sentences the model has read (run on, or proposed for)."""
     judged = judged_sentences(store, reference, document_ids)
-    docs = sorted({s.document_id for s in judged})
-    ran = runs_by_model(store, docs).get(model_id, set())
-    ran |= {r.sentence_id for d in docs for r in store.suggestions(document_id=d, state=None)
-            if r.model_id == model_id}
-    ran |= {r.sentence_id for d in docs for r in store.relations(document_id=d, origin="model")
-            if r.model_id == model_id}
+    ran = next((o.covered for o in system_outputs(store, sorted({s.document_id for s in judged}))
+                if o.kind == "model" and o.name == model_id), set())
     return Coverage(model_id, len(judged), tuple(s for s in judged if s.id not in ran))
 
 
@@ -60,11 +54,7 @@ def run_on_missing(store: Store, source: SuggestionSource, coverage: Coverage,
         raise ValueError(f"the source runs model {model_id!r}, the coverage is of {coverage.model_id!r}")
     todo = [s for s in coverage.missing if not s.is_reference]
     found = source.pipe([s.text for s in todo], [s.llm for s in todo], batch_size, on_progress)
-    added = 0
-    for row, rels in zip(todo, found):
-        if rels:
-            before = {x.id for x in store.suggestions(sentence_id=row.id, state=None)}
-            added += len(set(store.add_suggestions(row.id, rels)) - before)
+    added = sum(queue_suggestions(store, row.id, rels) for row, rels in zip(todo, found))
     record_runs(store, model_id, [s.id for s in coverage.missing])
     return added
 

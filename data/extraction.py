@@ -144,11 +144,17 @@ def send_to_labeling(store: Store, doc: ParsedDocument, found: Sequence[Sequence
         by_text.setdefault(row.text, row.id)
     queued = 0
     for sentence, rels in zip(doc.sentences, found):
-        keep = [r for r in rels if (r.score or 0.0) >= min_score]
-        if keep and sentence.text in by_text:
-            before = {x.id for x in store.suggestions(sentence_id=by_text[sentence.text], state=None)}
-            ids = store.add_suggestions(by_text[sentence.text], keep)
-            queued += len(set(ids) - before)
+        if sentence.text in by_text:
+            queued += queue_suggestions(store, by_text[sentence.text], [r for r in rels if (r.score or 0.0) >= min_score])
     if model_id:
         record_runs(store, model_id, [by_text[s.text] for s in doc.sentences if s.text in by_text])
     return doc_id, queued
+
+
+def queue_suggestions(store: Store, sentence_id: int, rels: Sequence[PassageRelation]) -> int:
+    """Queue a model's relations for a sentence as pending suggestions; returns how many were new
+    (the store keeps one suggestion per pair and model)."""
+    if not rels:
+        return 0
+    before = {x.id for x in store.suggestions(sentence_id=sentence_id, state=None)}
+    return len(set(store.add_suggestions(sentence_id, list(rels))) - before)
