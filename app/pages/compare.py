@@ -59,9 +59,9 @@ if not results:
 
 n_judged = len(judged_sentences(store, reference, doc_ids))
 st.dataframe(
-    [{"system": name, "coverage": scored_on(r, n_judged), "precision": fmt_measure(r.total.precision), "recall": fmt_measure(r.total.recall),
-      "F1": fmt_measure(r.total.f1), "matched": r.total.tp, "system relations": r.total.n_pred,
-      "reference relations": r.total.n_gold}
+    [{"system": name, "coverage": scored_on(r, n_judged), "precision": fmt_measure(r.total.precision),
+      "recall": fmt_measure(r.total.recall), "F1": fmt_measure(r.total.f1), "matched": r.total.tp,
+      "system relations": r.total.n_pred, "reference relations": r.total.n_gold}
      for name, r in results.items()],
     hide_index=True, key="compare_systems")
 
