@@ -120,6 +120,8 @@ class Score:
     total: PRF
     groups: dict[Hashable, PRF] = field(default_factory=dict)
     mismatches: list[Mismatch] = field(default_factory=list)
+    n_sentences: int = 0
+    """How many sentences were scored."""
 
 
 def score(pred: Mapping[Hashable, Sequence[Any]], gold: Mapping[Hashable, Sequence[Any]],
@@ -132,6 +134,7 @@ def score(pred: Mapping[Hashable, Sequence[Any]], gold: Mapping[Hashable, Sequen
         pairs = match_relations(p, g, mode)
         prf = PRF(len(pairs), len(p), len(g))
         result.total = result.total + prf
+        result.n_sentences += 1
         if group_of is not None:
             key = group_of[s]
             result.groups[key] = result.groups.get(key, PRF()) + prf

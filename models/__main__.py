@@ -209,6 +209,7 @@ def engine_for(name: str, model: str | Path, keep_documents: bool, workers: int 
 
 
 def cmd_extract_corpus(args: argparse.Namespace) -> int:
+    from models.bundle import read_config
     from models.corpus import expand_sources, failures_path, run_corpus
 
     sources = expand_sources(args.sources)  # bad input fails before the slow load
@@ -219,7 +220,8 @@ def cmd_extract_corpus(args: argparse.Namespace) -> int:
 
         Store(args.db).close()  # an unusable --db fails before the run, not after the first document
     engine = engine_for(args.engine, args.model, args.db is not None, args.workers, args.address)
-    summary = run_corpus(sources, args.out, engine, args.db)
+    model_id = read_config(args.model).get("model_id") if args.db is not None else None
+    summary = run_corpus(sources, args.out, engine, args.db, model_id=model_id)
     print(json.dumps({"out": str(args.out), "failures_report": str(failures_path(args.out)), "files": summary.files,
                       "skipped_already_done": summary.skipped, "documents": summary.documents,
                       "sentences": summary.sentences, "failed": len(summary.failures), "seconds": summary.seconds}))

@@ -184,12 +184,13 @@ class CorpusSummary:
 
 
 def run_corpus(sources: list[Path], out: str | Path, engine: Engine, db_url: str | None = None,
-               stream=sys.stderr) -> CorpusSummary:
+               stream=sys.stderr, model_id: str | None = None) -> CorpusSummary:
     """Run engine over the sources OUT does not hold yet, appending each finished file's lines.
 
     Failures of this run go to OUT.failures.jsonl (rewritten each run: a failed file is tried
     again on the next). With db_url every document is imported with its relations as pending
-    suggestions, one transaction per document."""
+    suggestions, one transaction per document, and its sentences are recorded as read by
+    `model_id` (data.model_runs), so Compare scores the model there."""
     out = Path(out)
     done = done_hashes(out)
     todo: list[Source] = []
@@ -204,6 +205,7 @@ def run_corpus(sources: list[Path], out: str | Path, engine: Engine, db_url: str
         todo.append(Source(str(path), digest))
     store = None
     if db_url is not None:
+        from data.model_runs import record_runs
         from data.store import Store
 
         store = Store(db_url)
@@ -218,7 +220,10 @@ def run_corpus(sources: list[Path], out: str | Path, engine: Engine, db_url: str
                 if result.error is None:
                     if store is not None:
                         for doc, found in result.documents:
-                            store.import_suggested(doc, found)
+                            doc_id, _ = store.import_suggested(doc, found)
+                            if model_id:
+                                read = {ps.text for ps in doc.sentences}
+                                record_runs(store, model_id, [r.id for r in store.sentences(doc_id) if r.text in read])
                     handle.write("".join(result.lines))
                     handle.flush()
                 else:

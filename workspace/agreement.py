@@ -110,12 +110,16 @@ def system_outputs(store: Store, document_ids: Iterable[int] | None = None) -> l
     that workspace.suggest made from an LLM block (model_id 'llm:...') are that block again: skipped.
 
     An LLM system covers the sentences whose block names it (an empty list there is a real 'no
-    relation'); a model covers every sentence of a document it produced anything for.
+    relation'); a model covers the sentences it was run on (data.model_runs) and those it proposed
+    something for.
     """
-    systems: dict[tuple[str, str], SystemOutput] = {}
-    for d in _document_ids(store, document_ids):
-        sentences = store.sentences(d)
-        for s in sentences:
+    from data.model_runs import runs_by_model  # here: matching itself must import without the store
+
+    docs = _document_ids(store, document_ids)
+    systems: dict[tuple[str, str], SystemOutput] = {
+        ("model", name): SystemOutput(name, "model", {}, ran) for name, ran in runs_by_model(store, docs).items()}
+    for d in docs:
+        for s in store.sentences(d):
             for name, rels in (s.llm or {}).items():
                 out = systems.setdefault(("llm", name), SystemOutput(name, "llm", {}, set()))
                 out.covered.add(s.id)
@@ -127,10 +131,15 @@ def system_outputs(store: Store, document_ids: Iterable[int] | None = None) -> l
             name = r.model_id or "model"
             out = systems.setdefault(("model", name), SystemOutput(name, "model", {}, set()))
             out.relations.setdefault(r.sentence_id, []).append(r)
-        for (kind, _), out in systems.items():
-            if kind == "model" and any(s.id in out.relations for s in sentences):
-                out.covered.update(s.id for s in sentences)
+            out.covered.add(r.sentence_id)
     return sorted(systems.values(), key=lambda o: (o.kind, o.name))
+
+
+def judged_sentences(store: Store, reference: str, document_ids: Iterable[int] | None = None) -> list[SentenceRow]:
+    """The sentences the reference annotator judged (labelled, or marked 'no relation'), in
+    document order: what systems are scored on."""
+    return [s for d in _document_ids(store, document_ids) for s in store.sentences(d, reference)
+            if s.status in JUDGED]
 
 
 def score_systems(store: Store, reference: str, document_ids: Iterable[int] | None = None,
@@ -139,11 +148,10 @@ def score_systems(store: Store, reference: str, document_ids: Iterable[int] | No
     reference labelled them or marked them 'no-relation', and the system covers them), with
     per-document P/R/F1 and the mismatches. Keys are 'llm:NAME' / 'model:NAME'."""
     docs = _document_ids(store, document_ids)
-    judged: dict[int, int] = {}  # sentence id -> document id, for the sentences the reference judged
+    judged = {s.id: s.document_id for s in judged_sentences(store, reference, docs)}
     gold: dict[int, list[Any]] = {}
     for d in docs:
         gold.update(_by_sentence(store.relations(document_id=d, annotator=reference)))
-        judged.update({s.id: d for s in store.sentences(d, reference) if s.status in JUDGED})
     results = {}
     for out in system_outputs(store, docs):
         sentences = [s for s in judged if s in out.covered]

@@ -176,6 +176,10 @@ def suggest_missing(store, rows: Sequence, source: SuggestionSource, done: set[i
             for row, rels in zip(todo, proposals):
                 if rels:
                     added += len(store.add_suggestions(row.id, rels))
+        if getattr(getattr(source, "extractor", None), "model_id", None):  # a model read them: Compare scores it there
+            from data.model_runs import record_runs
+
+            record_runs(store, source.extractor.model_id, [r.id for r in rows if r.id not in done and r.id not in has])
         done.update(r.id for r in rows)
     return added
 

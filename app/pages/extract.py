@@ -92,7 +92,7 @@ if rows:
                                 "evidence": st.column_config.TextColumn("evidence", width="large")})
     show_map(preview_map(doc, found, min_score), height=480)
 if st.button("Send to labeling as suggestions", icon=":material/edit_note:", key="extract_send"):
-    doc_id, n = send_to_labeling(store, doc, found, min_score, annotator)
+    doc_id, n = send_to_labeling(store, doc, found, min_score, annotator, run.model_id)
     st.session_state["doc"] = doc_id
     st.session_state.pop("pos", None)  # the Label page starts at the first unlabeled sentence
     st.success(f"{n} new suggestion(s) queued for “{md(doc.title or doc.filename)}”.")

@@ -54,7 +54,7 @@ if len(fmap.concepts) > 30:
     top_n = st.slider("Show the top N concepts by centrality", 10, len(fmap.concepts),
                       min(TOP_N_DEFAULT, len(fmap.concepts)), key="map_top_n")
     view = top_by_centrality(fmap, top_n)
-clicked = show_map(view)
+clicked = show_map(view, keep_key="map_positions")  # a merge moves no other concept
 if clicked and clicked != st.session_state.get("map_last_click") and clicked in fmap.concepts:
     st.session_state["map_last_click"] = clicked  # a node click reruns the page: select it once
     st.session_state[CONCEPT_KEY] = clicked
