@@ -2,6 +2,7 @@
 
     python bench/learning_curve.py --data FORMAT:PATH [--data ...] [--source habitus_ph1]
         [--ks 0,25,50,100] [--weights 1,10] [--seed 0] [--c-grid 1,4] [--plot FILE.png] [--work DIR]
+        [--rows FILE.jsonl]
 
 One SIFT source is held out the leave-one-source-out way (models.loso.make_folds: every file less
 that source's texts and their near-identical copies). Its passages are shuffled (seeded); the first
@@ -85,8 +86,18 @@ def without_sentences(data: LabeledData) -> LabeledData:
     return LabeledData(name=data.name, examples=data.examples, passages=data.passages)
 
 
+def setup_key(specs: Sequence[str], source: str, seed: int, c_grid: Sequence[float]) -> str:
+    """What makes two fits of the same (k, weight) the same: data files' bytes, source, seed, C grid."""
+    from models.training import file_sha256
+
+    files = [[s.partition(":")[0], file_sha256(s.partition(":")[2])] for s in specs]
+    return hashlib.sha256(json.dumps([files, source, seed, list(c_grid)]).encode()).hexdigest()[:16]
+
+
 def run(specs: Sequence[str], source: str, ks: Sequence[int], weights: Sequence[float], seed: int,
-        c_grid: Sequence[float], work: Path) -> dict:
+        c_grid: Sequence[float], work: Path, rows: Path | None = None) -> dict:
+    """Every (k, weight) fit; with rows (a JSON-lines file) fits already there for the same setup
+    are taken from it and each new one is appended as soon as it is done."""
     from data.readers import read_dataset
     from embedding.cache import default_cache_dir
     from embedding.features import CandidateEmbedder
@@ -108,8 +119,18 @@ def run(specs: Sequence[str], source: str, ks: Sequence[int], weights: Sequence[
     out: dict = {"source": source, "seed": seed, "labelable": len(pool), "scored_left_out_near_identical": dropped,
                  "scored_passages": len(scored), "scored_gold_relations": sum(map(len, gold)),
                  "c_grid": list(c_grid), "specs": [s.split("/")[-1] for s in specs], "runs": []}
+    key = setup_key(specs, source, seed, c_grid)
+    done = {}
+    if rows and rows.is_file():
+        for line in rows.read_text().splitlines():
+            row = json.loads(line)
+            if row.pop("setup", None) == key:
+                done[(row["k"], row["weight"])] = row
     for k in ks:
         for w in (weights if k else weights[:1]):
+            if (k, w if k else None) in done:
+                out["runs"].append(done[(k, w if k else None)])
+                continue
             clock = time.perf_counter()
             train = TrainingSet(examples=list(fold.train.examples), passages=list(fold.train.passages))
             unsigned = relations = 0
@@ -131,6 +152,9 @@ def run(specs: Sequence[str], source: str, ks: Sequence[int], weights: Sequence[
                    "seconds": round(time.perf_counter() - clock)}
             out["runs"].append(row)
             log(json.dumps(row))
+            if rows:
+                with rows.open("a") as handle:
+                    handle.write(json.dumps({"setup": key, **row}) + "\n")
     return out
 
 
@@ -193,13 +217,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", type=Path, default=None, help="PNG to write")
     p.add_argument("--work", type=Path, default=None, help="folder for the stores (default: a temporary one)")
+    p.add_argument("--rows", type=Path, default=None,
+                   help="JSON-lines file of finished fits: a rerun skips those of the same setup (resume, add weights)")
     args = p.parse_args(argv)
     if 0 in args.weights:
         p.error("--weights must be positive")
     with tempfile.TemporaryDirectory(prefix="curve-") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        result = run(args.data, args.source, sorted(set(args.ks)), args.weights, args.seed, args.c_grid, work)
+        result = run(args.data, args.source, sorted(set(args.ks)), args.weights, args.seed, args.c_grid, work,
+                     args.rows)
     print(table(result))
     if args.plot:
         plot(result, args.plot)

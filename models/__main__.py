@@ -250,7 +250,7 @@ def parser() -> argparse.ArgumentParser:
                    help="output of `evaluate --loso --json` on the same files, stated in the bundle and its card")
     t.add_argument("--store-weight", type=_positive, default=None, metavar="W",
                    help="weight of each store label's rows beside the files' rows in the heads' fits "
-                        "(default 1)")
+                        "(default 10)")
     t.add_argument("--valid-fraction", type=float, default=0.2)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, help="bundle folder to write")

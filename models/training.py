@@ -78,10 +78,12 @@ class TrainSettings:
     states: bool = False
     """State words ("low", "scarcity of", "rising") become a concept's direction, not its name;
     the sign head learns the sign the text says between the spans as written."""
-    store_weight: float = 1.0
+    store_weight: float = 10.0
     """Weight of each store label's rows (`--data store:...`) in the heads' fits beside the files'
-    rows (TrainingSet.weights): a few hundred passages a data scientist labels in a new field are
-    otherwise outweighed by thousands of rows from other fields (bench/learning_curve.py)."""
+    rows (TrainingSet.weights): the passages a data scientist labels in a new field are otherwise
+    outweighed by thousands of rows from other fields. With no file among the data there is nothing
+    to weigh against (a uniform weight would only rescale C): every row weighs 1. 10 from the
+    learning curve in README ("Learning from your labels", bench/learning_curve.py)."""
     valid_fraction: float = 0.2
     seed: int = 0
     cache_dir: str | None = None
@@ -192,6 +194,7 @@ def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Ca
         check_store_size(spec, data)
     splits = {spec: split(data, valid_fraction, seed) for spec, data in read.items()}
     in_valid = set().union(*(text_keys(va) for _, va in splits.values()))
+    files = any(fmt_of(spec) != "store" for spec in specs)
     for spec in specs:
         fmt, data = fmt_of(spec), read[spec]
         tr, va = splits[spec]
@@ -199,7 +202,7 @@ def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Ca
         if dropped:
             tr = without_texts(tr, in_valid)
             progress(f"{spec}: {dropped} training texts left out, being in another file's validation split")
-        weight = store_weight if fmt == "store" else 1.0
+        weight = store_weight if fmt == "store" and files else 1.0
         exs = add_split(train, tr, fmt, granular, states, weight)
         valid[spec] = (fmt, va)
         labels = Counter(CLASS_NAMES[int(e.label)] for e in exs)

@@ -7,6 +7,8 @@ an unseen "X accompanies Y" moves toward the store's labels.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +20,7 @@ from bench.learning_curve import split_source, write_labels
 from data.readers import read_dataset
 from data.store import Store
 from data.types import Candidate, ParsedDocument, ParsedSentence, PassageRelation
+from models.bundle import read_config
 from models.classifier import HeadSettings, RelationModel
 from models.loso import near_identical
 from models.training import add_split, prepare
@@ -83,6 +86,12 @@ def test_store_weight_reaches_the_training_set_and_the_bundle_record(specs):
     assert [s["weight"] for s in prep.summary] == [1.0, 5.0]
 
 
+def test_store_labels_alone_are_not_reweighted(specs):
+    """Nothing to weigh them against: a uniform weight would only rescale C."""
+    prep = prepare(specs[1:], 0.2, 0, progress=lambda *_: None, store_weight=5.0)
+    assert prep.train.weights == {} and prep.summary[0]["weight"] == 1.0
+
+
 def test_heavier_store_labels_move_predictions_toward_them(specs):
     light, heavy = p_causal(specs, 1.0), p_causal(specs, 30.0)
     assert light < 0.5 < heavy  # the files outnumber the store at weight 1; at 30 the store wins
@@ -146,3 +155,18 @@ def test_curve_labels_go_through_the_store_and_back(tmp_path):
     assert unsigned == sum(r.sign == 0 for p in labelled for r in p.relations)
     assert sum(len(p.relations) for p in data.passages) == sum(r.sign != 0 for p in labelled for r in p.relations)
     assert not {p.text for p in data.passages} & {p.text for p in scored}
+
+
+@pytest.mark.slow
+def test_train_command_records_the_store_weight(specs, tmp_path):
+    """The real CLI with the real backbone: the weight lands in training.json beside each file's."""
+
+    env = {**os.environ, "FUZZYMAP_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-m", "models", "train", *[a for s in specs for a in ("--data", s)],
+                          "--store-weight", "4", "--out", str(tmp_path / "m")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    config = read_config(tmp_path / "m")
+    assert config["train_settings"]["store_weight"] == 4.0
+    assert [d["weight"] for d in config["training_data"]] == [1.0, 4.0]
+    assert json.loads(run.stdout.splitlines()[-1])["model"] == str(tmp_path / "m")
