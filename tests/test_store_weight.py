@@ -170,3 +170,16 @@ def test_train_command_records_the_store_weight(specs, tmp_path):
     assert config["train_settings"]["store_weight"] == 4.0
     assert [d["weight"] for d in config["training_data"]] == [1.0, 4.0]
     assert json.loads(run.stdout.splitlines()[-1])["model"] == str(tmp_path / "m")
+
+
+def test_curve_fold_is_the_source_alone_and_trains_on_none_of_it(tmp_path):
+    from models.loso import make_folds, training_texts
+    from tests.test_models_loso import SIFT_ROWS, sift_file, twosix_with_copies
+
+    specs = [f"sift:{sift_file(tmp_path / 'sift.jsonl')}", f"twosix:{twosix_with_copies(tmp_path / 'copies.json')}"]
+    [fold] = make_folds(specs, ["habitus_ph1"], sentences=False, progress=lambda _: None, files=False)
+    held = [r[1] for r in SIFT_ROWS if r[0] == "habitus_ph1"]
+    assert sorted(p.text for p in fold.data.passages) == sorted(held)
+    trained = sorted(training_texts(fold.train))
+    assert trained and not near_identical(held, trained)
+    assert fold.left_out[specs[1]] == 1  # the TwoSix passage that holds a habitus_ph1 sentence
