@@ -41,6 +41,16 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+
 def _seeds(text: str) -> tuple[int, ...]:
     try:
         seeds = tuple(int(t) for t in text.split(","))
@@ -57,6 +67,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     settings = TrainSettings(backbone=args.backbone, lora=args.lora, seed=args.seed,
                              valid_fraction=args.valid_fraction, marked=args.marked, granular=args.granular,
                              states=args.states)
+    if args.store_weight is not None:
+        settings = replace(settings, store_weight=args.store_weight)
     if args.lora_steps is not None:
         settings = replace(settings, lora_steps=args.lora_steps)
     if args.lora_r is not None:
@@ -259,6 +271,9 @@ def parser() -> argparse.ArgumentParser:
     _concept_options(t)
     t.add_argument("--loso-report", metavar="FILE",
                    help="output of `evaluate --loso --json` on the same files, stated in the bundle and its card")
+    t.add_argument("--store-weight", type=_positive, default=None, metavar="W",
+                   help="weight of each store label's rows beside the files' rows in the heads' fits "
+                        "(default 10)")
     t.add_argument("--valid-fraction", type=float, default=0.2)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, help="bundle folder to write")

@@ -369,6 +369,9 @@ class TrainingSet:
     """Texts kept out of the backbone's LoRA tuning (models.training.TrainSettings.lora_holdout):
     the heads still fit on every row, but C, the embedding weight and the thresholds are chosen on
     these rows' out-of-fold scores, which see the tuned features as unseen text will."""
+    weights: dict[str, float] = field(default_factory=dict)
+    """Text -> weight of its rows (pairs and sentence) in the heads' fits, cross-validation and C
+    choice (sample_weight); texts not named weigh 1. Store labels weigh TrainSettings.store_weight."""
 
 
 class RelationModel:
@@ -402,12 +405,13 @@ class RelationModel:
         return LogisticRegression(C=C, max_iter=self.settings.max_iter, random_state=self.settings.seed)
 
     def _select(self, union: FeatureUnion, rows: Sequence[Candidate], y: np.ndarray, name: str,
-                tune: np.ndarray | None, weights: Sequence[float | None], fixed: sparse.csr_matrix | None = None
-                ) -> tuple[LogisticRegression, np.ndarray, sparse.csr_matrix]:
+                tune: np.ndarray | None, weights: Sequence[float | None], fixed: sparse.csr_matrix | None = None,
+                sample_weight: np.ndarray | None = None) -> tuple[LogisticRegression, np.ndarray, sparse.csr_matrix]:
         """C (and the embedding weight, where several are given) by stratified CV: the log loss of
         out-of-fold probabilities on the tuning rows (tune; None: all rows). Sets the chosen weight
         on union (None: keep its weight; fixed: features already computed at it); returns the refit
-        head, the out-of-fold probabilities and the features at that choice."""
+        head, the out-of-fold probabilities and the features at that choice. sample_weight weighs
+        the rows in every fit and in the loss that chooses."""
         folds = StratifiedKFold(self.settings.cv_folds, shuffle=True, random_state=self.settings.seed)
         mask = np.ones(len(y), dtype=bool) if tune is None else tune
         cv = self.info.setdefault("cv", {}).setdefault(name, {})
@@ -417,9 +421,11 @@ class RelationModel:
                 union.set_params(embed__scale__weight=w)
             X = sparse.csr_matrix(union.transform(rows)) if fixed is None else fixed
             for C in self.settings.c_grid:
-                oof = cross_val_predict(self._lr(C), X, y, cv=folds, method="predict_proba")
+                oof = cross_val_predict(self._lr(C), X, y, cv=folds, method="predict_proba",
+                                        params=None if sample_weight is None else {"sample_weight": sample_weight})
                 picked = oof[np.arange(len(y)), np.searchsorted(np.unique(y), y)][mask]
-                loss = -float(np.mean(np.log(picked + 1e-9)))
+                loss = -float(np.average(np.log(picked + 1e-9), weights=None if sample_weight is None
+                                         else sample_weight[mask]))
                 cv[f"w={w},C={C}" if len(weights) > 1 else str(C)] = round(loss, 4)
                 if best is None or loss < best[0]:
                     best = (loss, w, C, oof, X)
@@ -429,7 +435,7 @@ class RelationModel:
         if "embed" in union.named_transformers:
             cv["chosen_embed_weight"] = union.get_params()["embed__scale__weight"]
         cv["chosen_C"] = C
-        head = self._lr(C).fit(X, y)
+        head = self._lr(C).fit(X, y, sample_weight=sample_weight)
         return head, full_proba(oof, head.classes_) if name == "pair" else oof, X
 
     def _weights(self, default: float, tuned: bool) -> tuple[float, ...]:
@@ -442,6 +448,7 @@ class RelationModel:
         cands = [e.candidate for e in exs]
         y = np.asarray([int(e.label) for e in exs])
         held = train.held_out
+        sw = np.asarray([train.weights.get(c.text, 1.0) for c in cands]) if train.weights else None
         tune = np.asarray([c.text in held for c in cands]) if held else None
         if tune is not None and len(np.unique(y[tune])) < 2:
             progress("the texts held out of the backbone's tuning hold one class only: tuning on all rows")
@@ -451,7 +458,8 @@ class RelationModel:
         progress(f"pair features for {len(cands)} candidates")
         union = feature_union(self.embedder, self.settings).fit(cands)
         progress("pair head: choosing C" + (" and the embedding weight" if held else "") + " by cross-validation")
-        head, oof, X = self._select(union, cands, y, "pair", tune, self._weights(self.settings.embed_weight, bool(held)))
+        head, oof, X = self._select(union, cands, y, "pair", tune, self._weights(self.settings.embed_weight, bool(held)),
+                                    sample_weight=sw)
         self.pair_ = Pipeline([("features", union), ("clf", head)])
         rows = slice(None) if tune is None else tune
         t, f = tune_threshold(lambda t: pair_scores(y[rows], decide(oof[rows], t))["causal_f1"])
@@ -464,7 +472,8 @@ class RelationModel:
             progress(f"sign head on {int(signed.sum())} signed causal pairs")
             ys = np.asarray([e.sign for e, s in zip(exs, signed) if s])
             sign_tune = tune[signed] if tune is not None and len(np.unique(ys[tune[signed]])) == 2 else None
-            sign_head, sign_oof, _ = self._select(union, [], ys, "sign", sign_tune, (None,), fixed=X[signed])
+            sign_head, sign_oof, _ = self._select(union, [], ys, "sign", sign_tune, (None,), fixed=X[signed],
+                                                  sample_weight=None if sw is None else sw[signed])
             self.sign_ = Pipeline([("features", union), ("clf", sign_head)])
         else:
             progress("sign head skipped: fewer than 10 signed causal pairs with both signs")
@@ -496,8 +505,9 @@ class RelationModel:
             weight = self.settings.embed_weight if weight is None else weight
             s_union = feature_union(self._sentence_embedder(), replace(self.settings, embed_weight=weight),
                                     sentence_only=True).fit(sents)
+            s_sw = np.asarray([train.weights.get(t, 1.0) for t, _ in train.sentences]) if train.weights else None
             s_head, s_oof, _ = self._select(s_union, sents, ys, "sentence", s_tune,
-                                            self._weights(weight, s_tune is not None))
+                                            self._weights(weight, s_tune is not None), sample_weight=s_sw)
             self.sentence_ = Pipeline([("features", s_union), ("clf", s_head)])
             s_rows = slice(None) if s_tune is None else s_tune
             self.thresholds["sentence"], f = tune_threshold(

@@ -101,10 +101,12 @@ class Fold:
 
 
 def make_folds(specs: Sequence[str], sources: Sequence[str] = SIFT_SOURCES, sentences: bool = True,
-               progress: Callable = print, granular: bool = False, states: bool = False) -> list[Fold]:
-    """A fold per SIFT source named in `sources` and per TwoSix file among specs; each with its
-    training set (every file less the fold's texts and their near-identical copies). sentences:
-    False leaves the sentence labels out of training (extraction does not use the sentence head)."""
+               progress: Callable = print, granular: bool = False, states: bool = False, files: bool = True
+               ) -> list[Fold]:
+    """A fold per SIFT source named in `sources` and (files: True) per TwoSix file among specs; each
+    with its training set (every file less the fold's texts and their near-identical copies).
+    sentences: False leaves the sentence labels out of training (extraction does not use the
+    sentence head)."""
     from models.training import add_split
 
     read = {spec: read_dataset(spec) for spec in specs}
@@ -122,7 +124,7 @@ def make_folds(specs: Sequence[str], sources: Sequence[str] = SIFT_SOURCES, sent
                     known = ", ".join(sorted(set(by_source.values())))
                     raise InputError(spec, f"no passages of source {source!r} (sources here: {known})")
                 folds.append(Fold(source, spec, part))
-        elif fmt == "twosix":
+        elif fmt == "twosix" and files:
             folds.append(Fold(Path(spec_path(spec)).stem, spec, data))
     if not folds:
         raise InputError("--loso", "no source to hold out: give a sift or twosix file")

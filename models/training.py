@@ -78,6 +78,13 @@ class TrainSettings:
     states: bool = False
     """State words ("low", "scarcity of", "rising") become a concept's direction, not its name;
     the sign head learns the sign the text says between the spans as written."""
+    store_weight: float = 10.0
+    """Weight of each store label's rows (`--data store:...`) in the heads' fits beside the files'
+    rows (TrainingSet.weights): the passages a data scientist labels in a new field are otherwise
+    outweighed by thousands of rows from other fields. With no file among the data there is nothing
+    to weigh against (a uniform weight would only rescale C): every row weighs 1. 10 was the best
+    of 1, 3, 10, 30 on one shuffle of one held-out source, and at least as good as 1 on another
+    (README "Learning from your labels", bench/learning_curve.py): the evidence is thin."""
     valid_fraction: float = 0.2
     seed: int = 0
     cache_dir: str | None = None
@@ -128,15 +135,20 @@ class Prepared:
     summary: list[dict]
 
 
-def add_split(train: TrainingSet, data: LabeledData, fmt: str, granular: bool = False, states: bool = False
-              ) -> list[LabeledExample]:
-    """Append one training split's pairs, passages and (where they mean "causal") sentences."""
+def add_split(train: TrainingSet, data: LabeledData, fmt: str, granular: bool = False, states: bool = False,
+              weight: float = 1.0) -> list[LabeledExample]:
+    """Append one training split's pairs, passages and (where they mean "causal") sentences; with a
+    weight other than 1 its texts' rows weigh that much in the heads' fits (TrainingSet.weights)."""
+    if not weight > 0:
+        raise InputError(data.name, f"weight {weight!r} must be a positive number")
     exs, passages = pair_examples(data, fmt, granular, states)
     offset = len(train.examples)
     train.examples += exs
     train.passages += [(t, rels, [i + offset for i in idx]) for t, rels, idx in passages]
-    if fmt in SENTENCE_FORMATS:
-        train.sentences += [(s.text, s.causal) for s in data.sentences]
+    sentences = [(s.text, s.causal) for s in data.sentences] if fmt in SENTENCE_FORMATS else []
+    train.sentences += sentences
+    if weight != 1.0:
+        train.weights.update(dict.fromkeys([e.candidate.text for e in exs] + [t for t, _ in sentences], weight))
     return exs
 
 
@@ -149,7 +161,7 @@ def training_set(datasets: Sequence[LabeledData]) -> TrainingSet:
 
 
 def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Callable = print,
-            granular: bool = False, states: bool = False) -> Prepared:
+            granular: bool = False, states: bool = False, store_weight: float = 1.0) -> Prepared:
     """Read every file, split it by sentence (seeded), gather training pairs/sentences.
 
     A text in any file's validation split is dropped from every file's training split: two files
@@ -163,6 +175,7 @@ def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Ca
         check_store_size(spec, data)
     splits = {spec: split(data, valid_fraction, seed) for spec, data in read.items()}
     in_valid = set().union(*(text_keys(va) for _, va in splits.values()))
+    files = any(spec_format(spec) != "store" for spec in specs)
     for spec in specs:
         fmt, data = spec_format(spec), read[spec]
         tr, va = splits[spec]
@@ -170,11 +183,12 @@ def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Ca
         if dropped:
             tr = without_texts(tr, in_valid)
             progress(f"{spec}: {dropped} training texts left out, being in another file's validation split")
-        exs = add_split(train, tr, fmt, granular, states)
+        weight = store_weight if fmt == "store" and files else 1.0
+        exs = add_split(train, tr, fmt, granular, states, weight)
         valid[spec] = (fmt, va)
         labels = Counter(CLASSES[int(e.label)] for e in exs)
         summary.append({"spec": spec, "format": fmt, "name": data.name, "sha256": data_sha256(spec, data),
-                        "license": LICENSES.get(fmt), "valid_fraction": valid_fraction, "seed": seed,
+                        "license": LICENSES.get(fmt), "valid_fraction": valid_fraction, "seed": seed, "weight": weight,
                         "train": {"pairs": dict(labels), "sentences": len(tr.sentences), "passages": len(tr.passages)},
                         "valid": {"pairs": len(va.examples), "sentences": len(va.sentences),
                                   "passages": len(va.passages)},
@@ -270,7 +284,8 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
     from models.evaluate import evaluate_data
 
     clock = time.perf_counter()
-    prep = prepare(specs, settings.valid_fraction, settings.seed, progress, settings.granular, settings.states)
+    prep = prepare(specs, settings.valid_fraction, settings.seed, progress, settings.granular, settings.states,
+                   settings.store_weight)
     if settings.lora:
         prep.train.held_out = held_out_texts(prep.train, settings.lora_holdout, settings.seed)
         progress(f"{len(prep.train.held_out)} training texts held out of the LoRA stage to tune the heads on")
@@ -290,7 +305,7 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
                                     "lora_holdout": settings.lora_holdout if settings.lora else None,
                                     "lora_seeds": list(settings.lora_run_seeds) if settings.lora else None,
                                     "marked": settings.marked, "granular": settings.granular,
-                                    "states": settings.states,
+                                    "states": settings.states, "store_weight": settings.store_weight,
                                     "valid_fraction": settings.valid_fraction,
                                     "seed": settings.seed, "seconds": round(time.perf_counter() - clock)}
     if loso:

@@ -1,0 +1,239 @@
+"""Learning curve: how fast a model learns a new field from a data scientist's labels.
+
+    python bench/learning_curve.py --data FORMAT:PATH [--data ...] [--source habitus_ph1]
+        [--ks 0,25,50,100] [--weights 1,10] [--seed 0] [--c-grid 1,4] [--plot FILE.png] [--work DIR]
+        [--rows FILE.jsonl]
+
+One SIFT source is held out the leave-one-source-out way (models.loso.make_folds: every file less
+that source's texts and their near-identical copies). Its passages are shuffled (seeded); the first
+max(ks) are the passages an annotator may label, the rest are scored end-to-end (the same rest for
+every k, less any passage near-identical to a labelable one). For each k the first k
+labelable passages are written into a new SQLite store the way the Label page writes them (an
+imported document, then each relation saved by an annotator, or the sentence marked no-relation),
+read back as `store:PATH` training data and added to the base training set with each store weight
+(models.training.add_split, what `train --data store:PATH --store-weight W` does); frozen-MiniLM
+heads are fitted and the rest is extracted and scored (TwoSix matching, sign must agree). Prints a
+table, writes the plot and prints the JSON as its last line.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.types import LabeledData, ParsedDocument, ParsedSentence, PassageRelation  # noqa: E402
+from models.loso import near_identical  # noqa: E402
+
+ANNOTATOR = "curve"
+
+
+def split_source(passages: Sequence[ParsedSentence], labelable: int, seed: int
+                 ) -> tuple[list[ParsedSentence], list[ParsedSentence], int]:
+    """(labelable, scored, dropped): a seeded shuffle's first `labelable` passages and the rest,
+    less every passage of the rest near-identical to a labelable one (models.loso.near_identical;
+    `dropped` counts them), so no scored text is ever trained on at any k."""
+    order = list(passages)
+    random.Random(seed).shuffle(order)
+    pool, rest = order[:labelable], order[labelable:]
+    clash = near_identical([p.text for p in pool], [p.text for p in rest])
+    scored = [p for p in rest if p.text not in clash]
+    if not scored:
+        raise SystemExit(f"{len(passages)} passages leave none to score after {labelable} labelable ones")
+    return pool, scored, len(rest) - len(scored)
+
+
+def write_labels(db: Path, passages: Sequence[ParsedSentence]) -> int:
+    """A store at db holding the passages as one document, labeled by one annotator through the
+    store API: each signed relation saved, a passage without relations marked no-relation.
+    Relations with no sign (SIFT influence/affect) cannot be saved there and are left out (a
+    passage with only such relations stays unlabeled, not "no relation"); returns how many."""
+    from data.store import Store
+
+    store = Store(str(db))
+    try:
+        sentences, at = [], 0
+        for p in passages:
+            sentences.append(ParsedSentence(text=p.text, start=at, end=at + len(p.text)))
+            at += len(p.text) + 2
+        text = "\n\n".join(p.text for p in passages)
+        doc = ParsedDocument(filename="labels.txt", sha256=hashlib.sha256(text.encode()).hexdigest(),
+                             sentences=sentences, format="txt")
+        [doc_id] = store.import_documents([doc])
+        store.ensure_annotator(ANNOTATOR)
+        unsigned = 0
+        for row, p in zip(store.sentences(doc_id), passages):
+            signed = [r for r in p.relations if r.sign in (1, -1)]
+            unsigned += len(p.relations) - len(signed)
+            for r in signed:
+                store.add_relation(row.id, PassageRelation(r.src, r.tgt, r.sign, annotator=ANNOTATOR))
+            if not p.relations:
+                store.set_status(row.id, "no-relation", ANNOTATOR)
+        return unsigned
+    finally:
+        store.close()
+
+
+def without_sentences(data: LabeledData) -> LabeledData:
+    """Extraction does not use the sentence head, so its labels need not be fitted (as in LOSO)."""
+    return LabeledData(name=data.name, examples=data.examples, passages=data.passages)
+
+
+def setup_key(specs: Sequence[str], source: str, seed: int, c_grid: Sequence[float]) -> str:
+    """What makes two fits of the same (k, weight) the same: data files' bytes, source, seed, C grid."""
+    from core.hashing import file_sha256
+
+    files = [[s.partition(":")[0], file_sha256(s.partition(":")[2])] for s in specs]
+    return hashlib.sha256(json.dumps([files, source, seed, list(c_grid)]).encode()).hexdigest()[:16]
+
+
+def run(specs: Sequence[str], source: str, ks: Sequence[int], weights: Sequence[float], seed: int,
+        c_grid: Sequence[float], work: Path, rows: Path | None = None) -> dict:
+    """Every (k, weight) fit; with rows (a JSON-lines file) fits already there for the same setup
+    are taken from it and each new one is appended as soon as it is done."""
+    from data.readers import read_dataset
+    from embedding.cache import default_cache_dir
+    from embedding.features import CandidateEmbedder
+    from models.classifier import HeadSettings, RelationModel, TrainingSet
+    from models.loso import make_folds
+    from core.metrics import e2e_scores
+    from models.training import add_split
+
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    [fold] = make_folds(specs, [source], sentences=False, progress=log, files=False)
+    pool, scored, dropped = split_source(fold.data.passages, max(ks), seed)
+    if len(pool) < max(ks):
+        raise SystemExit(f"only {len(pool)} passages of {source} for k up to {max(ks)}")
+    gold = [p.relations for p in scored]
+    log(f"{source}: {len(pool)} labelable passages; {len(scored)} scored ({dropped} more left out, being "
+        f"near-identical to a labelable one) with {sum(map(len, gold))} gold relations")
+    embedder = CandidateEmbedder("minilm", cache_dir=str(default_cache_dir()), batch_size=64)
+    heads = HeadSettings(c_grid=tuple(c_grid), seed=seed)
+    out: dict = {"source": source, "seed": seed, "labelable": len(pool), "scored_left_out_near_identical": dropped,
+                 "scored_passages": len(scored), "scored_gold_relations": sum(map(len, gold)),
+                 "c_grid": list(c_grid), "specs": [s.split("/")[-1] for s in specs], "runs": []}
+    key = setup_key(specs, source, seed, c_grid)
+    done = {}
+    if rows and rows.is_file():
+        for line in rows.read_text().splitlines():
+            row = json.loads(line)
+            if row.pop("setup", None) == key:
+                done[(row["k"], row["weight"])] = row
+    for k in ks:
+        for w in (weights if k else weights[:1]):
+            if (k, w if k else None) in done:
+                out["runs"].append(done[(k, w if k else None)])
+                continue
+            clock = time.perf_counter()
+            train = TrainingSet(examples=list(fold.train.examples), passages=list(fold.train.passages))
+            unsigned = relations = 0
+            if k:
+                db = work / f"labels-{source}-{seed}-{k}.db"
+                if not db.exists():
+                    write_labels(db, pool[:k])
+                labels = read_dataset(f"store:{db}")
+                relations = sum(len(p.relations) for p in labels.passages)
+                unsigned = sum(len(p.relations) for p in pool[:k]) - relations
+                add_split(train, without_sentences(labels), "store", weight=w)
+            model = RelationModel(embedder, heads).fit(train, progress=lambda _: None)
+            found = model.extract([p.text for p in scored])
+            s = e2e_scores(found, gold)
+            row = {"k": k, "weight": w if k else None, "store_relations": relations,
+                   "unsigned_left_out": unsigned, "e2e_f1": round(s["e2e_f1"], 4),
+                   "precision": round(s["e2e_precision"], 4), "recall": round(s["e2e_recall"], 4),
+                   "predicted": sum(map(len, found)), "thresholds": model.thresholds,
+                   "seconds": round(time.perf_counter() - clock)}
+            out["runs"].append(row)
+            log(json.dumps(row))
+            if rows:
+                with rows.open("a") as handle:
+                    handle.write(json.dumps({"setup": key, **row}) + "\n")
+    return out
+
+
+def table(result: dict) -> str:
+    """Markdown table: one row per store weight, one column per k (k=0 is shared)."""
+    ks = sorted({r["k"] for r in result["runs"]})
+    base = next((r for r in result["runs"] if r["k"] == 0), None)
+    weights = sorted({r["weight"] for r in result["runs"] if r["weight"] is not None})
+    head = "| store weight | " + " | ".join(f"k={k}" for k in ks) + " |"
+    lines = [head, "|" + "---|" * (len(ks) + 1)]
+    for w in weights:
+        cells = []
+        for k in ks:
+            r = base if k == 0 else next((x for x in result["runs"] if x["k"] == k and x["weight"] == w), None)
+            cells.append("" if r is None else f"{r['e2e_f1']:.3f} (P {r['precision']:.3f}, R {r['recall']:.3f})")
+        lines.append(f"| {w:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    base = next((r for r in result["runs"] if r["k"] == 0), None)
+    fig, ax = plt.subplots(figsize=(5.5, 3.6), dpi=100)
+    for w in sorted({r["weight"] for r in result["runs"] if r["weight"] is not None}):
+        rows = ([base] if base else []) + sorted((r for r in result["runs"] if r["weight"] == w), key=lambda r: r["k"])
+        ax.plot([r["k"] for r in rows], [r["e2e_f1"] for r in rows], marker="o", label=f"store weight {w:g}")
+    ax.set_xlabel(f"labeled passages of {result['source']}")
+    ax.set_ylabel(f"end-to-end F1 on the other {result['scored_passages']}")
+    ax.set_title("Learning from the user's labels (frozen MiniLM heads)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _numbers(text: str, kind: type) -> list:
+    try:
+        values = [kind(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: give non-negative numbers")
+    return values
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", action="append", required=True, metavar="FORMAT:PATH",
+                   help="base training files, the SIFT file holding --source among them")
+    p.add_argument("--source", default="habitus_ph1", help="the SIFT source held out and labeled")
+    p.add_argument("--ks", type=lambda t: _numbers(t, int), default=[0, 25, 50, 100])
+    p.add_argument("--weights", type=lambda t: _numbers(t, float), default=[1.0, 10.0])
+    p.add_argument("--c-grid", type=lambda t: _numbers(t, float), default=[1.0, 4.0])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plot", type=Path, default=None, help="PNG to write")
+    p.add_argument("--work", type=Path, default=None, help="folder for the stores (default: a temporary one)")
+    p.add_argument("--rows", type=Path, default=None,
+                   help="JSON-lines file of finished fits: a rerun skips those of the same setup (resume, add weights)")
+    args = p.parse_args(argv)
+    if 0 in args.weights:
+        p.error("--weights must be positive")
+    with tempfile.TemporaryDirectory(prefix="curve-") as tmp:
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        result = run(args.data, args.source, sorted(set(args.ks)), args.weights, args.seed, args.c_grid, work,
+                     args.rows)
+    print(table(result))
+    if args.plot:
+        plot(result, args.plot)
+        print(f"plot: {args.plot}")
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
