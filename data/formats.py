@@ -15,7 +15,6 @@ from typing import Any
 
 from data.errors import InputError, check_encodable
 from data.spans import find_span
-from data.store import check_document
 from data.types import Mark, ParsedDocument, ParsedSentence, PassageRelation, PassageSuggestion
 
 TWOSIX_KEYS = ("text", "causal relations", "meta_data", "LLM")
@@ -259,6 +258,8 @@ def _build(cls: type, name: str, where: str, record: Any, **nested: Any) -> Any:
 
 
 def _jsonl_document(name: str, where: str, record: dict) -> ParsedDocument:
+    from data.store import check_document  # SQLAlchemy only once a JSONL document is read
+
     record = {k: v for k, v in record.items() if k != "fuzzymap"}
     sentences = record.get("sentences")
     if not isinstance(sentences, list):
