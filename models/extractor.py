@@ -44,11 +44,22 @@ class Extractor:
         self.settings = settings or ExtractSettings()
 
     @classmethod
-    def load(cls, path: str | Path, lexicon: Iterable[str] = (), settings: ExtractSettings | None = None
-             ) -> Extractor:
-        """Load a bundle folder (tampered or foreign bundles raise InputError)."""
+    def load(cls, path: str | Path, lexicon: Iterable[str] = (), settings: ExtractSettings | None = None,
+             ahead: Sequence[Sequence[str]] = ()) -> Extractor:
+        """Load a bundle folder (tampered or foreign bundles raise InputError).
+
+        ahead: the texts of each document the caller will pass to document() (its non-reference
+        sentences) or pipe(), with the default batch size: their candidate concepts are found in a
+        second process while the model loads (models.prefetch), same relations, less waiting."""
         from models.bundle import load_model
 
+        settings = settings or ExtractSettings()
+        if ahead:
+            from models.prefetch import prefetch_candidates
+
+            size = settings.batch_size
+            prefetch_candidates(path, [[texts[i] for i in batch] for texts in ahead
+                                       for batch in batches(texts, size)], lexicon)
         return cls(load_model(path), lexicon, settings)
 
     @property
@@ -61,18 +72,17 @@ class Extractor:
 
         Texts are processed shortest first in batches of batch_size; on_progress(done, total) is
         called after each batch. A relation does not depend on which batch its sentence was in."""
-        size = max(1, batch_size or self.settings.batch_size)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out: list[list[PassageRelation]] = [[] for _ in texts]
-        for first in range(0, len(order), size):
-            batch = order[first:first + size]
+        done = 0
+        for batch in batches(texts, batch_size or self.settings.batch_size):
             found = self.model.extract([texts[i] for i in batch], lexicon=self.lexicon,
                                        threshold=self.settings.threshold, chunk=len(batch))
             for i, rels in zip(batch, found):
                 out[i] = rels
+            done += len(batch)
             if on_progress is not None:
-                on_progress(min(first + size, len(order)), len(order))
-        if on_progress is not None and not order:
+                on_progress(done, len(texts))
+        if on_progress is not None and not texts:
             on_progress(0, 0)
         return out
 
@@ -85,6 +95,13 @@ class Extractor:
         for i, rels in zip(todo, found):
             out[i] = rels
         return out
+
+
+def batches(texts: Sequence[str], size: int) -> list[list[int]]:
+    """Indices of texts, shortest first, in batches of size (at least 1): how pipe reads them."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    size = max(1, size)
+    return [order[first:first + size] for first in range(0, len(order), size)]
 
 
 def with_relations(doc: ParsedDocument, found: Sequence[Sequence[PassageRelation]]) -> list[ParsedSentence]:
