@@ -112,3 +112,29 @@ def test_extract_cli_writes_what_the_in_process_path_writes(tmp_path):
     expected = write_twosix([replace(doc, sentences=with_relations(doc, extractor.document(doc))) for doc in docs])
     assert out.read_text() == expected
     assert sum(len(p["causal relations"]) for p in json.loads(expected)) >= 2
+
+
+def test_forward_batches_keep_order_size_and_the_character_budget():
+    from embedding.pooling import MAX_BATCH_CHARS, _batches
+
+    lengths = [10, 20, 30, 5000, 40000, 70000, 40000]
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    got = _batches(order, lengths, 3)
+    assert [i for b in got for i in b] == order and all(1 <= len(b) <= 3 for b in got)
+    assert all(len(b) == 1 or len(b) * max(lengths[i] for i in b) <= MAX_BATCH_CHARS for b in got)
+    assert got[0] == [0, 1, 2] and [5] in got  # a text over the budget still gets a batch of its own
+
+
+@pytest.mark.slow
+def test_large_forward_batches_give_the_relations_of_small_ones():
+    from models.extractor import ExtractSettings, Extractor
+
+    small = Extractor.load(BUNDLE, settings=ExtractSettings(embed_batch=2))
+    reference = small.pipe(TEXTS + ["Low rainfall increases the risk of crop failure for herders."])
+    large = Extractor(small.model, settings=ExtractSettings(embed_batch=256))
+    assert small.model.pair_.get_params()["features__embed__encode__batch_size"] == 256
+    found = large.pipe(TEXTS + ["Low rainfall increases the risk of crop failure for herders."])
+    assert [[(r.src, r.tgt, r.sign) for r in rs] for rs in found] == \
+        [[(r.src, r.tgt, r.sign) for r in rs] for rs in reference]
+    assert all(abs(a.score - b.score) <= 1e-3 for x, y in zip(found, reference) for a, b in zip(x, y))
+    assert sum(map(len, reference)) >= 2
