@@ -17,7 +17,6 @@ from core.errors import InputError, check_encodable
 from core.signs import DIRECTIONS, sign_word
 from core.spans import find_span
 from core.types import Mark, ParsedDocument, ParsedSentence, PassageRelation, PassageSuggestion
-from data.validate import check_document
 
 TWOSIX_KEYS = ("text", "causal relations", "meta_data", "LLM")
 META_KEYS = ("title", "authors", "year")
@@ -259,6 +258,8 @@ def _build(cls: type, name: str, where: str, record: Any, **nested: Any) -> Any:
 
 
 def _jsonl_document(name: str, where: str, record: dict) -> ParsedDocument:
+    from data.validate import check_document  # SQLAlchemy (data.schema) only once a JSONL document is read
+
     record = {k: v for k, v in record.items() if k != "fuzzymap"}
     sentences = record.get("sentences")
     if not isinstance(sentences, list):

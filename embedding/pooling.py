@@ -167,6 +167,23 @@ def model_inputs(candidates: Sequence[Candidate], marked: bool) -> list[tuple[st
     return [(c.text, tuple(c.a), tuple(c.b)) for c in candidates]
 
 
+MAX_BATCH_CHARS = 1 << 16
+"""Besides batch_size texts, a batch holds at most this many characters counted at its longest
+text's length: large batches of short sentences run faster (fewer, larger matrix products),
+and a batch of long passages still fits in memory with every hidden state kept."""
+
+
+def _batches(order: list[int], lengths: list[int], batch_size: int) -> list[list[int]]:
+    """order (shortest first) cut into batches of at most batch_size, within MAX_BATCH_CHARS."""
+    out: list[list[int]] = []
+    for i in order:
+        if out and len(out[-1]) < batch_size and (len(out[-1]) + 1) * lengths[i] <= MAX_BATCH_CHARS:
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return out
+
+
 @torch.inference_mode()
 def forward_units(backbone: Backbone, texts: Sequence[str], spans: Sequence[Sequence[Span]],
                   layers: int, batch_size: int = 32) -> list[np.ndarray]:
@@ -174,8 +191,7 @@ def forward_units(backbone: Backbone, texts: Sequence[str], spans: Sequence[Sequ
     out: list[np.ndarray] = [np.empty(0)] * len(texts)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     device = next(backbone.model.parameters()).device
-    for first in range(0, len(order), batch_size):
-        batch = order[first:first + batch_size]
+    for batch in _batches(order, [len(t) for t in texts], batch_size):
         enc = backbone.tokenizer([texts[i] for i in batch], return_offsets_mapping=True, padding=True,
                                  truncation=True, return_tensors="pt")
         offsets = enc.pop("offset_mapping")

@@ -190,7 +190,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from models.extractor import Extractor, with_relations
 
     docs = [doc for path in args.inputs for doc in read_path(path)]  # bad input fails before the slow load
-    extractor = Extractor.load(args.model)
+    # spaCy finds the candidate concepts in a second process while this one loads the model
+    extractor = Extractor.load(args.model, ahead=[[s.text for s in doc.sentences if not s.is_reference]
+                                                  for doc in docs])
     from tqdm import tqdm
 
     out_docs = []

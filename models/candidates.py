@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Protocol
 
 from core.types import Candidate, Span
 
@@ -172,8 +173,12 @@ def make_candidates(text: str, lexicon: Iterable[str] = (), max_pairs: int = MAX
 
 def make_candidates_batch(texts: Sequence[str], lexicon: Iterable[str] = (), max_pairs: int = MAX_PAIRS,
                           max_distance: int = MAX_DISTANCE, granular: bool = False) -> list[list[Candidate]]:
-    """make_candidates for many sentences (one spaCy pass); one list per input text."""
+    """make_candidates for many sentences (one spaCy pass); one list per input text. Texts whose
+    candidates another process is finding for the same settings (see expect) are taken from it."""
     lex = tuple(sorted(set(lexicon)))
+    ahead = _from_ahead(texts, (lex, max_pairs, max_distance, granular))
+    if ahead is not None:
+        return ahead
     out: list[list[Candidate]] = []
     for text, doc in zip(texts, nlp().pipe(texts, batch_size=64)):
         ranges = _doc_spans(doc, lex, granular)
@@ -189,6 +194,38 @@ def make_candidates_batch(texts: Sequence[str], lexicon: Iterable[str] = (), max
         kept = sorted(pairs[:max_pairs], key=lambda p: (p[1], p[2]))
         out.append([Candidate(text, _to_chars(doc, a), _to_chars(doc, b)) for _, a, b in kept])
     return out
+
+
+class Pending(Protocol):
+    """A result still being computed elsewhere (a concurrent.futures.Future)."""
+
+    def result(self) -> list[list[Candidate]]: ...
+
+
+_AHEAD: dict[tuple, dict[str, tuple[Pending, int]]] = {}
+"""Per candidate settings (lexicon, max_pairs, max_distance, granular): text -> (the pending
+make_candidates_batch call that covers it, its index there)."""
+
+
+def expect(texts: Sequence[str], pending: Pending, lexicon: Iterable[str] = (), max_pairs: int = MAX_PAIRS,
+           max_distance: int = MAX_DISTANCE, granular: bool = False) -> None:
+    """Announce that pending will give make_candidates_batch(texts, lexicon, ...) (models.prefetch
+    runs it in a second process); later calls for these texts and settings wait for it instead of
+    parsing. Meant for one-shot runs (the CLI): what is announced stays for the process."""
+    slot = _AHEAD.setdefault((tuple(sorted(set(lexicon))), max_pairs, max_distance, granular), {})
+    for i, text in enumerate(texts):
+        slot.setdefault(text, (pending, i))
+
+
+def _from_ahead(texts: Sequence[str], key: tuple) -> list[list[Candidate]] | None:
+    slot = _AHEAD.get(key)
+    if not slot or not all(t in slot for t in texts):
+        return None
+    try:
+        return [list(slot[t][0].result()[slot[t][1]]) for t in texts]
+    except Exception:  # noqa: BLE001 - the other process failed: parse here (raising here if spaCy does)
+        _AHEAD.pop(key, None)
+        return None
 
 
 # --------------------------------------------------------------------------- state words
