@@ -75,6 +75,9 @@ class HeadSettings:
     budgets: tuple[int, ...] = (1, 2, 3, 5)
     """Most relations per passage tried (with 0, no limit) when tuning the "budget" threshold:
     people label one to three relations per passage."""
+    path: bool = False
+    """Dense counts of what lies between the two spans (PathCues) beside the other blocks of the
+    pair and sign heads."""
     max_iter: int = 3000
     seed: int = 0
 
@@ -142,6 +145,44 @@ class SignCues(TransformerMixin, BaseEstimator):
         return np.minimum(np.asarray(rows, dtype=np.float32).reshape(-1, 3), 3.0)
 
 
+CAUSAL_LINKS = ("caus", "lead", "led", "result", "due", "because", "driv", "drove", "contribut", "responsib",
+                "implicat", "affect", "impact", "effect", "hamper", "undermin", "trigger", "induc", "produc", "generat",
+                "enabl", "allow", "forc", "provok", "spark", "influenc", "determin", "exacerbat", "aggravat", "depend",
+                "therefore", "thus", "hence", "consequen", "owing", "attribut", "important", "essential", "crucial",
+                "make", "made", "render", "push", "prompt", "bring", "brought", "pose", "posed", "threat")
+"""Word stems that state a causal link (beside the sign cues): "leads to", "responsible for",
+"implications for", "hamper", "undermine", "due to", "because"."""
+EFFECT_FIRST = ("by", "from", "because", "due", "owing", "since", "after")
+"""Between the spans, these make the second span the cause: "floods caused by rain"."""
+
+
+class PathCues(TransformerMixin, BaseEstimator):
+    """Dense counts of the path between the two spans, words of no one domain: causal-link words,
+    sign cues, effect-first words, sentence ends, commas and coordination only, and the gap length.
+
+    On a source never seen in training, the TF-IDF tokens of its words are mostly unknown and the
+    embeddings say what the spans are about, not how they are linked. Stateless."""
+
+    def fit(self, X, y=None) -> PathCues:
+        return self
+
+    def transform(self, X: Sequence[Candidate]) -> np.ndarray:
+        rows = []
+        for c in X:
+            (s1, e1), (s2, e2) = sorted([c.a, c.b])
+            gap = c.text[e1:s2]
+            before, between, _ = pair_window(c)
+            links = sum(w.startswith(CAUSAL_LINKS) for w in between)
+            cues = sum(k != "not" for k in cue_kinds(between))
+            back = sum(w in EFFECT_FIRST for w in between)
+            lead = sum(w in ("because", "due", "since", "owing", "as") for w in before)
+            coord = float(bool(between) and set(between) <= {"and", "or", "as", "well", "nor", "both"})
+            ends = len(re.findall(r"[.;!?](?:\s|$)", gap))
+            rows.append([min(links, 3), min(cues, 3), min(back, 2), min(lead, 1), min(ends, 2), min(gap.count(","), 3),
+                         coord, float(not between), np.log1p(len(between)) / 2])
+        return np.asarray(rows, dtype=np.float32).reshape(-1, 9)
+
+
 class PairText(TransformerMixin, BaseEstimator):
     """TF-IDF (word 1-2 grams) of the entity-marked text: the lexical baseline's features."""
 
@@ -201,6 +242,8 @@ def feature_union(embedder: BaseEstimator | None, settings: HeadSettings, senten
         blocks.append(("lexical", PairText(sentence_only=sentence_only)))
     if settings.cues and not sentence_only:
         blocks.append(("cues", SignCues()))
+    if settings.path and not sentence_only:
+        blocks.append(("path", PathCues()))
     return FeatureUnion(blocks)
 
 

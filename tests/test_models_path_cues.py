@@ -1,0 +1,47 @@
+"""PathCues: dense counts of what links two concept spans, on invented sentences."""
+from __future__ import annotations
+
+import numpy as np
+
+from data.types import Candidate
+from models.classifier import HeadSettings, PathCues, feature_union
+
+
+def _cand(text: str, a: str, b: str) -> Candidate:
+    ca, cb = text.index(a), text.index(b)
+    return Candidate(text, (ca, ca + len(a)), (cb, cb + len(b)))
+
+
+def _row(text: str, a: str, b: str) -> dict[str, float]:
+    names = ("links", "cues", "effect_first", "lead", "sentence_ends", "commas", "coordination", "adjacent", "gap")
+    return dict(zip(names, PathCues().fit([]).transform([_cand(text, a, b)])[0]))
+
+
+def test_link_words_and_effect_first_words_between_the_spans():
+    row = _row("Crop failure was caused by the long drought.", "Crop failure", "long drought")
+    assert row["links"] == 1 and row["effect_first"] == 1 and row["sentence_ends"] == 0
+    row = _row("Poor roads hamper access to markets for herders.", "Poor roads", "access")
+    assert row["links"] == 1 and row["effect_first"] == 0 and row["coordination"] == 0
+
+
+def test_coordination_sentence_ends_and_adjacent_spans():
+    assert _row("Herders and farmers met at the well.", "Herders", "farmers")["coordination"] == 1
+    row = _row("Prices rose. Traders left the market.", "Prices", "Traders")
+    assert row["sentence_ends"] == 1 and row["adjacent"] == 0 and row["gap"] > 0
+    row = _row("Fuel prices, transport costs and rents went up.", "Fuel prices", "transport costs")
+    assert row["adjacent"] == 1 and row["gap"] == 0 and row["commas"] == 1
+    row = _row("Because of the drought, herders moved south.", "drought", "herders")
+    assert row["lead"] == 1 and row["commas"] == 1
+
+
+def test_the_order_of_the_spans_does_not_change_the_counts():
+    text = "Rising fuel prices led to protests in the capital."
+    c = _cand(text, "Rising fuel prices", "protests")
+    forward, backward = PathCues().transform([c]), PathCues().transform([Candidate(text, c.b, c.a)])
+    np.testing.assert_array_equal(forward, backward)
+
+
+def test_the_block_is_in_the_pair_features_only_when_asked_for():
+    assert "path" not in dict(feature_union(None, HeadSettings()).transformer_list)
+    assert "path" in dict(feature_union(None, HeadSettings(path=True)).transformer_list)
+    assert "path" not in dict(feature_union(None, HeadSettings(path=True), sentence_only=True).transformer_list)
