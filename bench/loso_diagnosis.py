@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sources", default=",".join(SIFT_SOURCES), help="SIFT sources that are folds")
     ap.add_argument("--only", help="comma-separated fold names to run (default all)")
     ap.add_argument("--backbone", default="minilm", help="embedding backbone, or none (TF-IDF only)")
-    ap.add_argument("--heads", default="{}", help="HeadSettings fields as JSON")
+    ap.add_argument("--heads", default='{"gate": true, "budgets": [1, 2, 3, 5]}',
+                    help="HeadSettings fields as JSON (default: the gate and budgets tuned)")
     args = ap.parse_args(argv)
     heads = HeadSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(args.heads).items()})
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731

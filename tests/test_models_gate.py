@@ -24,12 +24,15 @@ def test_budget_keeps_the_best_scored_relations_only():
     assert [r.tgt for r in relations_from(preds, "m", budget=1)] == ["rivers"]
 
 
+GATED = HeadSettings(gate=True, budgets=(1, 2, 3, 5))
+
+
 class _Head:
     """Stands in for a fitted sentence head: _tune_gate reads out-of-fold scores, not the head."""
 
 
 def test_gate_and_budget_are_tuned_where_they_raise_out_of_fold_f1():
-    model = RelationModel(None, HeadSettings())
+    model = RelationModel(None, GATED)
     model.sentence_ = _Head()
     cands, probs, passages, oof = [], [], [], {}
     for i in range(6):
@@ -55,7 +58,7 @@ def test_gate_and_budget_are_tuned_where_they_raise_out_of_fold_f1():
 
 
 def test_no_gate_and_no_budget_when_they_do_not_help():
-    model = RelationModel(None, HeadSettings())
+    model = RelationModel(None, GATED)
     model.sentence_ = _Head()
     text = "Drought dries wells."
     cands = [_pred(text, "Drought", "wells", 0.8).candidate]
@@ -87,7 +90,7 @@ def _training_set() -> TrainingSet:
 
 @pytest.fixture(scope="module")
 def fitted() -> RelationModel:
-    return RelationModel(None, HeadSettings(c_grid=(1.0,))).fit(_training_set(), progress=lambda _: None)
+    return RelationModel(None, HeadSettings(c_grid=(1.0,), gate=True)).fit(_training_set(), progress=lambda _: None)
 
 
 PASSAGES = ["The heavy rain caused river floods in the valley.",
@@ -119,3 +122,9 @@ def test_a_bundle_without_gate_or_budget_extracts_as_before(fitted: RelationMode
         del model.thresholds[key]  # thresholds of a bundle saved before they existed
     assert model.extract(PASSAGES) == before
     model.thresholds.update(gate=0.0, budget=0)
+
+
+def test_by_default_neither_gate_nor_budget_is_tuned(fitted: RelationModel):
+    model = RelationModel(None, HeadSettings(c_grid=(1.0,))).fit(_training_set(), progress=lambda _: None)
+    assert (model.thresholds["gate"], model.thresholds["budget"]) == (0.0, 0) and "ungated" not in model.info
+    assert fitted.info["ungated"]["extract"] > 0
