@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from data.types import Candidate
-from models.classifier import HeadSettings, PathCues, feature_union
+from models.classifier import HeadSettings, PathCues, RelationModel, feature_union
 
 
 def _cand(text: str, a: str, b: str) -> Candidate:
@@ -45,3 +45,16 @@ def test_the_block_is_in_the_pair_features_only_when_asked_for():
     assert "path" not in dict(feature_union(None, HeadSettings()).transformer_list)
     assert "path" in dict(feature_union(None, HeadSettings(path=True)).transformer_list)
     assert "path" not in dict(feature_union(None, HeadSettings(path=True), sentence_only=True).transformer_list)
+
+
+def test_a_bundle_with_the_block_predicts_the_same_after_loading(tmp_path):
+    from models.bundle import load_bundle, read_config
+    from tests.test_models_gate import PASSAGES, _training_set
+
+    model = RelationModel(None, HeadSettings(c_grid=(1.0,), path=True)).fit(_training_set(), progress=lambda _: None)
+    model.save(tmp_path / "m")
+    assert "path" in read_config(tmp_path / "m")["heads"]["pair"]["blocks"]
+    loaded = load_bundle(tmp_path / "m")
+    assert "path" in dict(loaded.pair_[0].transformer_list)
+    cands = [_cand(PASSAGES[0], "heavy rain", "river floods"), _cand(PASSAGES[2], "chronic stress", "poor sleep")]
+    np.testing.assert_allclose(model.predict_proba(cands)[0], loaded.predict_proba(cands)[0], atol=1e-6)
