@@ -17,10 +17,10 @@ from functools import partial
 
 import streamlit as st
 
+from app.markup import escape_markdown
 from app.state import USER_KEY, get_store
+from core.errors import InputError
 from data.accounts import Accounts
-from data.errors import InputError
-from data.labeling import escape_markdown
 from data.roles import Actor
 
 AUTH_ENV = "FUZZYMAP_AUTH"

@@ -1,20 +1,24 @@
 """Drawing a map with streamlit-agraph, shared by the Map and Extract pages."""
 from __future__ import annotations
 
+import streamlit as st
 from streamlit_agraph import Config, Edge, Node, agraph
 
 from fcm.build import FuzzyMap
+from fcm.layout import place
 from fcm.view import agraph_elements
 
-PHYSICS_LIMIT = 150
-"""Above this many concepts the force layout runs too long in a browser: draw it static."""
 
-
-def show_map(fmap: FuzzyMap, height: int = 620) -> str | None:
-    """Draw the map as wide as the page column; returns the id (concept name) of the last node
-    the reviewer clicked. A fixed pixel width overflowed the column on a 1366 px screen."""
-    nodes, edges = agraph_elements(fmap)
-    config = Config(height=height, directed=True, physics=len(nodes) <= PHYSICS_LIMIT, hierarchical=False)
+def show_map(fmap: FuzzyMap, height: int = 620, keep_key: str | None = None) -> str | None:
+    """Draw the map as wide as the page column at fixed positions (fcm.layout, physics off);
+    returns the id (concept name) of the last node the reviewer clicked. With `keep_key`, the
+    positions are kept in the session under that key, so concepts keep their place across reruns
+    and merges. A fixed pixel width overflowed the column on a 1366 px screen."""
+    known = st.session_state.get(keep_key, {}) if keep_key else {}
+    positions = place(fmap.concepts, fmap.edges, known)
+    if keep_key:
+        st.session_state[keep_key] = {**known, **positions}
+    nodes, edges = agraph_elements(fmap, positions)
+    config = Config(height=height, directed=True, physics=False, hierarchical=False)
     config.width = "100%"  # Config only takes pixels; vis-network reads the CSS width as given
-    config.layout["randomSeed"] = 0  # the same map is laid out the same way after every rerun
     return agraph([Node(**n) for n in nodes], [Edge(**e) for e in edges], config)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 from data.roles import Acting, Actor
-from data.samples import ensure_sample
 from data.store import Store
+from workspace.samples import ensure_sample
 
 ANNOTATOR_KEY = "annotator"
 USER_KEY = "auth_user"

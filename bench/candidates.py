@@ -1,5 +1,5 @@
 """Candidate ceiling: which share of the gold relations of a passage dataset could ANY choice among the
-candidate pairs find, under the end-to-end matching (models.metrics)? It tells whether recall is lost
+candidate pairs find, under the end-to-end matching (core.metrics)? It tells whether recall is lost
 by the candidate generator or by the classifier.
 
     python bench/candidates.py --data sift:../shared/data/twosix/SIFT_data_2024_03.jsonl [--valid-fraction 0.2]
@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.metrics import count_matches  # noqa: E402
+from core.types import PassageRelation  # noqa: E402
 from data.readers import read_dataset, split  # noqa: E402
-from data.types import PassageRelation  # noqa: E402
 from models.candidates import make_candidates_batch  # noqa: E402
-from models.metrics import count_matches  # noqa: E402
 
 
 def every_reading(text: str, a: tuple[int, int], b: tuple[int, int]) -> list[PassageRelation]:

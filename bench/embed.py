@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from data.types import Candidate, Direction, LabeledExample  # noqa: E402
+from core.types import Candidate, Direction, LabeledExample  # noqa: E402
 from embedding.backbones import Backbone, load_backbone  # noqa: E402
 from embedding.cache import EmbeddingCache  # noqa: E402
 from embedding.features import CandidateEmbedder  # noqa: E402

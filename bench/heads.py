@@ -25,6 +25,7 @@ KEEP = ("causal_f1", "sentence_f1", "e2e_f1", "e2e_precision", "e2e_recall", "si
 
 
 def main() -> None:
+    from core.specs import spec_format
     from embedding.cache import default_cache_dir
     from embedding.features import CandidateEmbedder
     from models.classifier import HeadSettings, RelationModel
@@ -53,7 +54,7 @@ def main() -> None:
         for spec, (fmt, data) in prep.valid.items():
             if fmt != "twosix" or args.twosix:
                 result = evaluate_data(model, data, fmt)
-                figures[spec.partition(":")[0] + ":" + Path(spec).name] = {k: result[k] for k in KEEP if k in result}
+                figures[spec_format(spec) + ":" + Path(spec).name] = {k: result[k] for k in KEEP if k in result}
         print(json.dumps({"settings": fields, "thresholds": model.thresholds, "validation": figures}), flush=True)
 
 

@@ -31,12 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from data.agreement import concepts_match, match_relations  # noqa: E402
-from data.types import Direction, PassageRelation  # noqa: E402
+from core.matching import concepts_match, match_relations  # noqa: E402
+from core.metrics import e2e_scores  # noqa: E402
+from core.types import Direction, PassageRelation  # noqa: E402
 from models.candidates import make_candidates_batch  # noqa: E402
 from models.classifier import HeadSettings, RelationModel, decide, relations_from  # noqa: E402
 from models.loso import SIFT_SOURCES, make_folds  # noqa: E402
-from models.metrics import e2e_scores  # noqa: E402
 
 
 def _matches(text: str, span, gold: str, gold_span) -> bool:

@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data.agreement import score_systems, store_agreement  # noqa: E402
-from data.mapview import MapQuery, load_map, metrics_tables  # noqa: E402
+from core.types import ParsedDocument, ParsedSentence, PassageRelation  # noqa: E402
 from data.store import Store  # noqa: E402
-from data.types import ParsedDocument, ParsedSentence, PassageRelation  # noqa: E402
 from fcm.view import agraph_elements, run_scenario, top_by_centrality  # noqa: E402
+from workspace.agreement import score_systems, store_agreement  # noqa: E402
+from workspace.mapview import MapQuery, load_map, metrics_tables  # noqa: E402
 
 
 def document(n_concepts: int, n_relations: int, seed: int) -> ParsedDocument:

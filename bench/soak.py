@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.types import ParsedDocument, ParsedSentence, PassageRelation  # noqa: E402
 from data.ingest import read_path  # noqa: E402
 from data.store import Store  # noqa: E402
-from data.types import ParsedDocument, ParsedSentence, PassageRelation  # noqa: E402
 
 CONCEPTS = ["rainfall", "river flow", "sediment load", "fish stocks", "tourism", "water quality", "algae"]
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.types import ParsedDocument, ParsedSentence, PassageRelation  # noqa: E402
 from data.formats import write_jsonl, write_twosix  # noqa: E402
 from data.store import Store  # noqa: E402
-from data.types import ParsedDocument, ParsedSentence, PassageRelation  # noqa: E402
 
 CONCEPTS = ["rainfall", "river flow", "sediment load", "fish stocks", "tourism", "water quality", "algae"]
 

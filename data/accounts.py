@@ -16,10 +16,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
-from data.errors import InputError
+from core.errors import InputError
 from data.roles import ROLES, Acting, Actor, NotAllowed
 from data.schema import NAME_LEN, UserT
-from data.store import Store, _now
+from data.store import Store
+from data.store.log import _now
 
 MIN_PASSWORD = 8
 ADMIN_USER_ENV, ADMIN_PASSWORD_ENV = "FUZZYMAP_ADMIN_USER", "FUZZYMAP_ADMIN_PASSWORD"

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from data.errors import InputError
-from data.schema import AnnotatorT, AssignmentT, DocumentT, SentenceT
-from data.store import Store, _name, _now
+from core.errors import InputError
 from data.roles import Acting, check_reviews, name_of
+from data.schema import AnnotatorT, AssignmentT, DocumentT, SentenceT
+from data.store import Store
+from data.store.log import _now
+from data.validate import _name
 
 DONE = ("labeled", "no-relation", "discarded")
 """Statuses that take a sentence off an annotator's queue."""

@@ -14,8 +14,8 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
+from core.types import ParsedSentence
 from data.sentences import split_sentences
-from data.types import ParsedSentence
 
 _SPACE = re.compile(r"\s+")
 _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVX]+\.|[A-H]\.)\s+")

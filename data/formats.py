@@ -13,14 +13,14 @@ import json
 from dataclasses import asdict, fields
 from typing import Any
 
-from data.errors import InputError, check_encodable
-from data.spans import find_span
-from data.store import check_document
-from data.types import Mark, ParsedDocument, ParsedSentence, PassageRelation, PassageSuggestion
+from core.errors import InputError, check_encodable
+from core.signs import DIRECTIONS, sign_word
+from core.spans import find_span
+from core.types import Mark, ParsedDocument, ParsedSentence, PassageRelation, PassageSuggestion
+from data.validate import check_document
 
 TWOSIX_KEYS = ("text", "causal relations", "meta_data", "LLM")
 META_KEYS = ("title", "authors", "year")
-DIRECTIONS = {"increase": 1, "decrease": -1}
 JSONL_VERSION = 1
 CSV_COLUMNS = (
     "document", "sentence_index", "sentence", "page", "source", "target", "sign", "strength",
@@ -163,11 +163,11 @@ def _twosix_relation(name: str, where: str, rel: Any, text: str) -> PassageRelat
     src = _string(rel.get("src"), name, where, "'src'")
     tgt = _string(rel.get("tgt"), name, where, "'tgt'")
     direction = rel.get("direction")
-    if not isinstance(direction, str) or direction.strip().lower() not in DIRECTIONS:
+    if not isinstance(direction, str) or sign_word(direction, DIRECTIONS) is None:
         raise InputError(name, f"{where}: 'direction' must be increase or decrease, not {direction!r}")
     extra = {k: v for k, v in rel.items() if k not in ("src", "tgt")}
     return PassageRelation(
-        src=src, tgt=tgt, sign=DIRECTIONS[direction.strip().lower()], src_span=find_span(text, src),
+        src=src, tgt=tgt, sign=sign_word(direction, DIRECTIONS), src_span=find_span(text, src),
         tgt_span=find_span(text, tgt), extra=extra,
     )
 
@@ -178,7 +178,7 @@ def _twosix_direction(rel: PassageRelation) -> str:
     spelled = (rel.extra or {}).get("direction")
     if not isinstance(spelled, str):
         return word
-    if DIRECTIONS.get(spelled.strip().lower()) == rel.sign:
+    if sign_word(spelled, DIRECTIONS) == rel.sign:
         return spelled
     return word.capitalize() if spelled[:1].isupper() else word
 

@@ -11,7 +11,7 @@ The full text is what the file says once layout is undone: paragraphs separated 
 line, whitespace inside a paragraph collapsed to single spaces, end-of-line hyphenation joined,
 running headers/footers and page numbers (PDF) and markup (Markdown) removed.
 
-Anything unusable raises data.errors.InputError(name, reason) before anything is stored.
+Anything unusable raises core.errors.InputError(name, reason) before anything is stored.
 """
 from __future__ import annotations
 
@@ -27,10 +27,10 @@ from functools import cache
 from pathlib import Path
 from typing import Callable
 
+from core.errors import InputError, check_encodable
+from core.types import ParsedDocument
 from data.blocks import Block, assemble, clean, is_heading, join_lines, vocabulary
-from data.errors import InputError, check_encodable
 from data.sentences import split_sentences
-from data.types import ParsedDocument
 
 __all__ = ["MAX_UPLOAD_BYTES", "SUPPORTED_SUFFIXES", "read_document", "read_path",
            "split_sentences", "document_text"]
@@ -417,7 +417,7 @@ def read_document(name: str, content: bytes) -> list[ParsedDocument]:
     suffix = _check(name, content)
     if suffix not in _READERS:
         from data.formats import read_jsonl, read_twosix
-        from data.store import check_document
+        from data.validate import check_document
 
         docs = (read_twosix if suffix == ".json" else read_jsonl)(name, content)
         if not docs:

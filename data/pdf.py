@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.errors import InputError
 from data.blocks import Block, Box, clean, is_caption, is_heading, is_table, join_lines, vocabulary
-from data.errors import InputError
 
 _PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe; Streamlit serves sessions in threads
 MAX_PDF_PAGES = 5000
@@ -510,7 +510,10 @@ def read_pdf(name: str, content: bytes) -> tuple[list[Block], dict, list[str]]:
             for i in range(n_pages):
                 page = doc[i]
                 textpage = page.get_textpage()
-                pages.append(_rows(_page_runs(textpage, page.get_width(), page.get_height())))
+                width, height = page.get_size()
+                if page.get_rotation() in (90, 270):  # pdfium's size is the page as shown, turned;
+                    width, height = height, width     # the char boxes are in the unturned page
+                pages.append(_rows(_page_runs(textpage, width, height)))
                 textpage.close()
                 page.close()
         except pdfium.PdfiumError:

@@ -23,6 +23,7 @@ no sign (CNC, SIFT influence/affect); the store never holds such a relation.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import random
@@ -30,10 +31,12 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from data.errors import InputError
-from data.formats import read_twosix
-from data.spans import find_span
-from data.types import (
+from core.errors import InputError
+from core.hashing import file_sha256
+from core.names import normalize
+from core.spans import find_span
+from core.specs import spec_format, spec_path
+from core.types import (
     Candidate,
     Direction,
     LabeledData,
@@ -43,8 +46,12 @@ from data.types import (
     PassageRelation,
     Span,
 )
+from data.formats import read_twosix
 
 FORMATS = ("semeval2010", "cnc", "twosix", "sift", "store")
+SENTENCE_FORMATS = ("cnc", "twosix", "sift", "store")
+"""Formats whose sentence label means "this sentence states a causal relation". SemEval's labels
+only the marked pair, so its "Other" sentences may well be causal: they do not train that head."""
 SIFT_SIGNS: dict[str, int | None] = {
     "increase": 1, "help": 1, "decrease": -1, "harm": -1, "influence": None, "affect": None,
 }
@@ -55,8 +62,8 @@ _SEMEVAL_HEAD = re.compile(r'^(\d+)\t"(.*)"$')
 
 def read_dataset(spec: str) -> LabeledData:
     """Reads "FORMAT:PATH"; raises InputError naming the file and what is wrong with it."""
-    fmt, sep, path = spec.partition(":")
-    if not sep or fmt not in FORMATS or not path:
+    fmt, path = spec_format(spec), spec_path(spec)
+    if ":" not in spec or fmt not in FORMATS or not path:
         raise InputError(spec, f"expected FORMAT:PATH with FORMAT one of {', '.join(FORMATS)}")
     if fmt == "store":
         return _read_store(path)
@@ -305,22 +312,18 @@ def _document_ids(store, documents: list[int] | None) -> list[int]:
 
 
 # ---------------------------------------------------------------------------- splits
-def _key(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
 def text_keys(data: LabeledData) -> set[str]:
     """Every text of a dataset (examples, sentences, passages), case and spacing ignored."""
-    return ({_key(e.candidate.text) for e in data.examples} | {_key(s.text) for s in data.sentences}
-            | {_key(p.text) for p in data.passages})
+    return ({normalize(e.candidate.text) for e in data.examples} | {normalize(s.text) for s in data.sentences}
+            | {normalize(p.text) for p in data.passages})
 
 
 def _where(data: LabeledData, keep: Callable[[str], bool], name: str) -> LabeledData:
     """The examples, sentences and passages of a dataset whose text key passes keep."""
     return LabeledData(name=name,
-                       examples=[e for e in data.examples if keep(_key(e.candidate.text))],
-                       sentences=[s for s in data.sentences if keep(_key(s.text))],
-                       passages=[p for p in data.passages if keep(_key(p.text))])
+                       examples=[e for e in data.examples if keep(normalize(e.candidate.text))],
+                       sentences=[s for s in data.sentences if keep(normalize(s.text))],
+                       passages=[p for p in data.passages if keep(normalize(p.text))])
 
 
 def without_texts(data: LabeledData, keys: set[str]) -> LabeledData:
@@ -338,3 +341,12 @@ def split(data: LabeledData, valid_fraction: float, seed: int) -> tuple[LabeledD
     valid = set(texts[:round(len(texts) * valid_fraction)])
     return (_where(data, lambda t: t not in valid, f"{data.name}:train"),
             _where(data, lambda t: t in valid, f"{data.name}:valid"))
+
+
+def data_sha256(spec: str, data: LabeledData) -> str | None:
+    """What identifies a dataset for "was this trained on?": the file's sha256, or for the store
+    (a database that changes with every label) a sha256 of the labelled passages read from it."""
+    if spec_format(spec) != "store":
+        return file_sha256(spec_path(spec))
+    rows = [[p.text, [[r.src, r.tgt, r.sign] for r in p.relations]] for p in data.passages]
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()

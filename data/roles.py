@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data.errors import InputError
+from core.errors import InputError
 
 ROLES = ("annotator", "reviewer", "admin")
 """annotator: labels their own rows · reviewer: also others' rows, adjudication, merges, model

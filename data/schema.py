@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from data.errors import InputError
+from core.errors import InputError
 
 NAME_LEN = 255
 """Longest annotator / concept name: short enough for a unique index on every backend."""
@@ -230,6 +230,18 @@ class ExtractRunT(Base):
     document: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class ModelRunT(Base):
+    """A relation model (by model id) was run on a sentence (table added in version 11), whether or
+    not it proposed anything there: Compare scores a model only on sentences it has read."""
+
+    __tablename__ = "model_runs"
+    __table_args__ = (UniqueConstraint("sentence_id", "model_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"), index=True)
+    model_id: Mapped[str] = mapped_column(String(NAME_LEN), index=True)
+    created: Mapped[str] = mapped_column(String(40))
+
+
 class AssignmentT(Base):
     """A reviewer's assignment of a document's sentences first..last (positions, inclusive) to an
     annotator (table added in version 9). Two assignments of one sentence to two annotators are
@@ -354,7 +366,19 @@ def _add_users_table(conn: Connection) -> None:
     UserT.__table__.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3, _pending_imports, _add_page_view_tables, _add_extract_runs, _suggestion_directions, _add_settings_table, _add_assignments, _add_users_table]
+def _add_model_runs(conn: Connection) -> None:
+    """Version 11 records which sentences each model was run on (model_runs). Older databases know
+    it only where a model proposed something: those sentences are recorded; the rest count as not
+    run, and Compare offers to run the model on the ones a reference judged."""
+    ModelRunT.__table__.create(conn, checkfirst=True)
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    conn.execute(text(
+        "INSERT INTO model_runs (sentence_id, model_id, created) SELECT DISTINCT sentence_id, model_id, :stamp "
+        "FROM (SELECT sentence_id, model_id FROM suggestions UNION SELECT sentence_id, model_id FROM relations "
+        "WHERE origin = 'model') AS ran WHERE model_id IS NOT NULL AND model_id NOT LIKE 'llm:%'"), {"stamp": stamp})
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_to_v2, _v2_to_v3, _pending_imports, _add_page_view_tables, _add_extract_runs, _suggestion_directions, _add_settings_table, _add_assignments, _add_users_table, _add_model_runs]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from data.errors import InputError
+from core.errors import InputError
 from data.roles import Acting, check_reviews, name_of
 from data.schema import SettingT
 

@@ -11,10 +11,10 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from data.errors import InputError, without_paths
+from core.errors import InputError, without_paths
+from core.types import MARKS
+from core.types import ParsedDocument
 from data.schema import NAME_LEN
-from data.store import MARKS
-from data.types import ParsedDocument
 
 log = logging.getLogger(__name__)
 OWNER_PREFIX = "imported:"

@@ -20,6 +20,8 @@ from pathlib import Path
 import torch
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from core.paths import cache_root
+
 MINILM = "minilm"
 SMOLLM2 = "smollm2-135m"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -47,11 +49,6 @@ class Backbone:
     kind: str
     adapter_hash: str | None = None
     lora_targets: list[str] = field(default_factory=list)
-
-
-def cache_root() -> Path:
-    """Where converted backbones and embeddings live (FUZZYMAP_CACHE, default ~/.cache/fuzzymap)."""
-    return Path(os.environ.get("FUZZYMAP_CACHE") or Path.home() / ".cache" / "fuzzymap")
 
 
 def _offline() -> None:

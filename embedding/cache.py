@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from embedding.backbones import Backbone, cache_root
+from core.paths import cache_root
+from embedding.backbones import Backbone
 
 FORMAT = 1
 

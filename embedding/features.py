@@ -12,12 +12,12 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from data.types import Candidate, LabeledExample
+from core.types import Candidate, LabeledExample
+from embedding import DEFAULT_PARTS
 from embedding.backbones import Backbone, load_backbone
 from embedding.cache import EmbeddingCache
 from embedding.pooling import PoolingConfig, encode_candidates
 
-DEFAULT_PARTS = ("sentence", "a", "b", "a*b", "a-b")
 
 
 def as_candidates(X: Sequence[Candidate | LabeledExample]) -> list[Candidate]:

@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from data.types import Candidate
+from core.types import Candidate
 from embedding.features import CandidateEmbedder
 
 METHODS = ("concat", "gram")

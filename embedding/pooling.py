@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from data.types import Candidate, Span
+from core.types import Candidate, Span
+from embedding import DEFAULT_PARTS
 
 if TYPE_CHECKING:
     from embedding.backbones import Backbone
@@ -33,7 +34,7 @@ class PoolingConfig:
     """How a candidate becomes a vector: which layers, which parts, plain or marked text."""
 
     layers: int = 4
-    parts: tuple[str, ...] = ("sentence", "a", "b", "a*b", "a-b")
+    parts: tuple[str, ...] = DEFAULT_PARTS
     marked: bool = False
 
     def __post_init__(self) -> None:

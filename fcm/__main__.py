@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from data.errors import InputError
+from core.errors import InputError
 from fcm import exports
 from fcm.metrics import map_metrics
 from fcm.simulate import RULES, TRANSFERS, SimulationConfig, parse_clamp_value, scenario

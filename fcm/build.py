@@ -1,4 +1,4 @@
-"""Building a fuzzy cognitive map from labelled relations (data.types.Evidence).
+"""Building a fuzzy cognitive map from labelled relations (core.types.Evidence).
 
 One edge per (source concept, target concept). Its weight is the mean over the evidence of
 sign x strength, and the evidence stays attached so a reviewer can read the sentences behind
@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from data.errors import InputError
-from data.types import STRENGTHS, Evidence
+from core.errors import InputError
+from core.names import clean_name
+from core.types import STRENGTHS, Evidence
 
 DEFAULT_STRENGTH = "M"
 """Strength used when a relation carries none (fcm.md: M = 0.5)."""
@@ -107,11 +108,6 @@ class EvidenceFilter:
         if self.origin is not None and ev.origin != self.origin:
             return False
         return self.min_score is None or ev.score is None or ev.score >= self.min_score
-
-
-def clean_name(name: str) -> str:
-    """Collapse runs of whitespace so 'wind  farm ' and 'wind farm' are the same concept."""
-    return " ".join(name.split())
 
 
 def resolve(name: str, aliases: Mapping[str, str]) -> str:

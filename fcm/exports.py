@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data.errors import InputError
+from core.errors import InputError
 from fcm.build import FuzzyMap
 from fcm.metrics import map_metrics
 from fcm.view import TYPE_COLOURS, edge_colour, edge_width, node_sizes
@@ -22,7 +22,7 @@ FCMPY_TERMS: dict[str, float] = {
     "-VH": -1.0, "-H": -0.75, "-M": -0.5, "-L": -0.25, "-VL": -0.1, "NA": 0.0,
     "+VL": 0.1, "+L": 0.25, "+M": 0.5, "+H": 0.75, "+VH": 1.0,
 }
-"""FCMpy's linguistic terms and the weights they stand for (data.types.STRENGTHS, signed)."""
+"""FCMpy's linguistic terms and the weights they stand for (core.types.STRENGTHS, signed)."""
 
 
 def _fmt(w: float) -> str:

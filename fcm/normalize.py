@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from core.names import normalize
+
 ARTICLES = ("the", "a", "an")
 
 
 def _key(name: str) -> str:
     """Lower case, single spaces, no leading article."""
-    words = name.casefold().split()
+    words = normalize(name).split()
     if len(words) > 1 and words[0] in ARTICLES:
         words = words[1:]
     return " ".join(words)
@@ -32,7 +34,7 @@ def _singulars(word: str) -> set[str]:
 
 
 def _has_article(name: str) -> bool:
-    words = name.casefold().split()
+    words = normalize(name).split()
     return len(words) > 1 and words[0] in ARTICLES
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from data.types import Evidence
+from core.types import Evidence
 from fcm.build import Edge, FuzzyMap
 from fcm.metrics import map_metrics
 from fcm.simulate import ScenarioResult, SimulationConfig, scenario
@@ -61,8 +61,10 @@ def edge_colour(weight: float) -> str:
     return SIGN_COLOURS[int(np.sign(weight))]
 
 
-def agraph_elements(fmap: FuzzyMap) -> tuple[list[dict], list[dict]]:
-    """(nodes, edges) as keyword dicts for streamlit_agraph Node / Edge.
+def agraph_elements(fmap: FuzzyMap, positions: Mapping[str, tuple[float, float]] | None = None
+                    ) -> tuple[list[dict], list[dict]]:
+    """(nodes, edges) as keyword dicts for streamlit_agraph Node / Edge; with `positions`
+    (fcm.layout.place) each node carries its x and y, for a map drawn without physics.
 
     Nodes: size by centrality, colour by type, title (hover) with degrees. Edges: colour by sign,
     width by |weight|, dashed when the evidence disagrees on the sign, label = weight.
@@ -76,6 +78,7 @@ def agraph_elements(fmap: FuzzyMap) -> tuple[list[dict], list[dict]]:
             "id": name, "label": name, "size": float(size), "color": TYPE_COLOURS[m.type],
             "title": hover_text(f"Concept: {name}\n{m.type}; in {m.indegree:.2f}, out {m.outdegree:.2f}, "
                      f"centrality {m.centrality:.2f}"),
+            **({"x": positions[name][0], "y": positions[name][1]} if positions else {}),
         }
         for (name, m), size in zip(metrics.concepts.items(), sizes)
     ]

@@ -12,7 +12,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from data.errors import InputError
+from core.errors import InputError
 
 
 def _floats(text: str) -> tuple[float, ...]:

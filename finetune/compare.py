@@ -15,7 +15,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from models.metrics import pair_scores
+from core.metrics import pair_scores
 
 log = logging.getLogger("fuzzymap.finetune")
 

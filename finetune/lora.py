@@ -30,10 +30,11 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from data.types import Candidate, Direction, LabeledExample
+from core.metrics import pair_scores, sentence_scores, sign_accuracy
+from core.specs import spec_format
+from core.types import Candidate, Direction, LabeledExample
 from embedding.backbones import lora_targets_for, load_base_model, merge_lora
 from embedding.pooling import PoolingConfig, model_inputs, pool_pairs
-from models.metrics import pair_scores, sentence_scores, sign_accuracy
 
 log = logging.getLogger("fuzzymap.finetune")
 
@@ -301,7 +302,7 @@ def data_summary(examples: Sequence[LabeledExample]) -> dict:
     """
     return {"n": len(examples),
             "labels": {Direction(k).name: v for k, v in sorted(Counter(int(e.label) for e in examples).items())},
-            "sources": dict(sorted(Counter(e.source.split(":", 1)[0] for e in examples).items())),
+            "sources": dict(sorted(Counter(spec_format(e.source) for e in examples).items())),
             "signed": sum(e.sign is not None for e in examples)}
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from data.types import LabeledExample
+from core.hashing import sha256_file
+from core.types import LabeledExample
 from embedding.backbones import adapter_hash, load_backbone
 from embedding.pooling import PoolingConfig, encode_candidates
 from finetune.compare import C_GRID, score_state
@@ -87,10 +88,6 @@ def load_split(specs: Sequence[str], valid_fraction: float, seed: int, max_train
 
 def digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class Stage:
@@ -185,10 +182,10 @@ def run(config: RunConfig, stages: Sequence[str] = STAGES) -> dict[str, str]:
             _require(plan["base"], name)
             _require(plan["tuned"], name)
             plan["compare"] = Stage(out, "compare", {
-                "stage": "compare", "base": file_digest(plan["base"].dir / FEATURES),
-                "tuned": file_digest(plan["tuned"].dir / FEATURES), "cv_folds": config.cv_folds,
+                "stage": "compare", "base": sha256_file(plan["base"].dir / FEATURES),
+                "tuned": sha256_file(plan["tuned"].dir / FEATURES), "cv_folds": config.cv_folds,
                 "c_grid": list(config.c_grid), "seed": seed,
-                "training": file_digest(adapter / "fuzzymap_training.json")},
+                "training": sha256_file(adapter / "fuzzymap_training.json")},
                                      ["report.json", "report.md", "report.png"])
         if name not in stages:
             continue

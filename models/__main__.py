@@ -18,12 +18,16 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from data.errors import InputError  # noqa: E402
+from core.errors import InputError  # noqa: E402
+
+if TYPE_CHECKING:
+    from models.corpus import Engine
 
 
 def _log(msg: str) -> None:
@@ -92,9 +96,11 @@ def _loso_report(path: str, specs: list[str]) -> dict:
 
 def _baseline(config: dict, fmt: str, data) -> dict:
     """TF-IDF + LogisticRegression on the bundle's own training data (same splits, same tuning)."""
+    from core.hashing import file_sha256
+    from core.specs import spec_path
     from models.classifier import HeadSettings, RelationModel
     from models.evaluate import evaluate_data
-    from models.training import file_sha256, prepare
+    from models.training import prepare
 
     items = config.get("training_data", [])
     if not items:
@@ -102,7 +108,7 @@ def _baseline(config: dict, fmt: str, data) -> dict:
     for item in items:
         if "***" in item["spec"]:
             return {"error": f"training source {item['spec']} was recorded without its password"}
-        path = item["spec"].partition(":")[2]
+        path = spec_path(item["spec"])
         if item.get("format") != "store" and file_sha256(path) != item.get("sha256"):
             return {"error": f"training file {path} is not reachable or has changed since training"}
     prep = prepare([i["spec"] for i in items], items[0]["valid_fraction"], items[0]["seed"], _log)
@@ -140,10 +146,10 @@ def cmd_loso(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from core.specs import spec_format
     from data.readers import read_dataset
     from models.bundle import load_model, read_config
     from models.evaluate import evaluate_data, held_out_part
-    from models.training import fmt_of
 
     if args.loso:
         return cmd_loso(args)
@@ -155,7 +161,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     config = read_config(args.model)
     model = load_model(args.model)
     part, data = held_out_part(spec, read_dataset(spec), config, _log)
-    fmt = fmt_of(spec)
+    fmt = spec_format(spec)
     result = {"model": model.model_id, "data": spec, "split": part, **evaluate_data(model, data, fmt)}
     if args.baseline == "tfidf":
         result["baseline"] = _baseline(config, fmt, data)
@@ -187,8 +193,24 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def engine_for(name: str, model: str | Path, keep_documents: bool, workers: int | None = None,
+               address: str | None = None) -> Engine:
+    """The engine by name; Ray is imported only when asked for."""
+    from models.corpus import local_engine
+
+    if name == "ray":
+        from models.ray_engine import ray_engine
+
+        return ray_engine(model, keep_documents, workers, address)
+    if workers not in (None, 1) or address is not None:
+        raise InputError("--engine local", "runs in this process: --workers and --address need --engine ray")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    return local_engine(model, keep_documents)
+
+
 def cmd_extract_corpus(args: argparse.Namespace) -> int:
-    from models.corpus import engine_for, expand_sources, failures_path, run_corpus
+    from models.bundle import read_config
+    from models.corpus import expand_sources, failures_path, run_corpus
 
     sources = expand_sources(args.sources)  # bad input fails before the slow load
     if args.workers is not None and args.workers < 1:
@@ -198,7 +220,8 @@ def cmd_extract_corpus(args: argparse.Namespace) -> int:
 
         Store(args.db).close()  # an unusable --db fails before the run, not after the first document
     engine = engine_for(args.engine, args.model, args.db is not None, args.workers, args.address)
-    summary = run_corpus(sources, args.out, engine, args.db)
+    model_id = read_config(args.model).get("model_id") if args.db is not None else None
+    summary = run_corpus(sources, args.out, engine, args.db, model_id=model_id)
     print(json.dumps({"out": str(args.out), "failures_report": str(failures_path(args.out)), "files": summary.files,
                       "skipped_already_done": summary.skipped, "documents": summary.documents,
                       "sentences": summary.sentences, "failed": len(summary.failures), "seconds": summary.seconds}))

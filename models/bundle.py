@@ -38,13 +38,13 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from data.errors import InputError
+from core.errors import InputError
+from core.hashing import sha256_file
 from models.classifier import CLASSES, HeadSettings, PairText, RelationModel, Scaled, feature_union
 
 FORMAT = "fuzzymap-relation-model"
 VERSION = 2
 SUPPORTED = (1, 2)
-HEADS = ("pair", "sign", "sentence")
 MANIFEST = "manifest.json"
 UNHASHED_V1 = {"config.json", "README.md"}
 """Version 1 hashed only the weight files; version 2 hashes every file but the manifest itself."""
@@ -59,14 +59,6 @@ def redact(spec: str) -> str:
     """A data source with the password of a URL replaced: `store:postgresql://u:pw@h/db` ->
     `store:postgresql://u:***@h/db` (what a bundle and its card record)."""
     return _SECRET.sub(r"\1***@", spec)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _head_state(pipe: Pipeline, name: str, arrays: dict, vocab: dict) -> dict:

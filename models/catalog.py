@@ -6,21 +6,16 @@ page; VAR is $FUZZYMAP_VAR or var/). Each is checked with the loader's own integ
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data.errors import InputError
+from core.errors import InputError
+from core.paths import MODELS, var_root
+from core.specs import spec_path
 from models.bundle import read_config
 
-SHIPPED_ROOT = Path("models")
 VALIDATION_COLUMNS = ("n", "causal_precision", "causal_recall", "causal_f1", "detection_f1", "sign_accuracy",
                       "e2e_precision", "e2e_recall", "e2e_f1", "sentence_f1", "causal_ece")
-
-
-def var_root() -> Path:
-    """Where the app writes models and jobs: $FUZZYMAP_VAR, else var/ under the working directory."""
-    return Path(os.environ.get("FUZZYMAP_VAR") or "var")
 
 
 def trained_root() -> Path:
@@ -60,7 +55,7 @@ def check_bundle(path: str | Path) -> BundleEntry:
 def list_bundles(active: str | Path | None = None, roots: tuple[Path, ...] | None = None) -> list[BundleEntry]:
     """Every folder under the roots (default: models/ and VAR/models/) that looks like a bundle (it
     holds a config.json, or is a direct child of VAR/models/), checked; `active` is flagged."""
-    roots = roots if roots is not None else (SHIPPED_ROOT, trained_root())
+    roots = roots if roots is not None else (MODELS, trained_root())
     found: list[BundleEntry] = []
     for root in roots:
         if not root.is_dir():
@@ -131,4 +126,4 @@ def shared_datasets(config: dict) -> list[str]:
     """The training files of a bundle (not store labels) that are still present on this machine:
     the ones a retrain may add to the labels."""
     return [item["spec"] for item in config.get("training_data", [])
-            if item.get("format") != "store" and Path(item["spec"].partition(":")[2]).is_file()]
+            if item.get("format") != "store" and Path(spec_path(item["spec"])).is_file()]

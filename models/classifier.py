@@ -1,6 +1,6 @@
 """The relation model: candidate features -> none / A->B / B->A, a sign, and a sentence head.
 
-Three scikit-learn Pipelines share one feature recipe (ml.md's lessons): entity-pooled,
+Three scikit-learn Pipelines share one feature recipe: entity-pooled,
 multi-layer embeddings from the (LoRA-tuned) backbone, standardised, BESIDE a TF-IDF of the
 entity-marked text and the words between the spans. LogisticRegression heads; C chosen by
 cross-validation on the training data; thresholds tuned on out-of-fold probabilities of the
@@ -22,11 +22,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from data.agreement import content_words, normalize
-from data.types import (
+from core.matching import content_words
+from core.metrics import e2e_scores, pair_scores, sentence_scores
+from core.names import normalize
+from core.types import (
     Candidate,
     Direction,
-    LabeledData,
     LabeledExample,
     PassageRelation,
     Span,
@@ -39,7 +40,6 @@ from models.candidates import (
     make_candidates_batch,
     split_state,
 )
-from models.metrics import e2e_scores, pair_scores, sentence_scores
 
 CLASSES = ("none", "A->B", "B->A")
 """Class order of the pair head's probabilities (index = Direction value)."""
@@ -246,10 +246,6 @@ def feature_union(embedder: BaseEstimator | None, settings: HeadSettings, senten
     if settings.path and not sentence_only:
         blocks.append(("path", PathCues()))
     return FeatureUnion(blocks)
-
-
-def as_matrix(blocks: list) -> sparse.csr_matrix:
-    return sparse.hstack([sparse.csr_matrix(b) for b in blocks], format="csr")
 
 
 # --------------------------------------------------------------------------- predictions
@@ -498,15 +494,9 @@ class RelationModel:
     def _weights(self, default: float, tuned: bool) -> tuple[float, ...]:
         return tuple(self.settings.embed_weight_grid) if tuned and self.settings.embed_weight_grid else (default,)
 
-    def fit(self, train: TrainingSet | Sequence[LabeledData], progress=print) -> RelationModel:
-        """Fit the three heads on the training data and tune thresholds on its out-of-fold scores.
-
-        train: a TrainingSet, or training splits as LabeledData (see models.training.training_set).
-        """
-        if not isinstance(train, TrainingSet):
-            from models.training import training_set
-
-            train = training_set(train)
+    def fit(self, train: TrainingSet, progress=print) -> RelationModel:
+        """Fit the three heads on the training data and tune thresholds on its out-of-fold scores
+        (models.training builds the TrainingSet)."""
         exs = train.examples
         cands = [e.candidate for e in exs]
         y = np.asarray([int(e.label) for e in exs])
@@ -693,19 +683,6 @@ class RelationModel:
                 out.append(relations_from(preds, self.model_id, relative, self.states, budget))
                 i += len(cs)
         return out
-
-    def save(self, path, card: str | None = None):
-        """Write this model as a bundle folder (see models.bundle)."""
-        from models.bundle import save_bundle
-
-        return save_bundle(self, path, card)
-
-    @classmethod
-    def load(cls, path) -> RelationModel:
-        """Read a bundle folder; tampered or foreign bundles are refused (InputError)."""
-        from models.bundle import load_bundle
-
-        return load_bundle(path)
 
     def sentence_proba(self, sentences: Sequence[str]) -> np.ndarray:
         """P(the sentence is causal) from the sentence head."""

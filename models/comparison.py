@@ -15,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from core.metrics import calibration_error
+from core.specs import spec_format, spec_path
+from core.types import Direction, LabeledData
 from data.readers import read_dataset, store_filters, store_spec, text_keys, without_texts
-from data.types import Direction, LabeledData
 from models.bundle import load_model, read_config
 from models.classifier import CLASSES, RelationModel
 from models.evaluate import evaluate_data, held_out_part
-from models.metrics import calibration_error
-from models.training import fmt_of, pair_examples
+from models.training import pair_examples
 
 BAR_METRICS = ("causal_precision", "causal_recall", "causal_f1", "detection_f1", "sign_accuracy", "e2e_f1",
                "sentence_f1")
@@ -79,7 +80,7 @@ def _documents(spec: str) -> list[tuple[str, str]]:
     """(title, spec of that document alone) for each document a store spec covers."""
     from data.store import Store
 
-    url, annotators, documents = store_filters(spec.partition(":")[2])
+    url, annotators, documents = store_filters(spec_path(spec))
     store = Store(url)
     try:
         docs = [d for d in store.list_documents() if documents is None or d.id in documents]
@@ -103,7 +104,7 @@ def compare(bundles: tuple[str | Path, str | Path], specs: list[str], labels: tu
     result = Comparison(names, tuple(m.model_id for m in models))
     pooled: dict[str, list[PairScores]] = {n: [] for n in names}
     for spec in specs:
-        fmt = fmt_of(spec)
+        fmt = spec_format(spec)
         part, data = common_part(spec, read_dataset(spec), configs)
         for name, model in zip(names, models):
             result.per_source.append({"data": spec, "split": part, "model": name, "model_id": model.model_id,

@@ -10,19 +10,18 @@ work (extract_file) is the same function on every engine; engines only decide wh
 from __future__ import annotations
 
 import glob
-import hashlib
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from data.errors import InputError
+from core.errors import InputError
+from core.hashing import sha256_file
+from core.types import ParsedDocument, PassageRelation
 from data.formats import write_twosix
 from data.ingest import SUPPORTED_SUFFIXES, read_document
-from data.types import ParsedDocument, PassageRelation
 from models.extractor import Extractor, with_relations
 
 
@@ -185,19 +184,20 @@ class CorpusSummary:
 
 
 def run_corpus(sources: list[Path], out: str | Path, engine: Engine, db_url: str | None = None,
-               stream=sys.stderr) -> CorpusSummary:
+               stream=sys.stderr, model_id: str | None = None) -> CorpusSummary:
     """Run engine over the sources OUT does not hold yet, appending each finished file's lines.
 
     Failures of this run go to OUT.failures.jsonl (rewritten each run: a failed file is tried
     again on the next). With db_url every document is imported with its relations as pending
-    suggestions, one transaction per document."""
+    suggestions, one transaction per document, and its sentences are recorded as read by
+    `model_id` (data.model_runs), so Compare scores the model there."""
     out = Path(out)
     done = done_hashes(out)
     todo: list[Source] = []
     skipped = 0
     seen: set[str] = set()
     for path in sources:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()  # a paper is read whole by ingestion anyway
+        digest = sha256_file(path)  # a paper is read whole by ingestion anyway
         if digest in done or digest in seen:
             skipped += 1
             continue
@@ -205,6 +205,7 @@ def run_corpus(sources: list[Path], out: str | Path, engine: Engine, db_url: str
         todo.append(Source(str(path), digest))
     store = None
     if db_url is not None:
+        from data.model_runs import record_runs
         from data.store import Store
 
         store = Store(db_url)
@@ -219,7 +220,10 @@ def run_corpus(sources: list[Path], out: str | Path, engine: Engine, db_url: str
                 if result.error is None:
                     if store is not None:
                         for doc, found in result.documents:
-                            store.import_suggested(doc, found)
+                            doc_id, _ = store.import_suggested(doc, found)
+                            if model_id:
+                                read = {ps.text for ps in doc.sentences}
+                                record_runs(store, model_id, [r.id for r in store.sentences(doc_id) if r.text in read])
                     handle.write("".join(result.lines))
                     handle.flush()
                 else:
@@ -234,16 +238,3 @@ def run_corpus(sources: list[Path], out: str | Path, engine: Engine, db_url: str
             store.close()
     return CorpusSummary(len(todo), skipped, progress.docs, progress.sentences, failures,
                          round(time.perf_counter() - start, 2))
-
-
-def engine_for(name: str, model: str | Path, keep_documents: bool, workers: int | None = None,
-               address: str | None = None) -> Engine:
-    """The engine by name; Ray is imported only when asked for."""
-    if name == "ray":
-        from models.ray_engine import ray_engine
-
-        return ray_engine(model, keep_documents, workers, address)
-    if workers not in (None, 1) or address is not None:
-        raise InputError("--engine local", "runs in this process: --workers and --address need --engine ray")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    return local_engine(model, keep_documents)

@@ -5,11 +5,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from data.readers import split
-from data.types import Direction, LabeledData
+from core.metrics import calibration_error, e2e_scores, pair_scores, sentence_scores, sign_accuracy
+from core.specs import spec_format
+from core.types import Direction, LabeledData
+from data.readers import SENTENCE_FORMATS, data_sha256, split
 from models.classifier import RelationModel
-from models.metrics import calibration_error, e2e_scores, pair_scores, sentence_scores, sign_accuracy
-from models.training import SENTENCE_FORMATS, data_sha256, fmt_of
 
 
 def _round(d: dict) -> dict:
@@ -19,11 +19,11 @@ def _round(d: dict) -> dict:
 def held_out_part(spec: str, data: LabeledData, config: dict, progress: Callable = print
                   ) -> tuple[str, LabeledData]:
     """The part of `data` (read from `spec`) a bundle may be scored on: a dataset the bundle was
-    trained on (same format and sha256, see training.data_sha256) gives its held-out validation
+    trained on (same format and sha256, see data.readers.data_sha256) gives its held-out validation
     split only; any other dataset is scored whole ("all")."""
     digest = data_sha256(spec, data)
     for item in config.get("training_data", []):
-        if digest is not None and item.get("sha256") == digest and item.get("format") == fmt_of(spec):
+        if digest is not None and item.get("sha256") == digest and item.get("format") == spec_format(spec):
             progress(f"{spec} was a training file: scoring its held-out validation split only")
             return "validation", split(data, item["valid_fraction"], item["seed"])[1]
     return "all", data

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
 
 if TYPE_CHECKING:
     from models.classifier import RelationModel

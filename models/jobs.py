@@ -22,8 +22,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from data.errors import InputError
-from models.catalog import trained_root, var_root
+from core.errors import InputError
+from core.paths import var_root
+from core.specs import spec_path
+from models.catalog import trained_root
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 STAGES = (  # (start of a progress message, stage shown, share of the job done when it starts)
@@ -161,7 +163,7 @@ def check_request(job: TrainJob) -> None:
     for spec in job.data:
         if spec.startswith("store:"):
             check_store_size(spec, read_dataset(spec))
-        elif not Path(spec.partition(":")[2]).is_file():
+        elif not Path(spec_path(spec)).is_file():
             raise InputError(spec, "no such file")
 
 

@@ -1,12 +1,12 @@
 """Leave-one-source-out evaluation: train without any text of one source, score end-to-end on it.
 
 Random in-file splits put sibling passages of one document or source on both sides and overstate
-what a model does on new text (ml.md). Here each fold is one source: a SIFT `source` (habitus_ph1,
+what a model does on new text. Here each fold is one source: a SIFT `source` (habitus_ph1,
 atlantic_council, rise, nyt) or a whole TwoSix file (the OSW files). For a fold, every training file
 loses the fold's texts and every text near-identical to one of them (the same sentence inside a
 longer passage, or with other spacing or punctuation, in any file), then the heads (and, with
 `lora`, a LoRA stage of its own) are fitted on the rest and the fold's passages are extracted and
-scored the TwoSix way (models.metrics.e2e_scores: word-overlap matching, sign must agree).
+scored the TwoSix way (core.metrics.e2e_scores: word-overlap matching, sign must agree).
 """
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data.errors import InputError
-from data.readers import read_dataset
-from data.types import LabeledData
+from core.errors import InputError
+from core.metrics import e2e_scores
+from core.names import normalize
+from core.specs import spec_format, spec_path
+from core.types import LabeledData
+from data.readers import SENTENCE_FORMATS, read_dataset
 from models.classifier import HeadSettings, RelationModel, TrainingSet
-from models.metrics import e2e_scores
 
 SIFT_SOURCES = ("habitus_ph1", "atlantic_council", "rise", "nyt")
 NEAR_OVERLAP = 0.9
@@ -29,10 +31,6 @@ NEAR_MIN_WORDS = 6
 """Shorter texts are only ever left out when identical (case, spacing and punctuation ignored):
 a few common words shared say nothing."""
 _WORD = re.compile(r"[a-z0-9]+")
-
-
-def _key(text: str) -> str:
-    return " ".join(text.split()).casefold()
 
 
 def _words(text: str) -> frozenset[str]:
@@ -73,7 +71,7 @@ def sift_sources(path: str | Path) -> dict[str, str]:
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.strip():
             row = json.loads(line)
-            out[_key(row.get("premise", ""))] = str(row.get("source") or "unknown")
+            out[normalize(row.get("premise", ""))] = str(row.get("source") or "unknown")
     return out
 
 
@@ -107,25 +105,25 @@ def make_folds(specs: Sequence[str], sources: Sequence[str] = SIFT_SOURCES, sent
     """A fold per SIFT source named in `sources` and per TwoSix file among specs; each with its
     training set (every file less the fold's texts and their near-identical copies). sentences:
     False leaves the sentence labels out of training (extraction does not use the sentence head)."""
-    from models.training import SENTENCE_FORMATS, add_split, fmt_of
+    from models.training import add_split
 
     read = {spec: read_dataset(spec) for spec in specs}
     folds: list[Fold] = []
     for spec, data in read.items():
-        fmt = fmt_of(spec)
+        fmt = spec_format(spec)
         if fmt == "sift":
-            by_source = sift_sources(spec.partition(":")[2])
+            by_source = sift_sources(spec_path(spec))
             for source in sources:
                 part = LabeledData(name=f"{data.name}:{source}",
-                                   examples=[e for e in data.examples if by_source.get(_key(e.candidate.text)) == source],
-                                   sentences=[s for s in data.sentences if by_source.get(_key(s.text)) == source],
-                                   passages=[p for p in data.passages if by_source.get(_key(p.text)) == source])
+                                   examples=[e for e in data.examples if by_source.get(normalize(e.candidate.text)) == source],
+                                   sentences=[s for s in data.sentences if by_source.get(normalize(s.text)) == source],
+                                   passages=[p for p in data.passages if by_source.get(normalize(p.text)) == source])
                 if not part.passages:
                     known = ", ".join(sorted(set(by_source.values())))
                     raise InputError(spec, f"no passages of source {source!r} (sources here: {known})")
                 folds.append(Fold(source, spec, part))
         elif fmt == "twosix":
-            folds.append(Fold(Path(spec.partition(":")[2]).stem, spec, data))
+            folds.append(Fold(Path(spec_path(spec)).stem, spec, data))
     if not folds:
         raise InputError("--loso", "no source to hold out: give a sift or twosix file")
     for fold in folds:
@@ -135,7 +133,7 @@ def make_folds(specs: Sequence[str], sources: Sequence[str] = SIFT_SOURCES, sent
             drop = near_identical(held, texts)
             fold.left_out[spec] = len(drop)
             kept = _keep(data, drop)
-            fmt = fmt_of(spec)
+            fmt = spec_format(spec)
             if not sentences and fmt in SENTENCE_FORMATS:
                 kept = LabeledData(name=kept.name, examples=kept.examples, passages=kept.passages)
             add_split(fold.train, kept, fmt, granular, states)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import ray
 
+from core.paths import ROOT
 from models.corpus import FileResult, Source, extract_file, one_line
 
-REPO = Path(__file__).resolve().parent.parent
 IN_FLIGHT = 2
 """Files queued per worker: one running, one waiting, so a worker never idles on the driver."""
 OBJECT_STORE_BYTES = 256 * 2**20
@@ -54,7 +54,7 @@ class RayEngine:
 
     def _start(self) -> bool:
         """Connect (or start a local Ray); True when this run started it and must stop it."""
-        env = {"env_vars": {"PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        env = {"env_vars": {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
                             "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),
                             "TRANSFORMERS_OFFLINE": os.environ.get("TRANSFORMERS_OFFLINE", "1"),
                             "TOKENIZERS_PARALLELISM": "false"}}

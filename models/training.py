@@ -16,18 +16,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data.errors import InputError
-from data.readers import read_dataset, split, text_keys, without_texts
-from data.types import Direction, LabeledData, LabeledExample
-from models.classifier import HeadSettings, RelationModel, TrainingSet, passage_examples
+from core.errors import InputError
+from core.specs import spec_format
+from core.types import LabeledData, LabeledExample
+from data.readers import SENTENCE_FORMATS, data_sha256, read_dataset, split, text_keys, without_texts
+from embedding import DEFAULT_PARTS
+from models.bundle import save_bundle
+from models.classifier import CLASSES, HeadSettings, RelationModel, TrainingSet, passage_examples
 
 log = logging.getLogger(__name__)
 
 LICENSES = {"semeval2010": "CC BY 3.0", "cnc": "CC0 1.0", "twosix": "MIT", "sift": "MIT",
             "store": "the annotators' own labels"}
-SENTENCE_FORMATS = ("cnc", "twosix", "sift", "store")
-"""Formats whose sentence label means "this sentence states a causal relation". SemEval's labels
-only the marked pair, so its "Other" sentences may well be causal: they do not train that head."""
 
 
 @dataclass
@@ -66,7 +66,7 @@ class TrainSettings:
     """LoRA trains on pairs from texts up to this length: a batch pads to its longest text, and one
     long multi-sentence passage made a step 20x slower."""
     layers: int = 4
-    parts: tuple[str, ...] = ("sentence", "a", "b", "a*b", "a-b")
+    parts: tuple[str, ...] = DEFAULT_PARTS
     marked: bool = False
     """Read each candidate as its own text with A and B wrapped in markers (embedding.pooling.mark),
     in the LoRA stage and in the heads alike: every token's vector then knows which pair is asked
@@ -90,36 +90,16 @@ class TrainSettings:
         return self.lora_seeds or (self.seed,)
 
 
-def file_sha256(path: str) -> str | None:
-    p = Path(path)
-    if not p.is_file():
-        return None
-    return hashlib.sha256(p.read_bytes()).hexdigest()
-
-
-def fmt_of(spec: str) -> str:
-    return spec.partition(":")[0]
-
-
 MIN_STORE_RELATIONS = 20
 """Fewest human relations a store's labels (the gold set, or the annotators chosen) must hold to
 train on: below that a 20 % validation split holds a handful of them, too few to say anything,
 and the heads' cross-validation folds may lack a class."""
 
 
-def data_sha256(spec: str, data: LabeledData) -> str | None:
-    """What identifies a dataset for "was this trained on?": the file's sha256, or for the store
-    (a database that changes with every label) a sha256 of the labelled passages read from it."""
-    if fmt_of(spec) != "store":
-        return file_sha256(spec.partition(":")[2])
-    rows = [[p.text, [[r.src, r.tgt, r.sign] for r in p.relations]] for p in data.passages]
-    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
-
-
 def check_store_size(spec: str, data: LabeledData) -> None:
     """Refuse store labels with fewer than MIN_STORE_RELATIONS relations (InputError)."""
     n = sum(len(p.relations) for p in data.passages)
-    if fmt_of(spec) == "store" and n < MIN_STORE_RELATIONS:
+    if spec_format(spec) == "store" and n < MIN_STORE_RELATIONS:
         raise InputError(spec, f"holds {n} labelled relations; training needs at least {MIN_STORE_RELATIONS}")
 
 
@@ -164,7 +144,7 @@ def training_set(datasets: Sequence[LabeledData]) -> TrainingSet:
     """A TrainingSet from already-split LabeledData (format read from the name "FORMAT:...")."""
     train = TrainingSet()
     for data in datasets:
-        add_split(train, data, data.name.partition(":")[0])
+        add_split(train, data, spec_format(data.name))
     return train
 
 
@@ -184,7 +164,7 @@ def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Ca
     splits = {spec: split(data, valid_fraction, seed) for spec, data in read.items()}
     in_valid = set().union(*(text_keys(va) for _, va in splits.values()))
     for spec in specs:
-        fmt, data = fmt_of(spec), read[spec]
+        fmt, data = spec_format(spec), read[spec]
         tr, va = splits[spec]
         dropped = len(text_keys(tr) & in_valid)
         if dropped:
@@ -192,7 +172,7 @@ def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Ca
             progress(f"{spec}: {dropped} training texts left out, being in another file's validation split")
         exs = add_split(train, tr, fmt, granular, states)
         valid[spec] = (fmt, va)
-        labels = Counter(CLASS_NAMES[int(e.label)] for e in exs)
+        labels = Counter(CLASSES[int(e.label)] for e in exs)
         summary.append({"spec": spec, "format": fmt, "name": data.name, "sha256": data_sha256(spec, data),
                         "license": LICENSES.get(fmt), "valid_fraction": valid_fraction, "seed": seed,
                         "train": {"pairs": dict(labels), "sentences": len(tr.sentences), "passages": len(tr.passages)},
@@ -215,9 +195,6 @@ def held_out_texts(train: TrainingSet, fraction: float, seed: int) -> frozenset[
                      if int.from_bytes(hashlib.sha256(f"{seed}\0{t}".encode()).digest()[:4], "big") < bar)
 
 
-CLASS_NAMES = {int(Direction.NONE): "none", int(Direction.A_TO_B): "A->B", int(Direction.B_TO_A): "B->A"}
-
-
 def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[str], progress: Callable = print
                   ) -> Path:
     """LoRA on a seeded sample of the training pairs; early stopping on another slice of them.
@@ -229,7 +206,7 @@ def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[s
     """
     import random
 
-    from embedding.backbones import cache_root
+    from core.paths import cache_root
     from embedding.pooling import PoolingConfig
     from finetune.lora import LoraSettings, soup_adapters, train_lora
 
@@ -319,6 +296,6 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
     if loso:
         model.info["loso"] = loso
     progress(f"saving the bundle to {out}")
-    model.save(out)
+    save_bundle(model, out)
     embedder.set_params(adapter=str(Path(out) / "adapter") if adapter else None, cache_dir=None)
     return model

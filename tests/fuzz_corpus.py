@@ -16,7 +16,7 @@ from functools import cache
 
 from sqlalchemy import func, select
 
-from data.errors import InputError
+from core.errors import InputError
 from data.ingest import read_document
 from data.schema import ActionT, AnnotatorT, ConceptT, DocumentT, RelationT, SentenceStatusT, SentenceT, SuggestionT
 from data.store import Store

@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import random
 
-from data.spans import find_span
+from core.spans import find_span
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
 
 CAUSES = ["heavy rain", "air pollution", "chronic stress", "long drought", "new fertilizer", "warm water",
           "noise exposure", "overfishing", "road salt", "forest loss"]

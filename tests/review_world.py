@@ -2,8 +2,8 @@
 LLM block, as rows in a real store. Every number the tests expect is derived from it by hand."""
 from __future__ import annotations
 
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
 
 REEF = ["Warmer water reduces coral cover on the reef.",
         "Fishing pressure lowers parrotfish numbers.",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, text
 
+from core.errors import InputError
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
 from data.accounts import Accounts, hash_password, verify_password
-from data.errors import InputError
 from data.roles import Actor, NotAllowed
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
 
 
 @pytest.fixture

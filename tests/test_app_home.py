@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from app_server import app_test
+from core.types import ParsedDocument, ParsedSentence
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence
 
 PAPER = b"Warm water lowers cod recruitment. Heavy fishing pressure raises adult mortality."
 

@@ -6,9 +6,9 @@ import re
 import pytest
 
 from app_server import app_test
-from data.labeling import apply_table_edits, word_spans
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
+from workspace.labeling import apply_table_edits, word_spans
 
 S1 = "Offshore wind farms reduce the fishing effort of local trawlers."
 S2 = "Warmer water increases the growth of algae."

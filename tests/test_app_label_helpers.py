@@ -1,16 +1,18 @@
-"""Unit tests for the Label page's logic (data.labeling, data.suggest, data.uploads, data.samples)."""
+"""Unit tests for the Label page's logic (workspace.labeling, workspace.suggest, data.uploads, workspace.samples)."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from data.labeling import (
+from app.markup import escape_markdown, highlight
+from core.types import ParsedDocument, ParsedSentence
+from data.store import Store
+from data.uploads import import_uploads
+from workspace.labeling import (
     Pick,
     advance_pick,
     concept_chips,
-    escape_markdown,
-    highlight,
     next_unlabeled,
     order_positions,
     pick_from_span,
@@ -20,9 +22,8 @@ from data.labeling import (
     word_chip_step,
     word_spans,
 )
-from data.samples import ensure_sample
-from data.store import Store
-from data.suggest import (
+from workspace.samples import ensure_sample
+from workspace.suggest import (
     SuggestionSource,
     best_source,
     llm_source,
@@ -31,8 +32,6 @@ from data.suggest import (
     suggest_missing,
     suggestions_from_llm_block,
 )
-from data.types import ParsedDocument, ParsedSentence
-from data.uploads import import_uploads
 
 TEXT = "Offshore wind farms reduce the catch of local trawlers."
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app_server import app_test
+from core.types import ParsedDocument, ParsedSentence
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence
 from models.bundle import read_config
 
 pytestmark = pytest.mark.slow
@@ -43,8 +43,8 @@ def test_the_opened_sentence_gets_its_suggestions_and_no_session_asks_twice(tiny
     (a new session) does not ask the model again, even about a sentence it had nothing for."""
     import threading
 
-    from data.suggest import WARM_UP
     from models.classifier import RelationModel
+    from workspace.suggest import WARM_UP
 
     monkeypatch.setenv("FUZZYMAP_MODEL", str(tiny_model))
     store = Store(str(db))
@@ -79,7 +79,7 @@ def test_a_model_source_takes_the_model_stack_out_of_the_collectors_way(tiny_mod
     """Full garbage collections on the Label page walked the whole model stack (0.1-0.4 s each)."""
     import gc
 
-    from data.suggest import model_source
+    from workspace.suggest import model_source
 
     gc.unfreeze()
     model_source(str(tiny_model))

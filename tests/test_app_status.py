@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from app_server import app_test, table
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
 
 TEXTS = ["Drought lowers crop yields.", "The farm sits on a hill.", "Irrigation raises crop yields."]
 

@@ -6,13 +6,13 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app_server import app_test
-from data.agreement import store_agreement
+from core.errors import InputError
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
 from data.assignments import (
     assign, assignments, describe_ranges, overlap_sentences, queue, split_plan, unassign,
 )
-from data.errors import InputError
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
+from workspace.agreement import store_agreement
 
 
 def _doc(store: Store, name: str, n: int) -> int:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from app_server import browser_page, chromium, require_chromium, running_app, wait_idle
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
 from data.accounts import Accounts
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
 from test_browser_label import _table_cell
 
 pytestmark = pytest.mark.browser

@@ -10,9 +10,9 @@ import json
 import pytest
 
 from app_server import browser_page, chromium, require_chromium, running_app, wait_idle
+from core.types import PassageRelation
 from data.ingest import read_document
 from data.store import Store
-from data.types import PassageRelation
 
 pytestmark = pytest.mark.browser
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from app_server import browser_page, chromium, require_chromium, running_app, wait_idle, wait_interactive
+from core.types import ParsedDocument, ParsedSentence
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence
 
 pytestmark = pytest.mark.browser
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from app_server import require_chromium, running_app, wait_idle, wait_interactive
+from core.types import ParsedDocument, ParsedSentence
 from data.assignments import assign
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence
 from test_browser_label import browser, page  # noqa: F401  (fixtures: one Chromium, a fresh page per test)
 from test_export_annotators import three_annotators
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.corpus import BROKEN, comparable, write_corpus
-from data.errors import InputError
+from core.errors import InputError
 from models.corpus import done_hashes, expand_sources, failures_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +87,10 @@ def test_broken_files_are_reported_the_rest_extracted_and_a_rerun_skips_all(tmp_
         for d in docs:
             pending = store.suggestions(document_id=d.id)
             assert len(pending) == by_name[d.filename] and all(s.model_id == lines[0]["model_id"] for s in pending)
+        from data.model_runs import runs_by_model
+
+        # every sentence counts as read by the model, also those it proposed nothing for (Compare)
+        assert runs_by_model(store) == {lines[0]["model_id"]: {s.id for d in docs for s in store.sentences(d.id)}}
     finally:
         store.close()
 

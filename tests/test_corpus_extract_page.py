@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from data.extraction import read_uploads, run_uploads, runs_by_batch
 from data.store import Store
-from data.suggest import llm_source
+from workspace.extraction import read_uploads, run_uploads, runs_by_batch
+from workspace.suggest import llm_source
 from tests.app_server import app_test, table
 
 PAPER_A = b"Heavy rain caused river floods in the valley. The survey ran for three years.\n"

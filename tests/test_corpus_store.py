@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from data.errors import InputError
+from core.errors import InputError
+from core.types import PassageRelation
 from data.ingest import read_document
 from data.store import Store
-from data.types import PassageRelation
 
 PAPER = b"Heavy rain caused river floods in the valley.\n\nAir pollution leads to lung disease.\n"
 

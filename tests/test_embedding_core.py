@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from data.types import Candidate, LabeledExample, Direction
+from core.types import Candidate, LabeledExample, Direction
 from embedding.backbones import clear_backbones, load_backbone, load_base_model, merge_lora
 from embedding.cache import EmbeddingCache
 from embedding.features import CandidateEmbedder

@@ -9,10 +9,11 @@ import json
 import pytest
 
 from app_server import app_test
-from data.errors import InputError
-from data.exporting import stored_relation_count
-from data.store import Store, main
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
+from core.errors import InputError
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
+from data.store import Store
+from data.store.cli import main
+from workspace.exporting import stored_relation_count
 
 TEXTS = ["Dredging raises turbidity.", "Turbidity lowers seagrass growth.", "Nothing causal here."]
 
@@ -87,7 +88,7 @@ def test_export_page_gold_only(db):
 
 
 def test_file_name_says_whose(store):
-    from data.exporting import file_name
+    from workspace.exporting import file_name
 
     docs = store.export_documents(annotators=["gold"])
     assert file_name(docs, "twosix", ["gold"]) == "bay_gold.json"

@@ -47,7 +47,7 @@ def test_pipe_equals_the_reference_path_for_any_batch_size():
 def test_cli_help_and_the_default_engine_import_no_ml_stack_and_never_ray():
     probe = ("import sys, runpy; sys.argv = ['models', '--help']\n"
              "try:\n    runpy.run_module('models', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-             "import models.corpus, data.extraction, data.suggest\n"
+             "import models.corpus, workspace.extraction, workspace.suggest\n"
              "heavy = sorted(m for m in ('torch', 'sklearn', 'spacy', 'transformers', 'ray') if m in sys.modules)\n"
              "print('HEAVY', heavy)")
     run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)

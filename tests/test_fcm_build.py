@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from data.errors import InputError
-from data.types import Evidence
+from core.errors import InputError
+from core.types import Evidence
 from fcm.build import EvidenceFilter, FuzzyMap, build_map, resolve
 from fcm.normalize import suggest_merges
 

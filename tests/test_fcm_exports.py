@@ -6,8 +6,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from data.errors import InputError
-from data.types import Evidence
+from core.errors import InputError
+from core.types import Evidence
 from fcm.build import FuzzyMap, build_map
 from fcm.exports import (
     draw_map, nearest_term, read_mental_modeler_csv, to_fcmpy, to_json_dict, write_fcmpy_json,

@@ -1,7 +1,7 @@
 """The functions the map page calls: sub-maps, agraph style data, evidence, scenario deltas."""
 import pytest
 
-from data.types import Evidence
+from core.types import Evidence
 from fcm.build import build_map
 from fcm.view import (
     SIGN_COLOURS, TYPE_COLOURS, agraph_elements, evidence_for_concept, run_scenario, top_by_centrality,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from data.types import Candidate, Direction, LabeledExample
+from core.types import Candidate, Direction, LabeledExample
 from embedding.backbones import clear_backbones, load_backbone
 from embedding.pooling import PoolingConfig, encode_candidates
 from finetune import lora

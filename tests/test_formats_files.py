@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from data.errors import InputError
+from core.errors import InputError
+from core.types import Mark, ParsedDocument, ParsedSentence, PassageRelation
 from data.formats import read_jsonl, read_twosix, write_jsonl, write_relations_csv, write_twosix
 from data.store import Store
-from data.types import Mark, ParsedDocument, ParsedSentence, PassageRelation
 
 META_A = {"title": "Seabirds and turbines", "authors": "Roe, Ann; Poe, Ben", "year": 2019}
 META_B = {"title": "Ferry noise", "authors": "Moe, Cy", "year": "2022"}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from app_server import app_test
-from data.store import Store, main
+from data.store import Store
+from data.store.cli import main
 from data.uploads import default_owner, import_uploads, parse_uploads
 
 TWOSIX = json.dumps([

@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from data.errors import InputError
+from core.errors import InputError
 from data.ingest import document_text, read_document
 
 A4_HEIGHT = 842.0

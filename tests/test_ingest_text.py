@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 import data.ingest as ingest
-from data.errors import InputError
+from core.errors import InputError
 from data.ingest import document_text, read_document, read_path
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "samples" / "offshore_wind_fisheries.md"
+SAMPLE = Path(__file__).resolve().parent.parent / "workspace" / "samples" / "offshore_wind_fisheries.md"
 
 
 def only(name: str, content: bytes):

@@ -10,10 +10,10 @@ import random
 import pytest
 from sqlalchemy import select
 
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
 from data.formats import read_jsonl, write_jsonl
 from data.schema import AnnotatorT, DocumentT, RelationT, SentenceStatusT, SentenceT, SuggestionT
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
 
 WORDS = ["kelp", "cod", "seals", "turbines", "noise", "plaice", "sand", "heat", "crabs", "terns"]
 ANNOTATORS = ["ann", "bob", "Çelik", "李"]

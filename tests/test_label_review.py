@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from test_app_label import S1, _label, _rows, store  # noqa: F401  (the Label page's store fixture)
 
-from data.agreement import GOLD, adjudicate, conflicts
-from data.labeling import concept_chips, stable_chips
-from data.types import PassageRelation
+from core.matching import conflicts
+from core.types import PassageRelation
+from workspace.agreement import GOLD, adjudicate
+from workspace.labeling import concept_chips, stable_chips
 
 
 def _chips(text: str) -> list[str]:

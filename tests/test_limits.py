@@ -11,7 +11,7 @@ import zipfile
 import pytest
 
 import data.ingest as ingest
-from data.errors import InputError
+from core.errors import InputError
 from data.ingest import read_document, read_path
 
 DOCX_XML = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'

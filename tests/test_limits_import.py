@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-import data.store as store_module
+import data.store.store as store_module
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
 from data.schema import ActionT, DocumentT, RelationT, SentenceT
-from data.store import Store, main
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
+from data.store import Store
+from data.store.cli import main
 from data.uploads import import_uploads
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,8 +74,8 @@ def test_a_failed_batch_leaves_nothing_behind(tmp_path, monkeypatch):
 
 KILLED_IMPORT = """
 import os, sys
-import data.store as m
-from data.types import ParsedDocument, ParsedSentence
+import data.store.store as m
+from core.types import ParsedDocument, ParsedSentence
 m.IMPORT_BATCH = 10
 original = m.Store._add_sentences
 def die(self, s, doc_id, doc, start, annotator):

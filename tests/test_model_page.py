@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from data.errors import InputError
+from core.errors import InputError
+from core.paths import DEFAULT_BUNDLE
 from data.readers import read_dataset, store_filters, store_spec
 from data.settings import ACTIVE_MODEL, active_model, set_setting
 from data.store import Store
-from data.suggest import DEFAULT_BUNDLE, bundle_path
+from workspace.suggest import bundle_path
 from model_page_world import gold_store
-from models.bundle import read_config
 from models import jobs
+from models.bundle import read_config
 from models.catalog import card, check_bundle, display_rows, list_bundles
 from models.training import MIN_STORE_RELATIONS, check_store_size
 
@@ -73,7 +74,7 @@ def test_store_filters_pick_annotators_and_documents(tmp_path):
     assert read_dataset(store_spec(url, ["gold"], [2])).passages == []  # the unlabelled paper
     ann = store.list_documents()[0].id
     sid = store.sentences(ann)[0].id
-    from data.types import PassageRelation
+    from core.types import PassageRelation
 
     text = store.sentence(sid).text
     store.add_relation(sid, PassageRelation(text.split()[1], text.split()[-1].rstrip("."), 1, annotator="ann"))
@@ -262,8 +263,8 @@ def test_comparison_matches_the_cli_and_plots_export_as_png(trained, tmp_path):
 
 
 def test_a_training_file_is_compared_on_its_held_out_split_only(trained):
-    from models.comparison import common_part
     from models.bundle import read_config
+    from models.comparison import common_part
 
     spec, tuned = trained
     data = read_dataset(spec)

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from data.errors import InputError
-from models.bundle import MANIFEST, load_bundle, read_config, redact, sha256_file, upgrade_bundle
+from core.errors import InputError
+from core.hashing import sha256_file
+from data.readers import read_dataset
+from models.bundle import MANIFEST, load_bundle, read_config, redact, save_bundle, upgrade_bundle
 from models.classifier import HeadSettings, RelationModel
 from models.training import training_set
-from data.readers import read_dataset
 from tests.models_fixtures import semeval_file, twosix_file
 
 DEFAULT = Path(__file__).resolve().parent.parent / "models" / "default"
@@ -32,7 +33,7 @@ def bundle(tmp_path_factory) -> Path:
     model.info["validation"] = {SECRET: {"e2e_f1": 0.5}}
     model.info["loso"] = {"folds": {"rise": {"e2e_f1": 0.25, "precision": 0.3, "recall": 0.2}}, "mean_e2e_f1": 0.25,
                           "settings": {"backbone": None}}
-    return model.save(d / "model")
+    return save_bundle(model, d / "model")
 
 
 def copy_of(src: Path, tmp_path: Path) -> Path:
@@ -189,4 +190,4 @@ def test_v1_bundle_loads_and_upgrades_to_v2_predicting_the_same(v1: Path, tmp_pa
     with pytest.raises(InputError, match="version 2 already"):
         upgrade_bundle(out, tmp_path / "again")
     # a model saved afresh gets an id from its own files
-    assert new.save(tmp_path / "resaved") and new.model_id != old.model_id
+    assert save_bundle(new, tmp_path / "resaved") and new.model_id != old.model_id

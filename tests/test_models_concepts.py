@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from core.types import Candidate, Direction, ParsedDocument, ParsedSentence, PassageRelation
 from data.formats import write_twosix
-from data.types import Candidate, Direction, ParsedDocument, ParsedSentence, PassageRelation
 from models.candidates import combine_sign, concept_spans, make_candidates, name_and_direction
 from models.classifier import Prediction, passage_examples, relations_from
 

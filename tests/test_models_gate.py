@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from data.types import Candidate, Direction, PassageRelation
+from core.types import Candidate, Direction, PassageRelation
 from models.classifier import HeadSettings, Prediction, RelationModel, TrainingSet, passage_examples, relations_from
 from tests.models_fixtures import CAUSAL_AB, CAUSES, DECREASE, EFFECTS, NEUTRAL
 

@@ -7,7 +7,7 @@ import random
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from data.types import Candidate, Direction, LabeledExample
+from core.types import Candidate, Direction, LabeledExample
 from models.classifier import HeadSettings, RelationModel, TrainingSet
 from models.training import held_out_texts
 

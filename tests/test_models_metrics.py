@@ -4,10 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from data.types import Candidate, Direction, LabeledData, LabeledExample, LabeledSentence, ParsedSentence, PassageRelation
-from models.classifier import Prediction, relations_from
-from models.evaluate import evaluate_data
-from models.metrics import (
+from core.metrics import (
     calibration_error,
     count_matches,
     e2e_scores,
@@ -15,6 +12,9 @@ from models.metrics import (
     sentence_scores,
     sign_accuracy,
 )
+from core.types import Candidate, Direction, LabeledData, LabeledExample, LabeledSentence, ParsedSentence, PassageRelation
+from models.classifier import Prediction, relations_from
+from models.evaluate import evaluate_data
 
 
 def test_pair_scores_by_hand():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from data.types import Candidate
+from core.types import Candidate
 from models.classifier import HeadSettings, PathCues, RelationModel, feature_union
 
 
@@ -48,11 +48,11 @@ def test_the_block_is_in_the_pair_features_only_when_asked_for():
 
 
 def test_a_bundle_with_the_block_predicts_the_same_after_loading(tmp_path):
-    from models.bundle import load_bundle, read_config
+    from models.bundle import load_bundle, read_config, save_bundle
     from tests.test_models_gate import PASSAGES, _training_set
 
     model = RelationModel(None, HeadSettings(c_grid=(1.0,), path=True)).fit(_training_set(), progress=lambda _: None)
-    model.save(tmp_path / "m")
+    save_bundle(model, tmp_path / "m")
     assert "path" in read_config(tmp_path / "m")["heads"]["pair"]["blocks"]
     loaded = load_bundle(tmp_path / "m")
     assert "path" in dict(loaded.pair_[0].transformer_list)

@@ -10,8 +10,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from data.errors import InputError
-from data.types import Direction
+from core.errors import InputError
+from core.types import Direction
 from models.bundle import load_bundle, read_config
 from models.candidates import make_candidates_batch
 from models.classifier import HeadSettings
@@ -87,7 +87,7 @@ def test_extract_spans_point_into_the_sentence(trained):
 
 def test_predictions_learn_direction(trained):
     model, _ = trained
-    from data.types import Candidate
+    from core.types import Candidate
 
     text = "The crop failure was caused by long drought in the valley."
     a, b = (4, 16), (31, 43)

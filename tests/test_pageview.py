@@ -9,7 +9,7 @@ import pytest
 from data.ingest import read_document
 from data.pageview import HIGHLIGHT, render_page, sentence_page
 from data.store import Store
-from data.suggest import suggest_missing
+from workspace.suggest import suggest_missing
 from test_pdf_layout import label, two_column_page_with_middle_float
 
 
@@ -50,8 +50,14 @@ def test_a_right_column_sentence_is_highlighted_over_its_own_text(url):
     store.close()
 
 
-@pytest.mark.parametrize("rotation", [0, 180])  # reportlab's quarter turns render blank in pdfium
-def test_the_highlight_follows_a_page_rotated_for_display(rotation, tmp_path):
+COD = "Cod landings fell after the closure of the bay."
+SEALS = "Seals ate more herring in the cold winter."
+
+
+def turned_pdf(rotation: int, lines: list[tuple[float, float, str]]) -> bytes:
+    """One A4 page shown turned by `rotation` (/Rotate), with text drawn upright in the unturned
+    page: reportlab then makes the media box landscape for a quarter turn (842 x 595 pt), so the
+    lines sit inside 595 pt of height."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
@@ -59,18 +65,44 @@ def test_the_highlight_follows_a_page_rotated_for_display(rotation, tmp_path):
     c = canvas.Canvas(buf, pagesize=A4, invariant=1)
     c.setPageRotation(rotation)
     c.setFont("Helvetica", 10)
-    c.drawString(72, 700, "Cod landings fell after the closure of the bay.")
+    for x, y, text in lines:
+        c.drawString(x, y, text)
     c.showPage()
     c.save()
+    return buf.getvalue()
+
+
+def dark_pixels(image):
+    """(x, y) of every clearly dark pixel."""
+    import numpy as np
+
+    ys, xs = np.nonzero(np.asarray(image.convert("L")) < 128)
+    return list(zip(xs.tolist(), ys.tolist()))
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_the_highlight_follows_a_page_rotated_for_display(rotation, tmp_path):
+    lines = [(72, 400, COD), (300, 200, SEALS)]
     store = Store(f"sqlite:///{tmp_path / 'r.db'}")
-    (doc_id,) = store.import_documents(read_document("turned.pdf", buf.getvalue()))
-    (row,) = store.sentences(doc_id)
-    view = sentence_page(store, doc_id, row.id, width=600)
+    (doc_id,) = store.import_documents(read_document("turned.pdf", turned_pdf(rotation, lines)))
+    rows = store.sentences(doc_id)
+    assert [r.text for r in rows] == [COD, SEALS]
     plain, turned = render_page(store.document_pdf(doc_id), 1, 600)
-    assert turned == rotation and len(view.boxes) == 1
-    assert dark_share(plain, view.boxes[0]) > 0.05
-    x0, y0, x1, y1 = view.boxes[0]
-    assert (x1 - x0 > y1 - y0) == (rotation in (0, 180))  # the line runs across or down the image
+    assert turned == rotation
+    for row, line in zip(rows, lines):
+        view = sentence_page(store, doc_id, row.id, width=600)
+        assert view is not None and len(view.boxes) == 1 and view.size == plain.size
+        x0, y0, x1, y1 = view.boxes[0]
+        assert (x1 - x0 > y1 - y0) == (rotation in (0, 180))  # the line runs across or down the image
+        # The box holds the sentence's own ink: every dark pixel of a page with only this line
+        # (same place, same turn), and on the full page no ink of the other line.
+        alone, _ = render_page(turned_pdf(rotation, [line]), 1, 600)
+        ink = dark_pixels(alone)
+        assert len(ink) > 200
+        inside = sum(x0 <= x <= x1 and y0 <= y <= y1 for x, y in ink)
+        assert inside >= 0.98 * len(ink)
+        others = set(dark_pixels(plain)) - set(ink)
+        assert others and not any(x0 <= x <= x1 and y0 <= y <= y1 for x, y in others)
     store.close()
 
 

@@ -5,10 +5,8 @@ import json
 
 import pytest
 
-from data.errors import InputError
-from data.readers import FORMATS, read_dataset, split, strip_tags
-from data.store import Store
-from data.types import (
+from core.errors import InputError
+from core.types import (
     Candidate,
     Direction,
     LabeledData,
@@ -18,6 +16,8 @@ from data.types import (
     ParsedSentence,
     PassageRelation,
 )
+from data.readers import FORMATS, read_dataset, split, strip_tags
+from data.store import Store
 
 SEMEVAL = (
     '1\t"The <e1>drought</e1> caused a sharp <e2>crop failure</e2> last year."\r\n'

@@ -1,11 +1,10 @@
-"""data.agreement on cases computed by hand (the arithmetic is in the comments)."""
+"""workspace.agreement on cases computed by hand (the arithmetic is in the comments)."""
 import pytest
 
-from data.agreement import (
-    PRF, Rel, agreement, as_rel, cohen_kappa, concepts_match, fmt_measure, match_relations, relations_match,
-    score, sentence_system_rows,
-)
-from data.types import PassageRelation
+from core.matching import Rel, as_rel, concepts_match, match_relations, relations_match
+from core.metrics import PRF, agreement, cohen_kappa, fmt_measure, score
+from core.types import PassageRelation
+from workspace.agreement import sentence_system_rows
 
 
 def R(src, tgt, sign=1, src_span=None, tgt_span=None):

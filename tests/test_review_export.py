@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from data.exporting import EXPORT_FORMATS, counts, export_text, file_name, stored_relation_count
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
 from data.formats import read_jsonl, read_twosix
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
+from workspace.exporting import EXPORT_FORMATS, counts, export_text, file_name, stored_relation_count
 
 TEXTS = ["Dredging raises turbidity in the bay.",
          "Turbidity lowers seagrass growth and seagrass growth lowers turbidity.",

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data.agreement import GOLD
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
 from fcm.view import SIGN_COLOURS
+from workspace.agreement import GOLD
 from tests.app_server import app_test, graph, table
 from tests.review_world import build_world
 

@@ -10,20 +10,21 @@ import json
 
 import pytest
 
-from data.agreement import (
+from core.types import ParsedSentence, PassageRelation
+from data.store import Store
+from fcm.simulate import parse_clamp_value
+from fcm.view import run_scenario
+from workspace.agreement import (
     GOLD, adjudicate, adopt_agreed, describe, mismatch_rows, score_systems, shared_documents, store_agreement,
     system_outputs,
 )
-from data.extraction import extract, preview_map, relation_rows, send_to_labeling
-from data.mapview import (
+from workspace.extraction import extract, preview_map, relation_rows, send_to_labeling
+from data.model_runs import record_runs
+from workspace.mapview import (
     CLAMP_CHOICES, DOWNLOADS, MapQuery, delta_rows, evidence_rows, label_position, load_map, map_file,
     merge_suggestions, metrics_tables, who_said,
 )
-from data.store import Store
-from data.suggest import llm_source
-from data.types import ParsedSentence, PassageRelation
-from fcm.simulate import parse_clamp_value
-from fcm.view import run_scenario
+from workspace.suggest import llm_source
 from tests.review_world import GPT_KELP, KELP, REEF, build_world, label, paper
 
 @pytest.fixture
@@ -83,10 +84,15 @@ def test_llm_and_model_systems_scored(world):
     assert gpt.total.f1 == pytest.approx(4 / 7)
     assert gpt.groups[reef_id].as_dict()["tp"] == 1 and gpt.groups[reef_id].n_gold == 2
     assert (gpt.groups[kelp_id].tp, gpt.groups[kelp_id].n_pred, gpt.groups[kelp_id].n_gold) == (1, 2, 1)
-    # m1 covers the reef only: s1 ("pressure" ~ "fishing pressure", "numbers" ~ "parrotfish numbers") and
-    # s2 hit; s0 missed. TP 2, predicted 2, reference 3 -> P = 1, R = 2/3
+    # m1 has no recorded run: it covers the two sentences it proposed for, reef s1 ("pressure" ~
+    # "fishing pressure", "numbers" ~ "parrotfish numbers") and s2, both hits: TP 2 of 2 and 2
     m1 = res["model:m1"]
-    assert (m1.total.tp, m1.total.n_pred, m1.total.n_gold) == (2, 2, 3)
+    assert (m1.total.tp, m1.total.n_pred, m1.total.n_gold, m1.n_sentences) == (2, 2, 2, 2)
+    # Recorded as run on the whole reef, m1 is scored on s0 too, where it missed: reference 3 -> R = 2/3
+    assert record_runs(store, "m1", r) == len(r) and record_runs(store, "m1", r) == 0
+    m1 = score_systems(store, "ann")["model:m1"]
+    assert (m1.total.tp, m1.total.n_pred, m1.total.n_gold, m1.n_sentences) == (2, 2, 3, 4)  # s0-s3
+    assert gpt.n_sentences == 5  # ann judged 6 (reef s0-s3, kelp k0, k1); GPT has no block on s2
     # exact matching: no GPT text equals ann's -> TP 0
     assert score_systems(store, "ann", mode="exact")["llm:GPT"].total.tp == 0
     sentences = {s.id: s for d in (reef_id, kelp_id) for s in store.sentences(d)}
@@ -159,7 +165,7 @@ def test_map_downloads(world):
 
 
 def test_extract_preview_and_send_to_labeling(tmp_path):
-    """The LLM-block source is a real suggestion source (data.suggest): it proposes the block's relations."""
+    """The LLM-block source is a real suggestion source (workspace.suggest): it proposes the block's relations."""
     store = Store(f"sqlite:///{tmp_path / 'x.db'}")
     doc = paper("kelp.txt", KELP, GPT_KELP)
     doc.sentences.append(ParsedSentence("Doe J. 2020. Kelp. Marine Notes 3.", is_reference=True,

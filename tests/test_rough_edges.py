@@ -7,8 +7,8 @@ import sys
 import tomllib
 
 from app_server import ROOT, app_test
+from core.types import ParsedDocument, ParsedSentence
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence
 from fcm.__main__ import main as fcm_main
 
 
@@ -61,8 +61,8 @@ def test_no_deploy_button():
 
 
 def test_no_none_shown_for_a_label_without_page_or_score(db):
-    from data.mapview import MapQuery, evidence_rows, load_map
-    from data.types import PassageRelation
+    from core.types import PassageRelation
+    from workspace.mapview import MapQuery, evidence_rows, load_map
 
     store = Store(str(db))
     (doc,) = store.import_documents([ParsedDocument("cod.txt", "cod", [ParsedSentence("Warm water lowers cod.")])])
@@ -78,8 +78,8 @@ def test_no_none_shown_for_a_label_without_page_or_score(db):
 
 
 def test_scenario_bars_in_the_maps_sign_colours(db):
-    from data.mapview import SCENARIO_SERIES, scenario_bars
     from fcm.view import SIGN_COLOURS
+    from workspace.mapview import SCENARIO_SERIES, scenario_bars
     from review_world import build_world
 
     store = Store(str(db))

@@ -9,10 +9,13 @@ import threading
 import pytest
 from sqlalchemy import create_engine
 
-from data.errors import InputError
+from core.errors import InputError
+from core.types import STATUSES
+from core.types import Evidence, ParsedDocument, ParsedSentence, PassageRelation
 from data.schema import SCHEMA_VERSION
-from data.store import DEFAULT_DB, ROOT, STATUSES, Store, main, resolve_url
-from data.types import Evidence, ParsedDocument, ParsedSentence, PassageRelation
+from data.store import Store
+from data.store.cli import main
+from data.store.engine import DEFAULT_DB, ROOT, resolve_url
 
 @pytest.fixture
 def store(url):
@@ -137,8 +140,8 @@ def test_concurrent_writers_lose_nothing(url):
 
 WRITER = """
 import sys
+from core.types import PassageRelation
 from data.store import Store
-from data.types import PassageRelation
 store = Store(sys.argv[1])
 for i in range(50):
     store.add_relation(int(sys.argv[2]), PassageRelation("cause", f"effect {i}", -1, annotator=sys.argv[3]))

@@ -8,12 +8,12 @@ import json
 import pytest
 from sqlalchemy import create_engine, text
 
-from data.agreement import GOLD, adopt_agreed, shared_documents, store_agreement
-from data.errors import InputError
+from core.errors import InputError
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
 from data.formats import read_twosix
 from data.schema import SCHEMA_VERSION
 from data.store import Store
-from data.types import ParsedDocument, ParsedSentence, PassageRelation
+from workspace.agreement import GOLD, adopt_agreed, shared_documents, store_agreement
 
 TEXTS = ["Heavy rain raises river levels.", "The river floods the valley.", "Maps were drawn by hand.",
          "Dams lower flood peaks.", "Levees protect the town."]

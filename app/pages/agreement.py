@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.markup import escape_markdown as md
+from app.markup import shorten
 from app.state import acting, get_store, reviews
-from data.agreement import (
-    GOLD, adjudicate, adopt_agreed, describe, fmt_measure, relations_match, shared_documents, store_agreement,
-)
+from core.matching import relations_match
+from core.metrics import fmt_measure
 from data.assignments import overlap_sentences
-from data.labeling import escape_markdown as md
-from data.labeling import shorten
+from workspace.agreement import GOLD, adjudicate, adopt_agreed, describe, shared_documents, store_agreement
 
 PAGE_SIZE = 20
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.markup import escape_markdown as md
 from app.state import acting, get_store, reviews
+from core.errors import InputError
 from data.assignments import assign, assignments, describe_ranges, split_plan, unassign
-from data.errors import InputError
-from data.labeling import escape_markdown as md
 
 store = get_store()
 reviewer = acting()

@@ -4,7 +4,17 @@ from __future__ import annotations
 import streamlit as st
 
 from app.state import get_store
-from data.agreement import GOLD, fmt_measure, mismatch_rows, score_systems
+from core.metrics import fmt_measure
+from workspace.agreement import GOLD, judged_sentences, mismatch_rows, score_systems
+from workspace.coverage import bundle_model_id, model_coverage, run_on_missing, scored_on
+from workspace.suggest import bundle_path, model_source
+
+
+@st.cache_resource(show_spinner="Loading the relation model…")
+def _model(path: str, db_url: str):
+    """The relation model of a bundle, loaded once per bundle and database."""
+    return model_source(path, get_store().concepts())
+
 
 store = get_store()
 st.title("Compare systems")
@@ -27,6 +37,20 @@ mode = c1.radio("Match", ["overlap", "exact"], horizontal=True, key="compare_mod
 chosen = c2.multiselect("Documents (none = all)", list(docs), key="compare_docs", format_func=titles.get)
 doc_ids = chosen or list(docs)
 
+bundle = bundle_path(store)
+model_id = bundle_model_id(bundle)
+if model_id:
+    cover = model_coverage(store, reference, doc_ids, model_id)
+    st.caption(f"The relation model ({model_id}) has read {cover.covered} of the {cover.judged} sentences "
+               f"“{reference}” judged here; it is scored on those only.")
+    if cover.missing and st.button(f"Run the model on the {len(cover.missing)} judged sentence(s) it has not read",
+                                   icon=":material/play_arrow:", key="compare_run_missing"):
+        bar = st.progress(0.0, text="Running the relation model…")
+        run_on_missing(store, _model(bundle, store.url), cover,
+                       lambda done, total: bar.progress(done / total if total else 1.0,
+                                                        text=f"{done} of {total} sentences"))
+        st.rerun()
+
 results = score_systems(store, reference, doc_ids, mode)
 if not results:
     st.info("No other system's output in these documents. Import a TwoSix file with an “LLM” block, "
@@ -34,10 +58,11 @@ if not results:
     st.stop()
 
 
+n_judged = len(judged_sentences(store, reference, doc_ids))
 st.dataframe(
-    [{"system": name, "precision": fmt_measure(r.total.precision), "recall": fmt_measure(r.total.recall),
-      "F1": fmt_measure(r.total.f1), "matched": r.total.tp, "system relations": r.total.n_pred,
-      "reference relations": r.total.n_gold}
+    [{"system": name, "coverage": scored_on(r, n_judged), "precision": fmt_measure(r.total.precision),
+      "recall": fmt_measure(r.total.recall), "F1": fmt_measure(r.total.f1), "matched": r.total.tp,
+      "system relations": r.total.n_pred, "reference relations": r.total.n_gold}
      for name, r in results.items()],
     hide_index=True, key="compare_systems")
 

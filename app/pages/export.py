@@ -4,8 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app.state import get_store
-from data.agreement import GOLD
-from data.exporting import EXPORT_FORMATS, counts, export_text, file_name, stored_relation_count
+from workspace.agreement import GOLD
+from workspace.exporting import EXPORT_FORMATS, counts, export_text, file_name, stored_relation_count
 
 store = get_store()
 st.title("Export")

@@ -6,13 +6,13 @@ from pathlib import Path
 import streamlit as st
 
 from app.graph import show_map
+from app.markup import escape_markdown as md
+from app.markup import shorten
 from app.state import current_annotator, get_store
-from data.errors import without_paths
-from data.extraction import preview_map, read_uploads, relation_rows, run_label, run_uploads, runs_by_batch, send_to_labeling
+from core.errors import without_paths
 from data.ingest import MAX_UPLOAD_BYTES, SUPPORTED_SUFFIXES
-from data.labeling import escape_markdown as md
-from data.labeling import shorten
-from data.suggest import bundle_path, model_source
+from workspace.extraction import preview_map, read_uploads, relation_rows, run_label, run_uploads, runs_by_batch, send_to_labeling
+from workspace.suggest import bundle_path, model_source
 
 RUN_KEY = "extract_batch_id"
 
@@ -92,7 +92,7 @@ if rows:
                                 "evidence": st.column_config.TextColumn("evidence", width="large")})
     show_map(preview_map(doc, found, min_score), height=480)
 if st.button("Send to labeling as suggestions", icon=":material/edit_note:", key="extract_send"):
-    doc_id, n = send_to_labeling(store, doc, found, min_score, annotator)
+    doc_id, n = send_to_labeling(store, doc, found, min_score, annotator, run.model_id)
     st.session_state["doc"] = doc_id
     st.session_state.pop("pos", None)  # the Label page starts at the first unlabeled sentence
     st.success(f"{n} new suggestion(s) queued for “{md(doc.title or doc.filename)}”.")

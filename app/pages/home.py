@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.markup import escape_markdown
 from app.state import current_annotator, get_store
 from data.assignments import describe_ranges
 from data.assignments import queue as assigned_queue
 from data.ingest import MAX_UPLOAD_BYTES, SUPPORTED_SUFFIXES
-from data.labeling import escape_markdown, progress
 from data.uploads import UploadOutcome, default_owner, import_parsed, parse_uploads
+from workspace.labeling import progress
 
 store = get_store()
 annotator = current_annotator()

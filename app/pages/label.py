@@ -11,31 +11,29 @@ from __future__ import annotations
 import streamlit as st
 
 from app.focus import keep_keys_on_page
+from app.markup import escape_markdown, highlight, shorten
 from app.state import acting, current_annotator, get_store, reviews, signed_in
-from data.errors import InputError
-from data.labeling import (
+from core.errors import InputError
+from core.types import STRENGTHS, PassageRelation
+from data.pageview import sentence_page
+from workspace.labeling import (
     DONE_STATUSES,
     ORDERS,
     Pick,
     advance_pick,
     apply_table_edits,
     concept_chips,
-    escape_markdown,
-    highlight,
     next_unlabeled,
     order_positions,
     pick_from_span,
     pick_from_text,
     progress,
-    shorten,
     span_from_words,
     stable_chips,
     word_chip_step,
     word_spans,
 )
-from data.pageview import sentence_page
-from data.suggest import best_source, bundle_path, prefetch, sentence_scores, suggest_missing
-from data.types import STRENGTHS, PassageRelation
+from workspace.suggest import best_source, bundle_path, prefetch, sentence_scores, suggest_missing
 
 ss = st.session_state
 store = get_store()

@@ -4,15 +4,15 @@ from __future__ import annotations
 import streamlit as st
 
 from app.graph import show_map
+from app.markup import escape_markdown as md
 from app.state import acting, get_store, reviews
-from data.errors import InputError
-from data.labeling import escape_markdown as md
-from data.mapview import (
+from core.errors import InputError
+from fcm.simulate import RULES, TRANSFERS, SimulationConfig, parse_clamp_value
+from fcm.view import run_scenario, top_by_centrality
+from workspace.mapview import (
     CLAMP_CHOICES, DOWNLOADS, ORIGINS, SCENARIO_SERIES, MapQuery, delta_rows, evidence_rows, label_position,
     load_map, map_file, merge_suggestions, metrics_tables, scenario_bars, who_said,
 )
-from fcm.simulate import RULES, TRANSFERS, SimulationConfig, parse_clamp_value
-from fcm.view import run_scenario, top_by_centrality
 
 TOP_N_DEFAULT = 60
 CONCEPT_KEY = "map_concept"
@@ -54,7 +54,7 @@ if len(fmap.concepts) > 30:
     top_n = st.slider("Show the top N concepts by centrality", 10, len(fmap.concepts),
                       min(TOP_N_DEFAULT, len(fmap.concepts)), key="map_top_n")
     view = top_by_centrality(fmap, top_n)
-clicked = show_map(view)
+clicked = show_map(view, keep_key="map_positions")  # a merge moves no other concept
 if clicked and clicked != st.session_state.get("map_last_click") and clicked in fmap.concepts:
     st.session_state["map_last_click"] = clicked  # a node click reruns the page: select it once
     st.session_state[CONCEPT_KEY] = clicked

@@ -7,17 +7,18 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.markup import escape_markdown as md
 from app.state import acting, current_annotator, get_store, reviews
-from data.agreement import GOLD
-from data.errors import InputError
-from data.labeling import escape_markdown as md
+from core.errors import InputError
+from core.paths import DEFAULT_BUNDLE
 from data.readers import store_spec
 from data.settings import ACTIVE_MODEL, set_setting
-from data.suggest import DEFAULT_BUNDLE, bundle_path
 from models.catalog import card, check_bundle, display_rows, list_bundles, shared_datasets
 from models.comparison import calibration_plot, compare, confusion_plot, loss_plot, metric_bars, png_bytes, pr_curves
 from models.jobs import CANCELLED, DONE, FAILED, RUNNING, TrainJob, cancel_job, current_job, start_job
 from models.training import MIN_STORE_RELATIONS
+from workspace.agreement import GOLD
+from workspace.suggest import bundle_path
 
 store = get_store()
 annotator = current_annotator()

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.markup import escape_markdown
 from app.state import get_store, signed_in
+from core.errors import InputError
 from data.accounts import Accounts
-from data.errors import InputError
-from data.labeling import escape_markdown
 from data.roles import ROLES
 
 st.title("Users")

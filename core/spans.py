@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from data.types import Span
+from core.types import Span
 
 
 def find_span(text: str, phrase: str, near: int | None = None) -> Span | None:

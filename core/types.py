@@ -14,6 +14,11 @@ Span = tuple[int, int]
 
 STRENGTHS: dict[str, float] = {"VL": 0.1, "L": 0.25, "M": 0.5, "H": 0.75, "VH": 1.0}
 """Linguistic strength terms and their weights (Mental Modeler / FCMpy convention)."""
+STATUSES = ("unseen", "labeled", "no-relation", "discarded")
+MARKS = ("no-relation", "discarded")
+"""The statuses an annotator sets by hand; "labeled" is having a human relation in the sentence."""
+ORIGINS = ("human", "model")
+SUGGESTION_STATES = ("pending", "accepted", "rejected")
 
 
 class Direction(IntEnum):

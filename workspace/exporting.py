@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.types import ParsedDocument
 from data.formats import write_jsonl, write_relations_csv, write_twosix
-from data.types import ParsedDocument
 
 _UNSAFE_NAME = re.compile(r"[^\w.-]+")
 MAX_STEM = 80

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from data.types import Evidence
+from core.types import Evidence
 from fcm.build import EvidenceFilter, FuzzyMap, build_map
 from fcm.exports import draw_map, write_fcmpy_json, write_graphml, write_json, write_mental_modeler_csv
 from fcm.metrics import map_metrics

@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from data.spans import find_span
-from data.types import PassageRelation
+from core.paths import DEFAULT_BUNDLE
+from core.signs import sign_word
+from core.spans import find_span
+from core.types import PassageRelation
 
-DEFAULT_BUNDLE = "models/default"
 SuggestFn = Callable[[Sequence[str], Sequence[dict | None]], list[list[PassageRelation]]]
 """(sentence texts, their LLM blocks) -> proposed relations per sentence."""
 
-_SIGNS = {"increase": 1, "increases": 1, "+": 1, "decrease": -1, "decreases": -1, "-": -1}
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def suggestions_from_llm_block(text: str, llm: dict | None) -> list[PassageRelat
             if not isinstance(item, dict):
                 continue
             src, tgt = str(item.get("src", "")).strip(), str(item.get("tgt", "")).strip()
-            sign = _SIGNS.get(str(item.get("direction", "")).strip().lower())
+            sign = sign_word(item.get("direction"))
             if not src or not tgt or sign is None:
                 continue
             key = (src.lower(), tgt.lower(), sign)
@@ -176,6 +176,10 @@ def suggest_missing(store, rows: Sequence, source: SuggestionSource, done: set[i
             for row, rels in zip(todo, proposals):
                 if rels:
                     added += len(store.add_suggestions(row.id, rels))
+        if getattr(getattr(source, "extractor", None), "model_id", None):  # a model read them: Compare scores it there
+            from data.model_runs import record_runs
+
+            record_runs(store, source.extractor.model_id, [r.id for r in rows if r.id not in done and r.id not in has])
         done.update(r.id for r in rows)
     return added
 
@@ -211,7 +215,7 @@ def _suggestions_of(store, rows: Sequence) -> list:
 
 def sentence_scores(store, rows: Sequence, done: set[int]) -> list[float | None]:
     """Each sentence's best suggestion score (any state); 0 when asked and nothing was proposed,
-    None when never asked. The input of data.labeling.order_positions."""
+    None when never asked. The input of workspace.labeling.order_positions."""
     best: dict[int, float] = {}
     for s in _suggestions_of(store, rows):
         best[s.sentence_id] = max(best.get(s.sentence_id, 0.0), s.score or 0.0)

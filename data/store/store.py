@@ -10,26 +10,28 @@ wakes them in turn, see _WriterGate); any SQLAlchemy URL works.
 from __future__ import annotations
 
 import json
-import os
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
-try:
-    import fcntl
-except ImportError:  # Windows: SQLite's own busy handler alone
-    fcntl = None  # type: ignore[assignment]
-
-from sqlalchemy import ColumnElement, Engine, create_engine, delete, event, insert, or_, select, true, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import ColumnElement, delete, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
-from sqlalchemy.pool import StaticPool
 
-from data.errors import InputError, without_paths
+from core.errors import InputError
+from core.spans import find_span
+from core.types import (
+    MARKS,
+    STATUSES,
+    SUGGESTION_STATES,
+    Evidence,
+    Mark,
+    ParsedDocument,
+    ParsedSentence,
+    PassageRelation,
+    PassageSuggestion,
+    Span,
+)
 from data.roles import Acting, check_may_change, check_reviews, name_of
 from data.schema import (
     NAME_LEN,
@@ -42,30 +44,25 @@ from data.schema import (
     DocumentT,
     ExtractRunT,
     RelationT,
-    SchemaVersion,
     SentenceBoxesT,
     SentenceStatusT,
     SentenceT,
     SuggestionT,
     upgrade,
 )
-from data.spans import find_span
-from data.types import (
-    STRENGTHS,
-    Evidence,
-    Mark,
-    ParsedDocument,
-    ParsedSentence,
-    PassageRelation,
-    PassageSuggestion,
-    Span,
+from data.store.engine import _make_engine, _WriterGate, resolve_url
+from data.store.log import _Log, _now
+from data.store.rows import (
+    RELATION_FIELDS,
+    ActionRow,
+    DocumentInfo,
+    ExtractRunRow,
+    RelationRow,
+    SentenceRow,
+    SuggestionRow,
 )
+from data.validate import _name, check_document, check_relation
 
-DEFAULT_DB = "var/fuzzymap.db"
-ROOT = Path(__file__).resolve().parent.parent
-STATUSES = ("unseen", "labeled", "no-relation", "discarded")
-MARKS = ("no-relation", "discarded")
-"""The statuses an annotator sets by hand; "labeled" is having a human relation in the sentence."""
 _PRECEDENCE = ("labeled", "discarded", "no-relation")
 """When several statuses apply (all annotators together), the first found wins: a relation beats
 any mark, and "discarded" beats "no-relation" so a sentence someone found unusable is not used as a
@@ -75,117 +72,10 @@ IMPORT_BATCH = 2000
 PENDING_STALE_S = 300
 """A pending document whose import wrote nothing for this long was left by a killed process (a
 batch takes well under a second; waiting for the write lock, at most the 60 s busy timeout)."""
-ORIGINS = ("human", "model")
-SUGGESTION_STATES = ("pending", "accepted", "rejected")
-RELATION_FIELDS = ("source", "target", "source_span", "target_span", "sign", "strength", "note")
 _MODELS: dict[str, type[Base]] = {
     m.__tablename__: m
     for m in (DocumentT, SentenceT, SentenceStatusT, RelationT, SuggestionT, ConceptT, AnnotatorT, AssignmentT)
 }
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    id: int
-    title: str | None
-    authors: str | None
-    year: str | None
-    filename: str
-    format: str
-    n_sentences: int
-    n_labeled: int
-    n_no_relation: int
-    n_discarded: int
-
-
-@dataclass(frozen=True)
-class SentenceRow:
-    id: int
-    document_id: int
-    index: int
-    text: str
-    page: int | None
-    status: str
-    is_reference: bool
-    llm: dict | None
-
-
-@dataclass(frozen=True)
-class _PairRow:
-    id: int
-    sentence_id: int
-    source: str
-    target: str
-    source_span: Span | None
-    target_span: Span | None
-    sign: int
-
-
-@dataclass(frozen=True)
-class RelationRow(_PairRow):
-    strength: str
-    annotator: str | None
-    origin: str
-    model_id: str | None
-    score: float | None
-    note: str | None
-    created_at: str
-    updated_at: str
-
-
-@dataclass(frozen=True)
-class SuggestionRow(_PairRow):
-    model_id: str
-    score: float
-    state: str
-    direction_src: str | None = None
-    direction_tgt: str | None = None
-
-
-@dataclass(frozen=True)
-class ExtractRunRow:
-    """One file of an Extract page run (see ExtractRunT), without its document."""
-
-    id: int
-    batch: str
-    created: str
-    annotator: str | None
-    filename: str
-    model_id: str | None
-    sentences: int
-    relations: int
-    error: str | None
-
-
-@dataclass(frozen=True)
-class ActionRow:
-    id: int
-    annotator: str | None
-    kind: str
-    description: str
-    created_at: str
-    undone: bool
-
-
-def resolve_url(url: str | None = None) -> str:
-    """SQLAlchemy URL for `url`, else $FUZZYMAP_DB, else DEFAULT_DB under the repo root.
-
-    A value without "://" is a file path (relative to the working directory, except the default).
-    """
-    url = url or os.environ.get("FUZZYMAP_DB") or str(ROOT / DEFAULT_DB)
-    if "://" in url:
-        return url
-    path = Path(url).expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _row(obj: Base) -> dict:
-    return {c.name: getattr(obj, c.name) for c in obj.__table__.columns}
 
 
 def _span(start: int | None, end: int | None) -> Span | None:
@@ -234,267 +124,6 @@ def _joint_statuses(s: Session, where: ColumnElement[bool], annotators: list[str
         for sid, status in _statuses(s, where, who).items():
             found.setdefault(sid, set()).add(status)
     return {sid: next((st for st in _PRECEDENCE if st in sts), "unseen") for sid, sts in found.items()}
-
-
-def _make_engine(url: str) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    memory = parsed.database in (None, "", ":memory:")
-    engine = create_engine(
-        url,
-        connect_args={"timeout": 60, "check_same_thread": False},
-        **({"poolclass": StaticPool} if memory else {}),
-    )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:
-        # Let SQLAlchemy, not pysqlite, emit BEGIN (see _on_begin).
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout=60000")
-        cur.execute("PRAGMA foreign_keys=ON")
-        if not memory:
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")  # with WAL: a program crash loses no commit
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:
-        # A writer takes the write lock up front; a deferred BEGIN that later upgrades to a write
-        # can fail with "database is locked" no matter the busy timeout.
-        immediate = conn.get_execution_options().get("fuzzymap_write")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
-
-
-def _name(value: object, what: str, name: str, where: str = "") -> str:
-    """A stripped non-empty string of at most NAME_LEN characters (annotator, concept)."""
-    text = _text(value, what, name, where)
-    if len(text) > NAME_LEN:
-        raise _bad(name, where, f"{what} is longer than {NAME_LEN} characters")
-    return text
-
-
-def _text(value: object, what: str, name: str, where: str = "") -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _bad(name, where, f"{what} must be a non-empty string")
-    return value.strip()
-
-
-def _bad(name: str, where: str, reason: str) -> InputError:
-    return InputError(name, f"{where}: {reason}" if where else reason)
-
-
-def check_relation(rel: PassageRelation, text: str, name: str,
-                   where: str = "") -> tuple[str, str, Span | None, Span | None]:
-    """Validates a relation for a sentence `text` without touching a database; returns the stripped
-    concept names and their spans (found in the text where not given). Raises InputError(name, ...)."""
-    if not isinstance(rel, PassageRelation):
-        raise _bad(name, where, "relation is not a PassageRelation")
-    src = _text(rel.src, "source", name, where)
-    tgt = _text(rel.tgt, "target", name, where)
-    if rel.sign not in (1, -1) or isinstance(rel.sign, bool):
-        raise _bad(name, where, f"sign must be +1 or -1, not {rel.sign!r}")
-    if rel.strength not in STRENGTHS:
-        raise _bad(name, where, f"strength {rel.strength!r} is not one of {', '.join(STRENGTHS)}")
-    if rel.origin not in ORIGINS:
-        raise _bad(name, where, f"origin {rel.origin!r} is not one of {', '.join(ORIGINS)}")
-    if rel.score is not None and (not isinstance(rel.score, (int, float)) or isinstance(rel.score, bool)
-                                  or not 0 <= rel.score <= 1):  # NaN fails every comparison
-        raise _bad(name, where, f"score must be a number from 0 to 1, not {rel.score!r}")
-    if rel.annotator is not None:
-        _name(rel.annotator, "annotator", name, where)
-    for key, longest in (("model_id", NAME_LEN), ("note", None), ("created_at", 40), ("updated_at", 40)):
-        value = getattr(rel, key)
-        if value is not None and (not isinstance(value, str) or (longest and len(value) > longest)):
-            raise _bad(name, where, f"{key} must be a string" + (f" of at most {longest} characters" if longest else ""))
-    if rel.extra is not None and not isinstance(rel.extra, dict):
-        raise _bad(name, where, "extra must be an object")
-    spans = []
-    for concept, span in ((src, rel.src_span), (tgt, rel.tgt_span)):
-        if span is None:
-            span = find_span(text, concept)
-        elif not (isinstance(span, (tuple, list)) and len(span) == 2
-                  and all(isinstance(v, int) for v in span) and 0 <= span[0] < span[1] <= len(text)):
-            raise _bad(name, where, f"span {span!r} of {concept!r} is not inside the sentence")
-        spans.append(None if span is None else (span[0], span[1]))
-    return src, tgt, spans[0], spans[1]
-
-
-_MAX_INT = 2**31
-"""Offsets and page numbers must fit a 32-bit INTEGER column on every backend."""
-
-
-def check_document(doc: ParsedDocument, name: str | None = None, where: str = "") -> None:
-    """Everything the store will refuse, found before anything is written (also used by the JSONL
-    reader, so a bad file is named at upload). Raises InputError(name or doc.filename, ...)."""
-    name = name or getattr(doc, "filename", None) or "document"
-    at = f"{where}, " if where else ""
-    if not isinstance(doc, ParsedDocument):
-        raise _bad(name, where, "not a ParsedDocument")
-    if not isinstance(doc.filename, str) or not isinstance(doc.sha256, str) or not doc.sha256 or len(doc.sha256) > 200:
-        raise _bad(name, where, "filename must be a string and sha256 a non-empty string of at most 200 characters")
-    if doc.year is not None and (not isinstance(doc.year, (int, str)) or isinstance(doc.year, bool)
-                                 or (isinstance(doc.year, int) and not -9999 <= doc.year <= 9999)
-                                 or (isinstance(doc.year, str) and len(doc.year) > 32)):
-        raise _bad(name, where, "year must be an integer from -9999 to 9999 or a string of at most 32 characters")
-    for key in ("title", "authors"):
-        if getattr(doc, key) is not None and not isinstance(getattr(doc, key), str):
-            raise _bad(name, where, f"{key} must be a string")
-    if not isinstance(doc.format, str) or len(doc.format) > 32:
-        raise _bad(name, where, "format must be a string of at most 32 characters")
-    if not isinstance(doc.sentences, list):
-        raise _bad(name, where, "sentences must be a list")
-    for i, sent in enumerate(doc.sentences, 1):
-        here = f"{at}sentence {i}"
-        if not isinstance(sent, ParsedSentence) or not isinstance(sent.text, str):
-            raise InputError(name, f"{here}: not a ParsedSentence with text")
-        if sent.status not in STATUSES:
-            raise InputError(name, f"{here}: status {sent.status!r} is not one of {', '.join(STATUSES)}")
-        if sent.page is not None and (not isinstance(sent.page, int) or isinstance(sent.page, bool)
-                                      or not 1 <= sent.page < _MAX_INT):
-            raise InputError(name, f"{here}: page must be a positive integer")
-        if not (all(isinstance(v, int) and not isinstance(v, bool) for v in (sent.start, sent.end))
-                and 0 <= sent.start <= sent.end < _MAX_INT):
-            raise InputError(name, f"{here}: start and end must be offsets with 0 <= start <= end")
-        if sent.llm is not None and not isinstance(sent.llm, dict):
-            raise InputError(name, f"{here}: llm must be an object")
-        if not isinstance(sent.relations, list):
-            raise InputError(name, f"{here}: relations must be a list")
-        for j, rel in enumerate(sent.relations, 1):
-            check_relation(rel, sent.text, name, f"{here}, relation {j}")
-        _check_marks(sent.marks, name, here)
-        if not isinstance(sent.suggestions, list):
-            raise InputError(name, f"{here}: suggestions must be a list")
-        for j, sug in enumerate(sent.suggestions, 1):
-            _check_suggestion(sug, sent, name, f"{here}, suggestion {j}")
-
-
-def _check_marks(marks: object, name: str, where: str) -> None:
-    if marks is None:
-        return
-    if not isinstance(marks, list) or not all(isinstance(m, Mark) for m in marks):
-        raise InputError(name, f"{where}: marks must be a list of marks")
-    seen = set()
-    for m in marks:
-        if m.annotator is not None:
-            _name(m.annotator, "mark annotator", name, where)
-        allowed = STATUSES if m.annotator is None else MARKS
-        if m.status not in allowed:
-            raise InputError(name, f"{where}: mark status {m.status!r} is not one of {', '.join(allowed)}")
-        if m.updated is not None and (not isinstance(m.updated, str) or len(m.updated) > 40):
-            raise InputError(name, f"{where}: mark updated must be a string of at most 40 characters")
-        if m.annotator in seen:
-            raise InputError(name, f"{where}: two marks for annotator {m.annotator!r}")
-        seen.add(m.annotator)
-
-
-def _check_suggestion(sug: object, sent: ParsedSentence, name: str, where: str) -> None:
-    if not isinstance(sug, PassageSuggestion):
-        raise InputError(name, f"{where}: not a suggestion")
-    as_relation = PassageRelation(src=sug.src, tgt=sug.tgt, sign=sug.sign, src_span=sug.src_span,
-                                  tgt_span=sug.tgt_span, origin="model", model_id=sug.model_id,
-                                  score=sug.score, created_at=sug.created_at, annotator=sug.decided_by)
-    check_relation(as_relation, sent.text, name, where)
-    if not isinstance(sug.model_id, str) or not sug.model_id or not isinstance(sug.score, (int, float)):
-        raise InputError(name, f"{where}: a suggestion needs model_id and a numeric score")
-    if sug.state not in SUGGESTION_STATES:
-        raise InputError(name, f"{where}: state {sug.state!r} is not one of {', '.join(SUGGESTION_STATES)}")
-    if sug.relation is not None and (not isinstance(sug.relation, int) or isinstance(sug.relation, bool)
-                                     or not 0 <= sug.relation < len(sent.relations)):
-        raise InputError(name, f"{where}: relation must be the index of one of the sentence's relations")
-
-
-class _Log:
-    """Applies changes through the session and remembers them for the actions table."""
-
-    def __init__(self, session: Session):
-        self.session = session
-        self.changes: list[list] = []
-
-    def add_all(self, objs: list[Base]) -> None:
-        self.session.add_all(objs)
-        self.session.flush()
-        self.changes.extend([o.__tablename__, o.id, None, _row(o)] for o in objs)
-
-    def add(self, obj: Base) -> Base:
-        self.add_all([obj])
-        return obj
-
-    def update(self, obj: Base, **values) -> None:
-        before = _row(obj)
-        for key, value in values.items():
-            setattr(obj, key, value)
-        after = _row(obj)
-        if after != before:
-            self.session.flush()
-            self.changes.append([obj.__tablename__, obj.id, before, after])
-
-    def delete(self, obj: Base) -> None:
-        """Deletes a row and, first, whatever hangs on it, so that every row lost is logged."""
-        if isinstance(obj, DocumentT):
-            for model in (AssignmentT, SentenceT):
-                for child in self.session.scalars(select(model).where(model.document_id == obj.id)).all():
-                    self.delete(child)
-        if isinstance(obj, SentenceT):
-            for model in (SentenceStatusT, SuggestionT, RelationT):
-                for child in self.session.scalars(select(model).where(model.sentence_id == obj.id)).all():
-                    self.delete(child)
-        self.changes.append([obj.__tablename__, obj.id, _row(obj), None])
-        self.session.delete(obj)
-        self.session.flush()
-
-    def record(self, kind: str, annotator: str | None, description: str, undoable: bool = True) -> ActionT | None:
-        if not self.changes:
-            return None
-        action = ActionT(
-            annotator=annotator, kind=kind, description=description, changes=json.dumps(self.changes),
-            undoable=undoable, created_at=_now(),
-        )
-        self.session.add(action)
-        self.session.flush()
-        return action
-
-
-class _WriterGate:
-    """Queues SQLite writers on a lock file before they ask SQLite for its write lock.
-
-    SQLite's busy handler polls with sleeps of up to 100 ms, so under 8 writers one could lose
-    the lock many times running (p99 1.5 s, max 10 s measured); a blocking flock wakes a waiter
-    as soon as the lock is free. Threads of one process queue on a lock first (flock does not
-    exclude them from each other). The file is `<database>.writers`; other backends need none.
-    """
-
-    def __init__(self, url: str):
-        parsed = make_url(url)
-        self._path = None
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") and fcntl:
-            self._path = f"{parsed.database}.writers"
-        self._thread = threading.RLock()
-        self._fd: int | None = None
-        self._depth = 0  # held by this thread this many times (flock once, at the outermost)
-
-    def __enter__(self) -> None:
-        self._thread.acquire()
-        if self._path is not None and self._depth == 0:
-            try:
-                if self._fd is None:
-                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-                fcntl.flock(self._fd, fcntl.LOCK_EX)
-            except BaseException:
-                self._thread.release()
-                raise
-        self._depth += 1
-
-    def __exit__(self, *exc: object) -> None:
-        self._depth -= 1
-        try:
-            if self._fd is not None and self._depth == 0:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            self._thread.release()
 
 
 class Store:
@@ -1440,79 +1069,3 @@ class Store:
                     ],
                 ))
             return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m data.store`: look into, fill or export the database from a shell."""
-    import argparse
-    import sys
-
-    parser = argparse.ArgumentParser(prog="python -m data.store", description="The fuzzymap annotation store.")
-    parser.add_argument("--db", help="SQLAlchemy URL or SQLite path (default: $FUZZYMAP_DB or var/fuzzymap.db)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("info", help="schema version and documents with their label counts")
-    load = commands.add_parser("import", help="import files (PDF, TXT, MD, DOCX, RTF, TwoSix JSON, JSONL) at once")
-    load.add_argument("files", nargs="+")
-    load.add_argument("--annotator", help="who made the labels (relations, 'no relation' marks) the files carry "
-                      "(default: imported:<file name>)")
-    dump = commands.add_parser("export", help="write documents with their relations")
-    dump.add_argument("--format", choices=("twosix", "jsonl", "csv"), default="jsonl")
-    dump.add_argument("--documents", help="comma-separated document ids (default: all)")
-    dump.add_argument("--annotator", action="append", dest="annotators", metavar="NAME",
-                      help="only this annotator's relations and marks, e.g. gold (repeatable; default: everyone's)")
-    dump.add_argument("--out", help="file to write (default: standard output)")
-    args = parser.parse_args(argv)
-    try:
-        store = Store(args.db)
-        if args.command == "info":
-            with store._engine.connect() as conn:
-                version = conn.execute(select(SchemaVersion.version)).scalar()
-            print(f"{make_url(store.url).render_as_string(hide_password=True)}  schema version {version}")
-            for d in store.list_documents():
-                print(f"{d.id:>5}  {d.filename}  {d.title or ''}  sentences {d.n_sentences}, labeled {d.n_labeled}, "
-                      f"no-relation {d.n_no_relation}, discarded {d.n_discarded}")
-        elif args.command == "import":
-            from data.ingest import read_path
-            from data.uploads import carries_labels, default_owner
-
-            read = [(f, read_path(f)) for f in args.files]
-            docs = [doc for _, found in read for doc in found]
-            owners = [(args.annotator or default_owner(Path(f).name)) if carries_labels([doc]) else None
-                      for f, found in read for doc in found]
-            before = {d.id for d in store.list_documents()}
-            ids = store.import_documents(docs, owners=owners)
-            new = sorted(set(ids) - before)
-            old = sorted(set(ids) & before)
-            if new:
-                print(f"imported {len(new)} document(s): ids {', '.join(map(str, new))}")
-            if old:
-                print(f"{'' if new else 'nothing imported: '}already stored, nothing added: "
-                      f"document(s) {', '.join(map(str, old))}")
-        else:
-            from data.formats import write_jsonl, write_relations_csv, write_twosix
-
-            try:
-                ids = [int(x) for x in args.documents.split(",")] if args.documents else None
-            except ValueError:
-                raise InputError("--documents", f"{args.documents!r} is not a comma-separated list of ids") from None
-            writer = {"twosix": write_twosix, "jsonl": write_jsonl, "csv": write_relations_csv}[args.format]
-            text = writer(store.export_documents(ids, args.annotators))
-            if args.out:
-                Path(args.out).write_text(text, encoding="utf-8")
-            else:
-                sys.stdout.write(text)
-        store.close()
-    except (InputError, KeyError, OSError) as e:
-        print(f"error: {without_paths(str(e))}", file=sys.stderr)
-        return 2
-    except Exception as e:  # a bug: one line here, the traceback only when asked for
-        if os.environ.get("FUZZYMAP_DEBUG"):
-            raise
-        print(f"error: unexpected {type(e).__name__}: {without_paths(str(e).splitlines()[0] if str(e) else '')} "
-              "(nothing was changed; FUZZYMAP_DEBUG=1 shows the traceback)", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

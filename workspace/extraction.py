@@ -13,11 +13,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from data.errors import InputError, without_paths
+from core.errors import InputError, without_paths
+from core.types import Evidence, ParsedDocument, PassageRelation
 from data.ingest import read_document
-from data.suggest import SuggestionSource
-from data.types import Evidence, ParsedDocument, PassageRelation
+from data.model_runs import record_runs
 from fcm.build import FuzzyMap, build_map
+from workspace.suggest import SuggestionSource
 
 if TYPE_CHECKING:
     from data.store import ExtractRunRow, Store
@@ -128,12 +129,14 @@ def preview_map(doc: ParsedDocument, found: Sequence[Sequence[PassageRelation]],
 
 
 def send_to_labeling(store: Store, doc: ParsedDocument, found: Sequence[Sequence[PassageRelation]],
-                     min_score: float = 0.0, annotator: str | None = None) -> tuple[int, int]:
+                     min_score: float = 0.0, annotator: str | None = None,
+                     model_id: str | None = None) -> tuple[int, int]:
     """Import the document (or find it, by content hash) and queue the proposals as suggestions.
 
     Returns (document id, suggestions queued). Sentences are matched by text, so a document that
     was imported and edited since only gets suggestions for sentences that still read the same;
     the store does not queue a pair the same model already suggested, so sending twice is harmless.
+    `model_id` (the run's model) is recorded as run on those sentences (data.model_runs).
     """
     doc_id = store.import_documents([doc], annotator=annotator)[0]
     by_text: dict[str, int] = {}
@@ -141,9 +144,17 @@ def send_to_labeling(store: Store, doc: ParsedDocument, found: Sequence[Sequence
         by_text.setdefault(row.text, row.id)
     queued = 0
     for sentence, rels in zip(doc.sentences, found):
-        keep = [r for r in rels if (r.score or 0.0) >= min_score]
-        if keep and sentence.text in by_text:
-            before = {x.id for x in store.suggestions(sentence_id=by_text[sentence.text], state=None)}
-            ids = store.add_suggestions(by_text[sentence.text], keep)
-            queued += len(set(ids) - before)
+        if sentence.text in by_text:
+            queued += queue_suggestions(store, by_text[sentence.text], [r for r in rels if (r.score or 0.0) >= min_score])
+    if model_id:
+        record_runs(store, model_id, [by_text[s.text] for s in doc.sentences if s.text in by_text])
     return doc_id, queued
+
+
+def queue_suggestions(store: Store, sentence_id: int, rels: Sequence[PassageRelation]) -> int:
+    """Queue a model's relations for a sentence as pending suggestions; returns how many were new
+    (the store keeps one suggestion per pair and model)."""
+    if not rels:
+        return 0
+    before = {x.id for x in store.suggestions(sentence_id=sentence_id, state=None)}
+    return len(set(store.add_suggestions(sentence_id, list(rels))) - before)

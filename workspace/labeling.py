@@ -1,7 +1,7 @@
 """The Label page's logic as plain functions, so it can be unit-tested without a browser.
 
-Word chips, picking source/target, "next unlabeled", sentence ordering for active learning and
-safe display of document text all live here; the Streamlit page only calls these and renders.
+Word chips, picking source/target, "next unlabeled" and sentence ordering for active learning
+live here; the Streamlit page only calls these and renders (safe display of text: app.markup).
 """
 from __future__ import annotations
 
@@ -9,16 +9,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from core.names import clean_name
+from core.spans import find_span
+from core.types import Span
 from data.roles import Acting
-from data.spans import find_span
-from data.types import Span
 
 _WORD = re.compile(r"\w(?:[\w'’%/.-]*\w)?%?")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&])")
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
-_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
-"""Where GitHub-flavoured Markdown would start a bare link (http://, www., an e-mail @): an
-invisible word joiner there keeps the text a text, as backslashes cannot."""
 ORDERS = ("document", "likely causal", "uncertain")
 """Sentence orders the Label page offers: reading order, most-likely-causal first, or the
 sentences the model is least sure about first (active learning)."""
@@ -56,7 +52,7 @@ def pick_from_span(text: str, span: Span) -> Pick:
 
 def pick_from_text(sentence: str, concept: str) -> Pick:
     """A typed concept: located in the sentence when it occurs there, else kept as free text."""
-    concept = " ".join(concept.split())
+    concept = clean_name(concept)
     return Pick(concept, find_span(sentence, concept))
 
 
@@ -136,41 +132,6 @@ def progress(n_done: int, n_total: int) -> float:
     return n_done / n_total if n_total else 0.0
 
 
-def escape_markdown(text: str) -> str:
-    """Document text made inert for st.markdown: every markup character is backslash-escaped.
-
-    Papers contain `*`, `_`, `$`, `<`, `[`... which Markdown would otherwise turn into
-    formatting, math, links or entities; escaped, the reader sees exactly the sentence's characters.
-    Bidirectional overrides (U+202A-E, U+2066-9) are dropped: shown, they would reverse the text
-    around them (a name could make the line after it read backwards); bare URLs and e-mail
-    addresses get an invisible word joiner so that they are not made into links.
-    """
-    text = _AUTOLINK.sub("\u2060", _BIDI_CONTROLS.sub("", text))
-    return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
-
-
-def shorten(text: str, limit: int = 160) -> str:
-    """A title for one line of the page: a 10,000-character name must not push the controls away."""
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def highlight(text: str, source: Span | None, target: Span | None) -> str:
-    """The sentence as escaped Markdown with the source and target spans coloured.
-
-    Overlapping spans are not coloured twice: the target is dropped when it overlaps the source.
-    """
-    marks = [(s, "blue") for s in [source] if s] + [
-        (t, "orange") for t in [target] if t and not (source and t[0] < source[1] and source[0] < t[1])
-    ]
-    out, pos = [], 0
-    for (start, end), colour in sorted(marks):
-        out.append(escape_markdown(text[pos:start]))
-        out.append(f":{colour}-background[{escape_markdown(text[start:end])}]")
-        pos = end
-    out.append(escape_markdown(text[pos:]))
-    return "".join(out)
-
-
 def word_chip_step(anchor: int | None, selected: Sequence[int]) -> tuple[int | None, tuple[int, int] | None]:
     """One click on the word chips: returns (new anchor, finished (first, last) word pair or None).
 
@@ -198,7 +159,7 @@ def apply_table_edits(store, change: dict, relation_ids: Sequence[int], annotato
     source/target/sign/strength/note each become one undoable store action. Returns the error
     lines of edits the store refused (e.g. an empty concept); the other edits are still saved.
     """
-    from data.errors import InputError
+    from core.errors import InputError
 
     errors = []
 
