@@ -290,7 +290,8 @@ def _restore_head(meta: dict, name: str, arrays: dict, vocab: dict, embedder, se
             raise InputError(name, "head needs an embedder but the bundle names no backbone")
     union = feature_union(emb, HeadSettings(**{**vars(settings), "embed_weight": meta.get("embed_weight", 1.0),
                                                 "lexical": "lexical" in meta["blocks"],
-                                                "cues": "cues" in meta["blocks"]}),
+                                                "cues": "cues" in meta["blocks"],
+                                                "path": "path" in meta["blocks"]}),
                           sentence_only=bool(meta.get("lexical", {}).get("sentence_only")))
     blocks = dict(union.transformer_list)
     if "embed" in blocks:

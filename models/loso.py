@@ -178,7 +178,7 @@ def run_loso(specs: Sequence[str], settings: LosoSettings, sources: Sequence[str
 
     from models.training import TrainSettings, held_out_texts, tune_backbone
 
-    folds = make_folds(specs, sources, sentences=False, progress=progress, granular=settings.granular,
+    folds = make_folds(specs, sources, sentences=settings.heads.gate, progress=progress, granular=settings.granular,
                        states=settings.states)
     out: dict = {"folds": {}}
     for fold in folds:
