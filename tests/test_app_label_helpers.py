@@ -9,19 +9,8 @@ from app.markup import escape_markdown, highlight
 from core.types import ParsedDocument, ParsedSentence
 from data.store import Store
 from data.uploads import import_uploads
-from workspace.labeling import (
-    Pick,
-    advance_pick,
-    concept_chips,
-    next_unlabeled,
-    order_positions,
-    pick_from_span,
-    pick_from_text,
-    progress,
-    span_from_words,
-    word_chip_step,
-    word_spans,
-)
+from workspace.labeling import (Pick, advance_pick, concept_chips, next_unlabeled, order_positions, pick_from_span,
+                                pick_from_text, progress, span_from_words, word_chip_step, word_spans)
 from workspace.samples import ensure_sample
 from workspace.suggest import (
     SuggestionSource,
