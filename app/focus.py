@@ -3,7 +3,8 @@
 Why: a clicked sidebar control (the Order buttons, a select box's option) keeps the keyboard
 focus, and then takes the arrow keys for itself, so → / ← stopped moving between sentences until
 the page was clicked. A small fixed script (no data in it) gives the focus back to the page
-after such a click; text boxes keep theirs, so typing a name is not interrupted.
+after such a click (buttons, radio buttons, check boxes, options); text boxes keep theirs, so typing a
+name is not interrupted.
 """
 from __future__ import annotations
 
@@ -16,11 +17,14 @@ _SCRIPT = """<script>
   const sidebar = () => document.querySelector('[data-testid="stSidebar"]');
   const release = () => setTimeout(() => {
     const el = document.activeElement, bar = sidebar();
-    if (el && bar && bar.contains(el) && !(el.tagName === 'TEXTAREA' || (el.tagName === 'INPUT' && el.getAttribute('role') !== 'combobox'))) el.blur();
+    const typing = el && (el.tagName === 'TEXTAREA' || (el.tagName === 'INPUT'
+      && !['radio', 'checkbox', 'button', 'submit', 'range'].includes(el.type) && el.getAttribute('role') !== 'combobox'));
+    if (el && bar && bar.contains(el) && !typing) el.blur();
   }, 50);
   document.addEventListener('click', (e) => {
     const bar = sidebar();
-    if ((bar && bar.contains(e.target) && e.target.closest('button')) || e.target.closest('[role="option"]')) release();
+    if ((bar && bar.contains(e.target) && e.target.closest('button, label, input[type="radio"], input[type="checkbox"]'))
+        || e.target.closest('[role="option"]')) release();
   }, true);
 })();
 </script>"""

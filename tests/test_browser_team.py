@@ -86,6 +86,8 @@ def test_arrow_keys_move_on_after_clicking_the_order_control(app, page):
     order.click()
     wait_idle(page)
     expect(page).to_have_url(re.compile("lb_order=uncertain"))
+    page.wait_for_function(  # the clicked radio gives the keyboard back to the page
+        "() => !document.querySelector('[data-testid=\"stSidebar\"]').contains(document.activeElement)", timeout=3000)
     caption = page.get_by_text(re.compile(r"^Sentence \d of 4"))
     first = caption.inner_text()
     page.keyboard.press("ArrowRight")
