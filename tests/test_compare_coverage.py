@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from core.paths import DEFAULT_BUNDLE
+from core.types import ParsedDocument, ParsedSentence, PassageRelation
+from data.model_runs import record_runs, runs_by_model
+from data.store import Store
 from workspace.agreement import judged_sentences, score_systems
 from workspace.coverage import Coverage, model_coverage, run_on_missing, scored_on
 from workspace.extraction import send_to_labeling
-from data.model_runs import record_runs, runs_by_model
-from data.store import Store
-from core.paths import DEFAULT_BUNDLE
 from workspace.suggest import model_source, suggest_missing
-from core.types import ParsedDocument, ParsedSentence, PassageRelation
 
 SEEN = ["Heavy rainfall caused severe flooding in the valley.",
         "The committee met on a Tuesday in March.",

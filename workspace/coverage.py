@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.metrics import Score
+from data.model_runs import record_runs
 from workspace.agreement import judged_sentences, system_outputs
 from workspace.extraction import BATCH, queue_suggestions
-from data.model_runs import record_runs
 
 if TYPE_CHECKING:
     from data.store import SentenceRow, Store
