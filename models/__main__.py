@@ -141,12 +141,16 @@ def cmd_loso(args: argparse.Namespace) -> int:
     if args.adapter and not Path(args.adapter, "adapter_config.json").is_file():
         raise InputError(args.adapter, "not a LoRA adapter folder (no adapter_config.json)")
     settings = LosoSettings(backbone=None if args.backbone == "none" else args.backbone, adapter=args.adapter,
-                            lora=args.lora, lora_steps=args.lora_steps, lora_holdout=args.lora_holdout,
+                            lora=args.lora, lora_steps=args.lora_steps, lora_r=args.lora_r,
+                            lora_targets=tuple(t.strip() for t in args.lora_targets.split(",") if t.strip()),
+                            lora_holdout=args.lora_holdout,
                             heads=heads, granular=args.granular, states=args.states, seed=args.seed)
     sources = tuple(s.strip() for s in args.sources.split(",") if s.strip()) if args.sources else SIFT_SOURCES
     result = run_loso(args.data, settings, sources, _log)
     result["settings"] = {"backbone": settings.backbone, "adapter": settings.adapter, "lora": settings.lora,
                           "lora_steps": settings.lora_steps if settings.lora else None,
+                          "lora_r": settings.lora_r if settings.lora else None,
+                          "lora_targets": list(settings.lora_targets) if settings.lora else None,
                           "heads": json.loads(args.heads), "granular": settings.granular, "states": settings.states,
                           "seed": settings.seed, "data": args.data}
     if not args.json:
@@ -294,6 +298,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--adapter", help="--loso: one fixed LoRA adapter for every fold (leaks, if it saw the sources)")
     e.add_argument("--lora", action="store_true", help="--loso: a LoRA stage per fold on its training set")
     e.add_argument("--lora-steps", type=int, default=300, help="--loso --lora: steps per fold (default 300)")
+    e.add_argument("--lora-r", type=int, default=16, help="--loso --lora: LoRA rank (default 16, as make model)")
+    e.add_argument("--lora-targets", default="query,key,value,dense", metavar="NAMES",
+                   help="--loso --lora: target modules (default make model's: query,key,value,dense)")
     e.add_argument("--lora-holdout", type=_fraction, default=0.25,
                    help="--loso: share of training texts the LoRA stage leaves out to tune the heads on")
     e.add_argument("--heads", default="{}", metavar="JSON", help="--loso: HeadSettings fields, e.g. '{\"c_grid\": [4.0]}'")

@@ -163,6 +163,9 @@ class LosoSettings:
     lora: bool = False
     """A LoRA stage per fold on that fold's training set (models.training.tune_backbone)."""
     lora_steps: int = 300
+    lora_r: int = 16
+    lora_targets: tuple[str, ...] = ("query", "key", "value", "dense")
+    """Rank and target modules of the per-fold LoRA stage: `make model`'s shape, fewer steps."""
     lora_holdout: float = 0.25
     heads: HeadSettings = field(default_factory=HeadSettings)
     granular: bool = False
@@ -191,7 +194,9 @@ def run_loso(specs: Sequence[str], settings: LosoSettings, sources: Sequence[str
             if settings.lora:
                 fold.train.held_out = held_out_texts(fold.train, settings.lora_holdout, settings.seed)
                 ts = TrainSettings(backbone=settings.backbone, lora=True, seed=settings.seed,
-                                   lora_steps=settings.lora_steps, lora_holdout=settings.lora_holdout)
+                                   lora_steps=settings.lora_steps, lora_r=settings.lora_r,
+                                   lora_targets=settings.lora_targets, lora_epochs=3,
+                                   lora_holdout=settings.lora_holdout)
                 adapter = str(tune_backbone(ts, fold.train, fold.specs, progress))
             elif adapter and settings.lora_holdout:
                 # the same hash-drawn texts the shipped adapter's LoRA stage left out tune the heads

@@ -133,6 +133,7 @@ def test_lora_stage_per_fold_tunes_without_the_held_out_texts(specs: list[str], 
         # tune_backbone leaves train.held_out out of the LoRA stage (the heads are tuned on those)
         tuned.append(({e.candidate.text for e in train.examples} | {t for t, _ in train.sentences}) - train.held_out)
         assert settings.lora_steps == 2 and train.held_out
+        assert settings.lora_r == 16 and settings.lora_targets == ("query", "key", "value", "dense")  # make model's shape
         return real(settings, train, fold_specs, progress)
 
     monkeypatch.setattr(training, "tune_backbone", spy)
