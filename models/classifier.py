@@ -16,10 +16,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from core.matching import content_words
@@ -40,6 +39,7 @@ from models.candidates import (
     make_candidates_batch,
     split_state,
 )
+from models.heads import WEIGHT_PARAM, Encoded, HeadClassifier, Lookup
 
 CLASSES = ("none", "A->B", "B->A")
 """Class order of the pair head's probabilities (index = Direction value)."""
@@ -460,49 +460,40 @@ class RelationModel:
         self.info: dict = {}
 
     # ---- fitting
-    def _lr(self, C: float) -> LogisticRegression:
-        return LogisticRegression(C=C, max_iter=self.settings.max_iter, random_state=self.settings.seed)
+    def _head(self, features: FeatureUnion, tuned: bool) -> HeadClassifier:
+        """A head estimator over features; the embedding weight is chosen beside C when tuned (the
+        training set holds texts the backbone was not tuned on) and there is an embedding block."""
+        s = self.settings
+        grid = s.embed_weight_grid if tuned and "embed" in features.named_transformers else ()
+        return HeadClassifier(features, s.c_grid, grid, s.cv_folds, s.seed, s.max_iter)
 
-    def _select(self, union: FeatureUnion, rows: Sequence[Candidate], y: np.ndarray, name: str,
-                tune: np.ndarray | None, weights: Sequence[float | None], fixed: sparse.csr_matrix | None = None,
-                sample_weight: np.ndarray | None = None) -> tuple[LogisticRegression, np.ndarray, sparse.csr_matrix]:
-        """C (and the embedding weight, where several are given) by stratified CV: the log loss of
-        out-of-fold probabilities on the tuning rows (tune; None: all rows). Sets the chosen weight
-        on union (None: keep its weight; fixed: features already computed at it); returns the refit
-        head, the out-of-fold probabilities and the features at that choice. sample_weight weighs
-        the rows in every fit and in the loss that chooses."""
-        folds = StratifiedKFold(self.settings.cv_folds, shuffle=True, random_state=self.settings.seed)
-        mask = np.ones(len(y), dtype=bool) if tune is None else tune
+    def _record(self, name: str, head: HeadClassifier) -> None:
         cv = self.info.setdefault("cv", {}).setdefault(name, {})
-        best = None
-        for w in weights:
-            if w is not None and "embed" in union.named_transformers:
-                union.set_params(embed__scale__weight=w)
-            X = sparse.csr_matrix(union.transform(rows)) if fixed is None else fixed
-            for C in self.settings.c_grid:
-                oof = cross_val_predict(self._lr(C), X, y, cv=folds, method="predict_proba",
-                                        params=None if sample_weight is None else {"sample_weight": sample_weight})
-                picked = oof[np.arange(len(y)), np.searchsorted(np.unique(y), y)][mask]
-                loss = -float(np.average(np.log(picked + 1e-9), weights=None if sample_weight is None
-                                         else sample_weight[mask]))
-                cv[f"w={w},C={C}" if len(weights) > 1 else str(C)] = round(loss, 4)
-                if best is None or loss < best[0]:
-                    best = (loss, w, C, oof, X)
-        _, w, C, oof, X = best
-        if w is not None and "embed" in union.named_transformers:
-            union.set_params(embed__scale__weight=w)
-        if "embed" in union.named_transformers:
-            cv["chosen_embed_weight"] = union.get_params()["embed__scale__weight"]
-        cv["chosen_C"] = C
-        head = self._lr(C).fit(X, y, sample_weight=sample_weight)
-        return head, full_proba(oof, head.classes_) if name == "pair" else oof, X
+        cv.update(head.cv_loss_)
+        if "embed" in head.pipeline_[0].named_transformers:
+            cv["chosen_embed_weight"] = head.pipeline_[0].get_params()[WEIGHT_PARAM]
+        cv["chosen_C"] = head.C_
 
-    def _weights(self, default: float, tuned: bool) -> tuple[float, ...]:
-        return tuple(self.settings.embed_weight_grid) if tuned and self.settings.embed_weight_grid else (default,)
+    @staticmethod
+    def _encoded(embedder: BaseEstimator | None, rows: list[Candidate]) -> list[Candidate]:
+        """rows carrying their embedding: one pass of the (stateless) embedder for every fold and
+        setting of the heads' cross-validation (models.heads)."""
+        if embedder is None:
+            return rows
+        vectors = embedder.fit(rows).transform(rows)
+        return [Encoded(c.text, c.a, c.b, v) for c, v in zip(rows, vectors)]
+
+    @staticmethod
+    def _with_embedder(pipe: Pipeline, embedder: BaseEstimator | None) -> Pipeline:
+        """A head fitted on Encoded rows, reading candidates through the embedder again."""
+        if embedder is not None:
+            pipe.set_params(features__embed__encode=embedder)
+        return pipe
 
     def fit(self, train: TrainingSet, progress=print) -> RelationModel:
-        """Fit the three heads on the training data and tune thresholds on its out-of-fold scores
-        (models.training builds the TrainingSet)."""
+        """Fit the three heads on the training data and tune thresholds on their out-of-fold scores
+        (models.training builds the TrainingSet). Each head's feature statistics are refitted in
+        every cross-validation fold (models.heads.HeadClassifier)."""
         exs = train.examples
         cands = [e.candidate for e in exs]
         y = np.asarray([int(e.label) for e in exs])
@@ -515,13 +506,17 @@ class RelationModel:
         self.info["tuning_rows"] = {"pairs": int(len(y) if tune is None else tune.sum()),
                                     "held_out_of_backbone": bool(held)}
         progress(f"pair features for {len(cands)} candidates")
-        union = feature_union(self.embedder, self.settings).fit(cands)
+        rows = self._encoded(self.embedder, cands)
+        stand_in = Lookup() if self.embedder is not None else None
         progress("pair head: choosing C" + (" and the embedding weight" if held else "") + " by cross-validation")
-        head, oof, X = self._select(union, cands, y, "pair", tune, self._weights(self.settings.embed_weight, bool(held)),
-                                    sample_weight=sw)
-        self.pair_ = Pipeline([("features", union), ("clf", head)])
-        rows = slice(None) if tune is None else tune
-        t, f = tune_threshold(lambda t: pair_scores(y[rows], decide(oof[rows], t))["causal_f1"])
+        pair = self._head(feature_union(stand_in, self.settings), bool(held)).fit(rows, y, sample_weight=sw, tune=tune)
+        self._record("pair", pair)
+        oof = full_proba(pair.oof_proba_, pair.classes_)
+        X = sparse.csr_matrix(pair.pipeline_[0].transform(rows))
+        sign_features = clone(pair.pipeline_[0])
+        self.pair_ = self._with_embedder(pair.pipeline_, self.embedder)
+        in_tune = slice(None) if tune is None else tune
+        t, f = tune_threshold(lambda t: pair_scores(y[in_tune], decide(oof[in_tune], t))["causal_f1"])
         self.thresholds["pair"] = t
         self.info["oof_pair_causal_f1"] = round(f, 4)
 
@@ -531,9 +526,15 @@ class RelationModel:
             progress(f"sign head on {int(signed.sum())} signed causal pairs")
             ys = np.asarray([e.sign for e, s in zip(exs, signed) if s])
             sign_tune = tune[signed] if tune is not None and len(np.unique(ys[tune[signed]])) == 2 else None
-            sign_head, sign_oof, _ = self._select(union, [], ys, "sign", sign_tune, (None,), fixed=X[signed],
-                                                  sample_weight=None if sw is None else sw[signed])
-            self.sign_ = Pipeline([("features", union), ("clf", sign_head)])
+            s_w = None if sw is None else sw[signed]
+            # C and the out-of-fold scores: features refitted on each fold's signed rows; the head
+            # that predicts reads the pair head's features (one feature pass per candidate)
+            sign = self._head(sign_features, False).fit([r for r, s in zip(rows, signed) if s], ys,
+                                                       sample_weight=s_w, tune=sign_tune)
+            self._record("sign", sign)
+            sign_oof = sign.oof_proba_
+            lr = LogisticRegression(C=sign.C_, max_iter=self.settings.max_iter, random_state=self.settings.seed)
+            self.sign_ = Pipeline([("features", self.pair_[0]), ("clf", lr.fit(X[signed], ys, sample_weight=s_w))])
         else:
             progress("sign head skipped: fewer than 10 signed causal pairs with both signs")
 
@@ -548,13 +549,17 @@ class RelationModel:
                 s_tune = None
             weight = self.settings.sentence_embed_weight
             weight = self.settings.embed_weight if weight is None else weight
-            s_union = feature_union(self._sentence_embedder(), replace(self.settings, embed_weight=weight),
-                                    sentence_only=True).fit(sents)
+            embedder = self._sentence_embedder()
+            features = feature_union(Lookup() if embedder is not None else None,
+                                     replace(self.settings, embed_weight=weight), sentence_only=True)
             s_sw = np.asarray([train.weights.get(t, 1.0) for t, _ in train.sentences]) if train.weights else None
-            s_head, s_oof, _ = self._select(s_union, sents, ys, "sentence", s_tune,
-                                            self._weights(weight, s_tune is not None), sample_weight=s_sw)
-            self.sentence_ = Pipeline([("features", s_union), ("clf", s_head)])
+            sentence = self._head(features, s_tune is not None).fit(self._encoded(embedder, sents), ys,
+                                                                   sample_weight=s_sw, tune=s_tune)
+            self._record("sentence", sentence)
+            self.sentence_ = self._with_embedder(sentence.pipeline_, embedder)
+            s_oof = sentence.oof_proba_
             s_rows = slice(None) if s_tune is None else s_tune
+            # the pooled out-of-fold scores of the tuning rows (see README, "Relation model")
             self.thresholds["sentence"], f = tune_threshold(
                 lambda t: sentence_scores(ys[s_rows].astype(bool), s_oof[s_rows, 1] >= t)["sentence_f1"])
             self.info["oof_sentence_f1"] = round(f, 4)
