@@ -2,10 +2,11 @@
 
 Three scikit-learn Pipelines share one feature recipe: entity-pooled,
 multi-layer embeddings from the (LoRA-tuned) backbone, standardised, BESIDE a TF-IDF of the
-entity-marked text and the words between the spans. LogisticRegression heads; C chosen by
-cross-validation on the training data; thresholds tuned on out-of-fold probabilities of the
-training data (of its texts held out of the LoRA stage, where some are: TrainingSet.held_out), so
-the held-out validation split is only ever used to report.
+entity-marked text and the words between the spans. LogisticRegression heads
+(models.heads.HeadClassifier): C chosen by cross-validation of the whole pipeline on the training
+data, the feature statistics refitted in every fold; thresholds tuned on those out-of-fold
+probabilities of the training data (of its texts held out of the LoRA stage, where some are:
+TrainingSet.held_out), so the held-out validation split is only ever used to report.
 """
 from __future__ import annotations
 

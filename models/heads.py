@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -125,11 +124,6 @@ class HeadClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
-
-    def transform_features(self, X) -> sparse.csr_matrix:
-        """The fitted features of some rows (one pass, shared by heads that read the same features)."""
-        check_is_fitted(self, "pipeline_")
-        return sparse.csr_matrix(self.pipeline_[0].transform(self._rows(X, reset=False)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
