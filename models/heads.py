@@ -17,8 +17,10 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils import _safe_indexing
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -69,7 +71,7 @@ class HeadClassifier(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
 
     def _pipeline(self, C: float, weight: float | None) -> Pipeline:
-        features = "passthrough" if self.features is None else clone(self.features)
+        features = FunctionTransformer() if self.features is None else clone(self.features)
         if weight is not None:
             features.set_params(**{WEIGHT_PARAM: weight})
         lr = LogisticRegression(C=C, max_iter=self.max_iter, random_state=self.seed)
@@ -79,6 +81,20 @@ class HeadClassifier(ClassifierMixin, BaseEstimator):
         if self.features is None:
             return validate_data(self, X, accept_sparse="csr", reset=reset)
         return list(X)
+
+    def _out_of_fold(self, X, y: np.ndarray, sw: np.ndarray | None, weight: float | None,
+                     splits: list) -> list[np.ndarray]:
+        """Out-of-fold probabilities per C at one weight: what cross_val_predict gives for each
+        Pipeline(features, LogisticRegression(C)), with the features fitted once per fold for all C."""
+        out = [np.zeros((len(y), len(self.classes_))) for _ in self.c_grid]
+        for train, test in splits:
+            pipe = self._pipeline(1.0, weight)
+            Xtr = pipe[0].fit_transform(_safe_indexing(X, train), y[train])
+            Xte = pipe[0].transform(_safe_indexing(X, test))
+            for proba, C in zip(out, self.c_grid):
+                lr = pipe[-1].set_params(C=C).fit(Xtr, y[train], sample_weight=None if sw is None else sw[train])
+                proba[np.ix_(test, np.searchsorted(self.classes_, lr.classes_))] = lr.predict_proba(Xte)
+        return out
 
     def fit(self, X, y, sample_weight: np.ndarray | None = None, tune: np.ndarray | None = None) -> HeadClassifier:
         """Choose C (and the weight) by cross-validation, keep that setting's out-of-fold
@@ -97,20 +113,21 @@ class HeadClassifier(ClassifierMixin, BaseEstimator):
                              f"class: {self.classes_[0]!r}")
         sw = None if sample_weight is None else _check_sample_weight(sample_weight, np.empty((len(y), 0)))
         mask = np.ones(len(y), dtype=bool) if tune is None else np.asarray(tune, dtype=bool)
-        folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.seed) if isinstance(self.cv, Integral) else self.cv
+        folds = (StratifiedKFold(self.cv, shuffle=True, random_state=self.seed) if isinstance(self.cv, Integral)
+                 else check_cv(self.cv, y, classifier=True))
+        splits = list(folds.split(np.zeros((len(y), 1)), y))
         truth = np.searchsorted(self.classes_, y)
         weights = tuple(self.weight_grid) or (None,)
         self.cv_loss_: dict[str, float] = {}
         best = None
         for w in weights:
-            for C in self.c_grid:
-                oof = cross_val_predict(self._pipeline(C, w), X, y, cv=folds, method="predict_proba",
-                                        params=None if sw is None else {"clf__sample_weight": sw})
-                picked = oof[np.arange(len(y)), truth][mask]
+            oof = self._out_of_fold(X, y, sw, w, splits)
+            for C, proba in zip(self.c_grid, oof):
+                picked = proba[np.arange(len(y)), truth][mask]
                 loss = -float(np.average(np.log(picked + 1e-9), weights=None if sw is None else sw[mask]))
                 self.cv_loss_[f"w={w},C={C}" if len(weights) > 1 else str(C)] = round(loss, 4)
                 if best is None or loss < best[0]:
-                    best = (loss, w, C, oof)
+                    best = (loss, w, C, proba)
         _, self.weight_, self.C_, self.oof_proba_ = best
         self.pipeline_ = self._pipeline(self.C_, self.weight_).fit(
             X, y, **({} if sw is None else {"clf__sample_weight": sw}))
