@@ -7,9 +7,9 @@ import pytest
 
 from app_server import browser_page, chromium, require_chromium, running_app, wait_idle
 from data.ingest import read_document
-from data.pageview import sentence_page
 from data.store import Store
 from test_pdf_layout import label, two_column_page_with_middle_float
+from workspace.pageview import sentence_page
 
 pytestmark = pytest.mark.browser
 
