@@ -44,6 +44,22 @@ def get_store() -> Store:
     return store
 
 
+def open_page(title: str, caption: str | None = None) -> Store:
+    """The store, after the page's title and the line that says what the page shows."""
+    store = get_store()
+    st.title(title)
+    if caption:
+        st.caption(caption)
+    return store
+
+
+def stop_unless(ready: bool, message: str) -> None:
+    """An empty state: the message in place of the rest of the page, which is not run."""
+    if not ready:
+        st.info(message)
+        st.stop()
+
+
 def _remember_annotator() -> None:
     name = st.session_state.get(ANNOTATOR_KEY)
     if name:

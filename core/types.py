@@ -69,11 +69,11 @@ class LabeledSentence:
 
 
 @dataclass
-class PassageRelation:
-    """A relation as a file format carries it: concept texts, optional offsets, no ids.
+class SignedPair:
+    """What a relation and a suggestion both are: source and target concept texts and a sign.
 
     Spans are offsets in the sentence text, None where the concept text does not occur in it
-    (a label may paraphrase). origin is "human" or "model".
+    (a label may paraphrase).
     """
 
     src: str
@@ -81,6 +81,15 @@ class PassageRelation:
     sign: int
     src_span: Span | None = None
     tgt_span: Span | None = None
+
+
+@dataclass
+class PassageRelation(SignedPair):
+    """A relation as a file format carries it: concept texts, optional offsets, no ids.
+
+    origin is "human" or "model".
+    """
+
     strength: str = "M"
     annotator: str | None = None
     origin: str = "human"
@@ -107,20 +116,16 @@ class Mark:
 
 
 @dataclass
-class PassageSuggestion:
+class PassageSuggestion(SignedPair):
     """A model's suggested relation and the decision on it, as JSONL carries it.
 
     relation is the index, in its sentence's relations, of the relation an accepted suggestion
-    became (None: not accepted, or that relation is gone).
+    became (None: not accepted, or that relation is gone). model_id and score have no default,
+    so they follow the spans as keyword-only fields.
     """
 
-    src: str
-    tgt: str
-    sign: int
-    model_id: str
-    score: float
-    src_span: Span | None = None
-    tgt_span: Span | None = None
+    model_id: str = field(kw_only=True)
+    score: float = field(kw_only=True)
     state: str = "pending"
     decided_by: str | None = None
     relation: int | None = None

@@ -34,7 +34,7 @@ import numpy as np
 from core.errors import InputError
 from data.blocks import Block, Box, clean, is_caption, is_heading, is_table, join_lines, vocabulary
 
-_PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe; Streamlit serves sessions in threads
+PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe; Streamlit serves sessions in threads
 MAX_PDF_PAGES = 5000
 _BARE_NUMBER = re.compile(r"^(?:page\s*)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:/|of)\s*\d{1,4})?$", re.I)
 _DIGITS = re.compile(r"\d+")
@@ -492,7 +492,7 @@ def read_pdf(name: str, content: bytes) -> tuple[list[Block], dict, list[str]]:
 
     if b"%PDF-" not in content[:1024]:
         raise InputError(name, "is not a PDF file (no %PDF header)")
-    with _PDFIUM_LOCK:
+    with PDFIUM_LOCK:
         try:
             doc = pdfium.PdfDocument(content)
         except pdfium.PdfiumError as err:

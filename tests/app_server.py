@@ -9,8 +9,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -63,6 +64,26 @@ def running_app(db: str | Path, timeout: float = 60.0, **env_vars: str) -> Itera
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextlib.contextmanager
+def served_store(tmp_path_factory, name: str, fill: Callable[[Any], Any] = lambda store: None,
+                 **env_vars: str) -> Iterator[tuple[str, Any, Any]]:
+    """A browser test module's app: skipped without Chromium; a fresh Store in its own folder
+    `name`, filled by `fill(store)`, with the app serving it. Yields (url, store, what fill
+    returned). No relation model unless `env_vars` name one (FUZZYMAP_MODEL), so a test sees
+    suggestions only where it asks for them."""
+    from data.store import Store
+
+    require_chromium()
+    db = tmp_path_factory.mktemp(name) / "app.db"
+    store = Store(str(db))
+    try:
+        filled = fill(store)
+        with running_app(db, **{"FUZZYMAP_MODEL": str(db.parent / "no-model"), **env_vars}) as url:
+            yield url, store, filled
+    finally:
+        store.close()
 
 
 def app_test(db: str | Path, page: str | None = None, annotator: str | None = "ann", timeout: float = 120,

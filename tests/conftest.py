@@ -37,6 +37,28 @@ def db(tmp_path, monkeypatch):
     get_store.clear()
 
 
+@pytest.fixture(scope="module")
+def browser(app):
+    """One Chromium per browser test module, started after the module's `app` fixture (which
+    skips the module where Chromium is missing)."""
+    from app_server import chromium
+
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page (its own browser context, so its own Streamlit session) for each test."""
+    from playwright.sync_api import expect
+
+    from app_server import browser_page
+
+    expect.set_options(timeout=30_000)  # two shared CPU cores: a rerun can take seconds
+    with browser_page(browser) as pg:
+        yield pg
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """A small real relation-model bundle, trained once per test run for every test that needs one."""

@@ -1,4 +1,4 @@
-"""Unit tests for the Label page's logic (workspace.labeling, workspace.suggest, data.uploads, workspace.samples)."""
+"""Unit tests for the Label page's logic (workspace.labeling, workspace.suggest, workspace.uploads, workspace.samples)."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,6 @@ import pytest
 from app.markup import escape_markdown, highlight
 from core.types import ParsedDocument, ParsedSentence
 from data.store import Store
-from data.uploads import import_uploads
 from workspace.labeling import (Pick, advance_pick, concept_chips, next_unlabeled, order_positions, pick_from_span,
                                 pick_from_text, progress, span_from_words, word_chip_step, word_spans)
 from workspace.samples import ensure_sample
@@ -21,6 +20,7 @@ from workspace.suggest import (
     suggest_missing,
     suggestions_from_llm_block,
 )
+from workspace.uploads import import_uploads
 
 TEXT = "Offshore wind farms reduce the catch of local trawlers."
 

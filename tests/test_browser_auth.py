@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from app_server import browser_page, chromium, require_chromium, running_app, wait_idle
+from app_server import browser_page, served_store, wait_idle
 from core.types import ParsedDocument, ParsedSentence, PassageRelation
 from data.accounts import Accounts
 from data.store import Store
@@ -16,11 +16,8 @@ pytestmark = pytest.mark.browser
 S = "Offshore wind farms reduce the fishing effort of local trawlers near the coast."
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    require_chromium()
-    db = tmp_path_factory.mktemp("browser_auth") / "app.db"
-    store = Store(str(db))
+def _accounts_and_relations(store: Store) -> None:
+    """Three accounts, and ann's three relations in one sentence."""
     accounts = Accounts(store)
     for name, role in (("root", "admin"), ("ann", "annotator"), ("bob", "annotator")):
         accounts.add_user(name, f"{name}-password", role)
@@ -29,15 +26,13 @@ def app(tmp_path_factory):
     for src, tgt, sign in (("Offshore wind farms", "fishing effort", -1), ("fishing effort", "local trawlers", 1),
                            ("wind farms", "the coast", 1)):
         store.add_relation(sent.id, PassageRelation(src, tgt, sign, annotator="ann"))
-    with running_app(db, FUZZYMAP_AUTH="password", FUZZYMAP_MODEL=str(db.parent / "no-model")) as url:
-        yield url, store
-    store.close()
 
 
 @pytest.fixture(scope="module")
-def browser(app):
-    with chromium() as b:
-        yield b
+def app(tmp_path_factory):
+    with served_store(tmp_path_factory, "browser_auth", _accounts_and_relations,
+                      FUZZYMAP_AUTH="password") as (url, store, _):
+        yield url, store
 
 
 def _sign_in(page, name: str) -> None:

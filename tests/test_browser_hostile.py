@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from app_server import browser_page, chromium, require_chromium, running_app, wait_idle
+from app_server import browser_page, chromium, served_store, wait_idle
 from core.types import PassageRelation
 from data.ingest import read_document
 from data.store import Store
@@ -45,20 +45,19 @@ def _corpus() -> bytes:
     ]).encode()
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    require_chromium()
-    db = tmp_path_factory.mktemp("hostile") / "app.db"
-    store = Store(str(db))
+def _hostile(store: Store) -> None:
     a, b = IMG, JSLINK  # two annotators with hostile names, so Agreement and Compare have work
     (doc_id,) = store.import_documents(read_document(f"{IMG}{RTL}.json", _corpus()), annotator=a)
     sents = store.sentences(doc_id)
     store.add_relation(sents[0].id, PassageRelation(SCRIPT, IMG, -1, annotator=b, note=MDIMG))
     store.add_relation(sents[2].id, PassageRelation(SVG, LATEX, 1, annotator=b))
     store.merge_concepts(SVG, DIRECTIVE)
-    with running_app(db, FUZZYMAP_MODEL=str(db.parent / "no-model")) as url:
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    with served_store(tmp_path_factory, "hostile", _hostile) as (url, _, _):
         yield url
-    store.close()
 
 
 def _inert(page, hits: list[str], dialogs: list[str], where: str) -> None:

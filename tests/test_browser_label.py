@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app_server import browser_page, chromium, require_chromium, running_app, wait_idle, wait_interactive
+from app_server import served_store, wait_idle, wait_interactive
 from core.types import ParsedDocument, ParsedSentence
-from data.store import Store
 
 pytestmark = pytest.mark.browser
 
@@ -26,25 +25,8 @@ LLM_FILE = [
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    require_chromium()
-    db = tmp_path_factory.mktemp("browser") / "app.db"
-    with running_app(db, FUZZYMAP_MODEL=str(db.parent / "no-model")) as url:
-        yield url, Store(str(db))
-
-
-@pytest.fixture(scope="module")
-def browser(app):
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser):
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=30_000)  # two shared CPU cores: a rerun can take seconds
-    with browser_page(browser) as pg:
-        yield pg
+    with served_store(tmp_path_factory, "browser") as (url, store, _):
+        yield url, store
 
 
 def _upload_and_open(page, url: str, name: str, content: bytes, mime: str, title: str,

@@ -5,30 +5,18 @@ import io
 
 import pytest
 
-from app_server import browser_page, chromium, require_chromium, running_app, wait_idle
+from app_server import served_store, wait_idle
 from data.ingest import read_document
-from data.pageview import sentence_page
-from data.store import Store
 from test_pdf_layout import label, two_column_page_with_middle_float
+from workspace.pageview import sentence_page
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    require_chromium()
-    db = tmp_path_factory.mktemp("pageview") / "app.db"
-    with running_app(db, FUZZYMAP_MODEL=str(db.parent / "no-model")) as url:
-        yield url, Store(str(db))
-
-
-@pytest.fixture
-def page(app):
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=30_000)
-    with chromium() as browser, browser_page(browser) as pg:
-        yield pg
+    with served_store(tmp_path_factory, "pageview") as (url, store, _):
+        yield url, store
 
 
 def amber(image) -> tuple[int, int, int, int] | None:

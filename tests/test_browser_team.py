@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from app_server import require_chromium, running_app, wait_idle, wait_interactive
+from app_server import served_store, wait_idle, wait_interactive
 from core.types import ParsedDocument, ParsedSentence
 from data.assignments import assign
 from data.store import Store
-from test_browser_label import browser, page  # noqa: F401  (fixtures: one Chromium, a fresh page per test)
 from test_export_annotators import three_annotators
 
 pytestmark = pytest.mark.browser
@@ -27,18 +26,19 @@ TEXTS = ["Warm water lowers cod recruitment.", "Storms damage kelp forests.", "S
          "Quotas lower landings of cod."]
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    require_chromium()
-    db = tmp_path_factory.mktemp("team") / "app.db"
-    store = Store(str(db))
+def _documents(store: Store) -> tuple[int, int]:
+    """A document three annotators labelled, and a plain one assigned to alice."""
     gold_doc = three_annotators(store)
     (plain,) = store.import_documents([ParsedDocument("cod.txt", "sha-cod", [ParsedSentence(t) for t in TEXTS],
                                                       title="Cod notes")])
     assign(store, plain, [("alice", 0, 3)], by="rita")
-    with running_app(db, FUZZYMAP_MODEL=str(db.parent / "no-model")) as url:
+    return gold_doc, plain
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    with served_store(tmp_path_factory, "team", _documents) as (url, store, (gold_doc, plain)):
         yield url, store, gold_doc, plain
-    store.close()
 
 
 def test_labeled_twosix_upload_lands_under_the_named_annotator(app, page):

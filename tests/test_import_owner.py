@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 from app_server import app_test
+from data.owners import default_owner
 from data.store import Store
 from data.store.cli import main
-from data.uploads import default_owner, import_uploads, parse_uploads
+from workspace.uploads import import_uploads, parse_uploads
 
 TWOSIX = json.dumps([
     {"text": "Warm water lowers cod recruitment.", "meta_data": {"title": "Cod"},

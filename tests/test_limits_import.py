@@ -16,7 +16,7 @@ from core.types import ParsedDocument, ParsedSentence, PassageRelation
 from data.schema import ActionT, DocumentT, RelationT, SentenceT
 from data.store import Store
 from data.store.cli import main
-from data.uploads import import_uploads
+from workspace.uploads import import_uploads
 
 ROOT = Path(__file__).resolve().parent.parent
 

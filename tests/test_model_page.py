@@ -15,14 +15,14 @@ import pytest
 from core.errors import InputError
 from core.paths import DEFAULT_BUNDLE
 from data.readers import read_dataset, store_filters, store_spec
-from data.settings import ACTIVE_MODEL, active_model, set_setting
 from data.store import Store
-from workspace.suggest import bundle_path
+from data.store.settings import ACTIVE_MODEL, active_model, set_setting
 from model_page_world import gold_store
-from models import jobs
 from models.bundle import read_config
-from models.catalog import card, check_bundle, display_rows, list_bundles
 from models.training import MIN_STORE_RELATIONS, check_store_size
+from workspace import training_jobs
+from workspace.model_catalog import card, check_bundle, display_rows, list_bundles
+from workspace.suggest import bundle_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,8 +92,8 @@ def test_too_few_relations_are_refused_by_page_and_cli(tmp_path, var):
     with pytest.raises(InputError, match=f"holds 10 labelled relations; training needs at least {MIN_STORE_RELATIONS}"):
         check_store_size(spec, read_dataset(spec))
     with pytest.raises(InputError, match="needs at least"):
-        jobs.start_job(jobs.TrainJob(name="few", data=[spec]))
-    assert jobs.current_job() is None and not (var / "models" / "few").exists()
+        training_jobs.start_job(training_jobs.TrainJob(name="few", data=[spec]))
+    assert training_jobs.current_job() is None and not (var / "models" / "few").exists()
     out = subprocess.run([sys.executable, "-m", "models", "train", "--data", spec, "--out", str(tmp_path / "m")],
                          cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 2 and out.stderr.strip().count("\n") == 0 and "needs at least 20" in out.stderr
@@ -145,20 +145,20 @@ def test_card_tables_show_no_none():
 
 # ------------------------------------------------------------------ jobs
 def test_stages_are_read_from_training_messages():
-    assert jobs.stage_of("store:x.db: 151 training pairs {'none': 3}, 47 sentences; validation 1 pairs")[0] == \
+    assert training_jobs.stage_of("store:x.db: 151 training pairs {'none': 3}, 47 sentences; validation 1 pairs")[0] == \
         "reading the training data"
-    assert jobs.stage_of("pair head: choosing C by cross-validation") == ("pair head: cross-validating C", 0.60)
-    assert jobs.stage_of("saving the bundle to var/models/x")[0] == "saving the bundle"
-    assert jobs.stage_of("Loading weights") is None
+    assert training_jobs.stage_of("pair head: choosing C by cross-validation") == ("pair head: cross-validating C", 0.60)
+    assert training_jobs.stage_of("saving the bundle to var/models/x")[0] == "saving the bundle"
+    assert training_jobs.stage_of("Loading weights") is None
 
 
 def test_loss_points_come_from_the_lora_checks_and_plot_with_the_heads_cv():
     import logging
 
-    from models.comparison import loss_plot, png_bytes
+    from workspace.model_comparison import loss_plot, png_bytes
 
     points: list[dict] = []
-    handler = jobs._LossHandler(points.append)
+    handler = training_jobs._LossHandler(points.append)
     log = logging.getLogger("finetune.lora")
     for msg, args in (("before tuning: valid loss %.4f, causal F1 %.3f", (0.9, 0.1)),
                       ("step %d: valid loss %.4f, causal F1 %.3f, sentence F1 %s", (40, 0.5, 0.6, None)),
@@ -173,12 +173,12 @@ def test_a_job_trains_in_the_background_one_at_a_time(tmp_path, var):
     store = gold_store(str(tmp_path / "g.db"))
     spec = store_spec(store.url, ["gold"])
     default_files = {p: p.stat().st_mtime_ns for p in (ROOT / "models" / "default").rglob("*")}
-    job = jobs.start_job(jobs.TrainJob(name="fresh", data=[spec]))
-    assert job.pid and jobs.current_job().status == jobs.RUNNING
+    job = training_jobs.start_job(training_jobs.TrainJob(name="fresh", data=[spec]))
+    assert job.pid and training_jobs.current_job().status == training_jobs.RUNNING
     with pytest.raises(InputError, match="job 'fresh' is already running"):
-        jobs.start_job(jobs.TrainJob(name="second", data=[spec]))
-    done = wait_for(lambda: (j := jobs.current_job()).status != jobs.RUNNING and j)
-    assert done.status == jobs.DONE, (done.error, (var / "jobs" / "train.log").read_text()[-2000:])
+        training_jobs.start_job(training_jobs.TrainJob(name="second", data=[spec]))
+    done = wait_for(lambda: (j := training_jobs.current_job()).status != training_jobs.RUNNING and j)
+    assert done.status == training_jobs.DONE, (done.error, (var / "jobs" / "train.log").read_text()[-2000:])
     assert done.progress == 1.0 and done.stage == "done" and done.cv["pair"]["chosen_C"] in (1.0, 4.0)
     assert any("training pairs" in line for line in done.log)
     entry = check_bundle(var / "models" / "fresh")
@@ -186,30 +186,30 @@ def test_a_job_trains_in_the_background_one_at_a_time(tmp_path, var):
     assert entry.config["training_data"][0]["spec"] == spec
     assert {p: p.stat().st_mtime_ns for p in (ROOT / "models" / "default").rglob("*")} == default_files
     with pytest.raises(InputError, match="exists already"):
-        jobs.start_job(jobs.TrainJob(name="fresh", data=[spec]))
+        training_jobs.start_job(training_jobs.TrainJob(name="fresh", data=[spec]))
     assert not (var / "jobs" / "train.lock").exists()
 
 
 def test_a_job_can_be_cancelled_and_a_dead_worker_is_reported(tmp_path, var):
     store = gold_store(str(tmp_path / "g.db"))
     spec = store_spec(store.url, ["gold"])
-    job = jobs.start_job(jobs.TrainJob(name="stopped", data=[spec]))
-    wait_for(lambda: jobs.current_job().log, timeout=120)  # the worker is under way
-    stopped = jobs.cancel_job()
-    assert stopped.status == jobs.CANCELLED and not jobs._alive(job.pid)
+    job = training_jobs.start_job(training_jobs.TrainJob(name="stopped", data=[spec]))
+    wait_for(lambda: training_jobs.current_job().log, timeout=120)  # the worker is under way
+    stopped = training_jobs.cancel_job()
+    assert stopped.status == training_jobs.CANCELLED and not training_jobs._alive(job.pid)
     assert not (var / "models" / "stopped").exists() and not list((var / "models").glob(".bundle-*"))
     assert not (var / "jobs" / "train.lock").exists()
     lock = var / "jobs" / "train.lock"
     lock.touch()  # a start in another tab, under way
     with pytest.raises(InputError, match="another training job is starting"):
-        jobs.start_job(jobs.TrainJob(name="racing", data=[spec]))
+        training_jobs.start_job(training_jobs.TrainJob(name="racing", data=[spec]))
     os.utime(lock, (time.time() - 120, time.time() - 120))  # ... that never finished
-    assert jobs.start_job(jobs.TrainJob(name="after", data=[spec])).pid
-    jobs.cancel_job()
-    state = jobs.current_job()
-    state.status, state.pid = jobs.RUNNING, job.pid  # as if a worker had died without a word
-    jobs._write(state)
-    assert jobs.current_job().status == jobs.FAILED
+    assert training_jobs.start_job(training_jobs.TrainJob(name="after", data=[spec])).pid
+    training_jobs.cancel_job()
+    state = training_jobs.current_job()
+    state.status, state.pid = training_jobs.RUNNING, job.pid  # as if a worker had died without a word
+    training_jobs._write(state)
+    assert training_jobs.current_job().status == training_jobs.FAILED
 
 
 # ------------------------------------------------------------------ comparison
@@ -237,7 +237,7 @@ def _same_figures(row: dict, cli: dict) -> None:
 
 
 def test_comparison_matches_the_cli_and_plots_export_as_png(trained, tmp_path):
-    from models.comparison import calibration_plot, compare, confusion_plot, metric_bars, png_bytes, pr_curves
+    from workspace.model_comparison import calibration_plot, compare, confusion_plot, metric_bars, png_bytes, pr_curves
     from models_fixtures import twosix_file
 
     spec, tuned = trained
@@ -264,7 +264,7 @@ def test_comparison_matches_the_cli_and_plots_export_as_png(trained, tmp_path):
 
 def test_a_training_file_is_compared_on_its_held_out_split_only(trained):
     from models.bundle import read_config
-    from models.comparison import common_part
+    from workspace.model_comparison import common_part
 
     spec, tuned = trained
     data = read_dataset(spec)

@@ -7,10 +7,10 @@ import re
 import pytest
 
 from data.ingest import read_document
-from data.pageview import HIGHLIGHT, render_page, sentence_page
 from data.store import Store
-from workspace.suggest import suggest_missing
 from test_pdf_layout import label, two_column_page_with_middle_float
+from workspace.pageview import HIGHLIGHT, render_page, sentence_page
+from workspace.suggest import suggest_missing
 
 
 def imported(url: str):

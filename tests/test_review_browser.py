@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from data.store import Store
 from models.bundle import read_config
-from tests.app_server import ROOT, browser_page, chromium, require_chromium, running_app, wait_idle
+from tests.app_server import ROOT, browser_page, served_store, wait_idle
 from tests.review_world import REEF, build_world
 
 pytestmark = pytest.mark.browser
@@ -22,19 +21,9 @@ WAIT_MS = 60_000
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    require_chromium()
-    db = tmp_path_factory.mktemp("review_browser") / "app.db"
-    store = Store(str(db))
-    build_world(store)
-    with running_app(db, FUZZYMAP_MODEL=str(ROOT / "models" / "default")) as url:  # the shipped bundle
+    with served_store(tmp_path_factory, "review_browser", build_world,
+                      FUZZYMAP_MODEL=str(ROOT / "models" / "default")) as (url, store, _):  # the shipped bundle
         yield url, store
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def browser(app):
-    with chromium() as b:
-        yield b
 
 
 def choose(page, label: str, option: str, multi: bool = False) -> None:

@@ -126,7 +126,7 @@ def bundle_path(store=None) -> str:
     in `store`), else models/default."""
     if os.environ.get("FUZZYMAP_MODEL"):
         return os.environ["FUZZYMAP_MODEL"]
-    from data.settings import active_model
+    from data.store.settings import active_model
 
     return (active_model(store) if store is not None else None) or DEFAULT_BUNDLE
 

@@ -5,7 +5,7 @@ import streamlit as st
 
 from app.markup import escape_markdown as md
 from app.markup import shorten
-from app.state import acting, get_store, reviews
+from app.state import acting, open_page, reviews, stop_unless
 from core.matching import relations_match
 from core.metrics import fmt_measure
 from data.assignments import overlap_sentences
@@ -13,17 +13,15 @@ from workspace.agreement import GOLD, adjudicate, adopt_agreed, describe, shared
 
 PAGE_SIZE = 20
 
-store = get_store()
-st.title("Agreement")
-st.caption("Relation-level precision / recall / F1 of annotator A against annotator B (F1 is symmetric), "
-           "with exact spans or overlapping concepts, and Cohen's kappa on “the sentence has a relation”, "
-           "over the sentences both have judged.")
+store = open_page(
+    "Agreement",
+    "Relation-level precision / recall / F1 of annotator A against annotator B (F1 is symmetric), "
+    "with exact spans or overlapping concepts, and Cohen's kappa on “the sentence has a relation”, "
+    "over the sentences both have judged.")
 
 names = store.annotators()
-if len(names) < 2:
-    st.info("Agreement needs two annotators who labelled the same document. "
-            "Label a document under two names (sidebar) first.")
-    st.stop()
+stop_unless(len(names) >= 2, "Agreement needs two annotators who labelled the same document. "
+                             "Label a document under two names (sidebar) first.")
 
 c1, c2 = st.columns(2)
 a = c1.selectbox("Annotator A", names, index=0, key="agree_a")
@@ -33,9 +31,7 @@ shared = shared_documents(store, a, b)
 chosen = st.multiselect("Documents", list(docs), default=shared, key=f"agree_docs_{a}_{b}",
                         format_func=lambda i: docs[i].title or docs[i].filename,
                         help="By default the documents in which both have judged a sentence.")
-if not chosen:
-    st.info(f"{md(a)} and {md(b)} have no document in common yet.")
-    st.stop()
+stop_unless(bool(chosen), f"{md(a)} and {md(b)} have no document in common yet.")
 
 assigned_both = overlap_sentences(store, a, b, chosen)
 only_overlap = st.toggle(f"Only the {len(assigned_both)} sentences assigned to both", value=bool(assigned_both),

@@ -5,23 +5,19 @@ from __future__ import annotations
 import streamlit as st
 
 from app.markup import escape_markdown as md
-from app.state import acting, get_store, reviews
+from app.state import acting, get_store, reviews, stop_unless
 from core.errors import InputError
 from data.assignments import assign, assignments, describe_ranges, split_plan, unassign
 
 store = get_store()
 reviewer = acting()
 st.title("Assign")
-if not reviews():
-    st.info("Assigning documents needs the reviewer or admin role.")
-    st.stop()
+stop_unless(reviews(), "Assigning documents needs the reviewer or admin role.")
 st.caption("Give documents to annotators. A shared part is labelled by everyone, so the Agreement page can "
            "measure agreement on it; the rest is split so that no one labels the same sentence twice.")
 
 docs = {d.id: d for d in store.list_documents()}
-if not docs:
-    st.info("No documents yet: upload a paper on the Home page.")
-    st.stop()
+stop_unless(bool(docs), "No documents yet: upload a paper on the Home page.")
 doc_id = st.selectbox("Document", list(docs), key="assign_doc",
                       format_func=lambda i: f"{docs[i].title or docs[i].filename} ({docs[i].n_sentences} sentences)")
 doc = docs[doc_id]

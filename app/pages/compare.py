@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.state import get_store
+from app.state import get_store, open_page, stop_unless
 from core.metrics import fmt_measure
 from workspace.agreement import GOLD, judged_sentences, mismatch_rows, score_systems
 from workspace.coverage import bundle_model_id, model_coverage, run_on_missing, scored_on
@@ -16,17 +16,16 @@ def _model(path: str, db_url: str):
     return model_source(path, get_store().concepts())
 
 
-store = get_store()
-st.title("Compare systems")
-st.caption("Each system's relations against a reference annotator on the sentences the reference judged "
-           "(labelled, or marked “no relation”). A relation matches when source and target share a word "
-           "(or, strictly, read the same) and the sign agrees; each reference relation matches once.")
+store = open_page(
+    "Compare systems",
+    "Each system's relations against a reference annotator on the sentences the reference judged "
+    "(labelled, or marked “no relation”). A relation matches when source and target share a "
+    "word (or, strictly, read the same) and the sign agrees; each reference relation matches once.")
 
 annotators = store.annotators()
 docs = {d.id: d for d in store.list_documents()}
-if not annotators or not docs:
-    st.info("Nothing to compare yet: import a document and label it (or import a TwoSix file with labels).")
-    st.stop()
+stop_unless(bool(annotators and docs),
+            "Nothing to compare yet: import a document and label it (or import a TwoSix file with labels).")
 titles = {i: d.title or d.filename for i, d in docs.items()}
 
 c1, c2 = st.columns([1, 2])
@@ -52,10 +51,8 @@ if model_id:
         st.rerun()
 
 results = score_systems(store, reference, doc_ids, mode)
-if not results:
-    st.info("No other system's output in these documents. Import a TwoSix file with an “LLM” block, "
-            "or run the relation model (Extract page, or suggestions on the Label page).")
-    st.stop()
+stop_unless(bool(results), "No other system's output in these documents. Import a TwoSix file with an “LLM” "
+                          "block, or run the relation model (Extract page, or suggestions on the Label page).")
 
 
 n_judged = len(judged_sentences(store, reference, doc_ids))

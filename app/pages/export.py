@@ -3,17 +3,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.state import get_store
+from app.state import open_page, stop_unless
 from workspace.agreement import GOLD
 from workspace.exporting import EXPORT_FORMATS, counts, export_text, file_name, stored_relation_count
 
-store = get_store()
-st.title("Export")
+store = open_page("Export")
 
 docs = {d.id: d for d in store.list_documents()}
-if not docs:
-    st.info("No documents yet: upload a paper on the Home page.")
-    st.stop()
+stop_unless(bool(docs), "No documents yet: upload a paper on the Home page.")
 titles = {i: d.title or d.filename for i, d in docs.items()}
 
 scope = st.radio("Documents", ["One document", "A selection", "All documents"], horizontal=True,
@@ -34,15 +31,10 @@ elif whose == "Chosen annotators":
     annotators = st.multiselect("Annotators", store.annotators(), key="export_annotators")
 fmt = st.radio("Format", list(EXPORT_FORMATS), horizontal=True, key="export_format",
                format_func=lambda f: EXPORT_FORMATS[f].label)
-if not ids:
-    st.info("Choose at least one document.")
-    st.stop()
-if annotators == [GOLD] and GOLD not in store.annotators():
-    st.info(f"No gold set yet: adjudicate on the Agreement page first (annotator “{GOLD}”).")
-    st.stop()
-if annotators is not None and not annotators:
-    st.info("Choose at least one annotator.")
-    st.stop()
+stop_unless(bool(ids), "Choose at least one document.")
+stop_unless(annotators != [GOLD] or GOLD in store.annotators(),
+            f"No gold set yet: adjudicate on the Agreement page first (annotator “{GOLD}”).")
+stop_unless(annotators is None or bool(annotators), "Choose at least one annotator.")
 
 exported = store.export_documents(ids, annotators)
 carried = counts(exported)

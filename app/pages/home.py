@@ -8,8 +8,9 @@ from app.state import current_annotator, get_store
 from data.assignments import describe_ranges
 from data.assignments import queue as assigned_queue
 from data.ingest import MAX_UPLOAD_BYTES, SUPPORTED_SUFFIXES
-from data.uploads import UploadOutcome, default_owner, import_parsed, parse_uploads
+from data.owners import default_owner
 from workspace.labeling import progress
+from workspace.uploads import UploadOutcome, import_parsed, parse_uploads
 
 store = get_store()
 annotator = current_annotator()

@@ -15,7 +15,6 @@ from app.markup import escape_markdown, highlight, shorten
 from app.state import acting, current_annotator, get_store, reviews, signed_in
 from core.errors import InputError
 from core.types import STRENGTHS, PassageRelation
-from data.pageview import sentence_page
 from workspace.labeling import (
     DONE_STATUSES,
     ORDERS,
@@ -33,6 +32,7 @@ from workspace.labeling import (
     word_chip_step,
     word_spans,
 )
+from workspace.pageview import sentence_page
 from workspace.suggest import best_source, bundle_path, prefetch, sentence_scores, suggest_missing
 
 ss = st.session_state

@@ -12,13 +12,15 @@ from app.state import acting, current_annotator, get_store, reviews
 from core.errors import InputError
 from core.paths import DEFAULT_BUNDLE
 from data.readers import store_spec
-from data.settings import ACTIVE_MODEL, set_setting
-from models.catalog import card, check_bundle, display_rows, list_bundles, shared_datasets
-from models.comparison import calibration_plot, compare, confusion_plot, loss_plot, metric_bars, png_bytes, pr_curves
-from models.jobs import CANCELLED, DONE, FAILED, RUNNING, TrainJob, cancel_job, current_job, start_job
+from data.store.settings import ACTIVE_MODEL, set_setting
 from models.training import MIN_STORE_RELATIONS
 from workspace.agreement import GOLD
+from workspace.model_catalog import card, check_bundle, display_rows, list_bundles, shared_datasets
+from workspace.model_comparison import (
+    calibration_plot, compare, confusion_plot, loss_plot, metric_bars, png_bytes, pr_curves,
+)
 from workspace.suggest import bundle_path
+from workspace.training_jobs import CANCELLED, DONE, FAILED, RUNNING, TrainJob, cancel_job, current_job, start_job
 
 store = get_store()
 annotator = current_annotator()

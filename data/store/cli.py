@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"no-relation {d.n_no_relation}, discarded {d.n_discarded}")
         elif args.command == "import":
             from data.ingest import read_path
-            from data.uploads import carries_labels, default_owner
+            from data.owners import carries_labels, default_owner
 
             read = [(f, read_path(f)) for f in args.files]
             docs = [doc for _, found in read for doc in found]

@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from data.pdf import _PDFIUM_LOCK
+from data.pdf import PDFIUM_LOCK
 
 HIGHLIGHT = (255, 200, 0)  # amber, visible on white paper and black text
 
@@ -30,7 +30,7 @@ def render_page(pdf: bytes, page: int, width: int) -> tuple[object, int]:
     page's rotation in degrees clockwise, which pdfium applies when rendering."""
     import pypdfium2 as pdfium
 
-    with _PDFIUM_LOCK:
+    with PDFIUM_LOCK:
         doc = pdfium.PdfDocument(pdf)
         try:
             p = doc[page - 1]

@@ -3,7 +3,7 @@
 Why a file under VAR/jobs/ (VAR: $FUZZYMAP_VAR or var/): the Model page is rerun on every click,
 reloaded, and opened in several tabs; each run reads the one state file, so all of them see the
 same progress, stage and loss curve, and a second start is refused while a job runs. The worker
-(`python -m models.jobs STATE`) calls models.training.train_model, the same function as
+(`python -m workspace.training_jobs STATE`) calls models.training.train_model, the same function as
 `python -m models train`, and writes the bundle to VAR/models/NAME/ (never models/default).
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 from core.errors import InputError
 from core.paths import var_root
 from core.specs import spec_path
-from models.catalog import trained_root
+from workspace.model_catalog import trained_root
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 STAGES = (  # (start of a progress message, stage shown, share of the job done when it starts)
@@ -187,7 +187,7 @@ def start_job(job: TrainJob) -> TrainJob:
     _write(job)
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     with open(jobs_dir() / "train.log", "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "models.jobs", str(state_path().resolve())],
+        proc = subprocess.Popen([sys.executable, "-m", "workspace.training_jobs", str(state_path().resolve())],
                                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     job.pid = proc.pid
     current = _read(state_path())

@@ -1,9 +1,7 @@
 """Importing uploaded files into the store, one file at a time, all or nothing per file.
 
-Labels a file carries (TwoSix relations and its "no relation" passages, JSONL relations without
-an annotator) belong to whoever made them, not to whoever uploads the file: each file's labels
-get an owner, by default `imported:<file name>`, so they never count as the signed-in
-annotator's work.
+A file's labels get an owner (data.owners: by default `imported:<file name>`), so they never
+count as the uploading annotator's work.
 """
 from __future__ import annotations
 
@@ -12,12 +10,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from core.errors import InputError, without_paths
-from core.types import MARKS
 from core.types import ParsedDocument
-from data.schema import NAME_LEN
+from data.owners import carries_labels, default_owner, unowned_marks, unowned_relations
 
 log = logging.getLogger(__name__)
-OWNER_PREFIX = "imported:"
 
 
 @dataclass(frozen=True)
@@ -49,27 +45,6 @@ class ParsedUpload:
     @property
     def carries_labels(self) -> bool:
         return carries_labels(self.docs)
-
-
-def unowned_relations(docs: Iterable[ParsedDocument]) -> int:
-    """Human relations that name no annotator."""
-    return sum(r.annotator is None and r.origin == "human" for d in docs for s in d.sentences for r in s.relations)
-
-
-def unowned_marks(docs: Iterable[ParsedDocument]) -> int:
-    """Sentences marked "no relation" or "discarded" (a file's mark names no annotator)."""
-    return sum(s.status in MARKS for d in docs for s in d.sentences)
-
-
-def carries_labels(docs: Iterable[ParsedDocument]) -> bool:
-    """Whether importing these documents needs to know whose labels they are."""
-    docs = list(docs)
-    return bool(unowned_relations(docs) or unowned_marks(docs))
-
-
-def default_owner(file_name: str) -> str:
-    """The annotator a file's labels go to unless someone names another: `imported:<file name>`."""
-    return (OWNER_PREFIX + file_name.strip())[:NAME_LEN]
 
 
 def parse_uploads(files: Iterable[tuple[str, bytes]]) -> list[ParsedUpload]:
