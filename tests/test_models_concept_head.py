@@ -1,0 +1,175 @@
+"""The concept head (models.concepts_head, HeadSettings.concept_head): which reading of a span
+people label, learned from invented passages; off by default; saved and checked like the others."""
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+from core.errors import InputError
+from core.types import PassageRelation
+from data.readers import read_dataset
+from models.__main__ import _heads, parser
+from models.bundle import MANIFEST, load_bundle, load_model, save_bundle
+from models.candidates import concept_spans
+from models.classifier import HeadSettings, RelationModel
+from models.concepts_head import SpanCues, concept_labels, span_row
+from models.training import training_set
+
+HEADS = ["scarcity", "price", "access", "shortage", "loss", "use", "quality", "supply", "cost", "lack"]
+OBJECTS = ["water", "fodder", "pasture", "seed", "forest", "phones", "soil", "credit", "fuel", "land", "grain"]
+EFFECTS = ["conflict", "migration", "poverty", "hunger", "erosion", "debt", "violence", "theft"]
+CAUSAL = ["The {c} increased {e} in the district.", "The {c} led to {e} among the herders.",
+          "Severe {e} followed the {c} last season."]
+NEUTRAL = "The {c} and the {e} were listed in the survey."
+DEFAULT = Path(__file__).resolve().parent.parent / "models" / "default"
+NEW = "The lack of rain worsened hunger among the traders."
+QUIET = lambda _: None  # noqa: E731
+
+
+def passages_file(path: Path, n: int = 48, seed: int = 3) -> Path:
+    """TwoSix passages whose concepts are "HEAD of OBJECT" phrases (the labelled reading)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        c, e = f"{rng.choice(HEADS)} of {rng.choice(OBJECTS)}", rng.choice(EFFECTS)
+        if i % 4 == 3:
+            out.append({"text": NEUTRAL.format(c=c, e=e), "causal relations": []})
+        else:
+            out.append({"text": CAUSAL[i % 3].format(c=c, e=e),
+                        "causal relations": [{"src": c, "tgt": e, "direction": "increase"}]})
+    path.write_text(json.dumps(out))
+    return path
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return [read_dataset(f"twosix:{passages_file(tmp_path_factory.mktemp('d') / 'p.json')}")]
+
+
+def fit(data, concept_head: bool) -> RelationModel:
+    settings = HeadSettings(c_grid=(1.0,), cv_folds=3, concept_head=concept_head)
+    return RelationModel(None, settings, granular=True).fit(training_set(data), progress=QUIET)
+
+
+@pytest.fixture(scope="module")
+def on(data) -> RelationModel:
+    return fit(data, True)
+
+
+@pytest.fixture(scope="module")
+def off(data) -> RelationModel:
+    return fit(data, False)
+
+
+def p_of(model: RelationModel, text: str, phrase: str) -> float:
+    start = text.index(phrase)
+    return float(model.concept_proba([(text, (start, start + len(phrase)))])[0])
+
+
+def test_labels_take_the_whole_phrase_not_its_parts() -> None:
+    text = "The scarcity of water increased conflict in the district."
+    spans = concept_spans(text, granular=True)
+    words = {text[s:e]: y for (s, e), y in zip(spans, concept_labels(
+        text, spans, [PassageRelation("scarcity of water", "conflict", 1)]))}
+    assert words["scarcity of water"] == 1 and words["conflict"] == 1
+    assert words["scarcity"] == 0 and words["water"] == 0 and words["district"] == 0
+    assert concept_labels(text, spans, [PassageRelation("water", "conflict", 1)], states=True)[
+        spans.index(next(s for s in spans if text[s[0]:s[1]] == "scarcity of water"))] == 1
+
+
+def test_span_cues_see_attachments_from_the_text_alone() -> None:
+    text = "The scarcity of water increased conflict."
+    rows = SpanCues().transform([span_row(text, (4, 12)), span_row(text, (4, 21)), span_row(text, (16, 21))])
+    names = list(SpanCues().get_feature_names_out())
+    assert rows[:, names.index("next_prep")].tolist() == [1, 0, 0]  # "scarcity" before "of"
+    assert rows[:, names.index("prev_prep")].tolist() == [0, 0, 1]  # "water" after "of"
+    assert rows[:, names.index("has_of")].tolist() == [0, 1, 0]
+
+
+def test_head_prefers_the_labelled_reading_on_new_words(on: RelationModel) -> None:
+    assert on.concept_ is not None and on.info["concept"]["concepts"] > 0
+    whole = p_of(on, NEW, "lack of rain")
+    assert whole > 0.5
+    assert whole > p_of(on, NEW, "lack") and whole > p_of(on, NEW, "rain")
+    assert "concept" in on.thresholds and 0.0 <= on.thresholds["concept"] <= 0.5
+    assert "chosen_C" in on.info["cv"]["concept"]
+
+
+def test_off_by_default_and_a_zero_threshold_changes_nothing(data, on: RelationModel, off: RelationModel) -> None:
+    assert HeadSettings().concept_head is False
+    assert off.concept_ is None and "concept" not in off.thresholds and "concept" not in off.info
+    texts = [NEW, "The price of fodder led to theft among the herders.", NEUTRAL.format(c="cost of land", e="debt")]
+    on.thresholds, saved = {**off.thresholds, "concept": 0.0}, on.thresholds
+    try:
+        assert on.extract(texts) == off.extract(texts)
+        # a threshold above every P(concept) drops every pair
+        on.thresholds["concept"] = 1.01
+        assert on.extract(texts) == [[], [], []]
+    finally:
+        on.thresholds = saved
+
+
+def test_a_bundle_without_a_concept_head_loads_as_before() -> None:
+    model = load_model(DEFAULT)
+    assert model.concept_ is None and "concept" not in model.thresholds and not model.settings.concept_head
+    probs = np.ones((2, 3))
+    assert model._drop_by_concept([], probs) is probs
+
+
+def test_bundle_round_trip_and_a_changed_byte_is_refused(on: RelationModel, off: RelationModel,
+                                                         tmp_path: Path) -> None:
+    path = save_bundle(on, tmp_path / "with")
+    config = json.loads((path / "config.json").read_text())
+    state = json.loads((path / "state.json").read_text())
+    assert config["settings"]["concept_head"] is True and state["heads"]["concept"]["blocks"] == ["span"]
+    assert {"concept.coef", "concept.intercept", "concept.classes"} <= set(load_file(str(path / "classifier.safetensors")))
+    assert "classifier.safetensors" in json.loads((path / MANIFEST).read_text())["files"]
+    loaded = load_bundle(path)
+    spans = [(NEW, s) for s in concept_spans(NEW, granular=True)]
+    assert np.array_equal(loaded.concept_proba(spans), on.concept_proba(spans))
+    texts = [NEW, "The price of fodder led to theft among the herders."]
+    assert loaded.thresholds == on.thresholds
+    assert [[(r.src, r.tgt, r.sign, r.score) for r in rs] for rs in loaded.extract(texts)] == \
+        [[(r.src, r.tgt, r.sign, r.score) for r in rs] for rs in on.extract(texts)]
+    plain = save_bundle(off, tmp_path / "without")
+    assert "concept" not in json.loads((plain / "state.json").read_text())["heads"]
+    assert "concept_head" not in json.loads((plain / "config.json").read_text())["settings"]
+    assert load_bundle(plain).concept_ is None
+
+    copy = tmp_path / "copy"
+    shutil.copytree(path, copy)
+    blob = bytearray((copy / "classifier.safetensors").read_bytes())
+    blob[-2] ^= 0x01  # inside the arrays, the concept head's among them
+    (copy / "classifier.safetensors").write_bytes(bytes(blob))
+    with pytest.raises(InputError, match="classifier.safetensors was modified"):
+        load_bundle(copy)
+
+
+def test_with_the_backbone_the_span_vector_comes_from_the_a_part(data, tmp_path: Path) -> None:
+    """The head reads the embedder's "a" part of each span row, and a bundle restores it exactly."""
+    from embedding.features import CandidateEmbedder
+
+    model = RelationModel(CandidateEmbedder("minilm", layers=4), HeadSettings(c_grid=(1.0,), concept_head=True),
+                          granular=True).fit(training_set(data), progress=QUIET)
+    blocks = dict(model.concept_[0].transformer_list)
+    assert list(blocks) == ["embed", "span"] and blocks["embed"][0].parts == ("a",)
+    assert p_of(model, NEW, "lack of rain") > max(p_of(model, NEW, "lack"), p_of(model, NEW, "rain"))
+    spans = [(NEW, s) for s in concept_spans(NEW, granular=True)]
+    loaded = load_bundle(save_bundle(model, tmp_path / "b"))
+    assert np.array_equal(loaded.concept_proba(spans), model.concept_proba(spans))
+
+
+def test_heads_option_for_train_and_evaluate() -> None:
+    assert _heads('{"concept_head": true}').concept_head is True
+    for argv in (["train", "--data", "twosix:x.json", "--out", "m", "--heads", '{"concept_head": true}'],
+                 ["evaluate", "--loso", "--data", "twosix:x.json", "--heads", '{"concept_head": true}']):
+        assert _heads(parser().parse_args(argv).heads).concept_head is True
+    for bad in ('{"no_such": 1}', "[1]", "{"):
+        with pytest.raises(InputError, match="--heads"):
+            _heads(bad)
