@@ -20,6 +20,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from core.matching import content_words
@@ -603,7 +604,7 @@ class RelationModel:
     def _fit_concept(self, train: TrainingSet, held: frozenset[str], progress) -> dict | None:
         """Fit the concept head on every candidate span of the training passages (labels:
         models.concepts_head.concept_labels); returns (text, span) -> out-of-fold P(concept), or
-        None when the spans hold one class only."""
+        None when fewer texts than folds hold a labelled concept span."""
         texts = list(dict.fromkeys(t for t, _, _ in train.passages))
         gold: dict[str, list[PassageRelation]] = {}
         for t, rels, _ in train.passages:
@@ -613,8 +614,9 @@ class RelationModel:
             rows += [span_row(text, s) for s in spans]
             y += concept_labels(text, spans, gold[text], self.states)
         y = np.asarray(y)
-        if len(np.unique(y)) < 2 or min(np.bincount(y)) < self.settings.cv_folds:
-            progress("concept head skipped: its spans hold too few of one class")
+        texts_of = [r.text for r in rows]
+        if len(np.unique(y)) < 2 or len({t for t, yi in zip(texts_of, y) if yi}) < self.settings.cv_folds:
+            progress("concept head skipped: fewer texts with a labelled concept span than cross-validation folds")
             return None
         tune = np.asarray([r.text in held for r in rows]) if held else None
         if tune is not None and len(np.unique(y[tune])) < 2:
@@ -624,8 +626,13 @@ class RelationModel:
         embedder = self._plain_embedder("a")
         s = self.settings
         grid = s.embed_weight_grid if tune is not None and embedder is not None else ()
+        # folds keep each text's spans together: its readings' labels depend on each other (one of
+        # "scarcity", "water", "scarcity of water" is the concept), and the out-of-fold P(concept)
+        # the threshold is tuned on should come from texts the head did not see
+        folds = list(StratifiedGroupKFold(s.cv_folds, shuffle=True, random_state=s.seed).split(
+            np.zeros(len(y)), y, groups=texts_of))
         head = HeadClassifier(concept_features(Lookup() if embedder is not None else None, s.embed_weight),
-                              s.c_grid, grid, s.cv_folds, s.seed, s.max_iter)
+                              s.c_grid, grid, folds, s.seed, s.max_iter)
         head.fit(self._encoded(embedder, rows), y, sample_weight=sw, tune=tune)
         self._record("concept", head)
         self.concept_ = self._with_embedder(head.pipeline_, embedder)

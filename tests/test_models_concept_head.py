@@ -101,6 +101,26 @@ def test_head_prefers_the_labelled_reading_on_new_words(on: RelationModel) -> No
     assert "chosen_C" in on.info["cv"]["concept"]
 
 
+def test_cross_validation_keeps_each_texts_spans_in_one_fold(data, monkeypatch) -> None:
+    """The out-of-fold P(concept) the threshold is tuned on comes from texts the head did not see."""
+    import models.classifier as classifier
+
+    seen = []
+
+    class Spy(classifier.HeadClassifier):
+        def fit(self, X, y, **kw):
+            if isinstance(self.cv, list):
+                seen.append((list(X), self.cv))
+            return super().fit(X, y, **kw)
+
+    monkeypatch.setattr(classifier, "HeadClassifier", Spy)
+    fit(data, True)
+    (rows, folds), = seen
+    assert len(folds) == 3
+    for train, test in folds:
+        assert not {rows[i].text for i in train} & {rows[i].text for i in test}
+
+
 def test_off_by_default_and_a_zero_threshold_changes_nothing(data, on: RelationModel, off: RelationModel) -> None:
     assert HeadSettings().concept_head is False
     assert off.concept_ is None and "concept" not in off.thresholds and "concept" not in off.info
