@@ -193,3 +193,53 @@ def test_heads_option_for_train_and_evaluate() -> None:
     for bad in ('{"no_such": 1}', "[1]", "{"):
         with pytest.raises(InputError, match="--heads"):
             _heads(bad)
+
+
+def cnc_pairs_file(path: Path, n: int = 24, seed: int = 5) -> Path:
+    """Causal News Corpus subtask-2 CSV: cause in <ARG0>, effect in <ARG1> (invented sentences)."""
+    import csv
+
+    rng = random.Random(seed)
+    with open(path, "w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["corpus", "doc_id", "sent_id", "eg_id", "index", "text", "text_w_pairs", "seq_label",
+                         "pair_label", "context", "num_sents"])
+        for i in range(n):
+            c, e = f"{rng.choice(HEADS)} of {rng.choice(OBJECTS)}", rng.choice(EFFECTS)
+            marked = f"<ARG0>The {c}</ARG0> <SIG0>caused</SIG0> <ARG1>{e}</ARG1> in the villages ."
+            writer.writerow(["cnc", f"d{i}", "0", "0", f"fx_{i}", f"The {c} caused {e} in the villages .", marked,
+                             "1", "1", "", "1"])
+    return path
+
+
+def test_train_and_loso_cli_take_the_concept_head(tmp_path: Path, monkeypatch, capsys) -> None:
+    from models.__main__ import main
+
+    monkeypatch.setenv("FUZZYMAP_CACHE", str(tmp_path / "cache"))
+    twosix = f"twosix:{passages_file(tmp_path / 'a.json')}"
+    cnc = f"cnc:{cnc_pairs_file(tmp_path / 'c.csv')}"
+    heads = '{"c_grid": [1.0], "concept_head": true}'
+    assert main(["train", "--data", twosix, "--data", cnc, "--granular", "--no-lora", "--heads", heads,
+                 "--out", str(tmp_path / "m")]) == 0
+    model = load_bundle(tmp_path / "m")
+    assert model.settings.concept_head and model.concept_ is not None and model.granular
+    cnc_texts = {p.text for p in read_dataset(cnc).passages}
+    assert model.info["concept"]["concepts"] > 0 and cnc_texts
+    capsys.readouterr()
+    argv = ["evaluate", "--loso", "--json", "--backbone", "none", "--granular", "--heads",
+            '{"c_grid": [1.0], "cv_folds": 2, "concept_head": true}',
+            "--data", twosix, "--data", f"twosix:{passages_file(tmp_path / 'b.json', seed=4)}"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(result["folds"]) == {"a", "b"} and result["settings"]["heads"]["concept_head"] is True
+
+
+def test_cnc_subtask_2_cause_and_effect_spans_are_training_concepts(tmp_path: Path) -> None:
+    data = read_dataset(f"cnc:{cnc_pairs_file(tmp_path / 'c.csv')}")
+    model = fit([data], True)
+    # each sentence: "The HEAD of OBJECT" (cause) and "EFFECT" (effect) are its two labelled spans
+    assert model.info["concept"]["concepts"] == 2 * len({p.text for p in data.passages})
+    text = data.passages[0].text
+    cause = data.passages[0].relations[0].src[len("The "):]
+    assert p_of(model, text, cause) > max(p_of(model, text, cause.split(" of ")[0]),
+                                          p_of(model, text, cause.split(" of ")[1]))
