@@ -66,7 +66,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     settings = TrainSettings(backbone=args.backbone, lora=args.lora, seed=args.seed,
                              valid_fraction=args.valid_fraction, marked=args.marked, granular=args.granular,
-                             states=args.states)
+                             states=args.states, heads=_heads(args.heads))
     if args.store_weight is not None:
         settings = replace(settings, store_weight=args.store_weight)
     if args.lora_steps is not None:
@@ -128,14 +128,20 @@ def _baseline(config: dict, fmt: str, data) -> dict:
     return {"model": "tfidf+logreg", **evaluate_data(baseline, data, fmt)}
 
 
-def cmd_loso(args: argparse.Namespace) -> int:
+def _heads(text: str):
+    """HeadSettings from the --heads JSON object (InputError otherwise)."""
     from models.classifier import HeadSettings
-    from models.loso import SIFT_SOURCES, LosoSettings, run_loso
 
     try:
-        heads = HeadSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(args.heads).items()})
-    except (ValueError, TypeError) as exc:
+        return HeadSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(text).items()})
+    except (ValueError, TypeError, AttributeError) as exc:
         raise InputError("--heads", f"not a JSON object of HeadSettings fields ({exc})") from None
+
+
+def cmd_loso(args: argparse.Namespace) -> int:
+    from models.loso import SIFT_SOURCES, LosoSettings, run_loso
+
+    heads = _heads(args.heads)
     if args.adapter and args.lora:
         raise InputError("--adapter", "a fixed adapter and a LoRA stage per fold exclude each other")
     if args.adapter and not Path(args.adapter, "adapter_config.json").is_file():
@@ -275,6 +281,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--marked", action=argparse.BooleanOptionalAction, default=False,
                    help="embed each candidate as its own text with the pair marked (one forward pass per pair)")
     _concept_options(t)
+    t.add_argument("--heads", default="{}", metavar="JSON",
+                   help="HeadSettings fields, e.g. '{\"concept_head\": true}' (default: the defaults)")
     t.add_argument("--loso-report", metavar="FILE",
                    help="output of `evaluate --loso --json` on the same files, stated in the bundle and its card")
     t.add_argument("--store-weight", type=_positive, default=None, metavar="W",

@@ -41,6 +41,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from core.errors import InputError
 from core.hashing import sha256_file
 from models.classifier import CLASSES, HeadSettings, PairText, RelationModel, Scaled, feature_union
+from models.concepts_head import concept_features
 
 FORMAT = "fuzzymap-relation-model"
 VERSION = 2
@@ -50,7 +51,8 @@ UNHASHED_V1 = {"config.json", "README.md"}
 """Version 1 hashed only the weight files; version 2 hashes every file but the manifest itself."""
 PICKLE_SUFFIXES = {".pkl", ".pickle", ".joblib", ".bin", ".pt", ".pth", ".ckpt", ".npy", ".npz"}
 """Kinds of file that torch, joblib or numpy would unpickle: never part of a bundle."""
-STATE_KEYS = ("thresholds", "heads", "cv", "tuning_rows", "oof_pair_causal_f1", "oof_e2e_f1", "oof_sentence_f1")
+STATE_KEYS = ("thresholds", "heads", "cv", "tuning_rows", "oof_pair_causal_f1", "oof_e2e_f1", "oof_sentence_f1",
+              "concept")
 TRAINING_KEYS = ("training_data", "validation", "train_settings", "loso")
 _SECRET = re.compile(r"(://[^/:@\s]+:)[^@/\s]*@")
 
@@ -115,6 +117,8 @@ def save_bundle(model: RelationModel, path: str | Path, card: str | None = None)
     vocab: dict[str, dict] = {}
     heads = {name: _head_state(pipe, name, arrays, vocab) if pipe is not None else None
              for name, pipe in (("pair", model.pair_), ("sign", model.sign_), ("sentence", model.sentence_))}
+    if model.concept_ is not None:  # a bundle without a concept head records none (its bytes as before)
+        heads["concept"] = _head_state(model.concept_, "concept", arrays, vocab)
     # float64 as fitted (a reload predicts exactly the same); safetensors writes raw memory and
     # LogisticRegression's coef_ is Fortran-ordered, so copy to C order
     save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(tmp / "classifier.safetensors"))
@@ -136,7 +140,10 @@ def save_bundle(model: RelationModel, path: str | Path, card: str | None = None)
         "signs": {"1": "increase", "-1": "decrease"},
         "candidates": {"max_pairs": model.max_pairs, "max_distance": model.max_distance,
                        "granular": model.granular, "states": model.states},
-        "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(model.settings).items()},
+        # concept_head is named only when on: a bundle trained without it keeps the bytes (and the
+        # model id) it had before the setting existed
+        "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(model.settings).items()
+                     if k != "concept_head" or v},
     }
     state = {"thresholds": model.thresholds, "heads": heads,
              **{k: model.info[k] for k in STATE_KEYS if k in model.info}}
@@ -288,11 +295,16 @@ def _restore_head(meta: dict, name: str, arrays: dict, vocab: dict, embedder, se
                if embedder is not None else None)
         if emb is None:
             raise InputError(name, "head needs an embedder but the bundle names no backbone")
-    union = feature_union(emb, HeadSettings(**{**vars(settings), "embed_weight": meta.get("embed_weight", 1.0),
-                                                "lexical": "lexical" in meta["blocks"],
-                                                "cues": "cues" in meta["blocks"],
-                                                "path": "path" in meta["blocks"]}),
-                          sentence_only=bool(meta.get("lexical", {}).get("sentence_only")))
+    if name == "concept":
+        union = concept_features(emb, meta.get("embed_weight", 1.0))
+        if [n for n, _ in union.transformer_list] != meta["blocks"]:
+            raise ValueError(f"concept head blocks {meta['blocks']} are not {[n for n, _ in union.transformer_list]}")
+    else:
+        union = feature_union(emb, HeadSettings(**{**vars(settings), "embed_weight": meta.get("embed_weight", 1.0),
+                                                    "lexical": "lexical" in meta["blocks"],
+                                                    "cues": "cues" in meta["blocks"],
+                                                    "path": "path" in meta["blocks"]}),
+                              sentence_only=bool(meta.get("lexical", {}).get("sentence_only")))
     blocks = dict(union.transformer_list)
     if "embed" in blocks:
         blocks["embed"][0].fit()
@@ -342,7 +354,7 @@ def _build(path: Path, config: dict, arrays: dict, vocab: dict) -> RelationModel
                           bool(cand.get("granular", False)), bool(cand.get("states", False)))
     heads = config["heads"]
     model.pair_ = _restore_head(heads["pair"], "pair", arrays, vocab, embedder, settings)
-    for name in ("sign", "sentence"):
+    for name in ("sign", "sentence", "concept"):
         if heads.get(name):
             emb = None if embedder is None else type(embedder)(**embedder.get_params())
             setattr(model, f"{name}_", _restore_head(heads[name], name, arrays, vocab, emb, settings))

@@ -20,6 +20,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from core.matching import content_words
@@ -40,7 +41,8 @@ from models.candidates import (
     make_candidates_batch,
     split_state,
 )
-from models.heads import WEIGHT_PARAM, Encoded, HeadClassifier, Lookup
+from models.concepts_head import concept_features, concept_labels, span_row
+from models.heads import WEIGHT_PARAM, Encoded, HeadClassifier, Lookup, Scaled
 
 CLASSES = ("none", "A->B", "B->A")
 """Class order of the pair head's probabilities (index = Direction value)."""
@@ -80,6 +82,10 @@ class HeadSettings:
     path: bool = False
     """Dense counts of what lies between the two spans (PathCues) beside the other blocks of the
     pair and sign heads."""
+    concept_head: bool = False
+    """Fit a concept head (models.concepts_head) on the training passages' candidate spans, and
+    drop at extraction every pair with an end whose P(concept) is under the tuned "concept"
+    threshold (0, dropping nothing, when that does not raise the out-of-fold end-to-end F1)."""
     max_iter: int = 3000
     seed: int = 0
 
@@ -217,23 +223,6 @@ class PairText(TransformerMixin, BaseEstimator):
         return self
 
 
-class Scaled(TransformerMixin, BaseEstimator):
-    """Dense features standardised then scaled by one weight (see HeadSettings.embed_weight)."""
-
-    def __init__(self, weight: float = 1.0) -> None:
-        self.weight = weight
-
-    def fit(self, X, y=None) -> Scaled:
-        X = np.asarray(X, dtype=np.float64)
-        self.mean_ = X.mean(axis=0)
-        self.scale_ = X.std(axis=0)
-        self.scale_[self.scale_ < 1e-8] = 1.0
-        return self
-
-    def transform(self, X):
-        return ((np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_ * self.weight).astype(np.float32)
-
-
 def feature_union(embedder: BaseEstimator | None, settings: HeadSettings, sentence_only: bool = False
                   ) -> FeatureUnion:
     """Embedding block (optional: the TF-IDF baseline has none) beside the lexical block."""
@@ -287,6 +276,17 @@ GATE_GRID = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 RELATIVE_GRID = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7)
 """Grids of the end-to-end thresholds, searched jointly (ties: the lower extract threshold, then
 the lower relative one)."""
+CONCEPT_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
+"""P(concept) both ends of a pair need (the concept head's "concept" threshold; 0: no end dropped)."""
+
+
+def without_rows(probs: np.ndarray, drop: np.ndarray) -> np.ndarray:
+    """Direction probabilities with the dropped rows set to certain NONE (no relation)."""
+    if not drop.any():
+        return probs
+    out = probs.copy()
+    out[drop] = (1.0, 0.0, 0.0)
+    return out
 
 
 def tune_threshold(score_fn, grid: Iterable[float] = np.arange(0.1, 0.91, 0.025)) -> tuple[float, float]:
@@ -438,7 +438,8 @@ class RelationModel:
     passages: P(causal) at least "extract" and at least "relative" times the sentence's best score,
     see relations_from), "sentence" (is the sentence causal), "gate" (P(causal) from the sentence
     head a passage needs to yield relations; 0: none) and "budget" (most relations per passage; 0:
-    no limit).
+    no limit); with a concept head (HeadSettings.concept_head) also "concept" (P(concept) both ends
+    of a pair need; 0: none).
     """
 
     def __init__(self, embedder: BaseEstimator | None = None, settings: HeadSettings | None = None,
@@ -457,6 +458,7 @@ class RelationModel:
         self.pair_: Pipeline | None = None
         self.sign_: Pipeline | None = None
         self.sentence_: Pipeline | None = None
+        self.concept_: Pipeline | None = None
         self.model_id: str | None = None
         self.info: dict = {}
 
@@ -550,7 +552,7 @@ class RelationModel:
                 s_tune = None
             weight = self.settings.sentence_embed_weight
             weight = self.settings.embed_weight if weight is None else weight
-            embedder = self._sentence_embedder()
+            embedder = self._plain_embedder("sentence")
             features = feature_union(Lookup() if embedder is not None else None,
                                      replace(self.settings, embed_weight=weight), sentence_only=True)
             s_sw = np.asarray([train.weights.get(t, 1.0) for t, _ in train.sentences]) if train.weights else None
@@ -581,18 +583,105 @@ class RelationModel:
             self.thresholds["extract"], self.thresholds["relative"] = t, rel
             self.info["oof_e2e_f1"] = round(f, 4)
             self.info["tuning_rows"]["passages"] = len(passages)
+            if self.settings.concept_head:
+                p_concept = self._fit_concept(train, held, progress)
+                if p_concept is not None:
+                    oof = self._tune_concept(passages, cands, oof, sign_all, p_concept)
             if self.sentence_ is not None and self.settings.gate or self.settings.budgets:
                 self._tune_gate(passages, cands, oof, sign_all, sentence_oof)
 
         return self
 
-    def _sentence_embedder(self) -> BaseEstimator | None:
-        """The pair embedder's settings with only the sentence part, on the plain text (same
-        backbone, same cache): a sentence has no pair to mark."""
+    def _plain_embedder(self, part: str) -> BaseEstimator | None:
+        """The pair embedder's settings with one part, on the plain text (same backbone, same
+        cache): "sentence" for the sentence head (a sentence has no pair to mark), "a" for the
+        concept head (a span row, a == b, pools to the span's vector from its sentence's pass)."""
         if self.embedder is None:
             return None
         params = self.embedder.get_params()
-        return type(self.embedder)(**{**params, "parts": ("sentence",), **({"marked": False} if "marked" in params else {})})
+        return type(self.embedder)(**{**params, "parts": (part,), **({"marked": False} if "marked" in params else {})})
+
+    def _fit_concept(self, train: TrainingSet, held: frozenset[str], progress) -> dict | None:
+        """Fit the concept head on every candidate span of the training passages (labels:
+        models.concepts_head.concept_labels); returns (text, span) -> out-of-fold P(concept), or
+        None when fewer texts than folds hold a labelled concept span."""
+        texts = list(dict.fromkeys(t for t, _, _ in train.passages))
+        gold: dict[str, list[PassageRelation]] = {}
+        for t, rels, _ in train.passages:
+            gold.setdefault(t, []).extend(rels)
+        rows, y = [], []
+        for text, spans in zip(texts, concept_spans_batch(texts, (), self.granular)):
+            rows += [span_row(text, s) for s in spans]
+            y += concept_labels(text, spans, gold[text], self.states)
+        y = np.asarray(y)
+        texts_of = [r.text for r in rows]
+        if len(np.unique(y)) < 2 or len({t for t, yi in zip(texts_of, y) if yi}) < self.settings.cv_folds:
+            progress("concept head skipped: fewer texts with a labelled concept span than cross-validation folds")
+            return None
+        tune = np.asarray([r.text in held for r in rows]) if held else None
+        if tune is not None and len(np.unique(y[tune])) < 2:
+            tune = None
+        sw = np.asarray([train.weights.get(r.text, 1.0) for r in rows]) if train.weights else None
+        progress(f"concept head on {len(rows)} candidate spans ({int(y.sum())} labelled concepts)")
+        embedder = self._plain_embedder("a")
+        s = self.settings
+        grid = s.embed_weight_grid if tune is not None and embedder is not None else ()
+        # folds keep each text's spans together: its readings' labels depend on each other (one of
+        # "scarcity", "water", "scarcity of water" is the concept), and the out-of-fold P(concept)
+        # the threshold is tuned on should come from texts the head did not see
+        folds = list(StratifiedGroupKFold(s.cv_folds, shuffle=True, random_state=s.seed).split(
+            np.zeros(len(y)), y, groups=texts_of))
+        head = HeadClassifier(concept_features(Lookup() if embedder is not None else None, s.embed_weight),
+                              s.c_grid, grid, folds, s.seed, s.max_iter)
+        head.fit(self._encoded(embedder, rows), y, sample_weight=sw, tune=tune)
+        self._record("concept", head)
+        self.concept_ = self._with_embedder(head.pipeline_, embedder)
+        self.info["concept"] = {"spans": len(rows), "concepts": int(y.sum())}
+        p = head.oof_proba_[:, list(head.classes_).index(1)]
+        return {(r.text, tuple(r.a)): float(v) for r, v in zip(rows, p)}
+
+    @staticmethod
+    def _ends(cands: Sequence[Candidate], p_concept: dict) -> np.ndarray:
+        """The lower P(concept) of each candidate's two ends (a span the head never scored: 1)."""
+        return np.asarray([min(p_concept.get((c.text, tuple(c.a)), 1.0), p_concept.get((c.text, tuple(c.b)), 1.0))
+                           for c in cands])
+
+    def _tune_concept(self, passages, cands, probs, p_increase, p_concept: dict) -> np.ndarray:
+        """The "concept" threshold, "extract" re-tuned beside it, "relative" kept: by end-to-end F1
+        on the tuning passages' out-of-fold scores; ties keep 0 (nothing dropped). Returns probs
+        with the dropped pairs set to NONE, for the gate and budget tuned after."""
+        ends = self._ends(cands, p_concept)
+        relative = self.thresholds["relative"]
+        base = self.info.get("oof_e2e_f1") or 0.0
+        best = (base, 0.0, self.thresholds["extract"])
+        for ct in CONCEPT_GRID[1:]:
+            kept = without_rows(probs, ends < ct)
+            t, f = tune_threshold(lambda t, k=kept: self._e2e_from(passages, cands, k, p_increase, t, relative)["e2e_f1"],
+                                  EXTRACT_GRID)
+            if f > best[0] + 1e-9:
+                best = (f, ct, t)
+        f, self.thresholds["concept"], self.thresholds["extract"] = best
+        self.info["concept"]["oof_e2e_f1_without"] = round(base, 4)
+        self.info["oof_e2e_f1"] = round(f, 4)
+        return without_rows(probs, ends < self.thresholds["concept"])
+
+    def concept_proba(self, spans: Sequence[tuple[str, Span]]) -> np.ndarray:
+        """P(concept) of (text, span) items from the concept head."""
+        if self.concept_ is None:
+            raise RuntimeError("this model has no concept head (HeadSettings.concept_head)")
+        if not spans:
+            return np.zeros(0)
+        proba = self.concept_.predict_proba([span_row(t, s) for t, s in spans])
+        return proba[:, list(self.concept_[-1].classes_).index(1)]
+
+    def _drop_by_concept(self, cands: Sequence[Candidate], probs: np.ndarray) -> np.ndarray:
+        """probs with the pairs whose weaker end is under the "concept" threshold set to NONE."""
+        t = self.thresholds.get("concept", 0.0)
+        if self.concept_ is None or t <= 0 or not cands:
+            return probs
+        spans = sorted({(c.text, tuple(s)) for c in cands for s in (c.a, c.b)})
+        p = dict(zip(spans, self.concept_proba(spans)))
+        return without_rows(probs, self._ends(cands, p) < t)
 
     def _sign_probs_matrix(self, X) -> np.ndarray:
         if self.sign_ is None:
@@ -688,6 +777,7 @@ class RelationModel:
                                         self.max_distance, self.granular)
             flat = [c for cs in per for c in cs]
             probs, p_inc = self.predict_proba(flat)
+            probs = self._drop_by_concept(flat, probs)
             i = 0
             cands = iter(per)
             for r in read:

@@ -48,6 +48,23 @@ class Lookup(TransformerMixin, BaseEstimator):
         return np.stack([r.vector for r in X])
 
 
+class Scaled(TransformerMixin, BaseEstimator):
+    """Dense features standardised then scaled by one weight (see HeadSettings.embed_weight)."""
+
+    def __init__(self, weight: float = 1.0) -> None:
+        self.weight = weight
+
+    def fit(self, X, y=None) -> Scaled:
+        X = np.asarray(X, dtype=np.float64)
+        self.mean_ = X.mean(axis=0)
+        self.scale_ = X.std(axis=0)
+        self.scale_[self.scale_ < 1e-8] = 1.0
+        return self
+
+    def transform(self, X):
+        return ((np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_ * self.weight).astype(np.float32)
+
+
 class HeadClassifier(ClassifierMixin, BaseEstimator):
     """LogisticRegression on `features` (a transformer of the rows; None: X is numeric already),
     its C and the embedding weight chosen by stratified cross-validation of the whole pipeline.
