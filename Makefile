@@ -33,6 +33,7 @@ SHARED ?= ../shared/data
 # and on a shared 2-core machine two threads spin against other processes and run ~4x slower.
 # LoRA r=16 on every linear layer of MiniLM (query, key, value and the three "dense"), up to 2000
 # steps of 16 (~1.5 s each): about 50 min of tuning the first time, then the adapter is cached.
+# LOSO_REPORT=FILE: the output of `python -m models evaluate --loso --json` on the same files, for the model card.
 model: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) -m models train \
 	  --data semeval2010:$(SHARED)/semeval2010_task8/TRAIN_FILE.TXT \
@@ -41,6 +42,7 @@ model: $(STAMP)
 	  --data twosix:$(SHARED)/twosix/OSW_Copping_et_al_2020_labelled.json \
 	  --data sift:$(SHARED)/twosix/SIFT_data_2024_03.jsonl \
 	  --lora --lora-steps 2000 --lora-epochs 3 --lora-r 16 --lora-targets query,key,value,dense --lora-holdout 0.25 \
+	  $(if $(LOSO_REPORT),--loso-report $(LOSO_REPORT)) \
 	  --out models/default
 
 # Speed figures quoted in README.md (run on an otherwise idle machine).
