@@ -158,3 +158,28 @@ def test_an_older_database_learns_the_runs_its_suggestions_show(tmp_path):
     assert runs_by_model(store) == {"m1": {rows[0].id}, "m2": {rows[2].id}}  # the LLM block is no model
     store.close()
     engine.dispose()
+
+
+def test_coverage_and_scores_reuse_the_systems_read_once(url, monkeypatch):
+    """The Compare page reads every system's output once and hands it to both: the same results
+    as reading it in each, and no second read."""
+    import workspace.agreement as agreement
+    import workspace.coverage as coverage
+
+    store = Store(url)
+    (doc_id,) = store.import_documents([paper("p.txt", SEEN)])
+    rows = store.sentences(doc_id)
+    for r in rows:
+        store.set_status(r.id, "no-relation", "ann")
+    record_runs(store, "m3", [rows[0].id])
+    outputs = agreement.system_outputs(store, [doc_id])
+    expected = (model_coverage(store, "ann", [doc_id], "m3"), score_systems(store, "ann", [doc_id]))
+
+    def no_second_read(*args, **kwargs):
+        raise AssertionError("system_outputs read again")
+
+    monkeypatch.setattr(agreement, "system_outputs", no_second_read)
+    monkeypatch.setattr(coverage, "system_outputs", no_second_read)
+    got = (model_coverage(store, "ann", [doc_id], "m3", outputs), score_systems(store, "ann", [doc_id], outputs=outputs))
+    assert got == expected
+    assert (got[0].judged, got[0].covered) == (len(rows), 1)

@@ -143,17 +143,18 @@ def judged_sentences(store: Store, reference: str, document_ids: Iterable[int] |
 
 
 def score_systems(store: Store, reference: str, document_ids: Iterable[int] | None = None,
-                  mode: MatchMode = "overlap") -> dict[str, Score]:
+                  mode: MatchMode = "overlap", outputs: Sequence[SystemOutput] | None = None) -> dict[str, Score]:
     """Each system scored against the reference annotator on the sentences both judged (the
     reference labelled them or marked them 'no-relation', and the system covers them), with
-    per-document P/R/F1 and the mismatches. Keys are 'llm:NAME' / 'model:NAME'."""
+    per-document P/R/F1 and the mismatches. Keys are 'llm:NAME' / 'model:NAME'. outputs:
+    system_outputs of these documents, when the caller has read them already."""
     docs = _document_ids(store, document_ids)
     judged = {s.id: s.document_id for s in judged_sentences(store, reference, docs)}
     gold: dict[int, list[Any]] = {}
     for d in docs:
         gold.update(_by_sentence(store.relations(document_id=d, annotator=reference)))
     results = {}
-    for out in system_outputs(store, docs):
+    for out in system_outputs(store, docs) if outputs is None else outputs:
         sentences = [s for s in judged if s in out.covered]
         results[f"{out.kind}:{out.name}"] = score(out.relations, gold, sentences, mode, group_of=judged)
     return results

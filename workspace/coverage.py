@@ -8,13 +8,13 @@ pending suggestions like the Label page does; afterwards the model covers every 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.metrics import Score
 from data.model_runs import record_runs
-from workspace.agreement import judged_sentences, system_outputs
+from workspace.agreement import SystemOutput, judged_sentences, system_outputs
 from workspace.extraction import BATCH, queue_suggestions
 
 if TYPE_CHECKING:
@@ -36,11 +36,15 @@ class Coverage:
         return self.judged - len(self.missing)
 
 
-def model_coverage(store: Store, reference: str, document_ids: Iterable[int] | None, model_id: str) -> Coverage:
-    """Which of the reference's judged sentences the model has read (run on, or proposed for)."""
+def model_coverage(store: Store, reference: str, document_ids: Iterable[int] | None, model_id: str,
+                   outputs: Sequence[SystemOutput] | None = None) -> Coverage:
+    """Which of the reference's judged sentences the model has read (run on, or proposed for).
+    outputs: system_outputs of these documents, when the caller has read them already (the Compare
+    page scores the same systems next)."""
     judged = judged_sentences(store, reference, document_ids)
-    ran = next((o.covered for o in system_outputs(store, sorted({s.document_id for s in judged}))
-                if o.kind == "model" and o.name == model_id), set())
+    if outputs is None:
+        outputs = system_outputs(store, sorted({s.document_id for s in judged}))
+    ran = next((o.covered for o in outputs if o.kind == "model" and o.name == model_id), set())
     return Coverage(model_id, len(judged), tuple(s for s in judged if s.id not in ran))
 
 

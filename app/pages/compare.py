@@ -5,7 +5,7 @@ import streamlit as st
 
 from app.state import get_store, open_page, stop_unless
 from core.metrics import fmt_measure
-from workspace.agreement import GOLD, judged_sentences, mismatch_rows, score_systems
+from workspace.agreement import GOLD, judged_sentences, mismatch_rows, score_systems, system_outputs
 from workspace.coverage import bundle_model_id, model_coverage, run_on_missing, scored_on
 from workspace.suggest import bundle_path, model_source
 
@@ -38,8 +38,9 @@ doc_ids = chosen or list(docs)
 
 bundle = bundle_path(store)
 model_id = bundle_model_id(bundle)
+outputs = system_outputs(store, doc_ids)  # read once: coverage and the scores below use the same systems
 if model_id:
-    cover = model_coverage(store, reference, doc_ids, model_id)
+    cover = model_coverage(store, reference, doc_ids, model_id, outputs)
     st.caption(f"The relation model ({model_id}) has read {cover.covered} of the {cover.judged} sentences "
                f"“{reference}” judged here; it is scored on those only.")
     if cover.missing and st.button(f"Run the model on the {len(cover.missing)} judged sentence(s) it has not read",
@@ -50,7 +51,7 @@ if model_id:
                                                         text=f"{done} of {total} sentences"))
         st.rerun()
 
-results = score_systems(store, reference, doc_ids, mode)
+results = score_systems(store, reference, doc_ids, mode, outputs)
 stop_unless(bool(results), "No other system's output in these documents. Import a TwoSix file with an “LLM” "
                           "block, or run the relation model (Extract page, or suggestions on the Label page).")
 
