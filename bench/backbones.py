@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -99,9 +98,8 @@ def make_probe(shape: str, root: Path) -> tuple[str, str | None]:
     import torch
     from transformers import BertModel
 
-    from core.hashing import sha256_file
     from embedding.backbones import load_base_model
-    from models.bundle import MANIFEST, _dump, _manifest_digest  # the bundle's own canonical form
+    from models.bundle import copy_bundle
 
     layers, hidden = (int(x) for x in shape.lower().split("x"))
     tokenizer, minilm, _ = load_base_model("minilm")
@@ -115,16 +113,7 @@ def make_probe(shape: str, root: Path) -> tuple[str, str | None]:
     default = ROOT / "models" / "default"
     if bundle_backbone(default) != "minilm" or hidden != minilm.config.hidden_size:
         return str(folder), None
-    bundle = root / f"bundle-{layers}x{hidden}"
-    shutil.copytree(default, bundle)
-    config_json = json.loads((bundle / "config.json").read_text())
-    config_json["backbone"] = str(folder)
-    (bundle / "config.json").write_text(json.dumps(config_json, indent=1))
-    manifest = json.loads((bundle / MANIFEST).read_text())
-    manifest["files"] = {p.relative_to(bundle).as_posix(): sha256_file(p) for p in sorted(bundle.rglob("*"))
-                         if p.is_file() and p.name != MANIFEST}
-    manifest["digest"] = _manifest_digest(manifest)
-    (bundle / MANIFEST).write_text(_dump(manifest, sort=True))
+    bundle = copy_bundle(default, root / f"bundle-{layers}x{hidden}", {"backbone": str(folder)})
     return str(folder), str(bundle)
 
 

@@ -51,6 +51,11 @@ def _positive(text: str) -> float:
     return value
 
 
+def _names(text: str) -> tuple[str, ...]:
+    """A comma-separated list of names (LoRA target modules), blanks dropped."""
+    return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
 def _seeds(text: str) -> tuple[int, ...]:
     try:
         seeds = tuple(int(t) for t in text.split(","))
@@ -74,7 +79,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.lora_r is not None:
         settings = replace(settings, lora_r=args.lora_r)
     if args.lora_targets:
-        settings = replace(settings, lora_targets=tuple(t.strip() for t in args.lora_targets.split(",") if t.strip()))
+        settings = replace(settings, lora_targets=args.lora_targets)
     if args.lora_epochs is not None:
         settings = replace(settings, lora_epochs=args.lora_epochs)
     if args.lora_holdout is not None:
@@ -148,7 +153,7 @@ def cmd_loso(args: argparse.Namespace) -> int:
         raise InputError(args.adapter, "not a LoRA adapter folder (no adapter_config.json)")
     settings = LosoSettings(backbone=None if args.backbone == "none" else args.backbone, adapter=args.adapter,
                             lora=args.lora, lora_steps=args.lora_steps, lora_r=args.lora_r,
-                            lora_targets=tuple(t.strip() for t in args.lora_targets.split(",") if t.strip()),
+                            lora_targets=args.lora_targets,
                             lora_holdout=args.lora_holdout,
                             heads=heads, granular=args.granular, states=args.states, seed=args.seed)
     sources = tuple(s.strip() for s in args.sources.split(",") if s.strip()) if args.sources else SIFT_SOURCES
@@ -270,7 +275,7 @@ def parser() -> argparse.ArgumentParser:
                    help="LoRA-tune the backbone first (finetune.train_lora); default off")
     t.add_argument("--lora-steps", type=int, default=None, help="LoRA optimiser steps of 16 pairs at most (default 1000; early stopping may end sooner)")
     t.add_argument("--lora-r", type=int, default=None, help="LoRA rank (default 8; alpha = 2r)")
-    t.add_argument("--lora-targets", default=None, metavar="NAMES",
+    t.add_argument("--lora-targets", type=_names, default=None, metavar="NAMES",
                    help="comma-separated module names to adapt (default: the backbone's query,value)")
     t.add_argument("--lora-epochs", type=int, default=None, help="passes over the LoRA data at most (default 1)")
     t.add_argument("--lora-holdout", type=_fraction, default=None, metavar="FRACTION",
@@ -307,7 +312,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--lora", action="store_true", help="--loso: a LoRA stage per fold on its training set")
     e.add_argument("--lora-steps", type=int, default=300, help="--loso --lora: steps per fold (default 300)")
     e.add_argument("--lora-r", type=int, default=16, help="--loso --lora: LoRA rank (default 16, as make model)")
-    e.add_argument("--lora-targets", default="query,key,value,dense", metavar="NAMES",
+    e.add_argument("--lora-targets", type=_names, default="query,key,value,dense", metavar="NAMES",
                    help="--loso --lora: target modules (default make model's: query,key,value,dense)")
     e.add_argument("--lora-holdout", type=_fraction, default=0.25,
                    help="--loso: share of training texts the LoRA stage leaves out to tune the heads on")

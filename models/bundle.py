@@ -48,6 +48,8 @@ VERSION = 2
 SUPPORTED = (1, 2)
 MANIFEST = "manifest.json"
 UNHASHED_V1 = {"config.json", "README.md"}
+RECORDS = {"config.json", "state.json", "training.json", "README.md", MANIFEST}
+"""The files _finish writes from a bundle's records (the rest are weights, copied as they are)."""
 """Version 1 hashed only the weight files; version 2 hashes every file but the manifest itself."""
 PICKLE_SUFFIXES = {".pkl", ".pickle", ".joblib", ".bin", ".pt", ".pth", ".ckpt", ".npy", ".npz"}
 """Kinds of file that torch, joblib or numpy would unpickle: never part of a bundle."""
@@ -180,19 +182,34 @@ def upgrade_bundle(src: str | Path, out: str | Path) -> Path:
     """A version-1 bundle re-written as version 2 at out (out may be src): the weight files are
     copied byte for byte, the records split into config / state / training, the model id kept,
     so the upgraded bundle predicts exactly what the old one did, under the same name."""
-    src, out = Path(src), Path(out)
     old = read_config(src)
     if old["version"] != 1:
         raise InputError(str(src), f"bundle is version {old['version']} already")
+    return _rewrite(Path(src), Path(out), old, {}, old["model_id"])
+
+
+def copy_bundle(src: str | Path, out: str | Path, changes: dict) -> Path:
+    """The bundle at src re-written at out with config keys replaced by `changes` (e.g. another
+    backbone folder of the same shape): the weight files byte for byte, every file hashed again,
+    and a new model id, since such a change can change predictions."""
+    return _rewrite(Path(src), Path(out), read_config(src), changes, None)
+
+
+def _rewrite(src: Path, out: Path, old: dict, changes: dict, model_id: str | None) -> Path:
+    """Copy src's weight files (every listed file but the records _finish writes) into a fresh
+    folder and finish it as a version-2 bundle at out."""
     tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent if out.parent.exists() else None))
     for rel in old["files"]:
+        if rel in RECORDS:
+            continue
         (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src / rel, tmp / rel)
     config = {"format": FORMAT, "version": VERSION,
-              **{k: old.get(k) for k in ("backbone", "adapter", "pooling", "classes", "signs", "candidates", "settings")}}
+              **{k: old.get(k) for k in ("backbone", "adapter", "pooling", "classes", "signs", "candidates", "settings")},
+              **changes}
     state = {k: old[k] for k in STATE_KEYS if k in old}
     training = {k: old[k] for k in TRAINING_KEYS if k in old}
-    _finish(tmp, out, config, state, training, old["model_id"], None)
+    _finish(tmp, out, config, state, training, model_id, None)
     return out
 
 

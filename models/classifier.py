@@ -463,12 +463,13 @@ class RelationModel:
         self.info: dict = {}
 
     # ---- fitting
-    def _head(self, features: FeatureUnion, tuned: bool) -> HeadClassifier:
+    def _head(self, features: FeatureUnion, tuned: bool, cv: int | list | None = None) -> HeadClassifier:
         """A head estimator over features; the embedding weight is chosen beside C when tuned (the
-        training set holds texts the backbone was not tuned on) and there is an embedding block."""
+        training set holds texts the backbone was not tuned on) and there is an embedding block.
+        cv: the folds (None: settings.cv_folds stratified folds)."""
         s = self.settings
         grid = s.embed_weight_grid if tuned and "embed" in features.named_transformers else ()
-        return HeadClassifier(features, s.c_grid, grid, s.cv_folds, s.seed, s.max_iter)
+        return HeadClassifier(features, s.c_grid, grid, s.cv_folds if cv is None else cv, s.seed, s.max_iter)
 
     def _record(self, name: str, head: HeadClassifier) -> None:
         cv = self.info.setdefault("cv", {}).setdefault(name, {})
@@ -625,15 +626,14 @@ class RelationModel:
         progress(f"concept head on {len(rows)} candidate spans ({int(y.sum())} labelled concepts)")
         embedder = self._plain_embedder("a")
         s = self.settings
-        grid = s.embed_weight_grid if tune is not None and embedder is not None else ()
         # folds keep each text's spans together: its readings' labels depend on each other (one of
         # "scarcity", "water", "scarcity of water" is the concept), and the out-of-fold P(concept)
         # the threshold is tuned on should come from texts the head did not see
         folds = list(StratifiedGroupKFold(s.cv_folds, shuffle=True, random_state=s.seed).split(
             np.zeros(len(y)), y, groups=texts_of))
-        head = HeadClassifier(concept_features(Lookup() if embedder is not None else None, s.embed_weight),
-                              s.c_grid, grid, folds, s.seed, s.max_iter)
-        head.fit(self._encoded(embedder, rows), y, sample_weight=sw, tune=tune)
+        features = concept_features(Lookup() if embedder is not None else None, s.embed_weight)
+        head = self._head(features, tune is not None, folds).fit(self._encoded(embedder, rows), y,
+                                                                 sample_weight=sw, tune=tune)
         self._record("concept", head)
         self.concept_ = self._with_embedder(head.pipeline_, embedder)
         self.info["concept"] = {"spans": len(rows), "concepts": int(y.sum())}

@@ -12,7 +12,7 @@ import pytest
 from core.errors import InputError
 from core.hashing import sha256_file
 from data.readers import read_dataset
-from models.bundle import MANIFEST, load_bundle, read_config, redact, save_bundle, upgrade_bundle
+from models.bundle import MANIFEST, copy_bundle, load_bundle, read_config, redact, save_bundle, upgrade_bundle
 from models.classifier import HeadSettings, RelationModel
 from models.training import training_set
 from tests.models_fixtures import semeval_file, twosix_file
@@ -115,6 +115,20 @@ def test_secrets_are_redacted_in_every_file(bundle: Path) -> None:
 def test_card_states_loso_figures(bundle: Path) -> None:
     card = (bundle / "README.md").read_text()
     assert "Leave one source out" in card and "rise: e2e_f1 0.25" in card and "Mean over the folds: 0.25" in card
+
+
+def test_copy_bundle_keeps_the_weights_and_hashes_a_changed_config_again(bundle: Path, tmp_path: Path) -> None:
+    """copy_bundle (bench/backbones.py points a copy at another backbone): an unchanged copy is the
+    same model, a changed config a new one that still passes every check."""
+    same = copy_bundle(bundle, tmp_path / "same", {})
+    assert read_config(same)["model_id"] == read_config(bundle)["model_id"]
+    for name in ("classifier.safetensors", "vocab.json", "config.json", "state.json"):
+        assert (same / name).read_bytes() == (bundle / name).read_bytes(), name
+    other = copy_bundle(bundle, tmp_path / "other", {"candidates": {"max_pairs": 7, "max_distance": 30}})
+    config = read_config(other)
+    assert config["candidates"]["max_pairs"] == 7 and config["model_id"] != read_config(bundle)["model_id"]
+    assert (other / "classifier.safetensors").read_bytes() == (bundle / "classifier.safetensors").read_bytes()
+    assert load_bundle(other).max_pairs == 7
 
 
 def as_version_1(src: Path, out: Path) -> Path:
