@@ -75,11 +75,11 @@ class Accounts:
         self._store = store
 
     def count(self) -> int:
-        with self._store._read() as s:
+        with self._store.reading() as s:
             return s.scalar(select(func.count()).select_from(UserT))
 
     def users(self) -> list[UserRow]:
-        with self._store._read() as s:
+        with self._store.reading() as s:
             return [UserRow(u.name, u.role, u.password is not None, u.created)
                     for u in s.scalars(select(UserT).order_by(func.lower(UserT.name)))]
 
@@ -90,7 +90,7 @@ class Accounts:
         name, role = check_user_name(name), check_role(role)
         hashed = None if password is None else hash_password(password)
         self._store.ensure_annotator(name)
-        with self._store._write() as log:
+        with self._store.writing() as log:
             s = log.session
             if s.scalar(select(UserT.id).where(UserT.name == name)) is not None:
                 raise InputError("user name", f"{name!r} already has an account")
@@ -101,7 +101,7 @@ class Accounts:
         """Changes a user's role; the last admin cannot be demoted (someone must manage accounts)."""
         _need_admin(by, "set role")
         role = check_role(role)
-        with self._store._write() as log:
+        with self._store.writing() as log:
             s = log.session
             user = _user(s, name)
             admins = s.scalar(select(func.count()).select_from(UserT).where(UserT.role == "admin"))
@@ -114,12 +114,12 @@ class Accounts:
         if not (by is None or isinstance(by, str) or by.name == name):
             _need_admin(by, "set password")
         hashed = hash_password(password)
-        with self._store._write() as log:
+        with self._store.writing() as log:
             _user(log.session, name).password = hashed
 
     def sign_in(self, name: str, password: str) -> Actor | None:
         """The user when name and password match an account, else None (which one was wrong is not said)."""
-        with self._store._read() as s:
+        with self._store.reading() as s:
             user = s.scalars(select(UserT).where(UserT.name == (name or "").strip())).first()
         if not verify_password(user.password if user else None, password or "") or user is None:
             return None
@@ -127,7 +127,7 @@ class Accounts:
 
     def find(self, name: str) -> Actor | None:
         """The account's current role (None when it is gone): a signed-in session re-reads it."""
-        with self._store._read() as s:
+        with self._store.reading() as s:
             user = s.scalars(select(UserT).where(UserT.name == name)).first()
         return Actor(user.name, user.role) if user else None
 

@@ -83,7 +83,7 @@ def assign(store: Store, document_id: int, ranges: Iterable[tuple[str, int, int]
     check_reviews(by, "assigning documents")
     by = name_of(by)
     ranges = list(ranges)
-    with store._write() as log:
+    with store.writing() as log:
         s = log.session
         if s.get(DocumentT, document_id) is None:
             raise InputError("assign", f"no document with id {document_id}")
@@ -105,7 +105,7 @@ def unassign(store: Store, assignment_id: int, by: Acting = None) -> None:
     """Takes an assignment back (logged: undo restores it). A signed-in `by` must be a reviewer."""
     check_reviews(by, "assigning documents")
     by = name_of(by)
-    with store._write() as log:
+    with store.writing() as log:
         a = log.session.get(AssignmentT, assignment_id)
         if a is None:
             raise InputError("unassign", f"no assignment with id {assignment_id}")
@@ -120,7 +120,7 @@ def assignments(store: Store, *, document_id: int | None = None, annotator: str 
         q = q.where(AssignmentT.document_id == document_id)
     if annotator is not None:
         q = q.where(AssignmentT.annotator == annotator)
-    with store._read() as s:
+    with store.reading() as s:
         return [_row(a) for a in s.scalars(q)]
 
 

@@ -27,7 +27,7 @@ def record_runs(store: Store, model_id: str, sentence_ids: Iterable[int]) -> int
     ids = sorted(set(sentence_ids))
     if not model_id or not ids:
         return 0
-    with store._write() as log:
+    with store.writing() as log:
         s = log.session
         known = set(s.scalars(select(SentenceT.id).where(SentenceT.id.in_(ids))))
         seen = set(s.scalars(select(ModelRunT.sentence_id).where(
@@ -44,7 +44,7 @@ def runs_by_model(store: Store, document_ids: Iterable[int] | None = None) -> di
         q = q.join(SentenceT, SentenceT.id == ModelRunT.sentence_id).where(
             SentenceT.document_id.in_(list(document_ids)))
     out: dict[str, set[int]] = {}
-    with store._read() as s:
+    with store.reading() as s:
         for model_id, sentence_id in s.execute(q):
             out.setdefault(model_id, set()).add(sentence_id)
     return out

@@ -287,7 +287,7 @@ def cases(fmt: str, n: int, seed: int = 0) -> Iterator[tuple[str, bytes]]:
 
 def fingerprint(store: Store) -> tuple:
     """Row count and highest id of every table: any write changes one of them."""
-    with store._read() as s:
+    with store.reading() as s:
         return tuple((s.scalar(select(func.count()).select_from(t)), s.scalar(select(func.max(t.id))))
                      for t in TABLES)
 
@@ -297,7 +297,7 @@ def run_case(store: Store, name: str, content: bytes) -> str:
     whose sha256 was stored before maps to the stored one ("already imported"; a JSONL record
     carries its own sha256), so only new documents are compared with what was parsed."""
     before = fingerprint(store)
-    with store._read() as s:
+    with store.reading() as s:
         known = set(s.scalars(select(DocumentT.sha256)))
     try:
         docs = read_document(name, content)
@@ -307,7 +307,7 @@ def run_case(store: Store, name: str, content: bytes) -> str:
         assert "\n" not in message and message.startswith(f"{name}: "), message
         assert fingerprint(store) == before, f"{name}: database changed by a refused file"
         return "error"
-    with store._read() as s:
+    with store.reading() as s:
         for doc, doc_id in zip(docs, ids):
             if doc.sha256 in known:
                 continue

@@ -77,7 +77,7 @@ def _fill(store: Store, rng: random.Random) -> None:
 
 def _tables(store: Store) -> dict[str, list]:
     """Every row of the document tables, ids replaced by what they point at, in a stable order."""
-    with store._read() as s:
+    with store.reading() as s:
         docs = {d.id: d.sha256 for d in s.scalars(select(DocumentT))}
         sents = {x.id: (docs[x.document_id], x.position) for x in s.scalars(select(SentenceT))}
         names = {a.id: a.name for a in s.scalars(select(AnnotatorT))}

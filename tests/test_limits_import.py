@@ -29,7 +29,7 @@ def paper(n: int, tag: str = "a") -> ParsedDocument:
 
 
 def counts(store: Store) -> dict[str, int]:
-    with store._read() as s:
+    with store.reading() as s:
         return {m.__tablename__: s.scalar(select(func.count()).select_from(m))
                 for m in (DocumentT, SentenceT, RelationT, ActionT)}
 
@@ -129,7 +129,7 @@ def test_readers_never_see_part_of_a_document(tmp_path, monkeypatch):
 def test_the_import_log_entry_references_rows_instead_of_copying_them(tmp_path):
     store = Store(str(tmp_path / "s.db"))
     (doc_id,) = store.import_documents([paper(5000, "long")])
-    with store._read() as s:
+    with store.reading() as s:
         action = s.scalars(select(ActionT)).one()
     changes = json.loads(action.changes)
     assert [(table, id_) for table, id_, _, _ in changes] == [("documents", doc_id)]

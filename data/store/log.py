@@ -1,4 +1,4 @@
-"""The change log: every write goes through _Log, which records (table, id, before, after) rows
+"""The change log: every write goes through ChangeLog, which records (table, id, before, after) rows
 into the actions table; that log is the audit trail and what undo replays."""
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def _row(obj: Base) -> dict:
 
 
 
-class _Log:
+class ChangeLog:
     """Applies changes through the session and remembers them for the actions table."""
 
     def __init__(self, session: Session):

@@ -20,7 +20,7 @@ ACTIVE_MODEL = "active_model"
 
 def get_setting(store, key: str) -> str | None:
     """The stored value of `key`, or None when it was never set."""
-    with store._read() as s:
+    with store.reading() as s:
         return s.scalar(select(SettingT.value).where(SettingT.key == key))
 
 
@@ -32,7 +32,7 @@ def set_setting(store, key: str, value: str, annotator: Acting = None) -> None:
     if not key or not isinstance(value, str) or not value.strip():
         raise InputError(key or "setting", "a setting needs a non-empty text value")
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-    with store._write() as log:
+    with store.writing() as log:
         row = log.session.scalars(select(SettingT).where(SettingT.key == key)).first()
         if row is None:
             log.add(SettingT(key=key, value=value, updated_by=annotator, updated=stamp))

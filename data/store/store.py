@@ -51,7 +51,7 @@ from data.schema import (
     upgrade,
 )
 from data.store.engine import _make_engine, _WriterGate, resolve_url
-from data.store.log import _Log, _now
+from data.store.log import ChangeLog, _now
 from data.store.rows import (
     RELATION_FIELDS,
     ActionRow,
@@ -144,14 +144,18 @@ class Store:
         self._engine.dispose()
 
     @contextmanager
-    def _read(self) -> Iterator[Session]:
+    def reading(self) -> Iterator[Session]:
+        """A read-only session: for the data modules that keep their own tables in this database
+        (accounts, assignments, model runs, settings) as well as for the store itself."""
         with Session(self._engine) as s:
             yield s
 
     @contextmanager
-    def _write(self) -> Iterator[_Log]:
+    def writing(self) -> Iterator[ChangeLog]:
+        """One transaction, serialised with every other writer; each change goes through the
+        ChangeLog so it lands in the audit trail with the rest."""
         with self._gate, Session(self._writer, expire_on_commit=False) as s, s.begin():
-            yield _Log(s)
+            yield ChangeLog(s)
 
     @staticmethod
     def _get(s: Session, model: type[Base], id_: int) -> Base:
@@ -174,7 +178,7 @@ class Store:
 
     def ensure_annotator(self, name: str) -> None:
         name = _name(name, "annotator name", "annotator")
-        with self._write() as log:
+        with self.writing() as log:
             self._ensure(log.session, AnnotatorT, name)
 
     def _annotator_id(self, s: Session, name: str) -> int:
@@ -182,7 +186,7 @@ class Store:
         return s.scalar(select(AnnotatorT.id).where(AnnotatorT.name == name))
 
     def annotators(self) -> list[str]:
-        with self._read() as s:
+        with self.reading() as s:
             return sorted(s.scalars(select(AnnotatorT.name)), key=str.casefold)
 
     # ---------------------------------------------------------------- documents
@@ -217,7 +221,7 @@ class Store:
         ids: list[int] = []
         new: dict[int, ParsedDocument] = {}
         owner_of: dict[int, str | None] = {}
-        with self._write() as log:
+        with self.writing() as log:
             s = log.session
             known: dict[str, int] = {}
             for doc, owner in zip(docs, owned):
@@ -233,10 +237,10 @@ class Store:
         try:
             for doc_id, doc in new.items():
                 for start in range(0, len(doc.sentences), IMPORT_BATCH):
-                    with self._write() as log:
+                    with self.writing() as log:
                         self._add_sentences(log.session, doc_id, doc, start, owner_of[doc_id])
                         log.session.execute(update(DocumentT).where(DocumentT.id == doc_id).values(pending=_now()))
-            with self._write() as log:
+            with self.writing() as log:
                 rows = log.session.scalars(select(DocumentT).where(DocumentT.id.in_(list(new)))).all()
                 if len(rows) != len(new):
                     raise InputError("import", "a pending document was removed before its import finished")
@@ -248,7 +252,7 @@ class Store:
                 log.record("import", annotator, f"import {names} ({n_sent} sentences, {n_rel} relations)",
                            undoable=False)
         except BaseException:
-            with self._write() as log:
+            with self.writing() as log:
                 log.session.execute(delete(DocumentT).where(DocumentT.id.in_(list(new))))
             raise
         return ids
@@ -343,7 +347,7 @@ class Store:
 
     def list_documents(self, annotator: str | None = None) -> list[DocumentInfo]:
         """Documents with their sentence counts by status as `annotator` sees them (see sentences)."""
-        with self._read() as s:
+        with self.reading() as s:
             counts: dict[int, dict[str, int]] = {}
             statuses = _statuses(s, true(), annotator)
             for sid, doc_id in s.execute(select(SentenceT.id, SentenceT.document_id)):
@@ -362,7 +366,7 @@ class Store:
     def update_document(self, document_id: int, *, title: str | None = None, authors: str | None = None,
                         year: int | str | None = None, annotator: str | None = None) -> None:
         """Changes the given metadata fields (None = leave as is)."""
-        with self._write() as log:
+        with self.writing() as log:
             d = self._get(log.session, DocumentT, document_id)
             values: dict = {}
             if title is not None:
@@ -376,7 +380,7 @@ class Store:
 
     def delete_document(self, document_id: int, annotator: str | None = None) -> None:
         """Deletes a document with its sentences and relations; logged row by row, so undo restores it."""
-        with self._write() as log:
+        with self.writing() as log:
             d = self._get(log.session, DocumentT, document_id)
             log.delete(d)
             log.record("delete_document", annotator, f"delete {d.filename}")
@@ -394,7 +398,7 @@ class Store:
         have a human relation, their own "no-relation" / "discarded" mark, else "unseen". Without an
         annotator: everyone's together (a relation by anyone, else any mark, see _PRECEDENCE)."""
         where = SentenceT.document_id == document_id
-        with self._read() as s:
+        with self.reading() as s:
             statuses = _statuses(s, where, annotator)
             q = select(SentenceT).where(where).order_by(SentenceT.position, SentenceT.id)
             return [self._sentence_row(x, statuses.get(x.id, "unseen")) for x in s.scalars(q)]
@@ -402,18 +406,18 @@ class Store:
     def sentence_boxes(self, sentence_id: int) -> list[list[float]]:
         """Where a PDF sentence is drawn: [page, x0, top, x1, bottom] in page fractions; [] when
         unknown (not a PDF, imported before boxes were kept, or made by a split or merge)."""
-        with self._read() as s:
+        with self.reading() as s:
             found = s.get(SentenceBoxesT, sentence_id)
             return json.loads(found.boxes) if found else []
 
     def document_pdf(self, document_id: int) -> bytes | None:
         """The PDF a document was imported from, if it was one and was kept."""
-        with self._read() as s:
+        with self.reading() as s:
             found = s.get(DocumentFileT, document_id)
             return found.content if found else None
 
     def sentence(self, sentence_id: int, annotator: str | None = None) -> SentenceRow:
-        with self._read() as s:
+        with self.reading() as s:
             x = self._get(s, SentenceT, sentence_id)
             return self._sentence_row(x, _statuses(s, SentenceT.id == sentence_id, annotator).get(x.id, "unseen"))
 
@@ -428,7 +432,7 @@ class Store:
             raise InputError("status", "'labeled' comes from saving a relation, it is not set by hand")
         if not annotator and status != "unseen":
             raise InputError("status", f"marking a sentence {status} needs an annotator")
-        with self._write() as log:
+        with self.writing() as log:
             s = log.session
             sent = self._get(s, SentenceT, sentence_id)
             if annotator:
@@ -438,7 +442,7 @@ class Store:
             log.record("set_status", annotator, f"mark sentence {sent.position + 1} {status}")
 
     @staticmethod
-    def _mark(log: _Log, sentence_id: int, annotator_id: int, status: str) -> None:
+    def _mark(log: ChangeLog, sentence_id: int, annotator_id: int, status: str) -> None:
         """Sets one annotator's mark on a sentence ("unseen": none), logged for undo."""
         row = log.session.scalars(select(SentenceStatusT).where(
             SentenceStatusT.sentence_id == sentence_id, SentenceStatusT.annotator_id == annotator_id)).first()
@@ -457,7 +461,7 @@ class Store:
              .where(SentenceStatusT.sentence_id == sentence_id))
         return dict(s.execute(q).all())
 
-    def _unmark_no_relation(self, log: _Log, sentence_id: int, annotator: str | None) -> None:
+    def _unmark_no_relation(self, log: ChangeLog, sentence_id: int, annotator: str | None) -> None:
         """A human relation makes the sentence "labeled" for its annotator, so their "no-relation"
         mark goes (logged: undoing the relation brings it back)."""
         if annotator is None:
@@ -473,7 +477,7 @@ class Store:
         their spans re-found in the new text (None where the concept no longer occurs)."""
         if not isinstance(text, str) or not text.strip():
             raise InputError("sentence", "text must not be empty")
-        with self._write() as log:
+        with self.writing() as log:
             s = log.session
             sent = self._get(s, SentenceT, sentence_id)
             old = sent.text
@@ -496,7 +500,7 @@ class Store:
             out[start], out[end] = span if span else (None, None)
         return out
 
-    def _shift_positions(self, log: _Log, document_id: int, after: int, delta: int) -> None:
+    def _shift_positions(self, log: ChangeLog, document_id: int, after: int, delta: int) -> None:
         q = select(SentenceT).where(SentenceT.document_id == document_id, SentenceT.position > after)
         for x in log.session.scalars(q):
             log.update(x, position=x.position + delta)
@@ -504,7 +508,7 @@ class Store:
     def split_sentence(self, sentence_id: int, at: int, annotator: str | None = None) -> tuple[int, int]:
         """Splits a sentence the segmenter merged wrongly at character `at`. Relations go with the
         part that holds both their concepts (first part when unsure)."""
-        with self._write() as log:
+        with self.writing() as log:
             s = log.session
             sent = self._get(s, SentenceT, sentence_id)
             text = sent.text
@@ -536,7 +540,7 @@ class Store:
 
     def merge_sentences(self, first_id: int, second_id: int, annotator: str | None = None) -> int:
         """Joins two sentences of a document the segmenter split wrongly; returns the kept id."""
-        with self._write() as log:
+        with self.writing() as log:
             s = log.session
             first = self._get(s, SentenceT, first_id)
             second = self._get(s, SentenceT, second_id)
@@ -591,7 +595,7 @@ class Store:
 
     def add_relation(self, sentence_id: int, rel: PassageRelation) -> int:
         """Stores a relation; a human label makes the sentence "labeled" for its annotator."""
-        with self._write() as log:
+        with self.writing() as log:
             sent = self._get(log.session, SentenceT, sentence_id)
             r = log.add(self._relation(log.session, sent, rel, rel.annotator, f"sentence {sentence_id}"))
             if rel.origin == "human":
@@ -607,7 +611,7 @@ class Store:
         unknown = set(fields) - set(RELATION_FIELDS)
         if unknown:
             raise InputError("relation", f"cannot update {', '.join(sorted(unknown))}")
-        with self._write() as log:
+        with self.writing() as log:
             s = log.session
             r = self._get(s, RelationT, relation_id)
             check_may_change(actor, r.annotator, f"relation {relation_id}")
@@ -631,7 +635,7 @@ class Store:
 
     def swap_relation(self, relation_id: int, annotator: Acting = None) -> None:
         """Reverses a relation's direction (source <-> target, spans too)."""
-        with self._write() as log:
+        with self.writing() as log:
             r = self._get(log.session, RelationT, relation_id)
             check_may_change(annotator, r.annotator, f"relation {relation_id}")
             log.update(
@@ -641,7 +645,7 @@ class Store:
             log.record("swap_relation", name_of(annotator) or r.annotator, f"swap to {r.source} -> {r.target}")
 
     def delete_relation(self, relation_id: int, annotator: Acting = None) -> None:
-        with self._write() as log:
+        with self.writing() as log:
             r = self._get(log.session, RelationT, relation_id)
             check_may_change(annotator, r.annotator, f"relation {relation_id}")
             log.delete(r)
@@ -681,7 +685,7 @@ class Store:
             q = q.where(RelationT.annotator == annotator)
         if origin is not None:
             q = q.where(RelationT.origin == origin)
-        with self._read() as s:
+        with self.reading() as s:
             return [self._relation_row(r) for r in s.scalars(q.order_by(RelationT.id))]
 
     # ---------------------------------------------------------------- undo
@@ -692,7 +696,7 @@ class Store:
         it loses nothing either. A signed-in Actor undoes someone else's action, or an action that
         touched someone else's relations, only where their role allows changing those rows."""
         whose = of if of is not None else name_of(annotator)
-        with self._write() as log:
+        with self.writing() as log:
             s = log.session
             q = select(ActionT).where(ActionT.undoable.is_(True), ActionT.undone_by.is_(None))
             q = q.where(ActionT.annotator == whose if whose is not None else ActionT.annotator.is_(None))
@@ -721,7 +725,7 @@ class Store:
         q = select(ActionT).order_by(ActionT.id.desc()).limit(limit)
         if annotator is not None:
             q = q.where(ActionT.annotator == annotator)
-        with self._read() as s:
+        with self.reading() as s:
             return [
                 ActionRow(id=a.id, annotator=a.annotator, kind=a.kind, description=a.description,
                           created_at=a.created_at, undone=a.undone_by is not None)
@@ -732,13 +736,13 @@ class Store:
     def add_suggestions(self, sentence_id: int, rels: list[PassageRelation]) -> list[int]:
         """Queues model relations for review (each needs model_id and score). A pair the same model
         already suggested for the sentence, in any state, is not queued again: its id is returned."""
-        with self._write() as log:
+        with self.writing() as log:
             sent = self._get(log.session, SentenceT, sentence_id)
             ids = [self._suggest(log, sent, rel) for rel in rels]
             log.record("suggest", None, f"{len(rels)} suggestions for sentence {sentence_id}", undoable=False)
         return ids
 
-    def _suggest(self, log: _Log, sent: SentenceT, rel: PassageRelation) -> int:
+    def _suggest(self, log: ChangeLog, sent: SentenceT, rel: PassageRelation) -> int:
         where = f"sentence {sent.id}: suggestion"
         src, tgt, src_span, tgt_span = self._pair(sent, rel, where)
         if not rel.model_id or not isinstance(rel.score, (int, float)):
@@ -766,7 +770,7 @@ class Store:
         if doc is not None:
             sentences = [ParsedSentence(**{**x.__dict__, "relations": list(rels)}) for x, rels in zip(doc.sentences, found)]
             record = write_jsonl([ParsedDocument(**{**doc.__dict__, "sentences": sentences})])
-        with self._write() as log:
+        with self.writing() as log:
             return log.add(ExtractRunT(batch=batch, created=_now(), annotator=annotator, filename=filename,
                                        model_id=model_id, sentences=len(doc.sentences) if doc else 0,
                                        relations=sum(len(r) for r in found), error=error, document=record)).id
@@ -776,7 +780,7 @@ class Store:
         q = select(ExtractRunT).order_by(ExtractRunT.id.desc())
         if annotator is not None:
             q = q.where(ExtractRunT.annotator == annotator)
-        with self._read() as s:
+        with self.reading() as s:
             return [ExtractRunRow(x.id, x.batch, x.created, x.annotator, x.filename, x.model_id, x.sentences,
                                   x.relations, x.error) for x in s.scalars(q)]
 
@@ -784,7 +788,7 @@ class Store:
         """A stored Extract result: the document and the relations proposed per sentence."""
         from data.formats import read_jsonl
 
-        with self._read() as s:
+        with self.reading() as s:
             run = self._get(s, ExtractRunT, run_id)
             if run.document is None:
                 raise InputError(f"extract run {run_id}", f"{run.filename} gave no result: {run.error}")
@@ -800,7 +804,7 @@ class Store:
         doc.sentences) as suggestions, all in one transaction: a bad relation imports nothing.
         Sentences are matched by text. Returns (document id, suggestions newly queued)."""
         annotator = _name(annotator, "annotator", "import") if annotator else None
-        with self._write() as log:
+        with self.writing() as log:
             s = log.session
             check_document(doc)
             doc_id = self._stored_document(s, doc)
@@ -817,7 +821,7 @@ class Store:
             log.record("suggest", None, f"import {doc.filename} with {added} new model suggestions", undoable=False)
         return doc_id, added
 
-    def _suggest_many(self, log: _Log, pairs: list[tuple[SentenceT, PassageRelation]]) -> int:
+    def _suggest_many(self, log: ChangeLog, pairs: list[tuple[SentenceT, PassageRelation]]) -> int:
         """_suggest for many relations with one query for known concepts and one for suggestions
         already queued (a 300-sentence paper took ~0.7 s one relation at a time); returns how many
         were new."""
@@ -855,7 +859,7 @@ class Store:
         q = self._pair_query(SuggestionT, sentence_id, document_id)
         if state is not None:
             q = q.where(SuggestionT.state == state)
-        with self._read() as s:
+        with self.reading() as s:
             return [
                 SuggestionRow(
                     id=x.id, sentence_id=x.sentence_id, source=x.source, target=x.target,
@@ -874,7 +878,7 @@ class Store:
 
     def accept_suggestion(self, suggestion_id: int, annotator: str) -> int:
         """Turns a suggestion into a human relation that keeps the model id and score."""
-        with self._write() as log:
+        with self.writing() as log:
             s = log.session
             x = self._pending(s, suggestion_id)
             sent = self._get(s, SentenceT, x.sentence_id)
@@ -892,7 +896,7 @@ class Store:
             return r.id
 
     def reject_suggestion(self, suggestion_id: int, annotator: str) -> None:
-        with self._write() as log:
+        with self.writing() as log:
             x = self._pending(log.session, suggestion_id)
             log.update(x, state="rejected", decided_by=annotator)
             log.record("reject_suggestion", annotator, f"reject {x.source} -> {x.target}")
@@ -900,18 +904,18 @@ class Store:
     # ---------------------------------------------------------------- concepts
     def concepts(self) -> list[str]:
         """Canonical concept names (merged aliases left out), for autocomplete."""
-        with self._read() as s:
+        with self.reading() as s:
             q = select(ConceptT.name).where(ConceptT.canonical_id.is_(None))
             return sorted(s.scalars(q), key=str.casefold)
 
     def add_concept(self, name: str) -> None:
         name = _name(name, "concept name", "concept")
-        with self._write() as log:
+        with self.writing() as log:
             self._ensure(log.session, ConceptT, name)
 
     def aliases(self) -> dict[str, str]:
         """alias -> canonical name, chains of merges followed to their end."""
-        with self._read() as s:
+        with self.reading() as s:
             rows = s.execute(select(ConceptT.id, ConceptT.name, ConceptT.canonical_id)).all()
         by_id = {id_: (name, parent) for id_, name, parent in rows}
         out = {}
@@ -932,7 +936,7 @@ class Store:
         check_reviews(annotator, "merge")
         alias = _name(alias, "alias", "merge")
         canonical = _name(canonical, "canonical name", "merge")
-        with self._write() as log:
+        with self.writing() as log:
             s = log.session
             for name in (alias, canonical):
                 self._ensure(s, ConceptT, name)
@@ -947,7 +951,7 @@ class Store:
 
     def unmerge_concept(self, alias: str, annotator: Acting = None) -> None:
         check_reviews(annotator, "unmerge")
-        with self._write() as log:
+        with self.writing() as log:
             a = log.session.scalars(select(ConceptT).where(ConceptT.name == alias)).first()
             if a is None or a.canonical_id is None:
                 raise InputError("unmerge", f"{alias!r} is not merged into another concept")
@@ -973,7 +977,7 @@ class Store:
             q = q.where(RelationT.origin.in_(list(origins)))
         if min_score is not None:
             q = q.where(or_(RelationT.score.is_(None), RelationT.score >= min_score))
-        with self._read() as s:
+        with self.reading() as s:
             return [
                 Evidence(
                     relation_id=r.id, source=r.source, target=r.target, sign=r.sign, strength=r.strength,
@@ -998,7 +1002,7 @@ class Store:
 
     def check_export(self, document_ids: list[int] | None = None, annotators: list[str] | None = None) -> None:
         """Raises InputError naming the first document id or annotator the database does not hold."""
-        with self._read() as s:
+        with self.reading() as s:
             if document_ids is not None:
                 known = set(s.scalars(select(DocumentT.id).where(DocumentT.id.in_(list(document_ids)))))
                 missing = [i for i in document_ids if i not in known]
@@ -1017,7 +1021,7 @@ class Store:
         `annotators` keeps only their relations and marks (e.g. ["gold"]: the adjudicated set, each
         relation once); unknown ids or names raise InputError (see check_export)."""
         self.check_export(document_ids, annotators)
-        with self._read() as s:
+        with self.reading() as s:
             q = select(DocumentT).where(DocumentT.pending.is_(None)).order_by(DocumentT.id)
             if document_ids is not None:
                 q = q.where(DocumentT.id.in_(list(document_ids)))
