@@ -49,7 +49,7 @@ class PRF:
                 "precision": self.precision, "recall": self.recall, "f1": self.f1}
 
 
-def prf(tp: float, n_pred: float, n_gold: float) -> tuple[float, float, float]:
+def prf(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
     """PRF's precision, recall, F1 as numbers for a model's scores: an undefined ratio (no
     predictions / no gold) scores 0.0, so a model that finds nothing scores 0."""
     counts = PRF(tp, n_pred, n_gold)
@@ -85,16 +85,11 @@ def count_matches(pred: Sequence[PassageRelation], gold: Sequence[PassageRelatio
     return len(match_relations(pred, gold, "overlap"))
 
 
-def e2e_scores(pred: Sequence[Sequence[PassageRelation]], gold: Sequence[Sequence[PassageRelation]],
-               weights: Sequence[float] | None = None) -> dict[str, float]:
-    """End-to-end extraction P/R/F1 over passages (lists aligned passage by passage). weights: one
-    per passage, multiplying its matches, predictions and gold relations (None: all 1), so the
-    thresholds can be tuned mostly on the passages of the field a data scientist labelled."""
-    w = [1.0] * len(pred) if weights is None else list(weights)
-    if len(w) != len(pred):
-        raise ValueError(f"{len(w)} weights for {len(pred)} passages")
-    tp = sum(wi * count_matches(p, g) for wi, p, g in zip(w, pred, gold))
-    ep, er, ef = prf(tp, sum(wi * len(p) for wi, p in zip(w, pred)), sum(wi * len(g) for wi, g in zip(w, gold)))
+def e2e_scores(pred: Sequence[Sequence[PassageRelation]], gold: Sequence[Sequence[PassageRelation]]
+               ) -> dict[str, float]:
+    """End-to-end extraction P/R/F1 over passages (lists aligned passage by passage)."""
+    tp = sum(count_matches(p, g) for p, g in zip(pred, gold))
+    ep, er, ef = prf(tp, sum(map(len, pred)), sum(map(len, gold)))
     return {"e2e_precision": ep, "e2e_recall": er, "e2e_f1": ef}
 
 

@@ -575,11 +575,9 @@ class RelationModel:
                 sign_all[np.flatnonzero(signed)] = sign_oof[:, list(self.sign_[-1].classes_).index(1)]
             passages = [p for p in train.passages if p[0] in held] if held else train.passages
             passages = passages or train.passages
-            # store labels weigh in the thresholds as in the fits: they are the field the model is for
-            pw = [train.weights.get(text, 1.0) for text, _, _ in passages] if train.weights else None
 
             def e2e_f1(t: float, rel: float) -> float:
-                return self._e2e_from(passages, cands, oof, sign_all, t, rel, pw)["e2e_f1"]
+                return self._e2e_from(passages, cands, oof, sign_all, t, rel)["e2e_f1"]
 
             t, f, rel = max(((*tune_threshold(lambda t, r=rel: e2e_f1(t, r), EXTRACT_GRID), rel) for rel in RELATIVE_GRID),
                             key=lambda x: (x[1], -x[0], -x[2]))
@@ -589,9 +587,9 @@ class RelationModel:
             if self.settings.concept_head:
                 p_concept = self._fit_concept(train, held, progress)
                 if p_concept is not None:
-                    oof = self._tune_concept(passages, cands, oof, sign_all, p_concept, pw)
+                    oof = self._tune_concept(passages, cands, oof, sign_all, p_concept)
             if self.sentence_ is not None and self.settings.gate or self.settings.budgets:
-                self._tune_gate(passages, cands, oof, sign_all, sentence_oof, pw)
+                self._tune_gate(passages, cands, oof, sign_all, sentence_oof)
 
         return self
 
@@ -648,8 +646,7 @@ class RelationModel:
         return np.asarray([min(p_concept.get((c.text, tuple(c.a)), 1.0), p_concept.get((c.text, tuple(c.b)), 1.0))
                            for c in cands])
 
-    def _tune_concept(self, passages, cands, probs, p_increase, p_concept: dict,
-                      weights: Sequence[float] | None = None) -> np.ndarray:
+    def _tune_concept(self, passages, cands, probs, p_increase, p_concept: dict) -> np.ndarray:
         """The "concept" threshold, "extract" re-tuned beside it, "relative" kept: by end-to-end F1
         on the tuning passages' out-of-fold scores; ties keep 0 (nothing dropped). Returns probs
         with the dropped pairs set to NONE, for the gate and budget tuned after."""
@@ -659,7 +656,7 @@ class RelationModel:
         best = (base, 0.0, self.thresholds["extract"])
         for ct in CONCEPT_GRID[1:]:
             kept = without_rows(probs, ends < ct)
-            t, f = tune_threshold(lambda t, k=kept: self._e2e_from(passages, cands, k, p_increase, t, relative, weights)["e2e_f1"],
+            t, f = tune_threshold(lambda t, k=kept: self._e2e_from(passages, cands, k, p_increase, t, relative)["e2e_f1"],
                                   EXTRACT_GRID)
             if f > best[0] + 1e-9:
                 best = (f, ct, t)
@@ -691,8 +688,7 @@ class RelationModel:
             return np.ones(X.shape[0])
         return self.sign_[-1].predict_proba(X)[:, list(self.sign_[-1].classes_).index(1)]
 
-    def _tune_gate(self, passages, cands, probs, p_increase, sentence_oof: dict[str, float],
-                   weights: Sequence[float] | None = None) -> None:
+    def _tune_gate(self, passages, cands, probs, p_increase, sentence_oof: dict[str, float]) -> None:
         """The "gate" (P(causal) of the passage from the sentence head) and "budget" (relations per
         passage) thresholds, with "extract" re-tuned beside them, "relative" kept: by end-to-end F1
         on the tuning passages. A passage the sentence head was fitted on is scored by its
@@ -717,22 +713,20 @@ class RelationModel:
             for gate in GATE_GRID if gated else (0.0,):
                 kept = [rels if p >= gate else [] for rels, p in zip(found, p_sent)]
                 for budget in (0, *self.settings.budgets):
-                    f = e2e_scores([r[:budget] if budget else r for r in kept], gold, weights)["e2e_f1"]
+                    f = e2e_scores([r[:budget] if budget else r for r in kept], gold)["e2e_f1"]
                     if f > best[0] + 1e-9:
                         best = (f, float(round(t, 3)), gate, int(budget))
         f, self.thresholds["extract"], self.thresholds["gate"], self.thresholds["budget"] = best
         self.info["oof_e2e_f1"] = round(f, 4)
 
-    def _e2e_from(self, passages, cands, probs, p_increase, threshold, relative,
-                  weights: Sequence[float] | None = None) -> dict:
-        """End-to-end scores of passages from precomputed candidate probabilities (weights: one per
-        passage, core.metrics.e2e_scores)."""
+    def _e2e_from(self, passages, cands, probs, p_increase, threshold, relative) -> dict:
+        """End-to-end scores of passages from precomputed candidate probabilities."""
         pred, gold = [], []
         for text, rels, idx in passages:
             preds = [self._prediction(cands[i], probs[i], p_increase[i], threshold) for i in idx]
             pred.append(relations_from(preds, None, relative, self.states))
             gold.append(rels)
-        return e2e_scores(pred, gold, weights)
+        return e2e_scores(pred, gold)
 
     # ---- prediction
     @staticmethod

@@ -79,18 +79,6 @@ def test_e2e_is_one_to_one():
     assert s["e2e_f1"] == pytest.approx(2 / 3)
 
 
-def test_e2e_weights_scale_each_passage_counts():
-    gold = [[PassageRelation("rain", "floods", 1)], [PassageRelation("heat", "drought", 1)]]
-    pred = [[PassageRelation("rain", "floods", 1)], [PassageRelation("heat", "fires", 1)]]
-    assert e2e_scores(pred, gold, [1.0, 1.0]) == e2e_scores(pred, gold)
-    # passage 1: tp 1 of 1; passage 2 (weight 3): tp 0 of 1 predicted, 1 gold -> P = R = 1 / 4
-    s = e2e_scores(pred, gold, [1.0, 3.0])
-    assert s["e2e_precision"] == pytest.approx(0.25) and s["e2e_recall"] == pytest.approx(0.25)
-    assert e2e_scores(pred, gold, [0.0, 1.0])["e2e_f1"] == 0.0
-    with pytest.raises(ValueError, match="1 weights for 2 passages"):
-        e2e_scores(pred, gold, [1.0])
-
-
 def test_calibration_error_by_hand():
     assert calibration_error(np.array([0.9, 0.9, 0.1, 0.1]), np.array([1, 1, 0, 0])) == pytest.approx(0.1)
     assert calibration_error(np.array([0.75, 0.75]), np.array([1, 0])) == pytest.approx(0.25)

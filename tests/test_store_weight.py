@@ -112,28 +112,6 @@ def test_sample_weight_reaches_every_pair_fit(specs, monkeypatch):
     assert seen and all(w == [1.0, 4.0] or w == [4.0] for w in seen)  # CV folds and the refit, sign head too
 
 
-def test_store_passages_weigh_in_the_end_to_end_thresholds(specs, tmp_path, monkeypatch):
-    """The extract threshold is tuned on passages from a file and from the store; each store passage
-    counts store_weight times, the file's once."""
-    import models.classifier as classifier
-    from tests.test_models_loso import sift_file
-
-    calls: list = []
-    original = classifier.e2e_scores
-
-    def spy(pred, gold, weights=None):
-        calls.append((gold, weights))
-        return original(pred, gold, weights)
-
-    monkeypatch.setattr(classifier, "e2e_scores", spy)
-    spec = [f"sift:{sift_file(tmp_path / 'sift.jsonl')}", specs[1]]
-    prep = prepare(spec, 0.2, 0, progress=lambda *_: None, store_weight=6.0)
-    RelationModel(None, HeadSettings(c_grid=(1.0,), cv_folds=2)).fit(prep.train, progress=lambda _: None)
-    expected = [prep.train.weights.get(text, 1.0) for text, _, _ in prep.train.passages]
-    assert {1.0, 6.0} <= set(expected)
-    assert calls and all(w == expected for _, w in calls)
-
-
 def test_bad_weight_is_refused_in_one_line(specs, tmp_path):
     with pytest.raises(Exception, match="must be a positive number"):
         add_split(prepare(specs, 0.2, 0, progress=lambda *_: None).train, read_dataset(specs[1]), "store", weight=0)
