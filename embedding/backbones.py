@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers.utils import logging as hf_logging
 
 from core.paths import cache_root
 
@@ -117,6 +118,20 @@ def convert_smollm2(target: Path | None = None) -> Path:
     return target
 
 
+def split_name(name: str) -> tuple[str, int | None]:
+    """'NAME:N' -> (NAME, N), the first N layers of backbone NAME; 'NAME' -> (NAME, None).
+
+    A decoder LLM's lower layers already carry most of what ranks cause-effect pairs, at a fraction
+    of the full model's cost (README, "Backbones"), so a backbone can be cut to a depth.
+    """
+    base, sep, tail = name.rpartition(":")
+    if not (sep and base and tail.isdigit()):
+        return name, None
+    if int(tail) < 1:
+        raise ValueError(f"backbone {name}: keeps no layer (NAME:N needs N >= 1)")
+    return base, int(tail)
+
+
 def _resolve(name: str) -> Path:
     """A folder holding config.json + weights for the backbone name."""
     if name == MINILM:
@@ -161,11 +176,30 @@ def lora_targets_for(model: PreTrainedModel) -> list[str]:
     raise ValueError(f"no default LoRA targets for model type {model_type!r}; pass target_modules explicitly")
 
 
+def _from_pretrained(path: Path, config, quiet: bool) -> PreTrainedModel:
+    """The float32 model; quiet: a cut backbone leaves the upper layers' weights unused on purpose,
+    so transformers' report listing them is not shown."""
+    level = hf_logging.get_verbosity()
+    if quiet:
+        hf_logging.set_verbosity_error()
+    try:
+        return AutoModel.from_pretrained(path, config=config, dtype=torch.float32)
+    finally:
+        hf_logging.set_verbosity(level)
+
+
 def load_base_model(name: str) -> tuple[PreTrainedTokenizerBase, PreTrainedModel, str]:
     """A fresh, uncached float32 (tokenizer, model, kind): finetune trains it, so it must not be shared."""
     _offline()
-    path = _resolve(name)
+    base, keep = split_name(name)
+    path = _resolve(base)
     config = AutoConfig.from_pretrained(path)
+    if keep is not None:
+        if keep > config.num_hidden_layers:
+            raise ValueError(f"backbone {name}: {base} has {config.num_hidden_layers} layers, cannot keep {keep}")
+        config.num_hidden_layers = keep
+        if getattr(config, "layer_types", None):
+            config.layer_types = config.layer_types[:keep]
     tokenizer = AutoTokenizer.from_pretrained(path)
     if not tokenizer.is_fast:
         raise ValueError(f"backbone {name}: needs a fast tokenizer (offset mappings map spans to tokens)")
@@ -176,7 +210,7 @@ def load_base_model(name: str) -> tuple[PreTrainedTokenizerBase, PreTrainedModel
             tokenizer.pad_token = tokenizer.eos_token
         tokenizer.padding_side = "right"
     tokenizer.model_max_length = min(tokenizer.model_max_length or MAX_TOKENS, MAX_TOKENS)
-    model = AutoModel.from_pretrained(path, dtype=torch.float32)
+    model = _from_pretrained(path, config, quiet=keep is not None)
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     return tokenizer, model, kind

@@ -67,3 +67,26 @@ def test_fusion_concat_and_gram():
     assert not np.allclose(FusedEmbedder(embedders, method="gram", dim=64, seed=4).fit_transform(PAIRS), g)
     with pytest.raises(ValueError, match="method"):
         FusedEmbedder(embedders, method="sum").fit(PAIRS)
+
+
+def test_cut_backbone_is_the_lower_layers_of_the_full_one(smol):
+    """'smollm2-135m:8' runs the first 8 blocks: hidden states 0-7 equal the full model's, the 8th
+    is block 8's output through the final norm, and it is a backbone of its own (cache, bundle)."""
+    import torch
+
+    cut = load_backbone(f"{SMOLLM2}:8")
+    assert cut.model.config.num_hidden_layers == 8 and len(cut.model.layers) == 8
+    assert cut.name == f"{SMOLLM2}:8" and cut.kind == "decoder" and cut.lora_targets == smol.lora_targets
+    enc = smol.tokenizer([SHORT], return_tensors="pt")
+    with torch.no_grad():
+        full = smol.model(**enc, output_hidden_states=True).hidden_states
+        part = cut.model(**enc, output_hidden_states=True).hidden_states
+    assert len(part) == 9
+    for i in range(8):
+        assert torch.equal(part[i], full[i])
+    assert torch.allclose(part[8], smol.model.norm(full[8]), atol=1e-5)
+    assert not torch.allclose(part[8], full[8], atol=1e-3)
+    with pytest.raises(ValueError, match="has 30 layers, cannot keep 31"):
+        load_base_model(f"{SMOLLM2}:31")
+    with pytest.raises(ValueError, match="keeps no layer"):
+        load_base_model(f"{SMOLLM2}:0")
