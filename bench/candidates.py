@@ -4,8 +4,8 @@ by the candidate generator or by the classifier.
 
     python bench/candidates.py --data sift:../shared/data/twosix/SIFT_data_2024_03.jsonl [--valid-fraction 0.2]
 
-Every candidate pair is offered in both directions with both signs, and the maximum one-to-one
-matching against gold is counted. Scores the same held-out validation split as `models train`
+Every candidate pair is offered in both directions with both signs; a gold relation counts as
+found when any of those readings matches it (core.metrics.twosix_relations_match). Scores the same held-out validation split as `models train`
 (seeded), or the whole file with --valid-fraction 0. Prints one JSON line.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.metrics import count_matches  # noqa: E402
+from core.metrics import twosix_relations_match  # noqa: E402
 from core.types import PassageRelation  # noqa: E402
 from data.readers import read_dataset, split  # noqa: E402
 from models.candidates import make_candidates_batch  # noqa: E402
@@ -38,8 +38,10 @@ def main() -> None:
     data = read_dataset(args.data)
     passages = split(data, args.valid_fraction, args.seed)[1].passages if args.valid_fraction else data.passages
     per = make_candidates_batch([p.text for p in passages])
-    found = sum(count_matches([r for c in cands for r in every_reading(c.text, c.a, c.b)], p.relations)
-                for p, cands in zip(passages, per))
+    found = 0
+    for p, cands in zip(passages, per):
+        readings = [r for c in cands for r in every_reading(c.text, c.a, c.b)]
+        found += sum(any(twosix_relations_match(r, g) for r in readings) for g in p.relations)
     n_gold = sum(len(p.relations) for p in passages)
     print(json.dumps({"data": args.data, "passages": len(passages), "gold_relations": n_gold,
                       "pairs_per_passage": round(sum(map(len, per)) / max(len(passages), 1), 2),

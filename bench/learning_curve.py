@@ -12,7 +12,7 @@ labelable passages are written into a new SQLite store the way the Label page wr
 imported document, then each relation saved by an annotator, or the sentence marked no-relation),
 read back as `store:PATH` training data and added to the base training set with each store weight
 (models.training.add_split, what `train --data store:PATH --store-weight W` does); frozen-MiniLM
-heads are fitted and the rest is extracted and scored (TwoSix matching, sign must agree). Prints a
+heads are fitted and the rest is extracted and scored (core.metrics.e2e_scores, the held-out check's rule). Prints a
 table, writes the plot and prints the JSON as its last line.
 """
 from __future__ import annotations

@@ -3,7 +3,8 @@
 For each held-out source (models.loso folds: heads fitted on frozen-backbone features of every
 other source, sentence labels included so the sentence head exists) this prints:
   (a) ceiling   share of gold relations whose src and tgt both match some candidate pair's spans
-                under the TwoSix scoring rule (models.metrics: shared content word or overlapping span)
+                under core.matching's looser rule (a shared content word or overlapping spans; the
+                e2e F1 figures use the held-out check's Jaccard rule, core.metrics)
   (b) ranked    of those reachable, the share the pair head puts above the extract threshold in
                 the right direction, and the share it ranks first in its passage
   (c) rate      predicted relations per passage against gold per passage, and predictions made on

@@ -3,12 +3,14 @@ judged by, and agreement between two annotators; plain functions so tests can ch
 
 causal_*: a causal prediction counts only with the right direction (SemEval's convention).
 detection_f1: direction ignored. sentence_f1: is the sentence causal. e2e_*: relations found in
-passages, matched one-to-one to gold by overlap of src and tgt (a shared content word or
-overlapping spans) with the same sign: core.matching, shared with the Compare page.
+passages, scored as the held-out check scores them (../shared/docs/ml.md, "End-to-end extraction"):
+src and tgt words overlap by Jaccard >= 0.5 and the sign agrees, predictions taken greedily in
+output order. The Compare and Agreement pages use core.matching's looser rule, meant for people.
 """
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -79,10 +81,38 @@ def sentence_scores(gold: Sequence[bool], pred: Sequence[bool]) -> dict[str, flo
     return {"sentence_precision": sp, "sentence_recall": sr, "sentence_f1": sf}
 
 
+TWOSIX_STOPWORDS = frozenset("the a an of and in on to for especially its their".split())
+"""The words the held-out scorer drops before comparing concept names."""
+
+
+def twosix_words(text: str) -> frozenset[str]:
+    """The lowercase runs of [a-z0-9] in a concept name, less TWOSIX_STOPWORDS."""
+    return frozenset(re.findall(r"[a-z0-9]+", text.lower())) - TWOSIX_STOPWORDS
+
+
+def twosix_concepts_match(pred: str, gold: str) -> bool:
+    """|words ∩| / |words ∪| >= 0.5: "water" matches "scarcity of water", "rainfall" does not
+    match "low levels of rainfall"."""
+    p, g = twosix_words(pred), twosix_words(gold)
+    return bool(p | g) and len(p & g) / len(p | g) >= 0.5
+
+
+def twosix_relations_match(pred: PassageRelation, gold: PassageRelation) -> bool:
+    """src and tgt match (twosix_concepts_match) and the sign agrees (a gold sign of 0, unknown,
+    accepts either)."""
+    return ((pred.sign == gold.sign or gold.sign == 0)
+            and twosix_concepts_match(pred.src, gold.src) and twosix_concepts_match(pred.tgt, gold.tgt))
+
+
 def count_matches(pred: Sequence[PassageRelation], gold: Sequence[PassageRelation]) -> int:
-    """Size of the maximum one-to-one matching of one passage's predictions and gold relations,
-    under core.matching.relations_match ("overlap"): the CLI and the Compare page score the same way."""
-    return len(match_relations(pred, gold, "overlap"))
+    """True positives of one passage: each prediction, in output order, takes the first gold
+    relation not yet taken that it matches (twosix_relations_match)."""
+    taken: set[int] = set()
+    for p in pred:
+        j = next((j for j, g in enumerate(gold) if j not in taken and twosix_relations_match(p, g)), None)
+        if j is not None:
+            taken.add(j)
+    return len(taken)
 
 
 def e2e_scores(pred: Sequence[Sequence[PassageRelation]], gold: Sequence[Sequence[PassageRelation]]

@@ -418,7 +418,7 @@ def model_card(config: dict) -> str:
     lines += ["", "Thresholds were tuned on out-of-fold probabilities of the training split.", ""]
     loso = config.get("loso")
     if loso:
-        lines += ["## Leave one source out (end-to-end F1, TwoSix matching, sign must agree)", "",
+        lines += ["## Leave one source out (end-to-end F1: src and tgt words overlap by Jaccard >= 0.5, sign must agree)", "",
                   f"Each fold trained without any text of its source: {json.dumps(loso.get('settings', {}))}", ""]
         for name, fold in (loso.get("folds") or {}).items():
             lines.append(f"- {name}: e2e_f1 {fold.get('e2e_f1')} (precision {fold.get('precision')}, "

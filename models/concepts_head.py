@@ -9,9 +9,9 @@ LogisticRegression (models.heads.HeadClassifier) over the span's pooled embeddin
 text cues that need no tagger (SpanCues).
 
 Rows: every candidate span of a training passage, 1 when its content words are exactly a gold
-concept's content words (core.matching.content_words), else 0. The scorer's own rule (overlap: one
-shared content word) is no use here: "scarcity", "water" and "scarcity of water" all overlap the
-gold "scarcity of water", and which of them is meant is what the head has to learn.
+concept's content words (core.matching.content_words), else 0. The scorer's rule (Jaccard >= 0.5
+of the words) is too loose for labels: "water" and "scarcity of water" both match the gold
+"scarcity of water", and which of them is meant is what the head has to learn.
 """
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ atlantic_council, rise, nyt) or a whole TwoSix file (the OSW files). For a fold,
 loses the fold's texts and every text near-identical to one of them (the same sentence inside a
 longer passage, or with other spacing or punctuation, in any file), then the heads (and, with
 `lora`, a LoRA stage of its own) are fitted on the rest and the fold's passages are extracted and
-scored the TwoSix way (core.metrics.e2e_scores: word-overlap matching, sign must agree).
+scored as the held-out check scores them (core.metrics.e2e_scores: src and tgt words overlap by
+Jaccard >= 0.5, sign must agree).
 """
 from __future__ import annotations
 

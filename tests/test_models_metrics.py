@@ -11,6 +11,8 @@ from core.metrics import (
     pair_scores,
     sentence_scores,
     sign_accuracy,
+    twosix_concepts_match,
+    twosix_words,
 )
 from core.types import Candidate, Direction, LabeledData, LabeledExample, LabeledSentence, ParsedSentence, PassageRelation
 from models.classifier import Prediction, relations_from
@@ -48,23 +50,32 @@ def test_sentence_scores_by_hand():
     assert s["sentence_f1"] == pytest.approx(2 / 3)
 
 
-def test_word_overlap_matching_needs_both_ends_and_the_sign():
-    gold = PassageRelation("offshore wind farms", "fish aggregation", 1)
-    assert count_matches([PassageRelation("the wind farm", "fish", 1)], [gold]) == 1  # plural folded
-    assert count_matches([PassageRelation("the wind farm", "fish", -1)], [gold]) == 0  # sign differs
-    assert count_matches([PassageRelation("turbines", "fish", 1)], [gold]) == 0  # src shares no word
-    assert count_matches([PassageRelation("of the", "the fish", 1)], [gold]) == 0  # stopwords do not match
+def test_matching_is_the_held_out_checks_jaccard_rule():
+    """ml.md's examples: "water" matches "scarcity of water" (1/2), "rainfall" does not match "low
+    levels of rainfall" (1/3); both ends must match and the sign agree."""
+    assert twosix_words("The price of crop-residues, 2024") == {"price", "crop", "residues", "2024"}
+    assert twosix_concepts_match("water", "scarcity of water")
+    assert not twosix_concepts_match("rainfall", "low levels of rainfall")
+    assert not twosix_concepts_match("of the", "the")  # no words left: nothing to match
+    gold = PassageRelation("scarcity of water", "conflict between farmers", 1)
+    assert count_matches([PassageRelation("water", "conflict", 1)], [gold]) == 0  # tgt 1/3
+    assert count_matches([PassageRelation("water", "farmers conflict", 1)], [gold]) == 1  # 1/2, 2/3
+    assert count_matches([PassageRelation("water", "farmers conflict", -1)], [gold]) == 0  # sign differs
+    assert count_matches([PassageRelation("water scarcity", "violent farmers conflict", 1)], [gold]) == 1
+    assert count_matches([PassageRelation("wind farms", "farmers conflict", 1)], [gold]) == 0  # src 0/4
+    assert count_matches([PassageRelation("water farm", "conflict", 1)], [gold]) == 0  # tgt 1/3
     unknown = PassageRelation("stress", "sleep", 0)  # a gold relation without a sign accepts either
     assert count_matches([PassageRelation("stress", "poor sleep", -1)], [unknown]) == 1
 
 
-def test_e2e_matching_is_maximum_not_greedy():
-    # "heat" matches both gold relations, "heat wave" only the first: a greedy pass that gives the
-    # first gold to the first prediction finds 1; the maximum one-to-one matching finds 2
+def test_e2e_matching_is_greedy_in_output_order():
+    # "heat" matches both gold relations (1/2 and 1/1), "long heat wave" only the first (2/3; 1/3 with
+    # "heat"); taken in output order, "heat" claims the first gold relation and "long heat wave"
+    # finds nothing left, as the held-out check counts
     gold = [PassageRelation("heat wave", "drought", 1), PassageRelation("heat", "drought", 1)]
-    pred = [PassageRelation("heat", "drought", 1), PassageRelation("wave", "drought", 1)]
-    assert count_matches(pred, gold) == 2
-    assert e2e_scores([pred], [gold])["e2e_f1"] == pytest.approx(1.0)
+    heat, long_wave = PassageRelation("heat", "drought", 1), PassageRelation("long heat wave", "drought", 1)
+    assert count_matches([heat, long_wave], gold) == 1
+    assert count_matches([long_wave, heat], gold) == 2
 
 
 def test_e2e_is_one_to_one():
