@@ -145,8 +145,9 @@ class Store:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """A read-only session: for the data modules that keep their own tables in this database
-        (accounts, assignments, model runs, settings) as well as for the store itself."""
+        """A session to read with (every write goes through writing()): for the data modules that
+        keep their own tables in this database (accounts, assignments, model runs, settings) as well
+        as for the store itself."""
         with Session(self._engine) as s:
             yield s
 
