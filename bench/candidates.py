@@ -5,8 +5,8 @@ by the candidate generator or by the classifier.
     python bench/candidates.py --data sift:../shared/data/twosix/SIFT_data_2024_03.jsonl [--valid-fraction 0.2]
 
 Every candidate pair is offered in both directions with both signs; a gold relation counts as
-found when any of those readings matches it (core.metrics.twosix_relations_match). Scores the same held-out validation split as `models train`
-(seeded), or the whole file with --valid-fraction 0. Prints one JSON line.
+found when any of those readings matches it (core.metrics.twosix_relations_match). Scores the
+same held-out validation split as `models train` (seeded), or the whole file with --valid-fraction 0. Prints one JSON line.
 """
 from __future__ import annotations
 

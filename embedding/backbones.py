@@ -121,8 +121,8 @@ def convert_smollm2(target: Path | None = None) -> Path:
 def split_name(name: str) -> tuple[str, int | None]:
     """'NAME:N' -> (NAME, N), the first N layers of backbone NAME; 'NAME' -> (NAME, None).
 
-    A decoder LLM's lower layers already carry most of what ranks cause-effect pairs, at a fraction
-    of the full model's cost (README, "Backbones"), so a backbone can be cut to a depth.
+    Cutting trades quality for speed: README, "Backbones", measures both for SmolLM2 at 8, 12 and
+    30 layers (the leave-one-source-out figure falls with every layer cut).
     """
     base, sep, tail = name.rpartition(":")
     if not (sep and base and tail.isdigit()):
