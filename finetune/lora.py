@@ -436,6 +436,11 @@ def train_lora(backbone: str, train: Sequence[LabeledExample], valid: Sequence[L
     save_file({k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}, str(out / HEAD_FILE),
               metadata={"dim": str(dim), "classes": ",".join(d.name for d in Direction)})
     metrics = dict(best or history[-1])
+    tuned_4bit = None
+    if qlora:
+        tuned_4bit, metrics = metrics, {**metrics, **merged_validation(backbone, out, valid, pooling)}
+        log.info("QLoRA adapter merged into the float base: valid loss %.4f (4-bit during tuning: %.4f)",
+                 metrics["loss"], tuned_4bit["loss"])
     meta = {
         "backbone": backbone, "kind": kind, "lora_targets": targets, "qlora": qlora,
         "pooling": asdict(pooling), "settings": asdict(settings), "seed": settings.seed,
@@ -443,7 +448,8 @@ def train_lora(backbone: str, train: Sequence[LabeledExample], valid: Sequence[L
                  "sentences": {"train": len(sentences), "causal": sum(c for _, c in sentences),
                                "valid": len(valid_sentences)}},
         "trainable_parameters": n_trainable, "feature_dim": dim, "steps": step, "stopped_early": stopped_early,
-        "best_step": metrics.get("step", 0), "metrics": {"validation": metrics}, "history": history,
+        "best_step": metrics.get("step", 0), "history": history,
+        "metrics": {"validation": metrics, **({"validation_4bit": tuned_4bit} if tuned_4bit else {})},
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - clock, 1),
@@ -453,6 +459,19 @@ def train_lora(backbone: str, train: Sequence[LabeledExample], valid: Sequence[L
     (out / TRAINING_FILE).write_text(json.dumps(meta, indent=2, default=str))
     log.info("adapter saved to %s (best step %s, valid loss %.4f)", out, meta["best_step"], metrics["loss"])
     return TuneResult(out, history, metrics)
+
+
+def merged_validation(backbone: str, adapter_dir: Path, valid: Sequence[LabeledExample],
+                      pooling: PoolingConfig) -> dict:
+    """Validation metrics of the saved adapter + head merged into the float32 base.
+
+    QLoRA tunes against 4-bit base weights, but every bundle merges the adapter into the float base
+    (embedding.backbones.merge_lora), whose features differ by the quantisation error: the figures
+    recorded for a QLoRA adapter must be this model's, not the 4-bit one's.
+    """
+    tokenizer, base, _ = load_base_model(backbone)
+    model = merge_lora(base, adapter_dir).eval()
+    return evaluate_head(model, tokenizer, load_head(adapter_dir), valid, pooling)
 
 
 def _versions() -> dict:

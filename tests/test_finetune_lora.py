@@ -117,7 +117,7 @@ def test_tuning_lowers_loss_and_saves_adapter_with_metadata(tuned):
     assert best["loss"] < before["loss"] * 0.8, (before["loss"], best["loss"])
     meta = read_training(tuned.adapter_dir)
     assert meta["settings"]["seed"] == 0 and meta["backbone"] == "minilm"
-    assert meta["lora_targets"] == ["query", "value"] and meta["qlora"] is False
+    assert meta["lora_targets"] == ["query", "value"] and meta["qlora"] is lora.cuda_available()
     assert meta["data"]["train"]["n"] == len(TRAIN) and meta["data"]["valid"]["n"] == len(VALID)
     assert meta["data"]["train"]["labels"]["A_TO_B"] == sum(e.label == Direction.A_TO_B for e in TRAIN)
     assert meta["metrics"]["validation"]["loss"] == pytest.approx(best["loss"])
@@ -183,8 +183,12 @@ def test_qlora_config_is_nf4_double_quant(monkeypatch):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="QLoRA training needs a CUDA GPU")
 def test_qlora_tunes_on_gpu(tmp_path):
     result = train_lora("minilm", TRAIN, VALID, LoraSettings(max_steps=2, batch_size=8), tmp_path)
-    assert read_training(result.adapter_dir)["qlora"] is True
-    assert (result.adapter_dir / "adapter_model.safetensors").is_file()
+    meta = read_training(result.adapter_dir)
+    assert meta["qlora"] is True and (result.adapter_dir / "adapter_model.safetensors").is_file()
+    # the recorded figures are the float model's that bundles load, the 4-bit ones kept beside them
+    merged = lora.merged_validation("minilm", result.adapter_dir, VALID, PoolingConfig())
+    assert meta["metrics"]["validation"]["loss"] == pytest.approx(merged["loss"], rel=1e-4)
+    assert meta["metrics"]["validation_4bit"]["step"] == meta["best_step"]
 
 
 def test_settings_are_validated():
