@@ -36,6 +36,12 @@ def _rows(store):
     return store.sentences(store.list_documents()[0].id)
 
 
+def _box(at, label: str):
+    """The Source or Target box (its widget key changes whenever the page sets it)."""
+    (box,) = [b for b in at.selectbox if b.label == label]
+    return box
+
+
 def test_chips_then_save_with_sign_and_strength(store):
     at = _label(store)
     assert not at.exception
@@ -44,7 +50,7 @@ def test_chips_then_save_with_sign_and_strength(store):
     assert chips[0].label == "Offshore wind farms"
     chips[0].click().run()
     next(b for b in at.button if b.key.startswith("lb_chip_") and b.label == "fishing effort").click().run()
-    assert at.selectbox(key="lb_src_box").value == "Offshore wind farms"
+    assert _box(at, "Source").value == "Offshore wind farms"
     at.button(key="lb_minus").click().run()
     at.button(key="lb_stronger").click().run()
     at.text_input(key="lb_note").set_value("p. 3, table 2")  # in a form: sent with the Save below
@@ -56,9 +62,26 @@ def test_chips_then_save_with_sign_and_strength(store):
     assert S1[slice(*rel.source_span)] == "Offshore wind farms"
     assert _rows(store)[0].status == "labeled"
     assert "**Your relations in this sentence: 1**" in [m.value for m in at.markdown]
-    assert at.selectbox(key="lb_src_box").value is None  # the form is reset for the next relation
+    assert _box(at, "Source").value is None  # the form is reset for the next relation
     at.button(key="lb_save").click().run()  # nothing picked: a warning, nothing saved
     assert at.warning and len(store.relations()) == 1
+
+
+def test_enter_and_the_next_chip_in_one_run_save_the_finished_pair(store):
+    """Keys typed fast reach the page in one run, their callbacks in the page's order: the save
+    waits for every callback and takes the pair the user had finished (see pair_to_save)."""
+    at = _label(store)
+    chips = {b.label: b.key for b in at.button if b.key.startswith("lb_chip_")}
+    at.button(key=chips["Offshore wind farms"]).click().run()
+    at.button(key=chips["fishing effort"]).click().run()
+    at.button(key="lb_minus").click().run()
+    at.button(key=chips["local trawlers"]).click()  # drawn before the save button: its callback runs first
+    at.button(key="lb_save").click().run()
+    assert not at.exception and not at.warning
+    (rel,) = store.relations()
+    assert (rel.source, rel.target, rel.sign) == ("Offshore wind farms", "fishing effort", -1)
+    assert (_box(at, "Source").value, _box(at, "Target").value) == ("local trawlers", None)  # the next pair
+    assert at.radio[0].value == 1  # its sign starts at +
 
 
 def test_word_chips_and_typed_concept(store):
@@ -69,8 +92,8 @@ def test_word_chips_and_typed_concept(store):
     at.button_group(key=pills_key).set_value([8]).run()  # "local"
     pills_key = next(p.key for p in at.button_group if p.key.startswith("lb_words_"))
     at.button_group(key=pills_key).set_value([8, 9]).run()  # ... "trawlers"
-    assert at.selectbox(key="lb_src_box").value == "local trawlers"
-    at.selectbox(key="lb_tgt_box").set_value("fish stocks").run()  # from the lexicon, not in the sentence
+    assert _box(at, "Source").value == "local trawlers"
+    _box(at, "Target").set_value("fish stocks").run()  # from the lexicon, not in the sentence
     at.button(key="lb_save").click().run()
     (rel,) = store.relations()
     assert (rel.source, rel.source_span, rel.target, rel.target_span) == (
@@ -114,7 +137,7 @@ def test_suggestions_accept_reject_edit(store):
     assert (rel.source, rel.origin, rel.score, rel.model_id, rel.annotator) == (
         first.source, "human", first.score, "llm:GPT", "ann")
     at.button(key=f"lb_edit_sug_{second.id}").click().run()
-    assert at.selectbox(key="lb_src_box").value == "algae"
+    assert _box(at, "Source").value == "algae"
     at.button(key="lb_swap").click().run()
     at.button(key="lb_save").click().run()
     assert store.suggestions(sentence_id=second.sentence_id, state="rejected")[0].id == second.id

@@ -8,7 +8,7 @@ import pytest
 from app.markup import escape_markdown, highlight
 from core.types import ParsedDocument, ParsedSentence
 from data.store import Store
-from workspace.labeling import (Pick, advance_pick, concept_chips, next_unlabeled, order_positions, pick_from_span,
+from workspace.labeling import (Pick, advance_pick, concept_chips, pair_to_save, next_unlabeled, order_positions, pick_from_span,
                                 pick_from_text, progress, span_from_words, word_chip_step, word_spans)
 from workspace.samples import ensure_sample
 from workspace.suggest import (
@@ -44,11 +44,21 @@ def test_word_chip_step_two_clicks_make_any_span():
     assert word_chip_step(None, []) == (None, None)
 
 
+def test_pair_to_save_prefers_the_complete_pair_then_the_one_replaced_in_the_same_run():
+    a, b, c = Pick("a", (0, 1)), Pick("b", (2, 3)), Pick("c", (4, 5))
+    assert pair_to_save(a, b, None) == ((a, b), False)
+    assert pair_to_save(a, b, (b, c)) == ((a, b), False)  # a whole pair typed before Enter wins
+    assert pair_to_save(c, None, (a, b)) == ((a, b), True)  # Enter, then the next pair's first chip
+    assert pair_to_save(a, None, None) == (None, False)
+    assert pair_to_save(None, None, None) == (None, False)
+
+
 def test_advance_pick_source_then_target_then_restart():
     a, b, c = Pick("a", (0, 1)), Pick("b"), Pick("c")
     assert advance_pick(None, None, a) == (a, None)
     assert advance_pick(a, None, b) == (a, b)
     assert advance_pick(a, b, c) == (c, None)
+    assert advance_pick(a, None, a) == (a, None)  # the source again: no self-relation
 
 
 def test_picks_trim_and_locate():

@@ -2,7 +2,7 @@
 stay after a save, E keeping the suggestion until the edit is saved, one gold version per relation."""
 from __future__ import annotations
 
-from test_app_label import S1, _label, _rows, store  # noqa: F401  (the Label page's store fixture)
+from test_app_label import S1, _box, _label, _rows, store  # noqa: F401  (the Label page's store fixture)
 
 from core.matching import conflicts
 from core.types import PassageRelation
@@ -44,7 +44,7 @@ def test_edit_keeps_the_suggestion_until_saved(store):  # noqa: F811
     sid = _rows(store)[1].id
     first, _ = store.suggestions(sentence_id=sid)
     at.button(key=f"lb_edit_sug_{first.id}").click().run()
-    assert at.selectbox(key="lb_src_box").value == first.source
+    assert _box(at, "Source").value == first.source
     assert len(store.suggestions(sentence_id=sid)) == 2  # still pending while being edited
     at.button(key="lb_clear").click().run()  # Esc: the edit is dropped, the suggestion stays
     assert len(store.suggestions(sentence_id=sid)) == 2 and not store.relations()

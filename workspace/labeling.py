@@ -60,13 +60,32 @@ def advance_pick(source: Pick | None, target: Pick | None, new: Pick) -> tuple[P
     """Where a newly chosen concept goes: source first, then target, then a fresh start.
 
     This is what makes "digit, digit, Enter" a whole relation: the first chip becomes the
-    source, the second the target; a third choice starts a new pair.
+    source, the second the target; a third choice starts a new pair. The source chosen again as
+    the target changes nothing: a concept cannot cause itself, and a key pressed twice (or
+    delivered twice while the page redraws) must not turn into one.
     """
     if source is None:
         return new, None
     if target is None:
-        return source, new
+        return (source, None) if new == source else (source, new)
     return new, None
+
+
+def pair_to_save(source: Pick | None, target: Pick | None,
+                 replaced: tuple[Pick, Pick] | None) -> tuple[tuple[Pick, Pick] | None, bool]:
+    """(the pair an Enter saves, whether the current picks are a new pair begun after it).
+
+    Keys typed quickly reach the server together, and Streamlit then runs their callbacks in an
+    order of its own, not the typing order: "2, Enter" can run as Enter then 2, and "Enter, 1" as
+    1 then Enter. So the save runs after every callback of its run, on the pair complete by then;
+    failing that, on the complete pair a new first pick replaced in that same run (the Enter came
+    before that pick). None: nothing complete to save.
+    """
+    if source is not None and target is not None:
+        return (source, target), False
+    if replaced is not None:
+        return replaced, True
+    return None, False
 
 
 def concept_chips(text: str, lexicon: Iterable[str] = ()) -> list[Span]:

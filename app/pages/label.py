@@ -24,6 +24,7 @@ from workspace.labeling import (
     concept_chips,
     next_unlabeled,
     order_positions,
+    pair_to_save,
     pick_from_span,
     pick_from_text,
     progress,
@@ -61,12 +62,41 @@ def _chips(text: str, lexicon: tuple[str, ...]) -> list[tuple[int, int]]:
 
 
 # ------------------------------------------------------------------ state changes (callbacks)
+def _form_key(name: str) -> str:
+    """The key of a form field's widget, new whenever the page itself sets the form (_set_form).
+
+    The picks, sign and strength live in plain session state and their widgets only show them.
+    A key typed before the browser has drawn such a change sends the old widget's value with it;
+    under the old key that value matches no widget any more, so it cannot overwrite the change.
+    """
+    return f"{name}_{ss.get('lb_form_ver', 0)}"
+
+
+def _set_form(**values) -> None:
+    """Sets form fields (src, tgt, sign, strength) and moves their widgets to new keys (_form_key)."""
+    for name, value in values.items():
+        ss[f"lb_{name}"] = value
+    ss.lb_form_ver = ss.get("lb_form_ver", 0) + 1
+
+
+def _stale(key: str) -> bool:
+    """Whether a changed widget is one the page has since replaced (_form_key). Streamlit still
+    runs the callback of such a widget when a late message reports its old value: ignored."""
+    return not key.endswith(f"_{ss.get('lb_form_ver', 0)}")
+
+
+def _copy(key: str, name: str, default) -> None:
+    """A widget changed by hand: its value becomes the form's (a cleared one, the default)."""
+    if not _stale(key):
+        value = ss.get(key)
+        _set_form(**{name: default if value is None else value})
+
+
 def _reset_form() -> None:
-    ss.lb_src = ss.lb_tgt = None
+    _set_form(src=None, tgt=None, sign=1, strength="M")
     ss.lb_anchor = None
     ss.lb_words_ver = ss.get("lb_words_ver", 0) + 1
-    ss.lb_src_box = ss.lb_tgt_box = None
-    ss.lb_sign, ss.lb_strength, ss.lb_note = 1, "M", ""
+    ss.lb_note = ""
     ss.lb_editing = None  # a suggestion loaded with E stays pending when its edit is dropped
 
 
@@ -75,14 +105,12 @@ def _go(pos: int) -> None:
     _reset_form()
 
 
-def _set_picks(src: Pick | None, tgt: Pick | None) -> None:
-    ss.lb_src, ss.lb_tgt = src, tgt
-    ss.lb_src_box = src.text if src else None
-    ss.lb_tgt_box = tgt.text if tgt else None
-
-
 def _choose(pick: Pick) -> None:
-    _set_picks(*advance_pick(ss.get("lb_src"), ss.get("lb_tgt"), pick))
+    src, tgt = ss.get("lb_src"), ss.get("lb_tgt")
+    if src and tgt:  # an Enter in this same run may still be meant for this pair (pair_to_save)
+        ss.lb_replaced = (src, tgt)
+    new_src, new_tgt = advance_pick(src, tgt, pick)
+    _set_form(src=new_src, tgt=new_tgt)
 
 
 def _words_clicked(key: str, text: str) -> None:
@@ -94,30 +122,41 @@ def _words_clicked(key: str, text: str) -> None:
         _choose(pick_from_span(text, span_from_words(words, *pair)))
 
 
-def _typed(which: str, text: str) -> None:
-    value = ss.get(f"lb_{which}_box")
-    pick = pick_from_text(text, value) if value and value.strip() else None
-    ss[f"lb_{which}"] = pick
+def _typed(which: str, text: str, key: str) -> None:
+    if _stale(key):
+        return
+    value = ss.get(key)
+    ss[f"lb_{which}"] = pick_from_text(text, value) if value and value.strip() else None
 
 
 def _swap() -> None:
-    _set_picks(ss.get("lb_tgt"), ss.get("lb_src"))
+    _set_form(src=ss.get("lb_tgt"), tgt=ss.get("lb_src"))
 
 
 def _sign(value: int) -> None:
-    ss.lb_sign = value
+    _set_form(sign=value)
 
 
 def _strength(step: int) -> None:
     i = STRENGTH_KEYS.index(ss.get("lb_strength") or "M")
-    ss.lb_strength = STRENGTH_KEYS[min(max(i + step, 0), len(STRENGTH_KEYS) - 1)]
+    _set_form(strength=STRENGTH_KEYS[min(max(i + step, 0), len(STRENGTH_KEYS) - 1)])
 
 
 def _save(sentence_id: int) -> None:
-    src, tgt = ss.get("lb_src"), ss.get("lb_tgt")
-    if not (src and tgt):
+    """Enter / Save: done by _save_pending once every callback of this run has run (pair_to_save)."""
+    ss.lb_save_for = sentence_id
+
+
+def _save_pending() -> None:
+    """Saves what an Enter of this run asked for; called before the form's widgets are drawn."""
+    sentence_id, replaced = ss.pop("lb_save_for", None), ss.pop("lb_replaced", None)
+    if sentence_id is None:
+        return
+    pair, began_next = pair_to_save(ss.get("lb_src"), ss.get("lb_tgt"), replaced)
+    if pair is None:
         ss.lb_flash = "Pick a source and a target first (digit keys, word chips or typing)."
         return
+    src, tgt = pair
     note = (ss.get("lb_note") or "").strip() or None
     try:
         store.add_relation(sentence_id, PassageRelation(
@@ -130,7 +169,11 @@ def _save(sentence_id: int) -> None:
     if ss.get("lb_editing") is not None:  # the edited version replaces the suggestion
         _decide("reject", ss.lb_editing)
     ss.lb_toast = f"Saved {src.text} → {tgt.text}"
-    _reset_form()
+    if began_next:  # keep the new pair's first pick
+        _set_form(sign=1, strength="M")
+        ss.lb_note, ss.lb_editing = "", None
+    else:
+        _reset_form()
 
 
 def _mark(sentence_id: int, status: str, then: int | None) -> None:
@@ -186,8 +229,7 @@ def _reject(suggestion_id: int) -> None:
 def _edit_suggestion(suggestion_id: int, src: Pick, tgt: Pick, sign: int) -> None:
     """Loads a suggestion into the form to correct it. It stays pending until the edit is saved
     (then it counts as rejected: the saved version replaces it); Esc or moving on keeps it."""
-    _set_picks(src, tgt)
-    ss.lb_sign = sign
+    _set_form(src=src, tgt=tgt, sign=sign)
     ss.lb_editing = suggestion_id
     ss.lb_toast = "Editing the suggestion: Enter saves your version, Esc keeps the suggestion"
 
@@ -231,6 +273,7 @@ with st.sidebar:
 @st.fragment
 def _label_area(doc, order: str | None, source) -> None:
     """Everything about the current sentence: a key press reruns only this part of the page."""
+    _save_pending()
     rows = store.sentences(doc.id, annotator)  # statuses, progress, "next unlabeled": this annotator's
     if not rows:
         st.warning("This document has no sentences.")
@@ -323,13 +366,17 @@ def _label_area(doc, order: str | None, source) -> None:
         lexicon = store.concepts()
         cols = st.columns([3, 3, 2, 3])
         for col, which, label in ((cols[0], "src", "Source"), (cols[1], "tgt", "Target")):
-            current = ss.get(f"lb_{which}")
+            current, key = ss.get(f"lb_{which}"), _form_key(f"lb_{which}_box")
             options = sorted(set(lexicon) | ({current.text} if current else set()))
-            col.selectbox(label, options, index=None, key=f"lb_{which}_box", accept_new_options=True,
-                          placeholder="chip, word chips, or type…", on_change=_typed, args=(which, row.text))
-        cols[2].radio("Sign", [1, -1], format_func=SIGN_LABEL.get, key="lb_sign",
-                      help="Up = increase, Down = decrease")
-        cols[3].segmented_control("Strength", STRENGTH_KEYS, key="lb_strength", help="Shift+Up / Shift+Down")
+            col.selectbox(label, options, index=options.index(current.text) if current else None, key=key,
+                          accept_new_options=True, placeholder="chip, word chips, or type…", on_change=_typed,
+                          args=(which, row.text, key))
+        key = _form_key("lb_sign_box")
+        cols[2].radio("Sign", [1, -1], index=[1, -1].index(ss.lb_sign), format_func=SIGN_LABEL.get, key=key,
+                      on_change=_copy, args=(key, "sign", 1), help="Up = increase, Down = decrease")
+        key = _form_key("lb_strength_box")
+        cols[3].segmented_control("Strength", STRENGTH_KEYS, default=ss.lb_strength, key=key, on_change=_copy,
+                                  args=(key, "strength", "M"), help="Shift+Up / Shift+Down")
         with st.form("lb_note_form", border=False):  # a form: Enter in the Note box saves, as Enter elsewhere does
             st.text_input("Note (optional)", key="lb_note")
             st.form_submit_button("Save relation", type="primary", shortcut="Enter", on_click=_save, args=(row.id,),
