@@ -1,8 +1,8 @@
 """Learning curve: how fast a model learns a new field from a data scientist's labels.
 
     python bench/learning_curve.py --data FORMAT:PATH [--data ...] [--source habitus_ph1]
-        [--ks 0,25,50,100] [--weights 1,10] [--seed 0] [--c-grid 1,4] [--plot FILE.png] [--work DIR]
-        [--rows FILE.jsonl]
+        [--ks 0,25,50,100] [--weights 1,10] [--seeds 0,1,2] [--c-grid 1,4] [--plot FILE.png]
+        [--work DIR] [--rows FILE.jsonl]
 
 One SIFT source is held out the leave-one-source-out way (models.loso.make_folds: every file less
 that source's texts and their near-identical copies). Its passages are shuffled (seeded); the first
@@ -12,8 +12,9 @@ labelable passages are written into a new SQLite store the way the Label page wr
 imported document, then each relation saved by an annotator, or the sentence marked no-relation),
 read back as `store:PATH` training data and added to the base training set with each store weight
 (models.training.add_split, what `train --data store:PATH --store-weight W` does); frozen-MiniLM
-heads are fitted and the rest is extracted and scored (core.metrics.e2e_scores, the held-out check's rule). Prints a
-table, writes the plot and prints the JSON as its last line.
+heads are fitted and the rest is extracted and scored (core.metrics.e2e_scores, the held-out check's rule).
+Each seed is one shuffle; with several, their mean is given too. Prints the tables, writes the plot
+and prints the JSON as its last line.
 """
 from __future__ import annotations
 
@@ -174,19 +175,40 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def plot(result: dict, path: Path) -> None:
+def mean_result(results: Sequence[dict]) -> dict:
+    """The runs of several shuffles averaged per (k, weight): the curve with less of one shuffle's luck."""
+    runs = []
+    for k, weight in dict.fromkeys((r["k"], r["weight"]) for r in results[0]["runs"]):
+        same = [r for res in results for r in res["runs"] if (r["k"], r["weight"]) == (k, weight)]
+        runs.append({"k": k, "weight": weight, "n": len(same),
+                     **{m: round(sum(r[m] for r in same) / len(same), 4) for m in ("e2e_f1", "precision", "recall")}})
+    return {"source": results[0]["source"], "seeds": [r["seed"] for r in results],
+            "scored_passages": [r["scored_passages"] for r in results], "runs": runs}
+
+
+def _curve(result: dict, weight: float) -> list[dict]:
+    base = next((r for r in result["runs"] if r["k"] == 0), None)
+    return ([base] if base else []) + sorted((r for r in result["runs"] if r["weight"] == weight),
+                                             key=lambda r: r["k"])
+
+
+def plot(results: Sequence[dict], path: Path) -> None:
+    """One line per store weight: the mean over the shuffles, each shuffle faint behind it."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    base = next((r for r in result["runs"] if r["k"] == 0), None)
+    mean = mean_result(results)
     fig, ax = plt.subplots(figsize=(5.5, 3.6), dpi=100)
-    for w in sorted({r["weight"] for r in result["runs"] if r["weight"] is not None}):
-        rows = ([base] if base else []) + sorted((r for r in result["runs"] if r["weight"] == w), key=lambda r: r["k"])
-        ax.plot([r["k"] for r in rows], [r["e2e_f1"] for r in rows], marker="o", label=f"store weight {w:g}")
-    ax.set_xlabel(f"labeled passages of {result['source']}")
-    ax.set_ylabel(f"end-to-end F1 on the other {result['scored_passages']}")
+    for w in sorted({r["weight"] for r in mean["runs"] if r["weight"] is not None}):
+        line = ax.plot(*zip(*[(r["k"], r["e2e_f1"]) for r in _curve(mean, w)]), marker="o",
+                       label=f"store weight {w:g}" + (f", mean of {len(results)} shuffles" if len(results) > 1 else ""))
+        for result in results if len(results) > 1 else []:
+            ax.plot(*zip(*[(r["k"], r["e2e_f1"]) for r in _curve(result, w)]), color=line[0].get_color(),
+                    alpha=0.3, linewidth=1)
+    ax.set_xlabel(f"labeled passages of {mean['source']}")
+    ax.set_ylabel("end-to-end F1 on the rest")
     ax.set_title("Learning from the user's labels (frozen MiniLM heads)")
     ax.grid(alpha=0.3)
     ax.legend()
@@ -214,7 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--ks", type=lambda t: _numbers(t, int), default=[0, 25, 50, 100])
     p.add_argument("--weights", type=lambda t: _numbers(t, float), default=[1.0, 10.0])
     p.add_argument("--c-grid", type=lambda t: _numbers(t, float), default=[1.0, 4.0])
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=lambda t: _numbers(t, int), default=[0],
+                   help="shuffles of the held-out source (comma-separated); several are also averaged")
     p.add_argument("--plot", type=Path, default=None, help="PNG to write")
     p.add_argument("--work", type=Path, default=None, help="folder for the stores (default: a temporary one)")
     p.add_argument("--rows", type=Path, default=None,
@@ -225,13 +248,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="curve-") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        result = run(args.data, args.source, sorted(set(args.ks)), args.weights, args.seed, args.c_grid, work,
-                     args.rows)
-    print(table(result))
+        results = [run(args.data, args.source, sorted(set(args.ks)), args.weights, seed, args.c_grid, work,
+                       args.rows) for seed in args.seeds]
+    for result in results:
+        print(f"seed {result['seed']} ({result['scored_passages']} passages scored):\n{table(result)}")
+    if len(results) > 1:
+        print(f"mean of the {len(results)} shuffles:\n{table(mean_result(results))}")
     if args.plot:
-        plot(result, args.plot)
+        plot(results, args.plot)
         print(f"plot: {args.plot}")
-    print(json.dumps(result))
+    print(json.dumps(results[0] if len(results) == 1 else {"seeds": results, "mean": mean_result(results)}))
     return 0
 
 

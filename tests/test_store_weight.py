@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.learning_curve import split_source, write_labels
+from bench.learning_curve import mean_result, split_source, write_labels
 from data.readers import read_dataset
 from data.store import Store
 from core.types import Candidate, ParsedDocument, ParsedSentence, PassageRelation
@@ -142,6 +142,17 @@ def test_curve_split_never_scores_a_text_any_k_trains_on(seed):
     assert not {p.text for p in pool} & {p.text for p in scored}
     again = split_source(items, 20, seed)
     assert [p.text for p in again[0]] == [p.text for p in pool] and [p.text for p in again[1]] == [p.text for p in scored]
+
+
+def test_curve_mean_averages_each_k_and_weight_over_the_shuffles():
+    def shuffle(seed: int, f1: list[float]) -> dict:
+        runs = [{"k": 0, "weight": None, "e2e_f1": f1[0], "precision": 0.2, "recall": 0.1},
+                {"k": 50, "weight": 10.0, "e2e_f1": f1[1], "precision": 0.3, "recall": 0.1}]
+        return {"source": "s", "seed": seed, "scored_passages": 9, "runs": runs}
+
+    mean = mean_result([shuffle(0, [0.1, 0.2]), shuffle(1, [0.3, 0.5])])
+    assert mean["seeds"] == [0, 1]
+    assert [(r["k"], r["weight"], r["n"], r["e2e_f1"]) for r in mean["runs"]] == [(0, None, 2, 0.2), (50, 10.0, 2, 0.35)]
 
 
 def test_curve_labels_go_through_the_store_and_back(tmp_path):
