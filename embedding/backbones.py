@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import re
 import shutil
@@ -19,7 +20,6 @@ from pathlib import Path
 
 import torch
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
-from transformers.utils import logging as hf_logging
 
 from core.paths import cache_root
 
@@ -176,16 +176,33 @@ def lora_targets_for(model: PreTrainedModel) -> list[str]:
     raise ValueError(f"no default LoRA targets for model type {model_type!r}; pass target_modules explicitly")
 
 
+LOAD_REPORT_LOGGER = logging.getLogger("transformers.modeling_utils")
+"""Where transformers logs a model's load report (unused, missing and mismatched weights)."""
+
+
+class _DropLoadReport(logging.Filter):
+    """Drops transformers' load report for one folder, and nothing else: a cut backbone leaves
+    the upper layers' weights unused on purpose, and the report would list each of them."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = str(path)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        first = record.getMessage().split("\n", 1)[0]
+        return not ("LOAD REPORT" in first and first.endswith(f"from: {self.path}"))
+
+
 def _from_pretrained(path: Path, config, quiet: bool) -> PreTrainedModel:
-    """The float32 model; quiet: a cut backbone leaves the upper layers' weights unused on purpose,
-    so transformers' report listing them is not shown."""
-    level = hf_logging.get_verbosity()
-    if quiet:
-        hf_logging.set_verbosity_error()
+    """The float32 model; quiet: without transformers' report of the weights a cut leaves unused."""
+    drop = _DropLoadReport(path) if quiet else None
+    if drop is not None:
+        LOAD_REPORT_LOGGER.addFilter(drop)
     try:
         return AutoModel.from_pretrained(path, config=config, dtype=torch.float32)
     finally:
-        hf_logging.set_verbosity(level)
+        if drop is not None:
+            LOAD_REPORT_LOGGER.removeFilter(drop)
 
 
 def load_base_model(name: str) -> tuple[PreTrainedTokenizerBase, PreTrainedModel, str]:

@@ -69,6 +69,50 @@ def test_fusion_concat_and_gram():
         FusedEmbedder(embedders, method="sum").fit(PAIRS)
 
 
+def test_cut_load_drops_only_its_own_load_report():
+    """The report listing the weights a cut leaves unused is not shown; another folder's report and
+    any other warning still are, and the filter is gone after the load."""
+    import logging
+
+    from embedding import backbones
+
+    seen: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: seen.append(record.getMessage())  # on the logger itself: transformers
+    logger = backbones.LOAD_REPORT_LOGGER  # loggers do not propagate to the root one
+    logger.addHandler(handler)
+    try:
+        backbones.AutoModel.from_pretrained(backbones._resolve(SMOLLM2), config=_four_layers(), dtype="float32")
+        assert any("LOAD REPORT" in m for m in seen)  # what a cut load reports without the filter
+        seen.clear()
+        load_base_model(f"{SMOLLM2}:4")
+        assert not any("LOAD REPORT" in m for m in seen)
+        drop = backbones._DropLoadReport(backbones.Path("/some/folder"))
+        logger.addFilter(drop)
+        try:
+            for folder in ("/other/folder", "/some/folder"):
+                logger.warning(f"LlamaModel LOAD REPORT from: {folder}\nUNEXPECTED ...")
+            logger.warning("something else about /some/folder")
+        finally:
+            logger.removeFilter(drop)
+    finally:
+        logger.removeHandler(handler)
+    assert [m.split("\n")[0] for m in seen] == ["LlamaModel LOAD REPORT from: /other/folder",
+                                                "something else about /some/folder"]
+    assert not logger.filters
+
+
+def _four_layers():
+    from transformers import AutoConfig
+
+    from embedding import backbones
+
+    config = AutoConfig.from_pretrained(backbones._resolve(SMOLLM2))
+    config.num_hidden_layers = 4
+    config.layer_types = (getattr(config, "layer_types", None) or [])[:4] or None
+    return config
+
+
 def test_cut_backbone_is_the_lower_layers_of_the_full_one(smol):
     """'smollm2-135m:8' runs the first 8 blocks: hidden states 0-7 equal the full model's, the 8th
     is block 8's output through the final norm, and it is a backbone of its own (cache, bundle)."""
