@@ -467,7 +467,8 @@ def merged_validation(backbone: str, adapter_dir: Path, valid: Sequence[LabeledE
 
     QLoRA tunes against 4-bit base weights, but every bundle merges the adapter into the float base
     (embedding.backbones.merge_lora), whose features differ by the quantisation error: the figures
-    recorded for a QLoRA adapter must be this model's, not the 4-bit one's.
+    recorded for a QLoRA adapter must be this model's, not the 4-bit one's. The sentence task's
+    figures stay the 4-bit ones: its head only shapes the backbone and is not saved.
     """
     tokenizer, base, _ = load_base_model(backbone)
     model = merge_lora(base, adapter_dir).eval()
