@@ -169,11 +169,10 @@ def _save_pending() -> None:
     if ss.get("lb_editing") is not None:  # the edited version replaces the suggestion
         _decide("reject", ss.lb_editing)
     ss.lb_toast = f"Saved {src.text} → {tgt.text}"
-    if began_next:  # keep the new pair's first pick
-        _set_form(sign=1, strength="M")
-        ss.lb_note, ss.lb_editing = "", None
-    else:
-        _reset_form()
+    next_source = ss.get("lb_src") if began_next else None
+    _reset_form()
+    if next_source is not None:  # the next pair's first pick, typed before this save ran, stays
+        _set_form(src=next_source)
 
 
 def _mark(sentence_id: int, status: str, then: int | None) -> None:
