@@ -8,7 +8,7 @@ import pytest
 from app.markup import escape_markdown, highlight
 from core.types import ParsedDocument, ParsedSentence
 from data.store import Store
-from workspace.labeling import (Pick, advance_pick, concept_chips, pair_to_save, next_unlabeled, order_positions, pick_from_span,
+from workspace.labeling import (Pick, advance_pick, concept_chips, neighbours, pair_to_save, unread_keys, next_unlabeled, order_positions, pick_from_span,
                                 pick_from_text, progress, span_from_words, word_chip_step, word_spans)
 from workspace.samples import ensure_sample
 from workspace.suggest import (
@@ -42,6 +42,45 @@ def test_word_chip_step_two_clicks_make_any_span():
     assert word_chip_step(anchor, []) == (None, (3, 3))  # the anchor clicked again: one word
     assert word_chip_step(5, [2]) == (None, (2, 5))
     assert word_chip_step(None, []) == (None, None)
+
+
+def test_unread_keys_yields_each_key_once_in_typing_order():
+    """The browser sends every key not yet acknowledged, numbered in typing order: merged
+    messages, repeats and out-of-order entries still give each key once, in order."""
+    first = {"tab": "t1", "keys": [[1, "1"], [2, "2"]]}
+    assert unread_keys(None, None) == ([], ("", 0))  # before any key: nothing, and a mark to start from
+    keys, seen = unread_keys(first, ("", 0))
+    assert (keys, seen) == (["1", "2"], ("t1", 2))
+    assert unread_keys(first, seen) == ([], ("t1", 2))  # the same queue again (a later run): nothing new
+    merged = {"tab": "t1", "keys": [[4, "Enter"], [2, "2"], [3, "ArrowDown"]]}
+    assert unread_keys(merged, seen) == (["ArrowDown", "Enter"], ("t1", 4))
+    assert unread_keys({"tab": "t2", "keys": [[1, "3"]]}, ("t1", 4)) == (["3"], ("t2", 1))  # a reloaded page
+
+
+def test_unread_keys_in_a_new_session_skips_keys_sent_to_an_earlier_one():
+    """A session's first look at a non-empty queue (the browser reconnected to a new session)
+    applies none of it: those keys went to the earlier session."""
+    old = {"tab": "t1", "keys": [[7, "Enter"], [8, "n"]]}
+    assert unread_keys(old, None) == ([], ("t1", 8))
+    assert unread_keys({"tab": "t1", "keys": [[8, "n"], [9, "2"]]}, ("t1", 8)) == (["2"], ("t1", 9))
+
+
+@pytest.mark.parametrize("queue", [
+    "1", [[1, "1"]], {"tab": 5, "keys": [[1, "1"]]}, {"tab": "t", "keys": "1"}, {"tab": "t"},
+    {"tab": "t", "keys": [[1, "q"], [2, "1", "x"], ["3", "1"], [True, "1"], [4.0, "1"], None, [5, None]]},
+])
+def test_unread_keys_ignores_malformed_queues_and_unknown_keys(queue):
+    keys, seen = unread_keys(queue, ("t", 0))
+    assert keys == []
+    assert seen[1] == 0
+
+
+def test_neighbours_walks_the_given_order():
+    statuses = ["labeled", "unseen", "unseen", "unseen"]
+    assert neighbours(statuses, [], [0, 1, 2, 3], 0) == (None, 1, 1)
+    assert neighbours(statuses, [False, True, False, False], [0, 1, 2, 3], 0) == (None, 1, 2)  # 1 is a reference
+    assert neighbours(statuses, [], [2, 0, 3, 1], 3) == (0, 1, 1)
+    assert neighbours(statuses, [], [2, 0, 3, 1], 1) == (3, None, 2)
 
 
 def test_pair_to_save_prefers_the_complete_pair_then_the_one_replaced_in_the_same_run():

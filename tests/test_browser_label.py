@@ -112,6 +112,31 @@ def test_keyboard_only_labeling_survives_reload_and_exports(app, page):
         ("Offshore wind farms", "fishing effort", "decrease"), ("local trawlers", "fishing effort", "increase")]
 
 
+def test_keys_typed_in_one_go_are_applied_in_order_once_each(app, page):
+    """Eleven keys typed without waiting for the page (two relations, a sign, a move to the next
+    sentence, a third relation): each is applied once, in typing order, on the sentence it was
+    typed for, however the browser's messages are merged into page runs (app.keys)."""
+    from playwright.sync_api import expect
+
+    url, store = app
+    (doc_id,) = store.import_documents([ParsedDocument(
+        "burst.txt", "sha-burst", [ParsedSentence(t) for t in PAPER.split(". ")], title="Burst")])
+    page.goto(f"{url}/label?annotator=bo&doc={doc_id}&s=1")
+    page.get_by_text("Keys: 1–9").wait_for()
+    wait_interactive(page)
+    hint = "el => getComputedStyle(el, '::after').content"  # each button shows its key (app.keys.key_hints)
+    assert page.locator('[class*="st-key-lb_chip_2_"] button p').first.evaluate(hint) == '"3"'
+    assert page.locator(".st-key-lb_save button p").evaluate(hint) == '"Enter"'
+    for key in ("1", "2", "ArrowDown", "Enter", "3", "2", "Enter", "ArrowRight", "1", "3", "Enter"):
+        page.keyboard.press(key)
+    expect(page.get_by_text("Sentence 2 of 3")).to_be_visible()
+    expect(page.get_by_text("Your relations in this sentence: 1")).to_be_visible()
+    wait_idle(page)
+    found = {(r.source, r.target, r.sign) for r in store.relations(document_id=doc_id, annotator="bo")}
+    assert found == {("Offshore wind farms", "fishing effort", -1), ("local trawlers", "fishing effort", 1),
+                     ("Warmer water", "algae", 1)}
+
+
 def test_accept_and_reject_suggestions_by_keyboard(app, page):
     from playwright.sync_api import expect
 

@@ -88,6 +88,44 @@ def pair_to_save(source: Pick | None, target: Pick | None,
     return None, False
 
 
+KEY_NAMES = frozenset([*"123456789", *"saxendug", "Enter", "Escape", "ArrowUp", "ArrowDown", "ArrowLeft",
+                       "ArrowRight", "Shift+ArrowUp", "Shift+ArrowDown"])
+"""The Label page's keys, as the page's key listener (app.keys) names them."""
+
+
+def unread_keys(queue: object, seen: tuple[str, int] | None) -> tuple[list[str], tuple[str, int]]:
+    """(the keys of the browser's key queue not applied yet, in typing order; the new `seen` mark).
+
+    The browser numbers each key it takes and sends every key not yet acknowledged, so a message
+    that merges several keys, or repeats one already applied, still yields each key once and in
+    the order typed. `queue` is what the listener last sent, {"tab": id, "keys": [[number, name],
+    ...]}; it comes from the browser, so anything malformed counts as no keys. `seen` is (tab,
+    last number applied), None before this session has looked at a queue: keys already queued then
+    were sent to an earlier session (a reconnect) and are not applied again. A new tab id means the
+    browser's numbering started again (the page was reloaded).
+    """
+    tab, keys = None, []
+    if isinstance(queue, dict) and isinstance(queue.get("tab"), str) and isinstance(queue.get("keys"), list):
+        tab = queue["tab"]
+        keys = [(k[0], k[1]) for k in queue["keys"] if isinstance(k, list) and len(k) == 2
+                and type(k[0]) is int and k[1] in KEY_NAMES]
+    if tab is None:
+        return [], seen or ("", 0)
+    last_tab, last = seen or (tab, max((n for n, _ in keys), default=0))
+    if tab != last_tab:
+        last = 0
+    fresh = sorted((n, name) for n, name in keys if n > last)
+    return [name for _, name in fresh], (tab, max([last, *(n for n, _ in fresh)]))
+
+
+def neighbours(statuses: Sequence[str], skip: Sequence[bool], order: Sequence[int],
+               pos: int) -> tuple[int | None, int | None, int | None]:
+    """(back, next, next unlabeled) positions from `pos` along the walked order; None where there is none."""
+    k = list(order).index(pos)
+    return (order[k - 1] if k > 0 else None, order[k + 1] if k + 1 < len(order) else None,
+            next_unlabeled(statuses, pos, skip, order))
+
+
 def concept_chips(text: str, lexicon: Iterable[str] = ()) -> list[Span]:
     """Candidate concept spans of a sentence, in reading order, without duplicates.
 

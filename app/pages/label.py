@@ -1,6 +1,6 @@
 """Label: one sentence at a time, relations by keyboard, model suggestions to accept or reject.
 
-Keys (native Streamlit button shortcuts; ignored while typing in a text box):
+Keys (app.keys: taken in typing order, once each; ignored while typing in a text box):
 1-9 pick concept chips (first = source, second = target) · Enter save · Up/Down sign + / -
 Shift+Up/Down strength · S swap · Esc clear · A/X/E accept/reject/edit the top suggestion
 N no relation · D discard · U undo · Right/Left next/back · G next unlabeled.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.focus import keep_keys_on_page
+from app.keys import key_hints, key_queue
 from app.markup import escape_markdown, highlight, shorten
 from app.state import acting, current_annotator, get_store, reviews, signed_in
 from core.errors import InputError
@@ -22,6 +23,7 @@ from workspace.labeling import (
     advance_pick,
     apply_table_edits,
     concept_chips,
+    neighbours,
     next_unlabeled,
     order_positions,
     pair_to_save,
@@ -30,6 +32,7 @@ from workspace.labeling import (
     progress,
     span_from_words,
     stable_chips,
+    unread_keys,
     word_chip_step,
     word_spans,
 )
@@ -113,7 +116,17 @@ def _choose(pick: Pick) -> None:
     _set_form(src=new_src, tgt=new_tgt)
 
 
+def _jump(key: str) -> None:
+    """The Jump box changed: go there. Its key names the position it was drawn for, and a late
+    message can still report the box of a sentence the page has left since (then it counts as
+    changed, its old value being gone): ignored, or it would undo the move."""
+    if key == f"lb_jump_{ss.pos}" and ss.get(key):
+        _go(int(ss[key]) - 1)
+
+
 def _words_clicked(key: str, text: str) -> None:
+    if not key.endswith(f"_{ss.get('lb_words_ver', 0)}"):  # word chips since replaced (_reset_form, a pick)
+        return
     words = word_spans(text)
     anchor, pair = word_chip_step(ss.get("lb_anchor"), ss.get(key) or [])
     ss.lb_anchor = anchor
@@ -143,15 +156,19 @@ def _strength(step: int) -> None:
 
 
 def _save(sentence_id: int) -> None:
-    """Enter / Save: done by _save_pending once every callback of this run has run (pair_to_save)."""
+    """Save button / Enter in the Note box: done by _save_pending once every callback of this run
+    has run (pair_to_save)."""
     ss.lb_save_for = sentence_id
 
 
 def _save_pending() -> None:
-    """Saves what an Enter of this run asked for; called before the form's widgets are drawn."""
+    """Saves what a Save click of this run asked for; called before the form's widgets are drawn."""
     sentence_id, replaced = ss.pop("lb_save_for", None), ss.pop("lb_replaced", None)
-    if sentence_id is None:
-        return
+    if sentence_id is not None:
+        _save_pair(sentence_id, replaced)
+
+
+def _save_pair(sentence_id: int, replaced: tuple[Pick, Pick] | None) -> None:
     pair, began_next = pair_to_save(ss.get("lb_src"), ss.get("lb_tgt"), replaced)
     if pair is None:
         ss.lb_flash = "Pick a source and a target first (digit keys, word chips or typing)."
@@ -233,6 +250,50 @@ def _edit_suggestion(suggestion_id: int, src: Pick, tgt: Pick, sign: int) -> Non
     ss.lb_toast = "Editing the suggestion: Enter saves your version, Esc keeps the suggestion"
 
 
+def _row_chips(row) -> list[tuple[int, int]]:
+    """The concept chips of a sentence, numbered as the annotator last saw them (stable_chips)."""
+    chips = _chips(row.text, tuple(store.concepts()))
+    memo = ss.get("lb_chip_memo")
+    if memo and memo[0] == (row.id, row.text):
+        chips = stable_chips(memo[1], chips)
+    ss.lb_chip_memo = ((row.id, row.text), chips)
+    return chips
+
+
+def _press(key: str, rows, sequence: list[int]) -> None:
+    """One key of the queue (app.keys), on the sentence and form as the keys before it left them."""
+    row = rows[ss.pos]
+    back, ahead, unlabeled = neighbours([r.status for r in rows], [r.is_reference for r in rows], sequence, ss.pos)
+    moves = {"ArrowLeft": back, "ArrowRight": ahead, "g": unlabeled}
+    if key in moves:
+        if moves[key] is not None:
+            _go(moves[key])
+        return
+    if not annotator:  # picking and saving need a name (the form is not shown)
+        return
+    if key.isdigit():
+        chips = _row_chips(row)
+        if int(key) <= len(chips):
+            _choose(pick_from_span(row.text, chips[int(key) - 1]))
+        ss.pop("lb_replaced", None)  # that is for a Save click merged with picks (pair_to_save); keys come in order
+    elif key in "axe":
+        pending = store.suggestions(sentence_id=row.id)
+        if pending:
+            top = pending[0]
+            if key == "a":
+                _accept(top.id)
+            elif key == "x":
+                _reject(top.id)
+            else:
+                _edit_suggestion(top.id, Pick(top.source, top.source_span), Pick(top.target, top.target_span), top.sign)
+    elif key in ("n", "d"):
+        _mark(row.id, "no-relation" if key == "n" else "discarded", unlabeled)
+    else:
+        {"Enter": lambda: _save_pair(row.id, None), "Escape": _reset_form, "s": _swap, "u": _undo,
+         "ArrowUp": lambda: _sign(1), "ArrowDown": lambda: _sign(-1),
+         "Shift+ArrowUp": lambda: _strength(1), "Shift+ArrowDown": lambda: _strength(-1)}[key]()
+
+
 def _table_edited(key: str, relation_ids: list[int]) -> None:
     errors = apply_table_edits(store, ss.get(key) or {}, relation_ids, acting())
     if errors:
@@ -267,18 +328,18 @@ order = st.sidebar.segmented_control("Order", ORDERS, default="document", key="l
                                      help="likely causal / uncertain use the suggestion scores (active learning)")
 with st.sidebar:
     keep_keys_on_page()
+    key_hints()
 
 
 @st.fragment
 def _label_area(doc, order: str | None, source) -> None:
     """Everything about the current sentence: a key press reruns only this part of the page."""
+    queue = key_queue("lb_keys", ss.get("lb_keys_seen") or ("", 0))
     _save_pending()
     rows = store.sentences(doc.id, annotator)  # statuses, progress, "next unlabeled": this annotator's
     if not rows:
         st.warning("This document has no sentences.")
         st.stop()
-    statuses = [r.status for r in rows]
-    skip = [r.is_reference for r in rows]
     for key, default in (("lb_src", None), ("lb_tgt", None), ("lb_sign", 1), ("lb_strength", "M"), ("lb_note", "")):
         ss.setdefault(key, default)
     if order in ("likely causal", "uncertain"):
@@ -287,15 +348,20 @@ def _label_area(doc, order: str | None, source) -> None:
         sequence = order_positions(sentence_scores(store, rows, asked), order)
     else:
         sequence = list(range(len(rows)))
+    statuses = [r.status for r in rows]
+    skip = [r.is_reference for r in rows]
     if ss.get("pos") is None or not 0 <= ss.pos < len(rows):
         first = next_unlabeled(statuses, None, skip, sequence)
         _go(first if first is not None else sequence[0])
+    keys, ss.lb_keys_seen = unread_keys(queue, ss.get("lb_keys_seen"))
+    for key in keys:
+        _press(key, rows, sequence)
+        rows = store.sentences(doc.id, annotator)  # a key may have changed a status
+    statuses = [r.status for r in rows]
     pos = ss.pos
     row = rows[pos]
     k = sequence.index(pos)
-    prev_pos = sequence[k - 1] if k > 0 else None
-    next_pos = sequence[k + 1] if k + 1 < len(sequence) else None
-    unlabeled_pos = next_unlabeled(statuses, pos, skip, sequence)
+    prev_pos, next_pos, unlabeled_pos = neighbours(statuses, skip, sequence, pos)
     st.query_params.update(doc=str(doc.id), s=str(pos + 1))
 
     # ------------------------------------------------------------------ header, navigation, context
@@ -312,14 +378,14 @@ def _label_area(doc, order: str | None, source) -> None:
             st.toast(escape_markdown(msg))
 
     with st.container(horizontal=True, vertical_alignment="center"):
-        st.button("Back", shortcut="Left", on_click=_go, args=(prev_pos,), disabled=prev_pos is None,
+        st.button("Back", on_click=_go, args=(prev_pos,), disabled=prev_pos is None,
                   icon=":material/arrow_back:", key="lb_back")
-        st.button("Next", shortcut="Right", on_click=_go, args=(next_pos,), disabled=next_pos is None,
+        st.button("Next", on_click=_go, args=(next_pos,), disabled=next_pos is None,
                   icon=":material/arrow_forward:", key="lb_next")
-        st.button("Next unlabeled", shortcut="G", on_click=_go, args=(unlabeled_pos,),
+        st.button("Next unlabeled", on_click=_go, args=(unlabeled_pos,),
                   disabled=unlabeled_pos is None, key="lb_next_unlabeled")
         st.number_input("Jump to sentence", 1, len(rows), pos + 1, key=f"lb_jump_{pos}", width=160,
-                        on_change=lambda key=f"lb_jump_{pos}": _go(int(ss[key]) - 1))
+                        on_change=_jump, args=(f"lb_jump_{pos}",))
 
     page = f" · page {row.page}" if row.page is not None else ""
     status = f" · {row.status}" + (" · reference list" if row.is_reference else "")
@@ -344,16 +410,12 @@ def _label_area(doc, order: str | None, source) -> None:
 
     # ------------------------------------------------------------------ picking concepts
     if annotator:
-        chips = _chips(row.text, tuple(store.concepts()))
-        memo = ss.get("lb_chip_memo")
-        if memo and memo[0] == (row.id, row.text):
-            chips = stable_chips(memo[1], chips)
-        ss.lb_chip_memo = ((row.id, row.text), chips)
+        chips = _row_chips(row)
         with st.container(horizontal=True, key="lb_chips"):
             for i, span in enumerate(chips):
                 pick = pick_from_span(row.text, span)
-                st.button(escape_markdown(pick.text), key=f"lb_chip_{row.id}_{i}", on_click=_choose, args=(pick,),
-                          shortcut=str(i + 1) if i < 9 else None, help="first pick = source, second = target")
+                st.button(escape_markdown(pick.text), key=f"lb_chip_{i}_{row.id}", on_click=_choose, args=(pick,),
+                          help="first pick = source, second = target")
         words = word_spans(row.text)
         words_key = f"lb_words_{row.id}_{ss.get('lb_words_ver', 0)}"
         anchor = ss.get("lb_anchor")
@@ -378,21 +440,21 @@ def _label_area(doc, order: str | None, source) -> None:
                                   args=(key, "strength", "M"), help="Shift+Up / Shift+Down")
         with st.form("lb_note_form", border=False):  # a form: Enter in the Note box saves, as Enter elsewhere does
             st.text_input("Note (optional)", key="lb_note")
-            st.form_submit_button("Save relation", type="primary", shortcut="Enter", on_click=_save, args=(row.id,),
+            st.form_submit_button("Save relation", type="primary", on_click=_save, args=(row.id,),
                                   key="lb_save", icon=":material/add_link:")
 
         with st.container(horizontal=True, key="lb_actions"):
-            st.button("Swap", shortcut="S", on_click=_swap, key="lb_swap")
-            st.button("Clear", shortcut="Esc", on_click=_reset_form, key="lb_clear")
-            st.button("Increase", shortcut="Up", on_click=_sign, args=(1,), key="lb_plus")
-            st.button("Decrease", shortcut="Down", on_click=_sign, args=(-1,), key="lb_minus")
-            st.button("Stronger", shortcut="Shift+Up", on_click=_strength, args=(1,), key="lb_stronger")
-            st.button("Weaker", shortcut="Shift+Down", on_click=_strength, args=(-1,), key="lb_weaker")
-            st.button("No relation", shortcut="N", on_click=_mark, args=(row.id, "no-relation", unlabeled_pos),
+            st.button("Swap", on_click=_swap, key="lb_swap")
+            st.button("Clear", on_click=_reset_form, key="lb_clear")
+            st.button("Increase", on_click=_sign, args=(1,), key="lb_plus")
+            st.button("Decrease", on_click=_sign, args=(-1,), key="lb_minus")
+            st.button("Stronger", on_click=_strength, args=(1,), key="lb_stronger")
+            st.button("Weaker", on_click=_strength, args=(-1,), key="lb_weaker")
+            st.button("No relation", on_click=_mark, args=(row.id, "no-relation", unlabeled_pos),
                       key="lb_norel")
-            st.button("Discard", shortcut="D", on_click=_mark, args=(row.id, "discarded", unlabeled_pos),
+            st.button("Discard", on_click=_mark, args=(row.id, "discarded", unlabeled_pos),
                       key="lb_discard")
-            st.button("Undo", shortcut="U", on_click=_undo, key="lb_undo", icon=":material/undo:")
+            st.button("Undo", on_click=_undo, key="lb_undo", icon=":material/undo:")
 
         # -------------------------------------------------------------- this sentence's relations
         whose = annotator
@@ -461,14 +523,13 @@ def _label_area(doc, order: str | None, source) -> None:
             if pending:
                 st.markdown("**Suggestions** (A accept · X reject · E edit the top one)")
             for i, sug in enumerate(pending):
-                with st.container(horizontal=True, vertical_alignment="center", key=f"lb_sug_{sug.id}"):
+                with st.container(horizontal=True, vertical_alignment="center", key=f"lb_sug_{'top' if i == 0 else sug.id}"):
                     st.markdown(f"{escape_markdown(sug.source)} → {escape_markdown(sug.target)} "
                                 f"({'+' if sug.sign > 0 else '−'}) · score {sug.score:.2f} · {escape_markdown(sug.model_id)}")
                     st.button("Accept", key=f"lb_acc_{sug.id}", on_click=_accept, args=(sug.id,),
-                              shortcut="A" if i == 0 else None, type="primary" if i == 0 else "secondary")
-                    st.button("Reject", key=f"lb_rej_{sug.id}", on_click=_reject, args=(sug.id,),
-                              shortcut="X" if i == 0 else None)
-                    st.button("Edit", key=f"lb_edit_sug_{sug.id}", on_click=_edit_suggestion, shortcut="E" if i == 0 else None, args=(
+                              type="primary" if i == 0 else "secondary")
+                    st.button("Reject", key=f"lb_rej_{sug.id}", on_click=_reject, args=(sug.id,))
+                    st.button("Edit", key=f"lb_edit_sug_{sug.id}", on_click=_edit_suggestion, args=(
                         sug.id, Pick(sug.source, sug.source_span), Pick(sug.target, sug.target_span), sug.sign))
         if not source.cheap:  # a slow model: have the next sentences' suggestions ready in time
             prefetch(store, [rows[i] for i in sequence[k + 1:k + 4]], source, asked)

@@ -1,0 +1,80 @@
+"""The Label page's keys, taken in the browser as a numbered queue.
+
+Why: with Streamlit's button shortcuts every key is its own message, and keys typed faster than
+the page's runs reach the server merged, with their callbacks run in an order of Streamlit's own
+("2, Enter" saved before the target was set). This listener numbers each key in typing order and
+sends every key the page has not acknowledged yet; the page applies the new ones in order, once
+each (workspace.labeling.unread_keys), and acknowledges the last. It draws nothing, and holds no
+data: the page passes it only the acknowledgement.
+
+Keys typed into a text box, a select box or any other field are left to it, except Escape (the
+same rule as Streamlit's own shortcuts), and so are keys a part of the page has already handled
+(the relations table's arrow keys and typing, for one): the listener hears keys as they bubble up.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+_JS = """
+export default function (component) {
+  const w = window;
+  const q = w.fuzzymapKeyQueue || (w.fuzzymapKeyQueue = {
+    tab: Date.now().toString(36) + Math.random().toString(36).slice(2), seq: 0, keys: [], el: null, send: null});
+  const root = component.parentElement;
+  const el = root instanceof ShadowRoot ? root.host : root;
+  q.el = el;
+  q.send = component.setStateValue;
+  const data = component.data || {};
+  if (data.tab === q.tab) q.keys = q.keys.filter(([n]) => n > data.ack);
+  if (!q.listening) {
+    q.listening = true;
+    const names = new Set([..."123456789saxendug", "Enter", "Escape", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"]);
+    const editing = (e) => e.composedPath().some((t) => t.tagName === "INPUT" || t.tagName === "TEXTAREA"
+      || t.tagName === "SELECT" || t.isContentEditable);
+    document.addEventListener("keydown", (e) => {
+      if (!q.el || !q.el.isConnected || e.defaultPrevented || e.repeat || e.isComposing || e.ctrlKey || e.metaKey
+          || e.altKey) return;
+      let name = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+      if (!names.has(name)) return;
+      if (e.shiftKey) {
+        if (name !== "ArrowUp" && name !== "ArrowDown") return;
+        name = "Shift+" + name;
+      }
+      if (name !== "Escape") {
+        if (editing(e)) return;
+        e.preventDefault();  // no scrolling, no second action from a focused button
+      }
+      q.seq += 1;
+      q.keys.push([q.seq, name]);
+      q.send("keys", {tab: q.tab, keys: q.keys.slice()});
+    });
+  }
+  return () => { if (q.el === el) q.el = null; };
+}
+"""
+
+_listener = st.components.v2.component("fuzzymap_label_keys", js=_JS)
+
+_HINTS = {"lb_back": "←", "lb_next": "→", "lb_next_unlabeled": "G", "lb_save": "Enter", "lb_swap": "S",
+          "lb_clear": "Esc", "lb_plus": "↑", "lb_minus": "↓", "lb_stronger": "Shift+↑", "lb_weaker": "Shift+↓",
+          "lb_norel": "N", "lb_discard": "D", "lb_undo": "U"}
+_SELECTORS = {**{f".st-key-{key}": hint for key, hint in _HINTS.items()},
+              **{f'[class*="st-key-lb_chip_{i}_"]': str(i + 1) for i in range(9)},
+              **{f'.st-key-lb_sug_top [class*="st-key-lb_{verb}_"]': hint
+                 for verb, hint in (("acc", "A"), ("rej", "X"), ("edit_sug", "E"))}}
+_STYLE = "<style>" + "".join(
+    f'{selector} button p::after {{content: "{hint}"; margin-left: 0.6em; font-size: 0.85em; opacity: 0.55}}'
+    for selector, hint in _SELECTORS.items()) + "</style>"
+
+
+def key_hints() -> None:
+    """Shows each key beside the button it stands for (a fixed stylesheet: the button keys the
+    Label page gives its widgets, chips `lb_chip_{i}_...`, the top suggestion `lb_sug_top`)."""
+    st.html(_STYLE)
+
+
+def key_queue(key: str, seen: tuple[str, int]) -> object:
+    """Mounts the key listener, acknowledging the keys up to `seen` (tab, number), and returns
+    the queue it last sent ({"tab": id, "keys": [[number, name], ...]}), or None before any key."""
+    tab, last = seen
+    return _listener(key=key, data={"tab": tab, "ack": last}, height=0).get("keys")
