@@ -2,7 +2,7 @@
 
     python bench/learning_curve.py --data FORMAT:PATH [--data ...] [--source habitus_ph1]
         [--ks 0,25,50,100] [--weights 1,10] [--seeds 0,1,2] [--c-grid 1,4] [--plot FILE.png]
-        [--work DIR] [--rows FILE.jsonl]
+        [--work DIR] [--rows FILE.jsonl] [--lexicon]
 
 One SIFT source is held out the leave-one-source-out way (models.loso.make_folds: every file less
 that source's texts and their near-identical copies). Its passages are shuffled (seeded); the first
@@ -13,6 +13,9 @@ imported document, then each relation saved by an annotator, or the sentence mar
 read back as `store:PATH` training data and added to the base training set with each store weight
 (models.training.add_split, what `train --data store:PATH --store-weight W` does); frozen-MiniLM
 heads are fitted and the rest is extracted and scored (core.metrics.e2e_scores, the held-out check's rule).
+With --lexicon the rest is extracted with the store's concepts as the concept lexicon, as the Label
+page's suggestions are (workspace.suggest: the store's concepts are the lexicon): the names the
+annotator gave are then candidate spans wherever they occur.
 Each seed is one shuffle; with several, their mean is given too. Prints the tables, writes the plot
 and prints the JSON as its last line.
 """
@@ -87,19 +90,22 @@ def without_sentences(data: LabeledData) -> LabeledData:
     return LabeledData(name=data.name, examples=data.examples, passages=data.passages)
 
 
-def setup_key(specs: Sequence[str], source: str, seed: int, c_grid: Sequence[float]) -> str:
-    """What makes two fits of the same (k, weight) the same: data files' bytes, source, seed, C grid."""
+def setup_key(specs: Sequence[str], source: str, seed: int, c_grid: Sequence[float], lexicon: bool = False) -> str:
+    """What makes two fits of the same (k, weight) the same: data files' bytes, source, seed, C grid,
+    and whether the store's concepts are the lexicon."""
     from core.hashing import file_sha256
 
     files = [[s.partition(":")[0], file_sha256(s.partition(":")[2])] for s in specs]
-    return hashlib.sha256(json.dumps([files, source, seed, list(c_grid)]).encode()).hexdigest()[:16]
+    setup = [files, source, seed, list(c_grid)] + (["lexicon"] if lexicon else [])
+    return hashlib.sha256(json.dumps(setup).encode()).hexdigest()[:16]
 
 
 def run(specs: Sequence[str], source: str, ks: Sequence[int], weights: Sequence[float], seed: int,
-        c_grid: Sequence[float], work: Path, rows: Path | None = None) -> dict:
+        c_grid: Sequence[float], work: Path, rows: Path | None = None, lexicon: bool = False) -> dict:
     """Every (k, weight) fit; with rows (a JSON-lines file) fits already there for the same setup
     are taken from it and each new one is appended as soon as it is done."""
     from data.readers import read_dataset
+    from data.store import Store
     from embedding.cache import default_cache_dir
     from embedding.features import CandidateEmbedder
     from models.classifier import HeadSettings, RelationModel, TrainingSet
@@ -120,7 +126,8 @@ def run(specs: Sequence[str], source: str, ks: Sequence[int], weights: Sequence[
     out: dict = {"source": source, "seed": seed, "labelable": len(pool), "scored_left_out_near_identical": dropped,
                  "scored_passages": len(scored), "scored_gold_relations": sum(map(len, gold)),
                  "c_grid": list(c_grid), "specs": [s.split("/")[-1] for s in specs], "runs": []}
-    key = setup_key(specs, source, seed, c_grid)
+    out["lexicon"] = lexicon
+    key = setup_key(specs, source, seed, c_grid, lexicon)
     done = {}
     if rows and rows.is_file():
         for line in rows.read_text().splitlines():
@@ -135,6 +142,7 @@ def run(specs: Sequence[str], source: str, ks: Sequence[int], weights: Sequence[
             clock = time.perf_counter()
             train = TrainingSet(examples=list(fold.train.examples), passages=list(fold.train.passages))
             unsigned = relations = 0
+            terms: list[str] = []
             if k:
                 db = work / f"labels-{source}-{seed}-{k}.db"
                 if not db.exists():
@@ -143,11 +151,15 @@ def run(specs: Sequence[str], source: str, ks: Sequence[int], weights: Sequence[
                 relations = sum(len(p.relations) for p in labels.passages)
                 unsigned = sum(len(p.relations) for p in pool[:k]) - relations
                 add_split(train, without_sentences(labels), "store", weight=w)
+                if lexicon:
+                    store = Store(str(db))
+                    terms = store.concepts()
+                    store.close()
             model = RelationModel(embedder, heads).fit(train, progress=lambda _: None)
-            found = model.extract([p.text for p in scored])
+            found = model.extract([p.text for p in scored], lexicon=terms)
             s = e2e_scores(found, gold)
             row = {"k": k, "weight": w if k else None, "store_relations": relations,
-                   "unsigned_left_out": unsigned, "e2e_f1": round(s["e2e_f1"], 4),
+                   "unsigned_left_out": unsigned, "lexicon_terms": len(terms), "e2e_f1": round(s["e2e_f1"], 4),
                    "precision": round(s["e2e_precision"], 4), "recall": round(s["e2e_recall"], 4),
                    "predicted": sum(map(len, found)), "thresholds": model.thresholds,
                    "seconds": round(time.perf_counter() - clock)}
@@ -242,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--work", type=Path, default=None, help="folder for the stores (default: a temporary one)")
     p.add_argument("--rows", type=Path, default=None,
                    help="JSON-lines file of finished fits: a rerun skips those of the same setup (resume, add weights)")
+    p.add_argument("--lexicon", action="store_true",
+                   help="extract with the store's concepts as the concept lexicon (as the Label page's suggestions do)")
     args = p.parse_args(argv)
     if 0 in args.weights:
         p.error("--weights must be positive")
@@ -249,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         results = [run(args.data, args.source, sorted(set(args.ks)), args.weights, seed, args.c_grid, work,
-                       args.rows) for seed in args.seeds]
+                       args.rows, args.lexicon) for seed in args.seeds]
     for result in results:
         print(f"seed {result['seed']} ({result['scored_passages']} passages scored):\n{table(result)}")
     if len(results) > 1:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.learning_curve import mean_result, split_source, write_labels
+from bench.learning_curve import mean_result, setup_key, split_source, write_labels
 from data.readers import read_dataset
 from data.store import Store
 from core.types import Candidate, ParsedDocument, ParsedSentence, PassageRelation
@@ -166,6 +166,23 @@ def test_curve_labels_go_through_the_store_and_back(tmp_path):
     assert unsigned == sum(r.sign == 0 for p in labelled for r in p.relations)
     assert sum(len(p.relations) for p in data.passages) == sum(r.sign != 0 for p in labelled for r in p.relations)
     assert not {p.text for p in data.passages} & {p.text for p in scored}
+
+
+def test_curve_lexicon_is_the_labelled_concepts_and_a_setup_of_its_own(tmp_path):
+    """--lexicon extracts with the store's concepts: the ends of the relations saved, nothing of
+    the scored passages; fits with and without it are never taken for each other (--rows)."""
+    pool, _, _ = split_source(passages(), 20, 0)
+    write_labels(tmp_path / "k10.db", pool[:10])
+    store = Store(str(tmp_path / "k10.db"))
+    try:
+        names = {n for p in pool[:10] for r in p.relations if r.sign for n in (r.src, r.tgt)}
+        assert set(store.concepts()) == names
+    finally:
+        store.close()
+    data = tmp_path / "data.txt"
+    data.write_text("x")
+    specs = [f"semeval2010:{data}"]
+    assert setup_key(specs, "rise", 0, [1.0]) != setup_key(specs, "rise", 0, [1.0], lexicon=True)
 
 
 @pytest.mark.slow
