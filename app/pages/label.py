@@ -276,7 +276,7 @@ def _press(key: str, rows, sequence: list[int]) -> None:
         if int(key) <= len(chips):
             _choose(pick_from_span(row.text, chips[int(key) - 1]))
         ss.pop("lb_replaced", None)  # that is for a Save click merged with picks (pair_to_save); keys come in order
-    elif key in "axe":
+    elif key in ("a", "x", "e"):
         pending = store.suggestions(sentence_id=row.id)
         if pending:
             top = pending[0]
