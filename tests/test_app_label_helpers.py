@@ -58,8 +58,8 @@ def test_unread_keys_yields_each_key_once_in_typing_order():
 
 
 def test_unread_keys_in_a_new_session_skips_keys_sent_to_an_earlier_one():
-    """A session's first look at a non-empty queue (the browser reconnected to a new session)
-    applies none of it: those keys went to the earlier session."""
+    """Keys already in the queue when a session first looks at it belong to another session (a
+    browser reconnected to a new one): none is applied; keys numbered after them are."""
     old = {"tab": "t1", "keys": [[7, "Enter"], [8, "n"]]}
     assert unread_keys(old, None) == ([], ("t1", 8))
     assert unread_keys({"tab": "t1", "keys": [[8, "n"], [9, "2"]]}, ("t1", 8)) == (["2"], ("t1", 9))

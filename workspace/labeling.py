@@ -73,13 +73,13 @@ def advance_pick(source: Pick | None, target: Pick | None, new: Pick) -> tuple[P
 
 def pair_to_save(source: Pick | None, target: Pick | None,
                  replaced: tuple[Pick, Pick] | None) -> tuple[tuple[Pick, Pick] | None, bool]:
-    """(the pair an Enter saves, whether the current picks are a new pair begun after it).
+    """(the pair a Save click saves, whether the current picks are a new pair begun after it).
 
-    Keys typed quickly reach the server together, and Streamlit then runs their callbacks in an
-    order of its own, not the typing order: "2, Enter" can run as Enter then 2, and "Enter, 1" as
-    1 then Enter. So the save runs after every callback of its run, on the pair complete by then;
-    failing that, on the complete pair a new first pick replaced in that same run (the Enter came
-    before that pick). None: nothing complete to save.
+    Clicks made quickly reach the server together, and Streamlit then runs their callbacks in an
+    order of its own, not the order clicked (keys do not: app.keys queues them in order). So the
+    save runs after every callback of its run, on the pair complete by then; failing that, on the
+    complete pair a new first pick replaced in that same run (the Save came before that pick).
+    None: nothing complete to save.
     """
     if source is not None and target is not None:
         return (source, target), False

@@ -44,6 +44,8 @@ store = get_store()
 annotator = current_annotator()
 SIGN_LABEL = {1: "+ increase", -1: "− decrease"}
 STRENGTH_KEYS = list(STRENGTHS)
+STORE_KEYS = {"Enter", "a", "x", "n", "d", "u"}
+"""Keys that write to the store (the others change only the page's state)."""
 
 
 @st.cache_resource(show_spinner="Loading the relation model…")
@@ -109,11 +111,17 @@ def _go(pos: int) -> None:
 
 
 def _choose(pick: Pick) -> None:
+    src, tgt = advance_pick(ss.get("lb_src"), ss.get("lb_tgt"), pick)
+    _set_form(src=src, tgt=tgt)
+
+
+def _clicked(pick: Pick) -> None:
+    """A chip or word-chip click: a Save click merged into this same run may still be meant for
+    the pair this pick replaces (pair_to_save)."""
     src, tgt = ss.get("lb_src"), ss.get("lb_tgt")
-    if src and tgt:  # an Enter in this same run may still be meant for this pair (pair_to_save)
+    if src and tgt:
         ss.lb_replaced = (src, tgt)
-    new_src, new_tgt = advance_pick(src, tgt, pick)
-    _set_form(src=new_src, tgt=new_tgt)
+    _choose(pick)
 
 
 def _jump(key: str) -> None:
@@ -132,7 +140,7 @@ def _words_clicked(key: str, text: str) -> None:
     ss.lb_anchor = anchor
     if pair is not None:
         ss.lb_words_ver = ss.get("lb_words_ver", 0) + 1
-        _choose(pick_from_span(text, span_from_words(words, *pair)))
+        _clicked(pick_from_span(text, span_from_words(words, *pair)))
 
 
 def _typed(which: str, text: str, key: str) -> None:
@@ -275,7 +283,6 @@ def _press(key: str, rows, sequence: list[int]) -> None:
         chips = _row_chips(row)
         if int(key) <= len(chips):
             _choose(pick_from_span(row.text, chips[int(key) - 1]))
-        ss.pop("lb_replaced", None)  # that is for a Save click merged with picks (pair_to_save); keys come in order
     elif key in ("a", "x", "e"):
         pending = store.suggestions(sentence_id=row.id)
         if pending:
@@ -356,7 +363,8 @@ def _label_area(doc, order: str | None, source) -> None:
     keys, ss.lb_keys_seen = unread_keys(queue, ss.get("lb_keys_seen"))
     for key in keys:
         _press(key, rows, sequence)
-        rows = store.sentences(doc.id, annotator)  # a key may have changed a status
+        if key in STORE_KEYS:  # statuses may have changed
+            rows = store.sentences(doc.id, annotator)
     statuses = [r.status for r in rows]
     pos = ss.pos
     row = rows[pos]
@@ -414,7 +422,7 @@ def _label_area(doc, order: str | None, source) -> None:
         with st.container(horizontal=True, key="lb_chips"):
             for i, span in enumerate(chips):
                 pick = pick_from_span(row.text, span)
-                st.button(escape_markdown(pick.text), key=f"lb_chip_{i}_{row.id}", on_click=_choose, args=(pick,),
+                st.button(escape_markdown(pick.text), key=f"lb_chip_{i}_{row.id}", on_click=_clicked, args=(pick,),
                           help="first pick = source, second = target")
         words = word_spans(row.text)
         words_key = f"lb_words_{row.id}_{ss.get('lb_words_ver', 0)}"
