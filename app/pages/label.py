@@ -44,8 +44,7 @@ store = get_store()
 annotator = current_annotator()
 SIGN_LABEL = {1: "+ increase", -1: "− decrease"}
 STRENGTH_KEYS = list(STRENGTHS)
-STORE_KEYS = {"Enter", "a", "x", "n", "d", "u"}
-"""Keys that write to the store (the others change only the page's state)."""
+STORE_KEYS = {"Enter", "a", "x", "n", "d", "u"}  # keys that write to the store; the others change only page state
 
 
 @st.cache_resource(show_spinner="Loading the relation model…")
