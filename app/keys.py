@@ -67,10 +67,12 @@ _STYLE = "<style>" + "".join(
     for selector, hint in _SELECTORS.items()) + "</style>"
 
 
-def key_hints() -> None:
+def key_hints(listener: str) -> None:
     """Shows each key beside the button it stands for (a fixed stylesheet: the button keys the
-    Label page gives its widgets, chips `lb_chip_{i}_...`, the top suggestion `lb_sug_top`)."""
-    st.html(_STYLE)
+    Label page gives its widgets, chips `lb_chip_{i}_...`, the top suggestion `lb_sug_top`), and
+    takes the listener mounted under the key `listener` out of the layout, where its empty box
+    would add a row's gap."""
+    st.html(_STYLE.replace("</style>", f".st-key-{listener} {{display: none}}</style>"))
 
 
 def key_queue(key: str, seen: tuple[str, int]) -> object:

@@ -127,6 +127,8 @@ def test_keys_typed_in_one_go_are_applied_in_order_once_each(app, page):
     hint = "el => getComputedStyle(el, '::after').content"  # each button shows its key (app.keys.key_hints)
     assert page.locator('[class*="st-key-lb_chip_2_"] button p').first.evaluate(hint) == '"3"'
     assert page.locator(".st-key-lb_save button p").evaluate(hint) == '"Enter"'
+    listener = page.locator(".st-key-lb_keys")  # mounted, listening, and out of the layout (no gap)
+    assert listener.count() == 1 and listener.evaluate("el => getComputedStyle(el).display") == "none"
     for key in ("1", "2", "ArrowDown", "Enter", "3", "2", "Enter", "ArrowRight", "1", "3", "Enter"):
         page.keyboard.press(key)
     expect(page.get_by_text("Sentence 2 of 3")).to_be_visible()

@@ -44,6 +44,7 @@ store = get_store()
 annotator = current_annotator()
 SIGN_LABEL = {1: "+ increase", -1: "− decrease"}
 STRENGTH_KEYS = list(STRENGTHS)
+KEYS = "lb_keys"  # the key listener's widget key (app.keys)
 STORE_KEYS = {"Enter", "a", "x", "n", "d", "u"}  # keys that write to the store; the others change only page state
 
 
@@ -334,13 +335,13 @@ order = st.sidebar.segmented_control("Order", ORDERS, default="document", key="l
                                      help="likely causal / uncertain use the suggestion scores (active learning)")
 with st.sidebar:
     keep_keys_on_page()
-    key_hints()
+    key_hints(KEYS)
 
 
 @st.fragment
 def _label_area(doc, order: str | None, source) -> None:
     """Everything about the current sentence: a key press reruns only this part of the page."""
-    queue = key_queue("lb_keys", ss.get("lb_keys_seen") or ("", 0))
+    queue = key_queue(KEYS, ss.get("lb_keys_seen") or ("", 0))
     _save_pending()
     rows = store.sentences(doc.id, annotator)  # statuses, progress, "next unlabeled": this annotator's
     if not rows:
