@@ -2,12 +2,12 @@
 
     python bench/learning_curve.py --data FORMAT:PATH [--data ...] [--source habitus_ph1]
         [--ks 0,25,50,100] [--weights 1,10] [--seeds 0,1,2] [--c-grid 1,4] [--plot FILE.png]
-        [--work DIR] [--rows FILE.jsonl] [--lexicon]
+        [--work DIR] [--rows FILE.jsonl] [--lexicon] [--lora-steps N] [--labelable N]
 
 One SIFT source is held out the leave-one-source-out way (models.loso.make_folds: every file less
 that source's texts and their near-identical copies). Its passages are shuffled (seeded); the first
-max(ks) are the passages an annotator may label, the rest are scored end-to-end (the same rest for
-every k, less any passage near-identical to a labelable one). For each k the first k
+max(ks) (or --labelable N) are the passages an annotator may label, the rest are scored end-to-end
+(the same rest for every k, less any passage near-identical to a labelable one). For each k the first k
 labelable passages are written into a new SQLite store the way the Label page writes them (an
 imported document, then each relation saved by an annotator, or the sentence marked no-relation),
 read back as `store:PATH` training data and added to the base training set with each store weight
@@ -16,6 +16,10 @@ heads are fitted and the rest is extracted and scored (core.metrics.e2e_scores, 
 With --lexicon the rest is extracted with the store's concepts as the concept lexicon, as the Label
 page's suggestions are (workspace.suggest: the store's concepts are the lexicon): the names the
 annotator gave are then candidate spans wherever they occur.
+With --lora-steps N each fit first tunes MiniLM with a LoRA stage of at most N steps on that fit's
+training set, store labels drawn by their weight (models.training.tune_backbone, the LOSO per-fold
+shape: r 16 on query, key, value and dense, a quarter of the texts held out to tune the heads on), and
+the heads are fitted on the tuned features: what `train --lora --data store:PATH` does.
 Each seed is one shuffle; with several, their mean is given too. Prints the tables, writes the plot
 and prints the JSON as its last line.
 """
@@ -54,6 +58,19 @@ def split_source(passages: Sequence[ParsedSentence], labelable: int, seed: int
     return pool, scored, len(rest) - len(scored)
 
 
+def curve_split(passages: Sequence[ParsedSentence], ks: Sequence[int], labelable: int | None, seed: int
+                ) -> tuple[list[ParsedSentence], list[ParsedSentence], int]:
+    """split_source with `labelable` passages to label (default: the largest k): runs that give the
+    same number score the same passages, whichever ks each runs."""
+    labelable = max(ks) if labelable is None else labelable
+    if labelable < max(ks):
+        raise SystemExit(f"--labelable {labelable} is fewer than the largest k ({max(ks)})")
+    pool, scored, dropped = split_source(passages, labelable, seed)
+    if len(pool) < labelable:
+        raise SystemExit(f"only {len(pool)} passages for {labelable} labelable ones")
+    return pool, scored, dropped
+
+
 def write_labels(db: Path, passages: Sequence[ParsedSentence]) -> int:
     """A store at db holding the passages as one document, labeled by one annotator through the
     store API: each signed relation saved, a passage without relations marked no-relation.
@@ -90,18 +107,22 @@ def without_sentences(data: LabeledData) -> LabeledData:
     return LabeledData(name=data.name, examples=data.examples, passages=data.passages)
 
 
-def setup_key(specs: Sequence[str], source: str, seed: int, c_grid: Sequence[float], lexicon: bool = False) -> str:
+def setup_key(specs: Sequence[str], source: str, seed: int, c_grid: Sequence[float], lexicon: bool = False,
+              lora_steps: int = 0, labelable: int = 0) -> str:
     """What makes two fits of the same (k, weight) the same: data files' bytes, source, seed, C grid,
-    and whether the store's concepts are the lexicon."""
+    whether the store's concepts are the lexicon, the LoRA stage's steps and how many passages are
+    labelable (the rest is scored)."""
     from core.hashing import file_sha256
 
     files = [[s.partition(":")[0], file_sha256(s.partition(":")[2])] for s in specs]
-    setup = [files, source, seed, list(c_grid)] + (["lexicon"] if lexicon else [])
+    setup = [files, source, seed, list(c_grid)] + (["lexicon"] if lexicon else []) + (
+        [f"lora:{lora_steps}"] if lora_steps else []) + [f"labelable:{labelable}"]
     return hashlib.sha256(json.dumps(setup).encode()).hexdigest()[:16]
 
 
 def run(specs: Sequence[str], source: str, ks: Sequence[int], weights: Sequence[float], seed: int,
-        c_grid: Sequence[float], work: Path, rows: Path | None = None, lexicon: bool = False) -> dict:
+        c_grid: Sequence[float], work: Path, rows: Path | None = None, lexicon: bool = False,
+        lora_steps: int = 0, labelable: int | None = None) -> dict:
     """Every (k, weight) fit; with rows (a JSON-lines file) fits already there for the same setup
     are taken from it and each new one is appended as soon as it is done."""
     from data.readers import read_dataset
@@ -111,13 +132,12 @@ def run(specs: Sequence[str], source: str, ks: Sequence[int], weights: Sequence[
     from models.classifier import HeadSettings, RelationModel, TrainingSet
     from models.loso import make_folds
     from core.metrics import e2e_scores
-    from models.training import add_split
+    from models.training import TrainSettings, add_split, held_out_texts, tune_backbone
 
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     [fold] = make_folds(specs, [source], sentences=False, progress=log, files=False)
-    pool, scored, dropped = split_source(fold.data.passages, max(ks), seed)
-    if len(pool) < max(ks):
-        raise SystemExit(f"only {len(pool)} passages of {source} for k up to {max(ks)}")
+    pool, scored, dropped = curve_split(fold.data.passages, ks, labelable, seed)
+    labelable = len(pool)
     gold = [p.relations for p in scored]
     log(f"{source}: {len(pool)} labelable passages; {len(scored)} scored ({dropped} more left out, being "
         f"near-identical to a labelable one) with {sum(map(len, gold))} gold relations")
@@ -126,8 +146,8 @@ def run(specs: Sequence[str], source: str, ks: Sequence[int], weights: Sequence[
     out: dict = {"source": source, "seed": seed, "labelable": len(pool), "scored_left_out_near_identical": dropped,
                  "scored_passages": len(scored), "scored_gold_relations": sum(map(len, gold)),
                  "c_grid": list(c_grid), "specs": [s.split("/")[-1] for s in specs], "runs": []}
-    out["lexicon"] = lexicon
-    key = setup_key(specs, source, seed, c_grid, lexicon)
+    out["lexicon"], out["lora_steps"] = lexicon, lora_steps
+    key = setup_key(specs, source, seed, c_grid, lexicon, lora_steps, labelable)
     done = {}
     if rows and rows.is_file():
         for line in rows.read_text().splitlines():
@@ -155,7 +175,15 @@ def run(specs: Sequence[str], source: str, ks: Sequence[int], weights: Sequence[
                     store = Store(str(db))
                     terms = store.concepts()
                     store.close()
-            model = RelationModel(embedder, heads).fit(train, progress=lambda _: None)
+            fit_embedder = embedder
+            if lora_steps:
+                train.held_out = held_out_texts(train, 0.25, seed)
+                ts = TrainSettings(backbone="minilm", lora=True, seed=seed, lora_steps=lora_steps, lora_r=16,
+                                   lora_targets=("query", "key", "value", "dense"), lora_epochs=3, lora_holdout=0.25)
+                adapter = tune_backbone(ts, train, fold.specs, log)
+                fit_embedder = CandidateEmbedder("minilm", adapter=str(adapter), cache_dir=str(default_cache_dir()),
+                                                 batch_size=64)
+            model = RelationModel(fit_embedder, heads).fit(train, progress=lambda _: None)
             found = model.extract([p.text for p in scored], lexicon=terms)
             s = e2e_scores(found, gold)
             row = {"k": k, "weight": w if k else None, "store_relations": relations,
@@ -221,7 +249,8 @@ def plot(results: Sequence[dict], path: Path) -> None:
                     alpha=0.3, linewidth=1)
     ax.set_xlabel(f"labeled passages of {mean['source']}")
     ax.set_ylabel("end-to-end F1 on the rest")
-    ax.set_title("Learning from the user's labels (frozen MiniLM heads)")
+    tuned = results[0].get("lora_steps")
+    ax.set_title("Learning from labels (" + (f"LoRA, {tuned} steps" if tuned else "frozen MiniLM") + " + heads)")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -256,14 +285,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="JSON-lines file of finished fits: a rerun skips those of the same setup (resume, add weights)")
     p.add_argument("--lexicon", action="store_true",
                    help="extract with the store's concepts as the concept lexicon (as the Label page's suggestions do)")
+    p.add_argument("--lora-steps", type=int, default=0,
+                   help="a LoRA stage of at most N steps before each fit, store labels drawn by weight (0: frozen MiniLM)")
+    p.add_argument("--labelable", type=int, default=None,
+                   help="passages an annotator may label, the rest scored (default: the largest k); the same N "
+                        "gives the same scored passages, so one k at a time can run in its own process")
     args = p.parse_args(argv)
     if 0 in args.weights:
         p.error("--weights must be positive")
+    if args.lora_steps < 0:
+        p.error("--lora-steps must be 0 or more")
     with tempfile.TemporaryDirectory(prefix="curve-") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         results = [run(args.data, args.source, sorted(set(args.ks)), args.weights, seed, args.c_grid, work,
-                       args.rows, args.lexicon) for seed in args.seeds]
+                       args.rows, args.lexicon, args.lora_steps, args.labelable) for seed in args.seeds]
     for result in results:
         print(f"seed {result['seed']} ({result['scored_passages']} passages scored):\n{table(result)}")
     if len(results) > 1:

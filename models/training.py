@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from core.errors import InputError
 from core.specs import spec_format
 from core.types import LabeledData, LabeledExample
@@ -209,9 +211,20 @@ def held_out_texts(train: TrainingSet, fraction: float, seed: int) -> frozenset[
                      if int.from_bytes(hashlib.sha256(f"{seed}\0{t}".encode()).digest()[:4], "big") < bar)
 
 
+def weighted_draw(pairs: Sequence[LabeledExample], weights: dict[str, float], n: int, seed: int
+                  ) -> list[LabeledExample]:
+    """n pairs drawn with replacement, each as likely as its text's weight (TrainingSet.weights;
+    1 when unnamed): a store label weighing W is tuned on W times as often as a pair of 1."""
+    w = np.array([weights.get(e.candidate.text, 1.0) for e in pairs])
+    drawn = np.random.default_rng(seed).choice(len(pairs), size=n, replace=True, p=w / w.sum())
+    return [pairs[i] for i in drawn]
+
+
 def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[str], progress: Callable = print
                   ) -> Path:
     """LoRA on a seeded sample of the training pairs; early stopping on another slice of them.
+    Where the set weighs some texts (store labels, TrainingSet.weights) the tuning pairs are drawn
+    by weight (weighted_draw): the user's labels then shape the backbone too, not only the heads.
 
     The adapter is kept in the cache folder under a hash of everything that determines it (the
     pairs, the LoRA and pooling settings), so retraining the heads reuses it instead of spending
@@ -229,6 +242,8 @@ def tune_backbone(settings: TrainSettings, train: TrainingSet, specs: Sequence[s
     random.Random(settings.seed).shuffle(pairs)
     n_stop = min(settings.lora_valid, max(len(pairs) // 5, 1))
     stop, fit = pairs[:n_stop], pairs[n_stop:]
+    if fit and any(e.candidate.text in train.weights for e in fit):
+        fit = weighted_draw(fit, train.weights, settings.lora_steps * 16, settings.seed)
     sentences = [s for s in train.sentences if len(s[0]) <= settings.lora_max_chars and s[0] not in train.held_out
                  ] if settings.lora_sentences else []
     random.Random(settings.seed).shuffle(sentences)

@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.learning_curve import mean_result, setup_key, split_source, write_labels
+from bench.learning_curve import curve_split, mean_result, setup_key, split_source, write_labels
 from data.readers import read_dataset
 from data.store import Store
-from core.types import Candidate, ParsedDocument, ParsedSentence, PassageRelation
+from core.types import Candidate, Direction, LabeledExample, ParsedDocument, ParsedSentence, PassageRelation
 from models.bundle import read_config
 from models.classifier import HeadSettings, RelationModel
 from models.loso import near_identical
-from models.training import add_split, prepare
+from models.training import add_split, prepare, weighted_draw
 
 ROOT = Path(__file__).resolve().parents[1]
 THINGS = ["rain", "wind", "smoke", "dust", "heat", "frost", "noise", "traffic", "fire", "snow", "hail", "fog",
@@ -211,3 +211,102 @@ def test_curve_fold_is_the_source_alone_and_trains_on_none_of_it(tmp_path):
     trained = sorted(training_texts(fold.train))
     assert trained and not near_identical(held, trained)
     assert fold.left_out[specs[1]] == 1  # the TwoSix passage that holds a habitus_ph1 sentence
+
+
+def _pairs(n_base: int, n_store: int) -> tuple[list[LabeledExample], dict[str, float]]:
+    exs = [LabeledExample(Candidate(f"base sentence {i} about rain.", (14, 18), (25, 29)), Direction.NONE)
+           for i in range(n_base)]
+    exs += [LabeledExample(Candidate(f"store sentence {i} about rain.", (15, 19), (26, 30)), Direction.A_TO_B, 1)
+            for i in range(n_store)]
+    return exs, {e.candidate.text: 10.0 for e in exs[n_base:]}
+
+
+def test_weighted_lora_pairs_are_drawn_by_weight():
+    exs, weights = _pairs(900, 100)
+    fit = weighted_draw(exs, weights, 4000, seed=3)
+    assert len(fit) == 4000
+    # 100 pairs of weight 10 against 900 of 1: about 1000 / 1900 of every draw is a store pair
+    assert 0.48 < sum(e.candidate.text in weights for e in fit) / len(fit) < 0.58
+    assert [e.candidate.text for e in weighted_draw(exs, weights, 4000, seed=3)] == [e.candidate.text for e in fit]
+    assert [e.candidate.text for e in weighted_draw(exs, weights, 4000, seed=4)] != [e.candidate.text for e in fit]
+    unweighted = weighted_draw(exs, {}, 4000, seed=3)  # texts not named weigh 1
+    assert 0.07 < sum(e.candidate.text in weights for e in unweighted) / 4000 < 0.13
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_lora_stage_takes_store_labels_by_weight_and_unweighted_sets_as_before(weighted, monkeypatch, tmp_path):
+    """The LoRA stage tunes on a draw by weight only when the set weighs some texts; a set without
+    weights gets the plain seeded split it always had (so `make model`'s adapter is unchanged)."""
+    import random
+
+    import finetune.lora
+    from models.classifier import TrainingSet
+    from models.training import TrainSettings, tune_backbone
+
+    exs, weights = _pairs(900, 100)
+    train = TrainingSet(examples=list(exs), weights=weights if weighted else {})
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_train_lora(backbone, fit, stop, lora, out_dir, pooling, **kw):
+        seen.update(fit=fit, stop=stop)
+        raise Stop
+
+    monkeypatch.setattr(finetune.lora, "train_lora", fake_train_lora)
+    monkeypatch.setenv("FUZZYMAP_CACHE", str(tmp_path))
+    with pytest.raises(Stop):
+        tune_backbone(TrainSettings(lora=True, lora_steps=100, seed=0), train, [], lambda _: None)
+    store_share = sum(e.candidate.text in weights for e in seen["fit"]) / len(seen["fit"])
+    order = list(exs)
+    random.Random(0).shuffle(order)
+    assert seen["stop"] == order[:200]  # the early-stopping pairs: a plain seeded slice either way
+    if weighted:
+        assert len(seen["fit"]) == 1600 and 0.45 < store_share < 0.62
+        assert not {id(e) for e in seen["fit"]} & {id(e) for e in seen["stop"]}
+    else:
+        assert seen["fit"] == order[200:]
+
+
+def test_curve_setups_differ_by_lora_steps_and_labelable_passages(tmp_path):
+    data = tmp_path / "data.txt"
+    data.write_text("x")
+    specs = [f"semeval2010:{data}"]
+    keys = {setup_key(specs, "rise", 0, [1.0]), setup_key(specs, "rise", 0, [1.0], lora_steps=400),
+            setup_key(specs, "rise", 0, [1.0], labelable=100), setup_key(specs, "rise", 0, [1.0], labelable=50)}
+    assert len(keys) == 4
+
+
+def test_curve_k0_alone_with_labelable_scores_the_same_passages_as_the_largest_k():
+    """--ks 0 --labelable 20 and --ks 0,20 (two processes, say) score one set of passages; fewer
+    labelable passages than the largest k is refused."""
+    items = passages()
+    alone, together = curve_split(items, [0], 20, 1), curve_split(items, [0, 20], None, 1)
+    assert [p.text for p in alone[1]] == [p.text for p in together[1]]
+    assert [p.text for p in curve_split(items, [0], None, 1)[1]] != [p.text for p in alone[1]]
+    with pytest.raises(SystemExit, match="fewer than the largest k"):
+        curve_split(items, [0, 20], 10, 1)
+
+
+@pytest.mark.slow
+def test_train_with_lora_tunes_on_store_labels_by_their_weight(specs, tmp_path, monkeypatch):
+    """`train --lora --store-weight W` with the real backbone: the LoRA stage is handed the store's
+    pairs about W times as often as their share of the pool; at weight 1 it gets the plain pool."""
+    import finetune.lora
+    from models.training import TrainSettings, train_model
+
+    monkeypatch.setenv("FUZZYMAP_CACHE", str(tmp_path / "cache"))
+    real, shares = finetune.lora.train_lora, {}
+
+    def spy(backbone, train, valid, settings, *args, **kwargs):
+        drawn = finetune.lora.sample_examples(train, settings.max_train, settings.seed)
+        shares[weight] = sum("village" in e.candidate.text for e in drawn) / len(drawn)
+        return real(backbone, train, valid, settings, *args, **kwargs)
+
+    monkeypatch.setattr(finetune.lora, "train_lora", spy)
+    for weight in (1.0, 10.0):
+        settings = TrainSettings(lora=True, lora_steps=8, lora_valid=8, layers=2, lora_r=2, store_weight=weight,
+                                 cache_dir=str(tmp_path / "emb"), heads=HeadSettings(c_grid=(1.0,), cv_folds=2))
+        train_model(specs, settings, tmp_path / f"w{weight:g}", progress=lambda _: None)
+    assert 0.2 < shares[1.0] < 0.8 and shares[10.0] > 0.85, shares

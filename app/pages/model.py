@@ -83,7 +83,8 @@ with st.form("model_train"):
                            help="Only those present on this machine are offered.")
     c1, c2, c3 = st.columns(3)
     backbone = c1.selectbox("Backbone", ["minilm", "smollm2-135m"], key="model_backbone")
-    lora = c2.toggle("LoRA", value=False, key="model_lora", help="Tune the backbone first (tens of CPU minutes).")
+    lora = c2.toggle("LoRA", value=False, key="model_lora",
+                     help="Tune the backbone first (tens of CPU minutes); store labels weigh in it as in the heads.")
     seed = c3.number_input("Seed", min_value=0, value=0, step=1, key="model_seed")
     start = st.form_submit_button("Start training", disabled=not may_choose)
 st.caption(f"Store labels need at least {MIN_STORE_RELATIONS} relations. One job runs at a time."
