@@ -71,7 +71,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     settings = TrainSettings(backbone=args.backbone, lora=args.lora, seed=args.seed,
                              valid_fraction=args.valid_fraction, marked=args.marked, granular=args.granular,
-                             states=args.states, heads=_heads(args.heads))
+                             states=args.states, verb_phrases=args.verb_phrases, heads=_heads(args.heads))
     if args.store_weight is not None:
         settings = replace(settings, store_weight=args.store_weight)
     if args.lora_steps is not None:
@@ -155,7 +155,8 @@ def cmd_loso(args: argparse.Namespace) -> int:
                             lora=args.lora, lora_steps=args.lora_steps, lora_r=args.lora_r,
                             lora_targets=args.lora_targets,
                             lora_holdout=args.lora_holdout,
-                            heads=heads, granular=args.granular, states=args.states, seed=args.seed)
+                            heads=heads, granular=args.granular, states=args.states,
+                            verb_phrases=args.verb_phrases, seed=args.seed)
     sources = tuple(s.strip() for s in args.sources.split(",") if s.strip()) if args.sources else SIFT_SOURCES
     result = run_loso(args.data, settings, sources, _log)
     result["settings"] = {"backbone": settings.backbone, "adapter": settings.adapter, "lora": settings.lora,
@@ -163,7 +164,7 @@ def cmd_loso(args: argparse.Namespace) -> int:
                           "lora_r": settings.lora_r if settings.lora else None,
                           "lora_targets": list(settings.lora_targets) if settings.lora else None,
                           "heads": json.loads(args.heads), "granular": settings.granular, "states": settings.states,
-                          "seed": settings.seed, "data": args.data}
+                          "verb_phrases": settings.verb_phrases, "seed": settings.seed, "data": args.data}
     if not args.json:
         for name, fold in result["folds"].items():
             print(f"{name}: e2e_f1 {fold['e2e_f1']} (P {fold['precision']}, R {fold['recall']})")
@@ -262,6 +263,8 @@ def _concept_options(p: argparse.ArgumentParser) -> None:
                    help="candidate concepts at several granularities (with of/for/in/on/to attachments...)")
     p.add_argument("--states", action="store_true",
                    help="state words (low, scarcity of, rising...) become a concept's direction, not its name")
+    p.add_argument("--verb-phrases", action="store_true",
+                   help="verb phrases are candidate concepts too, named as gerund phrases (go to X -> going to X)")
 
 
 def parser() -> argparse.ArgumentParser:

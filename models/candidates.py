@@ -105,13 +105,97 @@ def _granular(doc, chunks: list) -> set[tuple[int, int]]:
     return out
 
 
-def _doc_spans(doc, lexicon: tuple[str, ...], granular: bool = False) -> list[tuple[int, int]]:
+VP_PARTS = ("dobj", "prep", "prt", "acomp", "attr", "oprd", "dative", "xcomp", "npadvmod", "advmod")
+"""What a verb phrase concept takes after its verb: object, complement, attachments ("go to the
+hospital", "get pregnant", "eat IFA tablets")."""
+
+
+def gerund(verb: str) -> str:
+    """The -ing form of a verb's lemma ("go" -> "going", "make" -> "making", "die" -> "dying",
+    "stop" -> "stopping"); a rule of thumb, right for the common cases."""
+    v = verb.lower()
+    if v.endswith("ie"):
+        return v[:-2] + "ying"
+    if v.endswith("e") and v != "be" and not v.endswith(("ee", "ye", "oe")):
+        return v[:-1] + "ing"
+    if len(v) in (3, 4) and v[-1] in "bdgmnprt" and v[-2] in "aeiou" and v[-3] not in "aeiou":
+        return v + v[-1] + "ing"
+    return v + "ing"
+
+
+RELATION_VERBS = ("increas", "decreas", "reduc", "rais", "lower", "caus", "lead", "led", "result", "affect",
+                  "influenc", "driv", "drove", "trigger", "improv", "worsen", "limit", "boost", "promot", "prevent",
+                  "hamper", "undermin", "contribut", "enhanc", "exacerbat", "mitigat", "spur", "fuel")
+"""Beginnings of the verbs that state a relation ("low rainfall increases the risk"): they link
+two concepts and are no concept themselves (the parse has no lemmas here, so beginnings)."""
+
+
+def _verb_phrases(doc) -> dict[tuple[int, int], int]:
+    """Token ranges of verb phrase concepts -> the index of their verb: each verb with what follows
+    it in VP_PARTS (from its "not" where negated), and the same with its noun subject in front
+    ("farmers deserted their farmlands"). Map-makers name such events as gerund phrases
+    (verb_phrase_names); bench/ceiling.py measures how many gold concepts only they reach."""
+    out: dict[tuple[int, int], int] = {}
+    for t in doc:
+        if t.pos_ != "VERB" or t.lower_.startswith(RELATION_VERBS):
+            continue
+        end = max([c.right_edge.i for c in t.rights if c.dep_ in VP_PARTS], default=t.i) + 1
+        while end > t.i + 1 and (doc[end - 1].is_punct or doc[end - 1].pos_ in _TRIM_TRAILING_POS):
+            end -= 1
+        negs = [c.i for c in t.lefts if c.dep_ == "neg"]
+        out.setdefault((min(negs + [t.i]), end), t.i)
+        subject = [c for c in t.lefts if c.dep_ in ("nsubj", "nsubjpass") and c.pos_ in ("NOUN", "PROPN")]
+        if subject:
+            rng = _clean(doc[subject[0].left_edge.i:end])
+            if rng and rng[0] < t.i:
+                out.setdefault(rng, t.i)
+    return out
+
+
+@lru_cache(maxsize=1)
+def nlp_lemmas():
+    """nlp() with its lemmatizer: verb phrase names need the verb's lemma."""
+    import spacy
+
+    return spacy.load(SPACY_MODEL, exclude=["ner"])
+
+
+def _vp_name(doc, rng: tuple[int, int], verb: int) -> str:
+    """The span's words with its verb as a gerund and the verb's auxiliaries left out, the
+    negation kept: "the women do not go to the hospital" -> "women not going to the hospital"."""
+    aux = {c.i for c in doc[verb].children if c.dep_ in ("aux", "auxpass")}
+    words = [(doc[i].lower_ if doc[i].tag_ == "VBG" else gerund(doc[i].lemma_ or doc[i].text)) if i == verb
+             else doc[i].text for i in range(*rng) if i not in aux]
+    return " ".join(words)
+
+
+@lru_cache(maxsize=4096)
+def verb_phrase_names(text: str) -> dict[Span, str]:
+    """Character span -> name of each verb phrase concept of a text (_verb_phrases, _vp_name)."""
+    doc = nlp_lemmas()(text)
+    return {_to_chars(doc, rng): _vp_name(doc, rng, verb) for rng, verb in _verb_phrases(doc).items()}
+
+
+def span_name(text: str, span: Span, verb_phrases: bool = False) -> str:
+    """A candidate span's concept name: its text, or with verb_phrases, a verb phrase's gerund name."""
+    if verb_phrases:
+        name = verb_phrase_names(text).get(tuple(span))
+        if name:
+            return name
+    return text[span[0]:span[1]]
+
+
+def _doc_spans(doc, lexicon: tuple[str, ...], granular: bool = False, verb_phrases: bool = False
+               ) -> list[tuple[int, int]]:
     """Token ranges of the concepts in a parsed sentence, in text order, de-duplicated, none of
-    them inside a citation. granular: also the longer and shorter readings of _granular."""
+    them inside a citation. granular: also the longer and shorter readings of _granular;
+    verb_phrases: also the verb phrase concepts of _verb_phrases."""
     chunks = list(doc.noun_chunks)
     ranges = {r for r in (_clean(chunk) for chunk in chunks) if r}
     if granular:
         ranges |= {r for r in (_clean(doc[a:b]) for a, b in _granular(doc, chunks)) if r}
+    if verb_phrases:
+        ranges |= set(_verb_phrases(doc))
     if lexicon:
         for _, start, end in _matcher(lexicon)(doc):
             ranges.add((start, end))
@@ -127,17 +211,19 @@ def _to_chars(doc, rng: tuple[int, int]) -> Span:
     return span.start_char, span.end_char
 
 
-def concept_spans(text: str, lexicon: Iterable[str] = (), granular: bool = False) -> list[Span]:
+def concept_spans(text: str, lexicon: Iterable[str] = (), granular: bool = False,
+                  verb_phrases: bool = False) -> list[Span]:
     """Character spans of the candidate concepts of one sentence (noun chunks + lexicon; with
-    granular, the attachments and other readings of _granular too)."""
-    return concept_spans_batch([text], lexicon, granular)[0]
+    granular, the attachments and other readings of _granular too; with verb_phrases, verb phrases)."""
+    return concept_spans_batch([text], lexicon, granular, verb_phrases)[0]
 
 
-def concept_spans_batch(texts: Sequence[str], lexicon: Iterable[str] = (), granular: bool = False
-                        ) -> list[list[Span]]:
+def concept_spans_batch(texts: Sequence[str], lexicon: Iterable[str] = (), granular: bool = False,
+                        verb_phrases: bool = False) -> list[list[Span]]:
     """concept_spans for many sentences with one nlp.pipe pass (spaCy batches are much faster)."""
     lex = tuple(sorted(set(lexicon)))
-    return [[_to_chars(doc, r) for r in _doc_spans(doc, lex, granular)] for doc in nlp().pipe(texts, batch_size=64)]
+    return [[_to_chars(doc, r) for r in _doc_spans(doc, lex, granular, verb_phrases)]
+            for doc in nlp().pipe(texts, batch_size=64)]
 
 
 def chip_spans(text: str, lexicon: Iterable[str] = ()) -> list[Span]:
@@ -166,22 +252,24 @@ def chip_spans(text: str, lexicon: Iterable[str] = ()) -> list[Span]:
 
 
 def make_candidates(text: str, lexicon: Iterable[str] = (), max_pairs: int = MAX_PAIRS,
-                    max_distance: int = MAX_DISTANCE, granular: bool = False) -> list[Candidate]:
+                    max_distance: int = MAX_DISTANCE, granular: bool = False, verb_phrases: bool = False
+                    ) -> list[Candidate]:
     """All concept pairs of one sentence, a before b in the text (see MAX_PAIRS, MAX_DISTANCE)."""
-    return make_candidates_batch([text], lexicon, max_pairs, max_distance, granular)[0]
+    return make_candidates_batch([text], lexicon, max_pairs, max_distance, granular, verb_phrases)[0]
 
 
 def make_candidates_batch(texts: Sequence[str], lexicon: Iterable[str] = (), max_pairs: int = MAX_PAIRS,
-                          max_distance: int = MAX_DISTANCE, granular: bool = False) -> list[list[Candidate]]:
+                          max_distance: int = MAX_DISTANCE, granular: bool = False, verb_phrases: bool = False
+                          ) -> list[list[Candidate]]:
     """make_candidates for many sentences (one spaCy pass); one list per input text. Texts whose
     candidates another process is finding for the same settings (see expect) are taken from it."""
     lex = tuple(sorted(set(lexicon)))
-    ahead = _from_ahead(texts, (lex, max_pairs, max_distance, granular))
+    ahead = _from_ahead(texts, (lex, max_pairs, max_distance, granular, verb_phrases))
     if ahead is not None:
         return ahead
     out: list[list[Candidate]] = []
     for text, doc in zip(texts, nlp().pipe(texts, batch_size=64)):
-        ranges = _doc_spans(doc, lex, granular)
+        ranges = _doc_spans(doc, lex, granular, verb_phrases)
         pairs = []
         for i, a in enumerate(ranges):
             for b in ranges[i + 1:]:
@@ -203,16 +291,16 @@ class Pending(Protocol):
 
 
 _AHEAD: dict[tuple, dict[str, tuple[Pending, int]]] = {}
-"""Per candidate settings (lexicon, max_pairs, max_distance, granular): text -> (the pending
-make_candidates_batch call that covers it, its index there)."""
+"""Per candidate settings (lexicon, max_pairs, max_distance, granular, verb_phrases): text -> (the
+pending make_candidates_batch call that covers it, its index there)."""
 
 
 def expect(texts: Sequence[str], pending: Pending, lexicon: Iterable[str] = (), max_pairs: int = MAX_PAIRS,
-           max_distance: int = MAX_DISTANCE, granular: bool = False) -> None:
+           max_distance: int = MAX_DISTANCE, granular: bool = False, verb_phrases: bool = False) -> None:
     """Announce that pending will give make_candidates_batch(texts, lexicon, ...) (models.prefetch
     runs it in a second process); later calls for these texts and settings wait for it instead of
     parsing. Meant for one-shot runs (the CLI): what is announced stays for the process."""
-    slot = _AHEAD.setdefault((tuple(sorted(set(lexicon))), max_pairs, max_distance, granular), {})
+    slot = _AHEAD.setdefault((tuple(sorted(set(lexicon))), max_pairs, max_distance, granular, verb_phrases), {})
     for i, text in enumerate(texts):
         slot.setdefault(text, (pending, i))
 

@@ -39,6 +39,7 @@ from models.candidates import (
     combine_sign,
     concept_spans_batch,
     make_candidates_batch,
+    span_name,
     split_state,
 )
 from models.concepts_head import concept_features, concept_labels, span_row
@@ -301,18 +302,24 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def _locate(text: str, concept: str, spans: list[Span], states: bool = False) -> Span | None:
+def _locate(text: str, concept: str, spans: list[Span], states: bool = False, verb_phrases: bool = False
+            ) -> Span | None:
     """The candidate span that best matches a gold concept by word overlap, else its literal place.
     states: names are compared without their state words, and of equal matches the longest span
     wins ("low levels of rainfall" over "rainfall" for the gold "rainfall"), so the state words
-    stay in the span and the label's sign is the one the text says (see passage_examples)."""
-    def name(t: str, span: Span) -> str:
+    stay in the span and the label's sign is the one the text says (see passage_examples).
+    verb_phrases: a verb phrase span is compared by its gerund name ("going to hospital" for "go to
+    the hospital"), the name extraction gives it."""
+    def name(t: str, span: Span, vp: bool = False) -> str:
+        named = span_name(t, span, vp)
+        if named != t[span[0]:span[1]]:
+            return named
         (a, b), _ = split_state(t, span) if states else (span, 1)
         return t[a:b]
 
     target = content_words(name(concept, (0, len(concept))))
-    scored = [(_jaccard(content_words(name(text, (s, e))), target), (e - s) if states else -(e - s), (s, e))
-              for s, e in spans]
+    scored = [(_jaccard(content_words(name(text, (s, e), verb_phrases)), target), (e - s) if states else -(e - s),
+               (s, e)) for s, e in spans]
     scored = [x for x in scored if x[0] > 0]
     if scored:
         return max(scored)[2]
@@ -326,7 +333,8 @@ def _state(text: str, span: Span | None = None) -> int:
 
 def passage_examples(texts: Sequence[str], gold: Sequence[Sequence[PassageRelation]], lexicon: Iterable[str] = (),
                      source: str = "", max_pairs: int = MAX_PAIRS, max_distance: int = MAX_DISTANCE,
-                     granular: bool = False, states: bool = False) -> list[tuple[list[LabeledExample], int]]:
+                     granular: bool = False, states: bool = False, verb_phrases: bool = False
+                     ) -> list[tuple[list[LabeledExample], int]]:
     """Training pairs from passages, per passage, made by the extraction-time candidate generator.
 
     Each gold relation is aligned to the candidate spans that best overlap its src and tgt (the
@@ -336,16 +344,18 @@ def passage_examples(texts: Sequence[str], gold: Sequence[Sequence[PassageRelati
     granular: candidate spans at several granularities (models.candidates._granular). states: the
     sign label is the one the text says between the two spans as written, the state words of the
     spans and of the gold names taken out ("low rainfall raises the risk", gold rainfall -> risk
-    with sign -, is labelled +; relations_from puts the state back).
+    with sign -, is labelled +; relations_from puts the state back). verb_phrases: verb phrase
+    spans too, matched to gold by their gerund names (_locate).
     """
     lex = list(lexicon)
-    spans_all = concept_spans_batch(list(texts), lex, granular)
-    cands_all = make_candidates_batch(list(texts), lex, max_pairs, max_distance, granular)
+    spans_all = concept_spans_batch(list(texts), lex, granular, verb_phrases)
+    cands_all = make_candidates_batch(list(texts), lex, max_pairs, max_distance, granular, verb_phrases)
     out = []
     for text, rels, spans, cands in zip(texts, gold, spans_all, cands_all):
         labels: dict[tuple[Span, Span], tuple[Direction, int | None]] = {}
         for rel in rels:
-            src, tgt = _locate(text, rel.src, spans, states), _locate(text, rel.tgt, spans, states)
+            src, tgt = (_locate(text, rel.src, spans, states, verb_phrases),
+                        _locate(text, rel.tgt, spans, states, verb_phrases))
             if src is None or tgt is None or src == tgt or (src[0] < tgt[1] and tgt[0] < src[1]):
                 continue
             sign = rel.sign if rel.sign in (1, -1) else None
@@ -369,7 +379,7 @@ _WORDS = {1: "increase", -1: "decrease"}
 
 
 def relations_from(preds: Sequence[Prediction], model_id: str | None, relative: float = 0.0,
-                   states: bool = False, budget: int = 0) -> list[PassageRelation]:
+                   states: bool = False, budget: int = 0, verb_phrases: bool = False) -> list[PassageRelation]:
     """Causal predictions of one sentence as relations, best score first, one per concept pair.
 
     A concept named twice in a sentence ("the child ... the child") gives two candidate spans with
@@ -382,7 +392,8 @@ def relations_from(preds: Sequence[Prediction], model_id: str | None, relative: 
     Each relation carries direction_src and direction_tgt in extra (TwoSix style: its sign is + when
     they agree). states: the state words of each span ("low", "scarcity of", "rising") become its
     direction and leave its name: "low rainfall increases the risk" gives rainfall (decrease) ->
-    risk (increase), sign -. budget: at most this many relations (the best scored; 0: no limit)."""
+    risk (increase), sign -. budget: at most this many relations (the best scored; 0: no limit).
+    verb_phrases: a verb phrase span is named as a gerund phrase (models.candidates.span_name)."""
     out = []
     seen: set[tuple[str, str]] = set()
     best = None
@@ -395,7 +406,8 @@ def relations_from(preds: Sequence[Prediction], model_id: str | None, relative: 
         if states:
             (src, s_src), (tgt, s_tgt) = split_state(c.text, tuple(src)), split_state(c.text, tuple(tgt))
             d_src, d_tgt, sign = combine_sign(p.sign, s_src, s_tgt)
-        key = (normalize(c.text[src[0]:src[1]]), normalize(c.text[tgt[0]:tgt[1]]))
+        names = span_name(c.text, tuple(src), verb_phrases), span_name(c.text, tuple(tgt), verb_phrases)
+        key = (normalize(names[0]), normalize(names[1]))
         if key[0] == key[1]:  # "farmers ... farmers": two mentions of one concept are no relation
             continue
         best = p.score if best is None else best
@@ -404,7 +416,7 @@ def relations_from(preds: Sequence[Prediction], model_id: str | None, relative: 
         if key in seen:
             continue
         seen.add(key)
-        out.append(PassageRelation(c.text[src[0]:src[1]], c.text[tgt[0]:tgt[1]], sign, tuple(src), tuple(tgt),
+        out.append(PassageRelation(names[0], names[1], sign, tuple(src), tuple(tgt),
                                    origin="model", model_id=model_id, score=round(p.score, 4),
                                    extra={"direction_src": _WORDS[d_src], "direction_tgt": _WORDS[d_tgt]}))
         if budget and len(out) >= budget:
@@ -444,7 +456,7 @@ class RelationModel:
 
     def __init__(self, embedder: BaseEstimator | None = None, settings: HeadSettings | None = None,
                  max_pairs: int = MAX_PAIRS, max_distance: int = MAX_DISTANCE, granular: bool = False,
-                 states: bool = False) -> None:
+                 states: bool = False, verb_phrases: bool = False) -> None:
         self.embedder = embedder
         self.settings = settings or HeadSettings()
         self.max_pairs = max_pairs
@@ -453,6 +465,8 @@ class RelationModel:
         """Candidate spans at several granularities (models.candidates._granular)."""
         self.states = states
         """State words become each concept's direction (relations_from); train with the same."""
+        self.verb_phrases = verb_phrases
+        """Verb phrases are candidates too, named as gerund phrases (models.candidates.span_name)."""
         self.thresholds: dict[str, float] = {"pair": 0.5, "extract": 0.5, "relative": 0.0, "sentence": 0.5,
                                              "gate": 0.0, "budget": 0}
         self.pair_: Pipeline | None = None
@@ -611,7 +625,7 @@ class RelationModel:
         for t, rels, _ in train.passages:
             gold.setdefault(t, []).extend(rels)
         rows, y = [], []
-        for text, spans in zip(texts, concept_spans_batch(texts, (), self.granular)):
+        for text, spans in zip(texts, concept_spans_batch(texts, (), self.granular, self.verb_phrases)):
             rows += [span_row(text, s) for s in spans]
             y += concept_labels(text, spans, gold[text], self.states)
         y = np.asarray(y)
@@ -709,7 +723,7 @@ class RelationModel:
         best = (self.info.get("oof_e2e_f1") or 0.0, self.thresholds["extract"], 0.0, 0)
         for t in EXTRACT_GRID:
             found = [relations_from([self._prediction(cands[i], probs[i], p_increase[i], t) for i in idx], None,
-                                    relative, self.states) for _, _, idx in passages]
+                                    relative, self.states, verb_phrases=self.verb_phrases) for _, _, idx in passages]
             for gate in GATE_GRID if gated else (0.0,):
                 kept = [rels if p >= gate else [] for rels, p in zip(found, p_sent)]
                 for budget in (0, *self.settings.budgets):
@@ -724,7 +738,7 @@ class RelationModel:
         pred, gold = [], []
         for text, rels, idx in passages:
             preds = [self._prediction(cands[i], probs[i], p_increase[i], threshold) for i in idx]
-            pred.append(relations_from(preds, None, relative, self.states))
+            pred.append(relations_from(preds, None, relative, self.states, verb_phrases=self.verb_phrases))
             gold.append(rels)
         return e2e_scores(pred, gold)
 
@@ -774,7 +788,7 @@ class RelationModel:
             # a passage the gate turns away gets no candidates at all
             read = self.sentence_proba(texts) >= gate if gate > 0 and texts else np.ones(len(texts), dtype=bool)
             per = make_candidates_batch([x for x, r in zip(texts, read) if r], lex, self.max_pairs,
-                                        self.max_distance, self.granular)
+                                        self.max_distance, self.granular, self.verb_phrases)
             flat = [c for cs in per for c in cs]
             probs, p_inc = self.predict_proba(flat)
             probs = self._drop_by_concept(flat, probs)
@@ -786,7 +800,7 @@ class RelationModel:
                     continue
                 cs = next(cands)
                 preds = [self._prediction(c, probs[i + k], p_inc[i + k], t) for k, c in enumerate(cs)]
-                out.append(relations_from(preds, self.model_id, relative, self.states, budget))
+                out.append(relations_from(preds, self.model_id, relative, self.states, budget, self.verb_phrases))
                 i += len(cs)
         return out
 

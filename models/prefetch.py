@@ -18,16 +18,17 @@ from pathlib import Path
 from models.candidates import expect, make_candidates_batch
 
 
-def candidate_settings(bundle: str | Path) -> tuple[int, int, bool] | None:
-    """(max_pairs, max_distance, granular) as the bundle's config.json states them; None when it
+def candidate_settings(bundle: str | Path) -> tuple[int, int, bool, bool] | None:
+    """(max_pairs, max_distance, granular, verb_phrases) as the bundle's config.json states them; None when it
     cannot be read. Read before the bundle is checked: a wrong guess only means no prefetch, since
     make_candidates_batch uses what was found ahead only for exactly these settings."""
     try:
         cand = json.loads((Path(bundle) / "config.json").read_text(encoding="utf-8"))["candidates"]
-        settings = (cand["max_pairs"], cand["max_distance"], cand.get("granular", False))
+        settings = (cand["max_pairs"], cand["max_distance"], cand.get("granular", False), cand.get("verb_phrases", False))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    ok = all(isinstance(v, int) and not isinstance(v, bool) for v in settings[:2]) and isinstance(settings[2], bool)
+    ok = all(isinstance(v, int) and not isinstance(v, bool) for v in settings[:2]) and all(
+        isinstance(v, bool) for v in settings[2:])
     return settings if ok else None
 
 

@@ -80,6 +80,9 @@ class TrainSettings:
     states: bool = False
     """State words ("low", "scarcity of", "rising") become a concept's direction, not its name;
     the sign head learns the sign the text says between the spans as written."""
+    verb_phrases: bool = False
+    """Verb phrases are candidate concepts too, named as map-makers name events: "they go to the
+    hospital" -> "going to the hospital" (models.candidates.span_name), in training and extraction."""
     store_weight: float = 10.0
     """Weight of each store label's rows (`--data store:...`) in the heads' fits beside the files'
     rows (TrainingSet.weights): the passages a data scientist labels in a new field are otherwise
@@ -112,14 +115,14 @@ def check_store_size(spec: str, data: LabeledData) -> None:
         raise InputError(spec, f"holds {n} labelled relations; training needs at least {MIN_STORE_RELATIONS}")
 
 
-def pair_examples(data: LabeledData, fmt: str, granular: bool = False, states: bool = False
-                  ) -> tuple[list[LabeledExample], list[tuple]]:
+def pair_examples(data: LabeledData, fmt: str, granular: bool = False, states: bool = False,
+                  verb_phrases: bool = False) -> tuple[list[LabeledExample], list[tuple]]:
     """(pairs, passages-with-candidate-indices) of one split: passages through the extraction-time
     candidate generator (see classifier.passage_examples), plain span-labelled examples otherwise."""
     if not data.passages:
         return list(data.examples), []
     built = passage_examples([p.text for p in data.passages], [p.relations for p in data.passages], source=fmt,
-                             granular=granular, states=states)
+                             granular=granular, states=states, verb_phrases=verb_phrases)
     examples: list[LabeledExample] = []
     passages = []
     for p, (exs, n_generated) in zip(data.passages, built):
@@ -138,12 +141,12 @@ class Prepared:
 
 
 def add_split(train: TrainingSet, data: LabeledData, fmt: str, granular: bool = False, states: bool = False,
-              weight: float = 1.0) -> list[LabeledExample]:
+              weight: float = 1.0, verb_phrases: bool = False) -> list[LabeledExample]:
     """Append one training split's pairs, passages and (where they mean "causal") sentences; with a
     weight other than 1 its texts' rows weigh that much in the heads' fits (TrainingSet.weights)."""
     if not weight > 0:
         raise InputError(data.name, f"weight {weight!r} must be a positive number")
-    exs, passages = pair_examples(data, fmt, granular, states)
+    exs, passages = pair_examples(data, fmt, granular, states, verb_phrases)
     offset = len(train.examples)
     train.examples += exs
     train.passages += [(t, rels, [i + offset for i in idx]) for t, rels, idx in passages]
@@ -163,7 +166,8 @@ def training_set(datasets: Sequence[LabeledData]) -> TrainingSet:
 
 
 def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Callable = print,
-            granular: bool = False, states: bool = False, store_weight: float = 1.0) -> Prepared:
+            granular: bool = False, states: bool = False, store_weight: float = 1.0, verb_phrases: bool = False
+            ) -> Prepared:
     """Read every file, split it by sentence (seeded), gather training pairs/sentences.
 
     A text in any file's validation split is dropped from every file's training split: two files
@@ -186,7 +190,7 @@ def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Ca
             tr = without_texts(tr, in_valid)
             progress(f"{spec}: {dropped} training texts left out, being in another file's validation split")
         weight = store_weight if fmt == "store" and files else 1.0
-        exs = add_split(train, tr, fmt, granular, states, weight)
+        exs = add_split(train, tr, fmt, granular, states, weight, verb_phrases)
         valid[spec] = (fmt, va)
         labels = Counter(CLASSES[int(e.label)] for e in exs)
         summary.append({"spec": spec, "format": fmt, "name": data.name, "sha256": data_sha256(spec, data),
@@ -300,7 +304,7 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
 
     clock = time.perf_counter()
     prep = prepare(specs, settings.valid_fraction, settings.seed, progress, settings.granular, settings.states,
-                   settings.store_weight)
+                   settings.store_weight, settings.verb_phrases)
     if settings.lora:
         prep.train.held_out = held_out_texts(prep.train, settings.lora_holdout, settings.seed)
         progress(f"{len(prep.train.held_out)} training texts held out of the LoRA stage to tune the heads on")
@@ -308,7 +312,8 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
     embedder = CandidateEmbedder(settings.backbone, adapter=str(adapter) if adapter else None,
                                  layers=settings.layers, parts=tuple(settings.parts), marked=settings.marked,
                                  cache_dir=settings.cache_dir or str(default_cache_dir()), batch_size=64)
-    model = RelationModel(embedder, settings.heads, granular=settings.granular, states=settings.states)
+    model = RelationModel(embedder, settings.heads, granular=settings.granular, states=settings.states,
+                          verb_phrases=settings.verb_phrases)
     model.fit(prep.train, progress)
     model.info["training_data"] = prep.summary
     progress("scoring the held-out validation splits")
@@ -320,7 +325,8 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
                                     "lora_holdout": settings.lora_holdout if settings.lora else None,
                                     "lora_seeds": list(settings.lora_run_seeds) if settings.lora else None,
                                     "marked": settings.marked, "granular": settings.granular,
-                                    "states": settings.states, "store_weight": settings.store_weight,
+                                    "states": settings.states, "verb_phrases": settings.verb_phrases,
+                                    "store_weight": settings.store_weight,
                                     "valid_fraction": settings.valid_fraction,
                                     "seed": settings.seed, "seconds": round(time.perf_counter() - clock)}
     if loso:
