@@ -62,9 +62,9 @@ _SELECTORS = {**{f".st-key-{key}": hint for key, hint in _HINTS.items()},
               **{f'[class*="st-key-lb_chip_{i}_"]': str(i + 1) for i in range(9)},
               **{f'.st-key-lb_sug_top [class*="st-key-lb_{verb}_"]': hint
                  for verb, hint in (("acc", "A"), ("rej", "X"), ("edit_sug", "E"))}}
-_STYLE = "<style>" + "".join(
+_HINT_RULES = "".join(
     f'{selector} button p::after {{content: "{hint}"; margin-left: 0.6em; font-size: 0.85em; opacity: 0.55}}'
-    for selector, hint in _SELECTORS.items()) + "</style>"
+    for selector, hint in _SELECTORS.items())
 
 
 def key_hints(listener: str) -> None:
@@ -72,7 +72,7 @@ def key_hints(listener: str) -> None:
     Label page gives its widgets, chips `lb_chip_{i}_...`, the top suggestion `lb_sug_top`), and
     takes the listener mounted under the key `listener` out of the layout, where its empty box
     would add a row's gap."""
-    st.html(_STYLE.replace("</style>", f".st-key-{listener} {{display: none}}</style>"))
+    st.html(f"<style>{_HINT_RULES}.st-key-{listener} {{display: none}}</style>")
 
 
 def key_queue(key: str, seen: tuple[str, int]) -> object:

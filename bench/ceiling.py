@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.metrics import twosix_concepts_match, twosix_words  # noqa: E402
+from core.metrics import twosix_concepts_match, twosix_overlap, twosix_words  # noqa: E402
 from core.types import Candidate, PassageRelation  # noqa: E402
 from models.candidates import span_name  # noqa: E402
 
@@ -40,7 +40,7 @@ def miss_kind(name: str, text: str, spans: Sequence[str]) -> str:
     gold = twosix_words(name)
     if not gold <= twosix_words(text):
         return MISSES[0]
-    closest = max(spans, key=lambda s: len(twosix_words(s) & gold) / max(len(twosix_words(s) | gold), 1), default="")
+    closest = max(spans, key=lambda s: twosix_overlap(s, name), default="")
     words = twosix_words(closest)
     return MISSES[1] if words < gold else MISSES[2] if words > gold else MISSES[3]
 
@@ -101,4 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from core.errors import InputError
+
+    try:
+        raise SystemExit(main())
+    except (InputError, OSError) as exc:  # a bad --data file: one line, as `python -m models` says it
+        raise SystemExit(f"error: {exc}") from None

@@ -312,4 +312,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from core.errors import InputError
+
+    try:
+        raise SystemExit(main())
+    except (InputError, OSError) as exc:  # a bad --data file: one line, as `python -m models` says it
+        raise SystemExit(f"error: {exc}") from None

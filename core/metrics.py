@@ -90,11 +90,16 @@ def twosix_words(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"[a-z0-9]+", text.lower())) - TWOSIX_STOPWORDS
 
 
-def twosix_concepts_match(pred: str, gold: str) -> bool:
-    """|words ∩| / |words ∪| >= 0.5: "water" matches "scarcity of water", "rainfall" does not
-    match "low levels of rainfall"."""
+def twosix_overlap(pred: str, gold: str) -> float:
+    """|words ∩| / |words ∪| of two concept names (twosix_words); 0 when neither has a word."""
     p, g = twosix_words(pred), twosix_words(gold)
-    return bool(p | g) and len(p & g) / len(p | g) >= 0.5
+    return len(p & g) / len(p | g) if p | g else 0.0
+
+
+def twosix_concepts_match(pred: str, gold: str) -> bool:
+    """twosix_overlap >= 0.5: "water" matches "scarcity of water", "rainfall" does not match "low
+    levels of rainfall"."""
+    return twosix_overlap(pred, gold) >= 0.5
 
 
 def twosix_relations_match(pred: PassageRelation, gold: PassageRelation) -> bool:

@@ -172,3 +172,11 @@ def test_relations_from_drops_relations_far_below_the_sentence_best():
     # 0.5 x the best (0.8) = 0.4: 0.45 stays, 0.3 goes; the cut is relative, not absolute
     assert names(relations_from(preds, "m", relative=0.5)) == [("Rain", "rivers"), ("Rain", "farms")]
     assert names(relations_from(preds[1:], "m", relative=0.5)) == [("Rain", "farms"), ("Rain", "mayor")]
+
+
+def test_twosix_overlap_is_the_jaccard_of_the_content_words():
+    from core.metrics import twosix_overlap
+
+    assert twosix_overlap("water", "scarcity of water") == 0.5
+    assert twosix_overlap("rainfall", "low levels of rainfall") == pytest.approx(1 / 3)
+    assert twosix_overlap("the", "of an") == 0.0  # no words on either side

@@ -250,11 +250,11 @@ def _reject(suggestion_id: int) -> None:
         ss.lb_toast = "Suggestion rejected"
 
 
-def _edit_suggestion(suggestion_id: int, src: Pick, tgt: Pick, sign: int) -> None:
+def _edit_suggestion(sug) -> None:
     """Loads a suggestion into the form to correct it. It stays pending until the edit is saved
     (then it counts as rejected: the saved version replaces it); Esc or moving on keeps it."""
-    _set_form(src=src, tgt=tgt, sign=sign)
-    ss.lb_editing = suggestion_id
+    _set_form(src=Pick(sug.source, sug.source_span), tgt=Pick(sug.target, sug.target_span), sign=sug.sign)
+    ss.lb_editing = sug.id
     ss.lb_toast = "Editing the suggestion: Enter saves your version, Esc keeps the suggestion"
 
 
@@ -292,7 +292,7 @@ def _press(key: str, rows, sequence: list[int]) -> None:
             elif key == "x":
                 _reject(top.id)
             else:
-                _edit_suggestion(top.id, Pick(top.source, top.source_span), Pick(top.target, top.target_span), top.sign)
+                _edit_suggestion(top)
     elif key in ("n", "d"):
         _mark(row.id, "no-relation" if key == "n" else "discarded", unlabeled)
     else:
@@ -537,8 +537,7 @@ def _label_area(doc, order: str | None, source) -> None:
                     st.button("Accept", key=f"lb_acc_{sug.id}", on_click=_accept, args=(sug.id,),
                               type="primary" if i == 0 else "secondary")
                     st.button("Reject", key=f"lb_rej_{sug.id}", on_click=_reject, args=(sug.id,))
-                    st.button("Edit", key=f"lb_edit_sug_{sug.id}", on_click=_edit_suggestion, args=(
-                        sug.id, Pick(sug.source, sug.source_span), Pick(sug.target, sug.target_span), sug.sign))
+                    st.button("Edit", key=f"lb_edit_sug_{sug.id}", on_click=_edit_suggestion, args=(sug,))
         if not source.cheap:  # a slow model: have the next sentences' suggestions ready in time
             prefetch(store, [rows[i] for i in sequence[k + 1:k + 4]], source, asked)
 
