@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.metrics import twosix_concepts_match, twosix_overlap, twosix_words  # noqa: E402
 from core.types import Candidate, PassageRelation  # noqa: E402
-from models.candidates import span_name  # noqa: E402
+from models.candidates import DEFAULT_CANDIDATES, CandidateSettings, span_name  # noqa: E402
 
 MISSES = ("words not in passage", "span shorter", "span longer", "other")
 
@@ -45,11 +45,11 @@ def miss_kind(name: str, text: str, spans: Sequence[str]) -> str:
     return MISSES[1] if words < gold else MISSES[2] if words > gold else MISSES[3]
 
 
-def reach(text: str, candidates: Sequence[Candidate], gold: Sequence[PassageRelation], verb_phrases: bool = False
-          ) -> tuple[int, Counter]:
+def reach(text: str, candidates: Sequence[Candidate], gold: Sequence[PassageRelation],
+          settings: CandidateSettings = DEFAULT_CANDIDATES          ) -> tuple[int, Counter]:
     """(gold relations some candidate pair reaches, why each unmatched gold concept is missed); the
     candidates' names as extraction gives them (models.candidates.span_name)."""
-    pairs = [(span_name(text, c.a, verb_phrases), span_name(text, c.b, verb_phrases)) for c in candidates]
+    pairs = [(span_name(text, c.a, settings), span_name(text, c.b, settings)) for c in candidates]
     spans = sorted({s for pair in pairs for s in pair})
     reached, missed = 0, Counter()
     for r in gold:
@@ -61,14 +61,14 @@ def reach(text: str, candidates: Sequence[Candidate], gold: Sequence[PassageRela
     return reached, missed
 
 
-def fold_ceiling(passages: Sequence, granular: bool = False, verb_phrases: bool = False) -> dict:
+def fold_ceiling(passages: Sequence, settings: CandidateSettings = DEFAULT_CANDIDATES) -> dict:
     """The share of a fold's gold relations reachable, the F1 ceiling and the misses by kind."""
     from models.candidates import make_candidates_batch
 
-    cands = make_candidates_batch([p.text for p in passages], granular=granular, verb_phrases=verb_phrases)
+    cands = make_candidates_batch([p.text for p in passages], (), settings)
     reached, missed, n = 0, Counter(), 0
     for p, cs in zip(passages, cands):
-        got, why = reach(p.text, cs, p.relations, verb_phrases)
+        got, why = reach(p.text, cs, p.relations, settings)
         reached, n = reached + got, n + len(p.relations)
         missed += why
     share = reached / n if n else 0.0
@@ -89,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     folds = make_folds(args.data, [s for s in args.sources.split(",") if s], sentences=False,
                        progress=lambda msg: print(msg, file=sys.stderr))
-    out = {f.name: fold_ceiling(f.data.passages, args.granular, args.verb_phrases) for f in folds}
+    settings = CandidateSettings(granular=args.granular, verb_phrases=args.verb_phrases)
+    out = {f.name: fold_ceiling(f.data.passages, settings) for f in folds}
     print("| fold | gold | candidate pairs per passage | reachable | F1 ceiling | gold concepts missed: "
           + " / ".join(MISSES) + " |\n|---|---|---|---|---|---|")
     for name, r in out.items():

@@ -27,9 +27,11 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
 
 from data.readers import read_dataset  # noqa: E402
-from models.candidates import concept_spans_batch  # noqa: E402
+from models.candidates import CandidateSettings, concept_spans_batch  # noqa: E402
 from models.concepts_head import concept_features, concept_labels, span_row  # noqa: E402
 from models.heads import Encoded, HeadClassifier, Lookup  # noqa: E402
+
+GRANULAR = CandidateSettings(granular=True)
 
 
 def main() -> None:
@@ -46,7 +48,7 @@ def main() -> None:
         passages = list({p.text: p for p in read_dataset(spec).passages}.values())
         random.Random(args.seed).shuffle(passages)
         passages = passages[:args.passages]
-        for p, spans in zip(passages, concept_spans_batch([p.text for p in passages], (), True)):
+        for p, spans in zip(passages, concept_spans_batch([p.text for p in passages], (), GRANULAR)):
             rows += [span_row(p.text, s) for s in spans]
             y += concept_labels(p.text, spans, p.relations)
             source += [Path(spec.split(":", 1)[1]).name] * len(spans)

@@ -60,7 +60,7 @@ def sign_accuracy_on_matched(pred, gold) -> tuple[int, int]:
 
 
 def diagnose(model: RelationModel, texts: list[str], gold: list[list[PassageRelation]]) -> dict:
-    per = make_candidates_batch(texts, (), model.max_pairs, model.max_distance, model.granular, model.verb_phrases)
+    per = make_candidates_batch(texts, (), model.candidates)
     flat = [c for cs in per for c in cs]
     probs, p_inc = model.predict_proba(flat)
     ungated = model.info.get("ungated", {})
@@ -73,7 +73,7 @@ def diagnose(model: RelationModel, texts: list[str], gold: list[list[PassageRela
         pr, pi = probs[i:i + len(cs)], p_inc[i:i + len(cs)]
         i += len(cs)
         preds = [model._prediction(c, p, s, t0) for c, p, s in zip(cs, pr, pi)]
-        plain.append(relations_from(preds, None, rel0, model.states, verb_phrases=model.verb_phrases))
+        plain.append(relations_from(preds, None, rel0, model.candidates))
         best_causal = max((p[1] + p[2] for p in pr), default=0.0)
         picks = []
         for g in rels:

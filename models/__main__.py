@@ -25,6 +25,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from core.errors import InputError  # noqa: E402
+from models.candidates import CandidateSettings  # noqa: E402
 
 if TYPE_CHECKING:
     from models.corpus import Engine
@@ -70,8 +71,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from models.training import TrainSettings, train_model
 
     settings = TrainSettings(backbone=args.backbone, lora=args.lora, seed=args.seed,
-                             valid_fraction=args.valid_fraction, marked=args.marked, granular=args.granular,
-                             states=args.states, verb_phrases=args.verb_phrases, heads=_heads(args.heads))
+                             valid_fraction=args.valid_fraction, marked=args.marked,
+                             candidates=_candidates(args), heads=_heads(args.heads))
     if args.store_weight is not None:
         settings = replace(settings, store_weight=args.store_weight)
     if args.lora_steps is not None:
@@ -155,16 +156,15 @@ def cmd_loso(args: argparse.Namespace) -> int:
                             lora=args.lora, lora_steps=args.lora_steps, lora_r=args.lora_r,
                             lora_targets=args.lora_targets,
                             lora_holdout=args.lora_holdout,
-                            heads=heads, granular=args.granular, states=args.states,
-                            verb_phrases=args.verb_phrases, seed=args.seed)
+                            heads=heads, candidates=_candidates(args), seed=args.seed)
     sources = tuple(s.strip() for s in args.sources.split(",") if s.strip()) if args.sources else SIFT_SOURCES
     result = run_loso(args.data, settings, sources, _log)
     result["settings"] = {"backbone": settings.backbone, "adapter": settings.adapter, "lora": settings.lora,
                           "lora_steps": settings.lora_steps if settings.lora else None,
                           "lora_r": settings.lora_r if settings.lora else None,
                           "lora_targets": list(settings.lora_targets) if settings.lora else None,
-                          "heads": json.loads(args.heads), "granular": settings.granular, "states": settings.states,
-                          "verb_phrases": settings.verb_phrases, "seed": settings.seed, "data": args.data}
+                          "heads": json.loads(args.heads), "granular": settings.candidates.granular,
+                          "states": settings.candidates.states, "verb_phrases": settings.candidates.verb_phrases, "seed": settings.seed, "data": args.data}
     if not args.json:
         for name, fold in result["folds"].items():
             print(f"{name}: e2e_f1 {fold['e2e_f1']} (P {fold['precision']}, R {fold['recall']})")
@@ -265,6 +265,11 @@ def _concept_options(p: argparse.ArgumentParser) -> None:
                    help="state words (low, scarcity of, rising...) become a concept's direction, not its name")
     p.add_argument("--verb-phrases", action="store_true",
                    help="verb phrases are candidate concepts too, named as gerund phrases (go to X -> going to X)")
+
+
+def _candidates(args: argparse.Namespace) -> CandidateSettings:
+    """The candidate settings _concept_options parsed."""
+    return CandidateSettings(granular=args.granular, states=args.states, verb_phrases=args.verb_phrases)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -40,6 +40,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from core.errors import InputError
 from core.hashing import sha256_file
+from models.candidates import CandidateSettings
 from models.classifier import CLASSES, HeadSettings, PairText, RelationModel, Scaled, feature_union
 from models.concepts_head import concept_features
 
@@ -140,10 +141,7 @@ def save_bundle(model: RelationModel, path: str | Path, card: str | None = None)
         "pooling": {"layers": emb.layers, "parts": list(emb.parts), "marked": emb.marked} if emb is not None else None,
         "classes": list(CLASSES),
         "signs": {"1": "increase", "-1": "decrease"},
-        # verb_phrases is named only when on, as concept_head below: other bundles keep their bytes
-        "candidates": {"max_pairs": model.max_pairs, "max_distance": model.max_distance,
-                       "granular": model.granular, "states": model.states,
-                       **({"verb_phrases": True} if model.verb_phrases else {})},
+        "candidates": model.candidates.to_config(),
         # concept_head is named only when on: a bundle trained without it keeps the bytes (and the
         # model id) it had before the setting existed
         "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(model.settings).items()
@@ -368,10 +366,7 @@ def _build(path: Path, config: dict, arrays: dict, vocab: dict) -> RelationModel
     known = set(vars(HeadSettings()))
     settings = HeadSettings(**{k: tuple(v) if isinstance(v, list) else v
                                for k, v in config.get("settings", {}).items() if k in known})
-    cand = config.get("candidates", {})
-    model = RelationModel(embedder, settings, cand.get("max_pairs", 40), cand.get("max_distance", 30),
-                          bool(cand.get("granular", False)), bool(cand.get("states", False)),
-                          cand.get("verb_phrases", False) is True)
+    model = RelationModel(embedder, settings, CandidateSettings.from_config(config.get("candidates", {})))
     heads = config["heads"]
     model.pair_ = _restore_head(heads["pair"], "pair", arrays, vocab, embedder, settings)
     for name in ("sign", "sentence", "concept"):

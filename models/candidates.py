@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
@@ -30,6 +31,47 @@ CITATIONS = re.compile(
     r"|\b[A-Z][\w'’-]+(?:\s+(?:and|&)\s+[A-Z][\w'’-]+)?\s*\((?:1[89]|20)\d\d[a-z]?\)"  # Li and Ma (2020)
     r"|\[\d+(?:\s*[-–,]\s*\d+)*\]")  # [3], [4-6]
 """Citations in running text: their words ("al", author names) are no concepts of the paper."""
+
+
+
+@dataclass(frozen=True)
+class CandidateSettings:
+    """Which concepts are proposed and paired, and how they are named (passed in, peft style): the
+    same settings build the training pairs and the pairs scored at extraction, and a bundle records
+    them (config.json "candidates"). Frozen, so it can key the caches of pairs found ahead."""
+
+    max_pairs: int = MAX_PAIRS
+    max_distance: int = MAX_DISTANCE
+    granular: bool = False
+    """Also the longer and shorter readings of each noun chunk (_granular): with its of/for/in/on/to
+    attachments, head plus modifiers, dash compounds whole."""
+    states: bool = False
+    """State words ("low", "scarcity of", "rising") are a concept's direction, not part of its name
+    (split_state): "low rainfall -> increasing risk" is rainfall (-) -> risk (+), sign -."""
+    verb_phrases: bool = False
+    """Also verb phrases, named as gerund phrases the way SIFT's annotators name events (span_name:
+    "they go to the hospital" -> "going to the hospital")."""
+
+    def to_config(self) -> dict:
+        """The bundle's config.json "candidates". verb_phrases is named only when on, so a bundle
+        trained without it keeps the bytes (and the model id) it had before the setting existed."""
+        return {"max_pairs": self.max_pairs, "max_distance": self.max_distance, "granular": self.granular,
+                "states": self.states, **({"verb_phrases": True} if self.verb_phrases else {})}
+
+    @classmethod
+    def from_config(cls, config: dict) -> CandidateSettings:
+        """The settings a bundle's config.json "candidates" states (v1 bundles without max_pairs
+        paired 40); TypeError for a value of the wrong type, so "false" is never read as on."""
+        values = {"max_pairs": config.get("max_pairs", 40), "max_distance": config.get("max_distance", MAX_DISTANCE),
+                  **{k: config.get(k, False) for k in ("granular", "states", "verb_phrases")}}
+        for key, value in values.items():
+            kind = int if key.startswith("max_") else bool
+            if type(value) is not kind or (kind is int and value < 1):
+                raise TypeError(f"candidates.{key} is {value!r}, not a {'positive integer' if kind is int else 'boolean'}")
+        return cls(**values)
+
+
+DEFAULT_CANDIDATES = CandidateSettings()
 
 _SKIP_LEADING_POS = {"DET", "PRON", "PART", "PUNCT", "CCONJ"}
 _TRIM_TRAILING_POS = {"PUNCT", "PART", "CCONJ"}
@@ -176,25 +218,24 @@ def verb_phrase_names(text: str) -> dict[Span, str]:
     return {_to_chars(doc, rng): _vp_name(doc, rng, verb) for rng, verb in _verb_phrases(doc).items()}
 
 
-def span_name(text: str, span: Span, verb_phrases: bool = False) -> str:
-    """A candidate span's concept name: its text, or with verb_phrases, a verb phrase's gerund name."""
-    if verb_phrases:
+def span_name(text: str, span: Span, settings: CandidateSettings = DEFAULT_CANDIDATES) -> str:
+    """A candidate span's concept name: its text, or with settings.verb_phrases, a verb phrase's gerund name."""
+    if settings.verb_phrases:
         name = verb_phrase_names(text).get(tuple(span))
         if name:
             return name
     return text[span[0]:span[1]]
 
 
-def _doc_spans(doc, lexicon: tuple[str, ...], granular: bool = False, verb_phrases: bool = False
+def _doc_spans(doc, lexicon: tuple[str, ...], settings: CandidateSettings = DEFAULT_CANDIDATES
                ) -> list[tuple[int, int]]:
     """Token ranges of the concepts in a parsed sentence, in text order, de-duplicated, none of
-    them inside a citation. granular: also the longer and shorter readings of _granular;
-    verb_phrases: also the verb phrase concepts of _verb_phrases."""
+    them inside a citation; with settings.granular / verb_phrases, those readings too."""
     chunks = list(doc.noun_chunks)
     ranges = {r for r in (_clean(chunk) for chunk in chunks) if r}
-    if granular:
+    if settings.granular:
         ranges |= {r for r in (_clean(doc[a:b]) for a, b in _granular(doc, chunks)) if r}
-    if verb_phrases:
+    if settings.verb_phrases:
         ranges |= set(_verb_phrases(doc))
     if lexicon:
         for _, start, end in _matcher(lexicon)(doc):
@@ -211,18 +252,18 @@ def _to_chars(doc, rng: tuple[int, int]) -> Span:
     return span.start_char, span.end_char
 
 
-def concept_spans(text: str, lexicon: Iterable[str] = (), granular: bool = False,
-                  verb_phrases: bool = False) -> list[Span]:
-    """Character spans of the candidate concepts of one sentence (noun chunks + lexicon; with
-    granular, the attachments and other readings of _granular too; with verb_phrases, verb phrases)."""
-    return concept_spans_batch([text], lexicon, granular, verb_phrases)[0]
+def concept_spans(text: str, lexicon: Iterable[str] = (), settings: CandidateSettings = DEFAULT_CANDIDATES
+                  ) -> list[Span]:
+    """Character spans of the candidate concepts of one sentence (noun chunks + lexicon, and the
+    readings settings.granular / verb_phrases add)."""
+    return concept_spans_batch([text], lexicon, settings)[0]
 
 
-def concept_spans_batch(texts: Sequence[str], lexicon: Iterable[str] = (), granular: bool = False,
-                        verb_phrases: bool = False) -> list[list[Span]]:
+def concept_spans_batch(texts: Sequence[str], lexicon: Iterable[str] = (),
+                        settings: CandidateSettings = DEFAULT_CANDIDATES) -> list[list[Span]]:
     """concept_spans for many sentences with one nlp.pipe pass (spaCy batches are much faster)."""
     lex = tuple(sorted(set(lexicon)))
-    return [[_to_chars(doc, r) for r in _doc_spans(doc, lex, granular, verb_phrases)]
+    return [[_to_chars(doc, r) for r in _doc_spans(doc, lex, settings)]
             for doc in nlp().pipe(texts, batch_size=64)]
 
 
@@ -251,25 +292,24 @@ def chip_spans(text: str, lexicon: Iterable[str] = ()) -> list[Span]:
     return [_to_chars(doc, r) for r in sorted(ranges)]
 
 
-def make_candidates(text: str, lexicon: Iterable[str] = (), max_pairs: int = MAX_PAIRS,
-                    max_distance: int = MAX_DISTANCE, granular: bool = False, verb_phrases: bool = False
+def make_candidates(text: str, lexicon: Iterable[str] = (), settings: CandidateSettings = DEFAULT_CANDIDATES
                     ) -> list[Candidate]:
     """All concept pairs of one sentence, a before b in the text (see MAX_PAIRS, MAX_DISTANCE)."""
-    return make_candidates_batch([text], lexicon, max_pairs, max_distance, granular, verb_phrases)[0]
+    return make_candidates_batch([text], lexicon, settings)[0]
 
 
-def make_candidates_batch(texts: Sequence[str], lexicon: Iterable[str] = (), max_pairs: int = MAX_PAIRS,
-                          max_distance: int = MAX_DISTANCE, granular: bool = False, verb_phrases: bool = False
-                          ) -> list[list[Candidate]]:
+def make_candidates_batch(texts: Sequence[str], lexicon: Iterable[str] = (),
+                          settings: CandidateSettings = DEFAULT_CANDIDATES) -> list[list[Candidate]]:
     """make_candidates for many sentences (one spaCy pass); one list per input text. Texts whose
     candidates another process is finding for the same settings (see expect) are taken from it."""
     lex = tuple(sorted(set(lexicon)))
-    ahead = _from_ahead(texts, (lex, max_pairs, max_distance, granular, verb_phrases))
+    ahead = _from_ahead(texts, (lex, settings))
     if ahead is not None:
         return ahead
+    max_pairs, max_distance = settings.max_pairs, settings.max_distance
     out: list[list[Candidate]] = []
     for text, doc in zip(texts, nlp().pipe(texts, batch_size=64)):
-        ranges = _doc_spans(doc, lex, granular, verb_phrases)
+        ranges = _doc_spans(doc, lex, settings)
         pairs = []
         for i, a in enumerate(ranges):
             for b in ranges[i + 1:]:
@@ -291,16 +331,16 @@ class Pending(Protocol):
 
 
 _AHEAD: dict[tuple, dict[str, tuple[Pending, int]]] = {}
-"""Per candidate settings (lexicon, max_pairs, max_distance, granular, verb_phrases): text -> (the
-pending make_candidates_batch call that covers it, its index there)."""
+"""Per (lexicon, CandidateSettings): text -> (the pending make_candidates_batch call that covers
+it, its index there)."""
 
 
-def expect(texts: Sequence[str], pending: Pending, lexicon: Iterable[str] = (), max_pairs: int = MAX_PAIRS,
-           max_distance: int = MAX_DISTANCE, granular: bool = False, verb_phrases: bool = False) -> None:
+def expect(texts: Sequence[str], pending: Pending, lexicon: Iterable[str] = (),
+           settings: CandidateSettings = DEFAULT_CANDIDATES) -> None:
     """Announce that pending will give make_candidates_batch(texts, lexicon, ...) (models.prefetch
     runs it in a second process); later calls for these texts and settings wait for it instead of
     parsing. Meant for one-shot runs (the CLI): what is announced stays for the process."""
-    slot = _AHEAD.setdefault((tuple(sorted(set(lexicon))), max_pairs, max_distance, granular, verb_phrases), {})
+    slot = _AHEAD.setdefault((tuple(sorted(set(lexicon))), settings), {})
     for i, text in enumerate(texts):
         slot.setdefault(text, (pending, i))
 

@@ -34,8 +34,8 @@ from core.types import (
     Span,
 )
 from models.candidates import (
-    MAX_DISTANCE,
-    MAX_PAIRS,
+    DEFAULT_CANDIDATES,
+    CandidateSettings,
     combine_sign,
     concept_spans_batch,
     make_candidates_batch,
@@ -302,23 +302,26 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def _locate(text: str, concept: str, spans: list[Span], states: bool = False, verb_phrases: bool = False
+def _locate(text: str, concept: str, spans: list[Span], settings: CandidateSettings = DEFAULT_CANDIDATES
             ) -> Span | None:
     """The candidate span that best matches a gold concept by word overlap, else its literal place.
-    states: names are compared without their state words, and of equal matches the longest span
-    wins ("low levels of rainfall" over "rainfall" for the gold "rainfall"), so the state words
-    stay in the span and the label's sign is the one the text says (see passage_examples).
-    verb_phrases: a verb phrase span is compared by its gerund name ("going to hospital" for "go to
-    the hospital"), the name extraction gives it."""
-    def name(t: str, span: Span, vp: bool = False) -> str:
-        named = span_name(t, span, vp)
+    settings.states: names are compared without their state words, and of equal matches the
+    longest span wins ("low levels of rainfall" over "rainfall" for the gold "rainfall"), so the
+    state words stay in the span and the label's sign is the one the text says (see
+    passage_examples). settings.verb_phrases: a verb phrase span is compared by its gerund name
+    ("going to hospital" for "go to the hospital"), the name extraction gives it; the gold name
+    itself is never renamed."""
+    states = settings.states
+
+    def name(t: str, span: Span, named_as: CandidateSettings) -> str:
+        named = span_name(t, span, named_as)
         if named != t[span[0]:span[1]]:
             return named
         (a, b), _ = split_state(t, span) if states else (span, 1)
         return t[a:b]
 
-    target = content_words(name(concept, (0, len(concept))))
-    scored = [(_jaccard(content_words(name(text, (s, e), verb_phrases)), target), (e - s) if states else -(e - s),
+    target = content_words(name(concept, (0, len(concept)), DEFAULT_CANDIDATES))
+    scored = [(_jaccard(content_words(name(text, (s, e), settings)), target), (e - s) if states else -(e - s),
                (s, e)) for s, e in spans]
     scored = [x for x in scored if x[0] > 0]
     if scored:
@@ -332,8 +335,7 @@ def _state(text: str, span: Span | None = None) -> int:
 
 
 def passage_examples(texts: Sequence[str], gold: Sequence[Sequence[PassageRelation]], lexicon: Iterable[str] = (),
-                     source: str = "", max_pairs: int = MAX_PAIRS, max_distance: int = MAX_DISTANCE,
-                     granular: bool = False, states: bool = False, verb_phrases: bool = False
+                     source: str = "", settings: CandidateSettings = DEFAULT_CANDIDATES
                      ) -> list[tuple[list[LabeledExample], int]]:
     """Training pairs from passages, per passage, made by the extraction-time candidate generator.
 
@@ -341,25 +343,24 @@ def passage_examples(texts: Sequence[str], gold: Sequence[Sequence[PassageRelati
     word overlap the end-to-end score uses); that pair is labelled with its direction and sign,
     every other candidate is NONE. A gold pair the generator would not propose is still added, so
     no labelled relation is lost. Returns (examples, how many of them the generator proposed).
-    granular: candidate spans at several granularities (models.candidates._granular). states: the
-    sign label is the one the text says between the two spans as written, the state words of the
-    spans and of the gold names taken out ("low rainfall raises the risk", gold rainfall -> risk
-    with sign -, is labelled +; relations_from puts the state back). verb_phrases: verb phrase
-    spans too, matched to gold by their gerund names (_locate).
+    settings: the candidates' settings; with states, the sign label is the one the text says
+    between the two spans as written, the state words of the spans and of the gold names taken out
+    ("low rainfall raises the risk", gold rainfall -> risk with sign -, is labelled +;
+    relations_from puts the state back); with verb_phrases, verb phrase spans are matched to gold
+    by their gerund names (_locate).
     """
     lex = list(lexicon)
-    spans_all = concept_spans_batch(list(texts), lex, granular, verb_phrases)
-    cands_all = make_candidates_batch(list(texts), lex, max_pairs, max_distance, granular, verb_phrases)
+    spans_all = concept_spans_batch(list(texts), lex, settings)
+    cands_all = make_candidates_batch(list(texts), lex, settings)
     out = []
     for text, rels, spans, cands in zip(texts, gold, spans_all, cands_all):
         labels: dict[tuple[Span, Span], tuple[Direction, int | None]] = {}
         for rel in rels:
-            src, tgt = (_locate(text, rel.src, spans, states, verb_phrases),
-                        _locate(text, rel.tgt, spans, states, verb_phrases))
+            src, tgt = _locate(text, rel.src, spans, settings), _locate(text, rel.tgt, spans, settings)
             if src is None or tgt is None or src == tgt or (src[0] < tgt[1] and tgt[0] < src[1]):
                 continue
             sign = rel.sign if rel.sign in (1, -1) else None
-            if sign is not None and states:
+            if sign is not None and settings.states:
                 sign *= _state(text, src) * _state(rel.src) * _state(text, tgt) * _state(rel.tgt)
             if src < tgt:
                 labels[(src, tgt)] = (Direction.A_TO_B, sign)
@@ -379,7 +380,7 @@ _WORDS = {1: "increase", -1: "decrease"}
 
 
 def relations_from(preds: Sequence[Prediction], model_id: str | None, relative: float = 0.0,
-                   states: bool = False, budget: int = 0, verb_phrases: bool = False) -> list[PassageRelation]:
+                   settings: CandidateSettings = DEFAULT_CANDIDATES, budget: int = 0) -> list[PassageRelation]:
     """Causal predictions of one sentence as relations, best score first, one per concept pair.
 
     A concept named twice in a sentence ("the child ... the child") gives two candidate spans with
@@ -390,10 +391,11 @@ def relations_from(preds: Sequence[Prediction], model_id: str | None, relative: 
     false positive once the real one is matched.
 
     Each relation carries direction_src and direction_tgt in extra (TwoSix style: its sign is + when
-    they agree). states: the state words of each span ("low", "scarcity of", "rising") become its
-    direction and leave its name: "low rainfall increases the risk" gives rainfall (decrease) ->
-    risk (increase), sign -. budget: at most this many relations (the best scored; 0: no limit).
-    verb_phrases: a verb phrase span is named as a gerund phrase (models.candidates.span_name)."""
+    they agree). settings.states: the state words of each span ("low", "scarcity of", "rising")
+    become its direction and leave its name: "low rainfall increases the risk" gives rainfall
+    (decrease) -> risk (increase), sign -. settings.verb_phrases: a verb phrase span is named as a
+    gerund phrase (models.candidates.span_name). budget: at most this many relations (the best
+    scored; 0: no limit)."""
     out = []
     seen: set[tuple[str, str]] = set()
     best = None
@@ -403,10 +405,10 @@ def relations_from(preds: Sequence[Prediction], model_id: str | None, relative: 
         c = p.candidate
         src, tgt = (c.a, c.b) if p.direction == Direction.A_TO_B else (c.b, c.a)
         d_src, d_tgt, sign = 1, p.sign, p.sign
-        if states:
+        if settings.states:
             (src, s_src), (tgt, s_tgt) = split_state(c.text, tuple(src)), split_state(c.text, tuple(tgt))
             d_src, d_tgt, sign = combine_sign(p.sign, s_src, s_tgt)
-        names = span_name(c.text, tuple(src), verb_phrases), span_name(c.text, tuple(tgt), verb_phrases)
+        names = span_name(c.text, tuple(src), settings), span_name(c.text, tuple(tgt), settings)
         key = (normalize(names[0]), normalize(names[1]))
         if key[0] == key[1]:  # "farmers ... farmers": two mentions of one concept are no relation
             continue
@@ -455,18 +457,11 @@ class RelationModel:
     """
 
     def __init__(self, embedder: BaseEstimator | None = None, settings: HeadSettings | None = None,
-                 max_pairs: int = MAX_PAIRS, max_distance: int = MAX_DISTANCE, granular: bool = False,
-                 states: bool = False, verb_phrases: bool = False) -> None:
+                 candidates: CandidateSettings = DEFAULT_CANDIDATES) -> None:
         self.embedder = embedder
         self.settings = settings or HeadSettings()
-        self.max_pairs = max_pairs
-        self.max_distance = max_distance
-        self.granular = granular
-        """Candidate spans at several granularities (models.candidates._granular)."""
-        self.states = states
-        """State words become each concept's direction (relations_from); train with the same."""
-        self.verb_phrases = verb_phrases
-        """Verb phrases are candidates too, named as gerund phrases (models.candidates.span_name)."""
+        self.candidates = candidates
+        """Which concepts are paired and how they are named; the training pairs were built with the same."""
         self.thresholds: dict[str, float] = {"pair": 0.5, "extract": 0.5, "relative": 0.0, "sentence": 0.5,
                                              "gate": 0.0, "budget": 0}
         self.pair_: Pipeline | None = None
@@ -625,9 +620,9 @@ class RelationModel:
         for t, rels, _ in train.passages:
             gold.setdefault(t, []).extend(rels)
         rows, y = [], []
-        for text, spans in zip(texts, concept_spans_batch(texts, (), self.granular, self.verb_phrases)):
+        for text, spans in zip(texts, concept_spans_batch(texts, (), self.candidates)):
             rows += [span_row(text, s) for s in spans]
-            y += concept_labels(text, spans, gold[text], self.states)
+            y += concept_labels(text, spans, gold[text], self.candidates.states)
         y = np.asarray(y)
         texts_of = [r.text for r in rows]
         if len(np.unique(y)) < 2 or len({t for t, yi in zip(texts_of, y) if yi}) < self.settings.cv_folds:
@@ -723,7 +718,7 @@ class RelationModel:
         best = (self.info.get("oof_e2e_f1") or 0.0, self.thresholds["extract"], 0.0, 0)
         for t in EXTRACT_GRID:
             found = [relations_from([self._prediction(cands[i], probs[i], p_increase[i], t) for i in idx], None,
-                                    relative, self.states, verb_phrases=self.verb_phrases) for _, _, idx in passages]
+                                    relative, self.candidates) for _, _, idx in passages]
             for gate in GATE_GRID if gated else (0.0,):
                 kept = [rels if p >= gate else [] for rels, p in zip(found, p_sent)]
                 for budget in (0, *self.settings.budgets):
@@ -738,7 +733,7 @@ class RelationModel:
         pred, gold = [], []
         for text, rels, idx in passages:
             preds = [self._prediction(cands[i], probs[i], p_increase[i], threshold) for i in idx]
-            pred.append(relations_from(preds, None, relative, self.states, verb_phrases=self.verb_phrases))
+            pred.append(relations_from(preds, None, relative, self.candidates))
             gold.append(rels)
         return e2e_scores(pred, gold)
 
@@ -787,8 +782,7 @@ class RelationModel:
             texts = list(sentences[start:start + chunk])
             # a passage the gate turns away gets no candidates at all
             read = self.sentence_proba(texts) >= gate if gate > 0 and texts else np.ones(len(texts), dtype=bool)
-            per = make_candidates_batch([x for x, r in zip(texts, read) if r], lex, self.max_pairs,
-                                        self.max_distance, self.granular, self.verb_phrases)
+            per = make_candidates_batch([x for x, r in zip(texts, read) if r], lex, self.candidates)
             flat = [c for cs in per for c in cs]
             probs, p_inc = self.predict_proba(flat)
             probs = self._drop_by_concept(flat, probs)
@@ -800,7 +794,7 @@ class RelationModel:
                     continue
                 cs = next(cands)
                 preds = [self._prediction(c, probs[i + k], p_inc[i + k], t) for k, c in enumerate(cs)]
-                out.append(relations_from(preds, self.model_id, relative, self.states, budget, self.verb_phrases))
+                out.append(relations_from(preds, self.model_id, relative, self.candidates, budget))
                 i += len(cs)
         return out
 

@@ -23,6 +23,7 @@ from core.names import normalize
 from core.specs import spec_format, spec_path
 from core.types import LabeledData
 from data.readers import SENTENCE_FORMATS, read_dataset
+from models.candidates import DEFAULT_CANDIDATES, CandidateSettings
 from models.classifier import HeadSettings, RelationModel, TrainingSet
 
 SIFT_SOURCES = ("habitus_ph1", "atlantic_council", "rise", "nyt")
@@ -102,8 +103,8 @@ class Fold:
 
 
 def make_folds(specs: Sequence[str], sources: Sequence[str] = SIFT_SOURCES, sentences: bool = True,
-               progress: Callable = print, granular: bool = False, states: bool = False, files: bool = True,
-               verb_phrases: bool = False) -> list[Fold]:
+               progress: Callable = print, candidates: CandidateSettings = DEFAULT_CANDIDATES, files: bool = True
+               ) -> list[Fold]:
     """A fold per SIFT source named in `sources` and (files: True) per TwoSix file among specs; each
     with its training set (every file less the fold's texts and their near-identical copies).
     sentences: False leaves the sentence labels out of training (extraction does not use the
@@ -139,7 +140,7 @@ def make_folds(specs: Sequence[str], sources: Sequence[str] = SIFT_SOURCES, sent
             fmt = spec_format(spec)
             if not sentences and fmt in SENTENCE_FORMATS:
                 kept = LabeledData(name=kept.name, examples=kept.examples, passages=kept.passages)
-            add_split(fold.train, kept, fmt, granular, states, verb_phrases=verb_phrases)
+            add_split(fold.train, kept, fmt, candidates)
             fold.specs.append(spec)
         progress(f"fold {fold.name}: {len(fold.data.passages)} passages held out; training texts left out "
                  f"per file {fold.left_out}; {len(fold.train.examples)} training pairs")
@@ -169,10 +170,8 @@ class LosoSettings:
     """Rank and target modules of the per-fold LoRA stage: `make model`'s shape, fewer steps."""
     lora_holdout: float = 0.25
     heads: HeadSettings = field(default_factory=HeadSettings)
-    granular: bool = False
-    states: bool = False
-    verb_phrases: bool = False
-    """Concept options of models.training.TrainSettings, in training and extraction alike."""
+    candidates: CandidateSettings = DEFAULT_CANDIDATES
+    """As models.training.TrainSettings.candidates, in training and extraction alike."""
     seed: int = 0
 
 
@@ -183,8 +182,8 @@ def run_loso(specs: Sequence[str], settings: LosoSettings, sources: Sequence[str
 
     from models.training import TrainSettings, held_out_texts, tune_backbone
 
-    folds = make_folds(specs, sources, sentences=settings.heads.gate, progress=progress, granular=settings.granular,
-                       states=settings.states, verb_phrases=settings.verb_phrases)
+    folds = make_folds(specs, sources, sentences=settings.heads.gate, progress=progress,
+                       candidates=settings.candidates)
     out: dict = {"folds": {}}
     for fold in folds:
         embedder = None
@@ -206,8 +205,7 @@ def run_loso(specs: Sequence[str], settings: LosoSettings, sources: Sequence[str
             embedder = CandidateEmbedder(settings.backbone, adapter=adapter, cache_dir=str(default_cache_dir()),
                                          batch_size=64)
         heads = replace(settings.heads, seed=settings.seed)
-        model = RelationModel(embedder, heads, granular=settings.granular, states=settings.states,
-                              verb_phrases=settings.verb_phrases)
+        model = RelationModel(embedder, heads, settings.candidates)
         model.fit(fold.train, progress=lambda _: None)
         found = model.extract([p.text for p in fold.data.passages])
         scores = e2e_scores(found, [p.relations for p in fold.data.passages])

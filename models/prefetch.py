@@ -15,21 +15,18 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from models.candidates import expect, make_candidates_batch
+from models.candidates import CandidateSettings, expect, make_candidates_batch
 
 
-def candidate_settings(bundle: str | Path) -> tuple[int, int, bool, bool] | None:
-    """(max_pairs, max_distance, granular, verb_phrases) as the bundle's config.json states them; None when it
-    cannot be read. Read before the bundle is checked: a wrong guess only means no prefetch, since
-    make_candidates_batch uses what was found ahead only for exactly these settings."""
+def candidate_settings(bundle: str | Path) -> CandidateSettings | None:
+    """The candidate settings the bundle's config.json states; None when it cannot be read. Read
+    before the bundle is checked: a wrong guess only means no prefetch, since make_candidates_batch
+    uses what was found ahead only for exactly these settings."""
     try:
-        cand = json.loads((Path(bundle) / "config.json").read_text(encoding="utf-8"))["candidates"]
-        settings = (cand["max_pairs"], cand["max_distance"], cand.get("granular", False), cand.get("verb_phrases", False))
-    except (OSError, ValueError, KeyError, TypeError):
+        config = json.loads((Path(bundle) / "config.json").read_text(encoding="utf-8"))
+        return CandidateSettings.from_config(config["candidates"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    ok = all(isinstance(v, int) and not isinstance(v, bool) for v in settings[:2]) and all(
-        isinstance(v, bool) for v in settings[2:])
-    return settings if ok else None
 
 
 def prefetch_candidates(bundle: str | Path, batches: Sequence[Sequence[str]], lexicon: Iterable[str] = ()) -> bool:
@@ -42,6 +39,6 @@ def prefetch_candidates(bundle: str | Path, batches: Sequence[Sequence[str]], le
     lex = sorted(set(lexicon))
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
     for texts in batches:
-        expect(texts, pool.submit(make_candidates_batch, texts, lex, *settings), lex, *settings)
+        expect(texts, pool.submit(make_candidates_batch, texts, lex, settings), lex, settings)
     pool.shutdown(wait=False)  # the submitted batches still run; the process ends after them
     return True

@@ -24,6 +24,7 @@ from core.types import LabeledData, LabeledExample
 from data.readers import SENTENCE_FORMATS, data_sha256, read_dataset, split, text_keys, without_texts
 from embedding import DEFAULT_PARTS
 from models.bundle import save_bundle
+from models.candidates import DEFAULT_CANDIDATES, CandidateSettings
 from models.classifier import CLASSES, HeadSettings, RelationModel, TrainingSet, passage_examples
 
 log = logging.getLogger(__name__)
@@ -74,15 +75,9 @@ class TrainSettings:
     in the LoRA stage and in the heads alike: every token's vector then knows which pair is asked
     about, at one forward pass per candidate instead of one per sentence. The sentence head keeps
     the plain text."""
-    granular: bool = False
-    """Candidate concepts at several granularities (noun chunk, with of/for/in/on/to attachments,
-    head with its compounds, gerund phrases, dash compounds), in training and extraction alike."""
-    states: bool = False
-    """State words ("low", "scarcity of", "rising") become a concept's direction, not its name;
-    the sign head learns the sign the text says between the spans as written."""
-    verb_phrases: bool = False
-    """Verb phrases are candidate concepts too, named as map-makers name events: "they go to the
-    hospital" -> "going to the hospital" (models.candidates.span_name), in training and extraction."""
+    candidates: CandidateSettings = DEFAULT_CANDIDATES
+    """Which concepts are paired and how they are named, in training and extraction alike (with
+    states, the sign head learns the sign the text says between the spans as written)."""
     store_weight: float = 10.0
     """Weight of each store label's rows (`--data store:...`) in the heads' fits beside the files'
     rows (TrainingSet.weights): the passages a data scientist labels in a new field are otherwise
@@ -115,14 +110,14 @@ def check_store_size(spec: str, data: LabeledData) -> None:
         raise InputError(spec, f"holds {n} labelled relations; training needs at least {MIN_STORE_RELATIONS}")
 
 
-def pair_examples(data: LabeledData, fmt: str, granular: bool = False, states: bool = False,
-                  verb_phrases: bool = False) -> tuple[list[LabeledExample], list[tuple]]:
+def pair_examples(data: LabeledData, fmt: str, candidates: CandidateSettings = DEFAULT_CANDIDATES
+                  ) -> tuple[list[LabeledExample], list[tuple]]:
     """(pairs, passages-with-candidate-indices) of one split: passages through the extraction-time
     candidate generator (see classifier.passage_examples), plain span-labelled examples otherwise."""
     if not data.passages:
         return list(data.examples), []
     built = passage_examples([p.text for p in data.passages], [p.relations for p in data.passages], source=fmt,
-                             granular=granular, states=states, verb_phrases=verb_phrases)
+                             settings=candidates)
     examples: list[LabeledExample] = []
     passages = []
     for p, (exs, n_generated) in zip(data.passages, built):
@@ -140,13 +135,13 @@ class Prepared:
     summary: list[dict]
 
 
-def add_split(train: TrainingSet, data: LabeledData, fmt: str, granular: bool = False, states: bool = False,
-              weight: float = 1.0, verb_phrases: bool = False) -> list[LabeledExample]:
+def add_split(train: TrainingSet, data: LabeledData, fmt: str, candidates: CandidateSettings = DEFAULT_CANDIDATES,
+              weight: float = 1.0) -> list[LabeledExample]:
     """Append one training split's pairs, passages and (where they mean "causal") sentences; with a
     weight other than 1 its texts' rows weigh that much in the heads' fits (TrainingSet.weights)."""
     if not weight > 0:
         raise InputError(data.name, f"weight {weight!r} must be a positive number")
-    exs, passages = pair_examples(data, fmt, granular, states, verb_phrases)
+    exs, passages = pair_examples(data, fmt, candidates)
     offset = len(train.examples)
     train.examples += exs
     train.passages += [(t, rels, [i + offset for i in idx]) for t, rels, idx in passages]
@@ -166,8 +161,7 @@ def training_set(datasets: Sequence[LabeledData]) -> TrainingSet:
 
 
 def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Callable = print,
-            granular: bool = False, states: bool = False, store_weight: float = 1.0, verb_phrases: bool = False
-            ) -> Prepared:
+            candidates: CandidateSettings = DEFAULT_CANDIDATES, store_weight: float = 1.0) -> Prepared:
     """Read every file, split it by sentence (seeded), gather training pairs/sentences.
 
     A text in any file's validation split is dropped from every file's training split: two files
@@ -190,7 +184,7 @@ def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Ca
             tr = without_texts(tr, in_valid)
             progress(f"{spec}: {dropped} training texts left out, being in another file's validation split")
         weight = store_weight if fmt == "store" and files else 1.0
-        exs = add_split(train, tr, fmt, granular, states, weight, verb_phrases)
+        exs = add_split(train, tr, fmt, candidates, weight)
         valid[spec] = (fmt, va)
         labels = Counter(CLASSES[int(e.label)] for e in exs)
         summary.append({"spec": spec, "format": fmt, "name": data.name, "sha256": data_sha256(spec, data),
@@ -303,8 +297,8 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
     from models.evaluate import evaluate_data
 
     clock = time.perf_counter()
-    prep = prepare(specs, settings.valid_fraction, settings.seed, progress, settings.granular, settings.states,
-                   settings.store_weight, settings.verb_phrases)
+    prep = prepare(specs, settings.valid_fraction, settings.seed, progress, settings.candidates,
+                   settings.store_weight)
     if settings.lora:
         prep.train.held_out = held_out_texts(prep.train, settings.lora_holdout, settings.seed)
         progress(f"{len(prep.train.held_out)} training texts held out of the LoRA stage to tune the heads on")
@@ -312,8 +306,7 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
     embedder = CandidateEmbedder(settings.backbone, adapter=str(adapter) if adapter else None,
                                  layers=settings.layers, parts=tuple(settings.parts), marked=settings.marked,
                                  cache_dir=settings.cache_dir or str(default_cache_dir()), batch_size=64)
-    model = RelationModel(embedder, settings.heads, granular=settings.granular, states=settings.states,
-                          verb_phrases=settings.verb_phrases)
+    model = RelationModel(embedder, settings.heads, settings.candidates)
     model.fit(prep.train, progress)
     model.info["training_data"] = prep.summary
     progress("scoring the held-out validation splits")
@@ -324,8 +317,9 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
                                     "lora_targets": settings.lora_targets, "lora_epochs": settings.lora_epochs,
                                     "lora_holdout": settings.lora_holdout if settings.lora else None,
                                     "lora_seeds": list(settings.lora_run_seeds) if settings.lora else None,
-                                    "marked": settings.marked, "granular": settings.granular,
-                                    "states": settings.states, "verb_phrases": settings.verb_phrases,
+                                    "marked": settings.marked, "granular": settings.candidates.granular,
+                                    "states": settings.candidates.states,
+                                    "verb_phrases": settings.candidates.verb_phrases,
                                     "store_weight": settings.store_weight,
                                     "valid_fraction": settings.valid_fraction,
                                     "seed": settings.seed, "seconds": round(time.perf_counter() - clock)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bench.ceiling import MISSES, fold_ceiling, miss_kind, reach
 from core.types import Candidate, ParsedSentence, PassageRelation
+from models.candidates import CandidateSettings
 
 TEXT = "Low levels of rainfall increase the risk for herders in the north."
 
@@ -32,7 +33,7 @@ def test_misses_are_told_apart():
 def test_fold_ceiling_counts_and_f1():
     passages = [ParsedSentence(TEXT, relations=[PassageRelation("levels of rainfall", "risk for herders", -1),
                                                 PassageRelation("drought", "herders", 1)])]
-    out = fold_ceiling(passages, granular=True)
+    out = fold_ceiling(passages, CandidateSettings(granular=True))
     assert out["gold_relations"] == 2 and out["reachable"] == 0.5
     assert out["f1_ceiling"] == round(2 * 0.5 / 1.5, 3)
     assert out["concepts_missed"]["words not in passage"] == 1  # "drought"
@@ -43,4 +44,4 @@ def test_verb_phrase_candidates_reach_gold_named_as_events():
     passages = [ParsedSentence(text, relations=[PassageRelation("farmers deserting farmlands",
                                                                 "not going to hospital", 1)])]
     assert fold_ceiling(passages)["reachable"] == 0.0
-    assert fold_ceiling(passages, verb_phrases=True)["reachable"] == 1.0
+    assert fold_ceiling(passages, CandidateSettings(verb_phrases=True))["reachable"] == 1.0

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from models import candidates
-from models.candidates import expect, make_candidates_batch
+from models.candidates import CandidateSettings, expect, make_candidates_batch
 from models.prefetch import candidate_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,8 +26,9 @@ from models import candidates
 from models.prefetch import prefetch_candidates
 texts = json.loads(sys.argv[2])
 started = prefetch_candidates(sys.argv[1], [texts[:2], texts[2:]])
-found = candidates.make_candidates_batch(texts[:2], (), *json.loads(sys.argv[3]))
-found += candidates.make_candidates_batch(texts[2:], (), *json.loads(sys.argv[3]))
+settings = candidates.CandidateSettings.from_config(json.loads(sys.argv[3]))
+found = candidates.make_candidates_batch(texts[:2], (), settings)
+found += candidates.make_candidates_batch(texts[2:], (), settings)
 print(json.dumps({"started": started, "spacy_here": "spacy" in sys.modules,
                   "found": [[[c.a, c.b] for c in cs] for cs in found]}))
 """
@@ -43,12 +44,12 @@ def _nothing_ahead():
 def test_candidates_from_the_second_process_equal_parsing_here_and_spacy_stays_out():
     settings = candidate_settings(BUNDLE)
     assert settings is not None
-    run = subprocess.run([sys.executable, "-c", PROBE, str(BUNDLE), json.dumps(TEXTS), json.dumps(settings)],
+    run = subprocess.run([sys.executable, "-c", PROBE, str(BUNDLE), json.dumps(TEXTS), json.dumps(settings.to_config())],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     probe = json.loads(run.stdout.strip().splitlines()[-1])
     assert probe["started"] and probe["spacy_here"] is False  # parsed over there, not here
-    here = make_candidates_batch(TEXTS[:2], (), *settings) + make_candidates_batch(TEXTS[2:], (), *settings)
+    here = make_candidates_batch(TEXTS[:2], (), settings) + make_candidates_batch(TEXTS[2:], (), settings)
     assert probe["found"] == [[[list(c.a), list(c.b)] for c in cs] for cs in here]
     assert any(probe["found"])
 
@@ -67,9 +68,9 @@ def test_a_failed_prefetch_is_parsed_here_and_other_settings_never_use_it():
     reference = make_candidates_batch(TEXTS[:1])
     expect(TEXTS[:1], Failed())
     assert make_candidates_batch(TEXTS[:1]) == reference
-    expect(TEXTS[:1], Wrong(), max_pairs=7)
+    expect(TEXTS[:1], Wrong(), (), CandidateSettings(max_pairs=7))
     assert make_candidates_batch(TEXTS[:1]) == reference  # announced for max_pairs=7 only
-    assert make_candidates_batch(TEXTS[:1], max_pairs=7) == [["not", "these"]]
+    assert make_candidates_batch(TEXTS[:1], (), CandidateSettings(max_pairs=7)) == [["not", "these"]]
 
 
 def test_no_prefetch_without_a_readable_bundle_config(tmp_path):

@@ -128,7 +128,7 @@ def test_copy_bundle_keeps_the_weights_and_hashes_a_changed_config_again(bundle:
     config = read_config(other)
     assert config["candidates"]["max_pairs"] == 7 and config["model_id"] != read_config(bundle)["model_id"]
     assert (other / "classifier.safetensors").read_bytes() == (bundle / "classifier.safetensors").read_bytes()
-    assert load_bundle(other).max_pairs == 7
+    assert load_bundle(other).candidates.max_pairs == 7
 
 
 def as_version_1(src: Path, out: Path) -> Path:

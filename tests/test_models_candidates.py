@@ -1,7 +1,9 @@
 """Candidate concepts and pairs from the real spaCy model (en_core_web_sm, offline)."""
 from __future__ import annotations
 
-from models.candidates import concept_spans, make_candidates, make_candidates_batch
+import pytest
+
+from models.candidates import CandidateSettings, concept_spans, make_candidates, make_candidates_batch
 
 
 def _texts(text, spans):
@@ -27,8 +29,8 @@ def test_pairs_keep_text_order_and_respect_the_caps():
     cands = make_candidates(text)
     assert cands and all(c.a[1] <= c.b[0] for c in cands)  # a precedes b, no overlap
     assert {(c.a_text, c.b_text) for c in cands} >= {("Heavy rain", "floods")}
-    assert len(make_candidates(text, max_pairs=3)) == 3
-    near = make_candidates(text, max_distance=1)  # at most one token between the spans
+    assert len(make_candidates(text, (), CandidateSettings(max_pairs=3))) == 3
+    near = make_candidates(text, (), CandidateSettings(max_distance=1))  # at most one token between the spans
     assert near and all(len(text[c.a[1]:c.b[0]].split()) <= 1 for c in near)
     assert len(near) < len(cands)
 
@@ -47,3 +49,13 @@ def test_citations_give_no_concepts():
     assert "artificial reefs" in found and "mussel beds" in found  # spaCy alone also gives "al", "Brandt"
     cited = {"al", "Marlow", "Brandt", "Okonkwo", "Weiss", "Lindqvist"}
     assert not [f for f in found if cited & set(f.replace(".", " ").split())]
+
+
+def test_candidate_settings_round_trip_through_the_bundle_config_and_refuse_wrong_types() -> None:
+    on = CandidateSettings(max_pairs=7, granular=True, states=True, verb_phrases=True)
+    assert CandidateSettings.from_config(on.to_config()) == on
+    assert "verb_phrases" not in CandidateSettings().to_config()  # off: older bundles keep their bytes
+    assert CandidateSettings.from_config({}) == CandidateSettings(max_pairs=40)  # a v1 bundle paired 40
+    for bad in ({"granular": "false"}, {"states": 1}, {"max_pairs": "40"}, {"max_pairs": True}, {"max_distance": 0}):
+        with pytest.raises(TypeError):
+            CandidateSettings.from_config(bad)

@@ -16,7 +16,7 @@ from core.types import PassageRelation
 from data.readers import read_dataset
 from models.__main__ import _heads, parser
 from models.bundle import MANIFEST, load_bundle, load_model, save_bundle
-from models.candidates import concept_spans
+from models.candidates import CandidateSettings, concept_spans
 from models.classifier import HeadSettings, RelationModel
 from models.concepts_head import SpanCues, concept_labels, span_row
 from models.training import training_set
@@ -30,6 +30,7 @@ NEUTRAL = "The {c} and the {e} were listed in the survey."
 DEFAULT = Path(__file__).resolve().parent.parent / "models" / "default"
 NEW = "The lack of rain worsened hunger among the traders."
 QUIET = lambda _: None  # noqa: E731
+GRANULAR = CandidateSettings(granular=True)
 
 
 def passages_file(path: Path, n: int = 48, seed: int = 3) -> Path:
@@ -54,7 +55,7 @@ def data(tmp_path_factory):
 
 def fit(data, concept_head: bool) -> RelationModel:
     settings = HeadSettings(c_grid=(1.0,), cv_folds=3, concept_head=concept_head)
-    return RelationModel(None, settings, granular=True).fit(training_set(data), progress=QUIET)
+    return RelationModel(None, settings, GRANULAR).fit(training_set(data), progress=QUIET)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ def p_of(model: RelationModel, text: str, phrase: str) -> float:
 
 def test_labels_take_the_whole_phrase_not_its_parts() -> None:
     text = "The scarcity of water increased conflict in the district."
-    spans = concept_spans(text, granular=True)
+    spans = concept_spans(text, (), GRANULAR)
     words = {text[s:e]: y for (s, e), y in zip(spans, concept_labels(
         text, spans, [PassageRelation("scarcity of water", "conflict", 1)]))}
     assert words["scarcity of water"] == 1 and words["conflict"] == 1
@@ -151,7 +152,7 @@ def test_bundle_round_trip_and_a_changed_byte_is_refused(on: RelationModel, off:
     assert {"concept.coef", "concept.intercept", "concept.classes"} <= set(load_file(str(path / "classifier.safetensors")))
     assert "classifier.safetensors" in json.loads((path / MANIFEST).read_text())["files"]
     loaded = load_bundle(path)
-    spans = [(NEW, s) for s in concept_spans(NEW, granular=True)]
+    spans = [(NEW, s) for s in concept_spans(NEW, (), GRANULAR)]
     assert np.array_equal(loaded.concept_proba(spans), on.concept_proba(spans))
     texts = [NEW, "The price of fodder led to theft among the herders."]
     assert loaded.thresholds == on.thresholds
@@ -176,11 +177,11 @@ def test_with_the_backbone_the_span_vector_comes_from_the_a_part(data, tmp_path:
     from embedding.features import CandidateEmbedder
 
     model = RelationModel(CandidateEmbedder("minilm", layers=4), HeadSettings(c_grid=(1.0,), concept_head=True),
-                          granular=True).fit(training_set(data), progress=QUIET)
+                          GRANULAR).fit(training_set(data), progress=QUIET)
     blocks = dict(model.concept_[0].transformer_list)
     assert list(blocks) == ["embed", "span"] and blocks["embed"][0].parts == ("a",)
     assert p_of(model, NEW, "lack of rain") > max(p_of(model, NEW, "lack"), p_of(model, NEW, "rain"))
-    spans = [(NEW, s) for s in concept_spans(NEW, granular=True)]
+    spans = [(NEW, s) for s in concept_spans(NEW, (), GRANULAR)]
     loaded = load_bundle(save_bundle(model, tmp_path / "b"))
     assert np.array_equal(loaded.concept_proba(spans), model.concept_proba(spans))
 
@@ -222,7 +223,7 @@ def test_train_and_loso_cli_take_the_concept_head(tmp_path: Path, monkeypatch, c
     assert main(["train", "--data", twosix, "--data", cnc, "--granular", "--no-lora", "--heads", heads,
                  "--out", str(tmp_path / "m")]) == 0
     model = load_bundle(tmp_path / "m")
-    assert model.settings.concept_head and model.concept_ is not None and model.granular
+    assert model.settings.concept_head and model.concept_ is not None and model.candidates.granular
     cnc_texts = {p.text for p in read_dataset(cnc).passages}
     assert model.info["concept"]["concepts"] > 0 and cnc_texts
     capsys.readouterr()

@@ -6,14 +6,15 @@ import json
 
 from core.types import Candidate, Direction, ParsedDocument, ParsedSentence, PassageRelation
 from data.formats import write_twosix
-from models.candidates import combine_sign, concept_spans, make_candidates, name_and_direction
+from models.candidates import CandidateSettings, combine_sign, concept_spans, make_candidates, name_and_direction
 from models.classifier import Prediction, passage_examples, relations_from
 
 RAIN = "Low levels of rainfall increase the risk for herders."
+STATES = CandidateSettings(states=True)
 
 
 def texts(text: str, granular: bool) -> list[str]:
-    return [text[a:b] for a, b in concept_spans(text, granular=granular)]
+    return [text[a:b] for a, b in concept_spans(text, (), CandidateSettings(granular=granular))]
 
 
 def test_granular_spans_add_attachments_compounds_gerunds_and_dashes() -> None:
@@ -24,7 +25,7 @@ def test_granular_spans_add_attachments_compounds_gerunds_and_dashes() -> None:
     phones = "Using mobile phones improved access to grazing areas and the price of crop residues."
     assert {"Using mobile phones", "access to grazing areas", "price of crop residues"} <= set(texts(phones, True))
     # more spans, so more candidate pairs, but never a pair of overlapping spans
-    for c in make_candidates(RAIN, granular=True):
+    for c in make_candidates(RAIN, (), CandidateSettings(granular=True)):
         assert c.a[1] <= c.b[0]
 
 
@@ -60,7 +61,7 @@ def _pred(text: str, a: str, b: str, sign: int) -> Prediction:
 
 def test_extracted_relation_names_and_directions() -> None:
     pred = _pred(RAIN, "Low levels of rainfall", "risk for herders", +1)
-    (rel,) = relations_from([pred], "m", states=True)
+    (rel,) = relations_from([pred], "m", settings=STATES)
     assert (rel.src, rel.tgt, rel.sign) == ("rainfall", "risk for herders", -1)
     assert RAIN[rel.src_span[0]:rel.src_span[1]] == "rainfall"
     assert rel.extra == {"direction_src": "decrease", "direction_tgt": "increase"}
@@ -78,7 +79,7 @@ def test_extracted_relation_names_and_directions() -> None:
 def test_training_sign_is_the_written_one_when_states_are_directions() -> None:
     gold = [PassageRelation("rainfall", "risk for herders", -1)]
     for states, src, sign in ((False, "rainfall", -1), (True, "Low levels of rainfall", 1)):
-        (exs, _), = passage_examples([RAIN], [gold], granular=True, states=states)
+        (exs, _), = passage_examples([RAIN], [gold], settings=CandidateSettings(granular=True, states=states))
         causal = [e for e in exs if e.label != Direction.NONE]
         assert len(causal) == 1
         c = causal[0].candidate
@@ -92,7 +93,7 @@ def test_store_keeps_both_directions_of_a_suggestion_and_of_its_relation(tmp_pat
     doc = ParsedDocument("x.txt", "1" * 64, [ParsedSentence(RAIN)])
     (doc_id,) = store.import_documents([doc])
     (sent,) = store.sentences(doc_id)
-    (rel,) = relations_from([_pred(RAIN, "Low levels of rainfall", "risk for herders", +1)], "m", states=True)
+    (rel,) = relations_from([_pred(RAIN, "Low levels of rainfall", "risk for herders", +1)], "m", settings=STATES)
     (sid,) = store.add_suggestions(sent.id, [rel])
     (row,) = store.suggestions(sentence_id=sent.id)
     assert (row.source, row.direction_src, row.direction_tgt, row.sign) == ("rainfall", "decrease", "increase", -1)
