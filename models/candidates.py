@@ -6,6 +6,7 @@ build training pairs from passages (see models.classifier) — what is learned i
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -211,11 +212,32 @@ def _vp_name(doc, rng: tuple[int, int], verb: int) -> str:
     return " ".join(words)
 
 
-@lru_cache(maxsize=4096)
+_NAMES: OrderedDict[str, dict[Span, str]] = OrderedDict()
+"""Text -> its verb phrase names, for the NAMES_KEPT texts last parsed with verb phrases on: the
+parse that found the candidates names them, so naming them later parses nothing."""
+NAMES_KEPT = 4096
+
+
+def _parser(settings: CandidateSettings):
+    """The pipeline the candidates are parsed with: with verb phrases, the one that lemmatizes
+    (the lemmatizer adds lemmas and changes no tag or arc, so the spans are the same)."""
+    return nlp_lemmas() if settings.verb_phrases else nlp()
+
+
+def _remember_names(doc) -> dict[Span, str]:
+    names = {_to_chars(doc, rng): _vp_name(doc, rng, verb) for rng, verb in _verb_phrases(doc).items()}
+    _NAMES[doc.text] = names
+    _NAMES.move_to_end(doc.text)
+    while len(_NAMES) > NAMES_KEPT:
+        _NAMES.popitem(last=False)
+    return names
+
+
 def verb_phrase_names(text: str) -> dict[Span, str]:
-    """Character span -> name of each verb phrase concept of a text (_verb_phrases, _vp_name)."""
-    doc = nlp_lemmas()(text)
-    return {_to_chars(doc, rng): _vp_name(doc, rng, verb) for rng, verb in _verb_phrases(doc).items()}
+    """Character span -> name of each verb phrase concept of a text (_verb_phrases, _vp_name),
+    parsed here only when the candidates of this text were not found in this process."""
+    names = _NAMES.get(text)
+    return _remember_names(nlp_lemmas()(text)) if names is None else names
 
 
 def span_name(text: str, span: Span, settings: CandidateSettings = DEFAULT_CANDIDATES) -> str:
@@ -263,8 +285,12 @@ def concept_spans_batch(texts: Sequence[str], lexicon: Iterable[str] = (),
                         settings: CandidateSettings = DEFAULT_CANDIDATES) -> list[list[Span]]:
     """concept_spans for many sentences with one nlp.pipe pass (spaCy batches are much faster)."""
     lex = tuple(sorted(set(lexicon)))
-    return [[_to_chars(doc, r) for r in _doc_spans(doc, lex, settings)]
-            for doc in nlp().pipe(texts, batch_size=64)]
+    out = []
+    for doc in _parser(settings).pipe(texts, batch_size=64):
+        if settings.verb_phrases:
+            _remember_names(doc)
+        out.append([_to_chars(doc, r) for r in _doc_spans(doc, lex, settings)])
+    return out
 
 
 def chip_spans(text: str, lexicon: Iterable[str] = ()) -> list[Span]:
@@ -308,7 +334,9 @@ def make_candidates_batch(texts: Sequence[str], lexicon: Iterable[str] = (),
         return ahead
     max_pairs, max_distance = settings.max_pairs, settings.max_distance
     out: list[list[Candidate]] = []
-    for text, doc in zip(texts, nlp().pipe(texts, batch_size=64)):
+    for text, doc in zip(texts, _parser(settings).pipe(texts, batch_size=64)):
+        if settings.verb_phrases:
+            _remember_names(doc)
         ranges = _doc_spans(doc, lex, settings)
         pairs = []
         for i, a in enumerate(ranges):

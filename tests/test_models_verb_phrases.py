@@ -6,7 +6,7 @@ import pytest
 
 from core.metrics import twosix_concepts_match
 from core.types import Candidate, Direction, PassageRelation
-from models.candidates import CandidateSettings, concept_spans, gerund, make_candidates, span_name
+from models.candidates import CandidateSettings, concept_spans, gerund, make_candidates, make_candidates_batch, span_name
 from models.classifier import Prediction, RelationModel, passage_examples, relations_from
 
 EVENTS = "Many farmers deserted their farmlands, and the women do not go to the hospital."
@@ -94,3 +94,25 @@ def test_the_setting_is_part_of_the_bundle_and_absent_when_off(tmp_path):
         save_bundle(model, tmp_path / str(on))
         assert ("verb_phrases" in json.loads((tmp_path / str(on) / "config.json").read_text())["candidates"]) is on
         assert load_bundle(tmp_path / str(on)).candidates.verb_phrases is on
+
+
+def test_the_parse_that_finds_the_candidates_names_them(monkeypatch):
+    """With verb phrases on, the candidates are parsed once: by the lemmatizing pipeline, whose
+    spans are those of the plain one, and naming them afterwards parses nothing."""
+    from models import candidates
+
+    texts = [EVENTS, RAIN, "Herders who lost their cattle moved south, and prices of grain rose."]
+    plain = [candidates._doc_spans(d, (), VP) for d in candidates.nlp().pipe(texts)]
+    assert [candidates._doc_spans(d, (), VP) for d in candidates.nlp_lemmas().pipe(texts)] == plain
+    candidates._NAMES.clear()
+    found = make_candidates_batch(texts, (), VP)
+
+    def no_parse():
+        raise AssertionError("parsed a second time")
+
+    monkeypatch.setattr(candidates, "nlp_lemmas", no_parse)
+    names = {span_name(c.text, end, VP) for cs in found for c in cs for end in (c.a, c.b)}
+    assert "not going to the hospital" in names
+    monkeypatch.setattr(candidates, "NAMES_KEPT", 1)
+    candidates._remember_names(candidates.nlp()(RAIN))
+    assert list(candidates._NAMES) == [RAIN]  # the oldest texts' names go first
