@@ -1,0 +1,220 @@
+"""A generative extractor measured by leave-one-source-out: does writing the relations beat picking them?
+
+The relation model scores candidate spans, and `bench/ceiling.py` shows that about half the gold
+names on the largest folds are not spans of the passage at all. A model that writes
+"src -> tgt (+|-)" lines can name concepts the way the annotators do. This bench tunes SmolLM2-135M
+(LoRA on every linear layer of its 30 layers) to write a passage's relations, on the training set of
+one `evaluate --loso` fold (models.loso.make_folds: no text of the held-out source, nor any
+near-identical copy), then writes the held-out passages' relations greedily and scores them by the
+held-out check's rule (core.metrics.e2e_scores).
+
+    python bench/generative.py --data FORMAT:PATH [--data ...] --fold habitus_ph1 [--epochs 6] [--none-share S] [--cnc PATH [--cnc-n N]]
+
+--cnc PATH: Causal News Corpus subtask 2 (train_subtask2.csv) cause/effect spans as more tuning
+examples, under their own prompt (UNSIGNED: CNC has no sign). Epochs, rank and learning rate are fixed before any fold is
+scored; nothing is tuned on the held-out passages. Prints progress and, as its last line, the JSON
+{"fold": ..., "e2e_f1": ..., "precision": ..., "recall": ..., "f1_any_sign": ..., "passages_per_s": ...}
+(f1_any_sign: the same with the sign not checked).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import re
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from core.errors import InputError  # noqa: E402
+from core.metrics import e2e_scores  # noqa: E402
+from core.types import PassageRelation  # noqa: E402
+from embedding.backbones import convert_smollm2  # noqa: E402
+from models.loso import make_folds  # noqa: E402
+
+PROMPT = "Passage: {text}\nCausal relations:"
+UNSIGNED = "Passage: {text}\nCausal relations, sign unknown:"
+"""The prompt of examples whose relations have no sign (CNC): the model learns to find cause and
+effect from them, and the sign only from the signed prompt it is asked with."""
+LINE = re.compile(r"^\s*(.+?)\s*->\s*(.+?)\s*\(([+-])\)\s*$")
+CNC_SPAN = re.compile(r"<(ARG[01])>(.*?)</ARG[01]>", re.S)
+
+
+def target(relations: Sequence[PassageRelation]) -> str:
+    """The text the model learns to write for a passage's relations ("none" when it has none);
+    a relation of sign 0 (unknown) is written without one."""
+    lines = [f"{r.src} -> {r.tgt}" + (f" ({'-' if r.sign < 0 else '+'})" if r.sign else "") for r in relations]
+    return "\n" + ("\n".join(lines) if lines else "none")
+
+
+def parse(text: str) -> list[PassageRelation]:
+    """The relations in a generated text: one "src -> tgt (sign)" per line, anything else ignored,
+    each (src, tgt, sign) once."""
+    seen, out = set(), []
+    for line in text.splitlines():
+        m = LINE.match(line)
+        if m:
+            key = (m[1].lower(), m[2].lower(), m[3])
+            if key not in seen:
+                seen.add(key)
+                out.append(PassageRelation(src=m[1], tgt=m[2], sign=-1 if m[3] == "-" else 1))
+    return out
+
+
+def cnc_examples(path: str) -> list[tuple[str, list[PassageRelation]]]:
+    """CNC subtask 2 sentences with their cause (ARG0) -> effect (ARG1) spans, sign 0 (unknown)."""
+    by_text: dict[str, list[PassageRelation]] = {}
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        for row in csv.DictReader(f):
+            spans = {tag: re.sub(r"</?\w+>", "", s).strip() for tag, s in CNC_SPAN.findall(row["text_w_pairs"])}
+            if "ARG0" in spans and "ARG1" in spans:
+                by_text.setdefault(row["text"], []).append(PassageRelation(spans["ARG0"], spans["ARG1"], 0))
+    return list(by_text.items())
+
+
+def keep_none(examples: list[tuple[str, list[PassageRelation]]], share: float, seed: int
+              ) -> list[tuple[str, list[PassageRelation]]]:
+    """The examples with relations, and a seeded sample of those without, at most `share` times as
+    many: one file of 142 passages without relations otherwise teaches the model to write "none"."""
+    with_rel = [e for e in examples if e[1]]
+    without = [e for e in examples if not e[1]]
+    random.Random(seed).shuffle(without)
+    return with_rel + without[:round(share * len(with_rel))]
+
+
+def encode(tokenizer, text: str, relations: Sequence[PassageRelation], max_len: int) -> tuple[list[int], list[int]]:
+    """Token ids and labels (-100 on the prompt: the loss is on what the model writes)."""
+    unsigned = bool(relations) and not any(r.sign for r in relations)
+    prompt = tokenizer((UNSIGNED if unsigned else PROMPT).format(text=text))["input_ids"]
+    answer = tokenizer(target(relations))["input_ids"] + [tokenizer.eos_token_id]
+    ids = (prompt + answer)[:max_len]
+    return ids, ([-100] * len(prompt) + answer)[:max_len]
+
+
+def tune(model, tokenizer, examples: list[tuple[str, list[PassageRelation]]], epochs: int, batch: int, lr: float,
+         seed: int, max_len: int = 256) -> None:
+    """LoRA-tune the model in place on (text, relations) examples, shuffled each epoch (seeded)."""
+    rng = random.Random(seed)
+    encoded = [encode(tokenizer, t, rels, max_len) for t, rels in examples]
+    params = [p for p in model.parameters() if p.requires_grad]
+    steps = epochs * ((len(encoded) + batch - 1) // batch)
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 20) * max(0.0, 1 - s / steps))
+    model.train()
+    step, t0 = 0, time.time()
+    for epoch in range(epochs):
+        order = list(range(len(encoded)))
+        rng.shuffle(order)
+        total = 0.0
+        for i in range(0, len(order), batch):
+            rows = [encoded[j] for j in order[i:i + batch]]
+            width = max(len(ids) for ids, _ in rows)
+            pad = tokenizer.pad_token_id
+            ids = torch.tensor([r[0] + [pad] * (width - len(r[0])) for r in rows])
+            labels = torch.tensor([r[1] + [-100] * (width - len(r[1])) for r in rows])
+            mask = torch.tensor([[1] * len(r[0]) + [0] * (width - len(r[0])) for r in rows])
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            total += loss.item() * len(rows)
+            step += 1
+        print(f"epoch {epoch + 1}/{epochs}: loss {total / len(encoded):.3f}, {step} steps, {time.time() - t0:.0f} s",
+              flush=True)
+    model.eval()
+
+
+@torch.no_grad()
+def write(model, tokenizer, texts: Sequence[str], batch: int = 16, max_new: int = 96) -> list[str]:
+    """Greedy continuations of each passage's prompt (left-padded batches)."""
+    tokenizer.padding_side = "left"
+    out: list[str] = []
+    for i in range(0, len(texts), batch):
+        enc = tokenizer([PROMPT.format(text=t) for t in texts[i:i + batch]], return_tensors="pt", padding=True)
+        gen = model.generate(**enc, max_new_tokens=max_new, do_sample=False, pad_token_id=tokenizer.pad_token_id,
+                             eos_token_id=tokenizer.eos_token_id)
+        out += tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", action="append", required=True, help="FORMAT:PATH (sift / twosix files)")
+    ap.add_argument("--fold", required=True, help="the held-out source or TwoSix file stem")
+    ap.add_argument("--cnc", help="CNC train_subtask2.csv: cause/effect spans as more tuning examples")
+    ap.add_argument("--cnc-n", type=int, default=300, help="CNC sentences drawn (seeded) from --cnc")
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--none-share", type=float, default=None,
+                    help="keep passages without relations up to this share of those with (seeded); default all")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--r", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", help="write each held-out passage's generated text and gold here (JSONL)")
+    args = ap.parse_args(argv)
+    if args.epochs < 1 or args.batch < 1 or args.r < 1:
+        ap.error("--epochs, --batch and --r must be >= 1")
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    try:
+        folds = make_folds(args.data, sentences=False, progress=lambda m: print(m, flush=True))
+        fold = next((f for f in folds if f.name == args.fold), None)
+        if fold is None:
+            raise InputError("--fold", f"no fold {args.fold!r} (folds: {', '.join(f.name for f in folds)})")
+        extra = cnc_examples(args.cnc) if args.cnc else []
+        random.Random(args.seed).shuffle(extra)
+        extra = extra[:args.cnc_n]
+    except (InputError, OSError, KeyError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = convert_smollm2()
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    model = get_peft_model(model, LoraConfig(r=args.r, lora_alpha=2 * args.r, lora_dropout=0.05,
+                                             target_modules=["q_proj", "k_proj", "v_proj", "o_proj",
+                                                             "gate_proj", "up_proj", "down_proj"]))
+    examples = [(t, list(rels)) for t, rels, _ in fold.train.passages]
+    if args.none_share is not None:
+        examples = keep_none(examples, args.none_share, args.seed)
+    examples += extra
+    print(f"fold {fold.name}: {len(fold.train.passages)} training passages, {len(extra)} CNC sentences, "
+          f"{len(fold.data.passages)} held out", flush=True)
+    tune(model, tokenizer, examples, args.epochs, args.batch, args.lr, args.seed)
+    texts = [p.text for p in fold.data.passages]
+    t0 = time.time()
+    written = write(model, tokenizer, texts)
+    seconds = time.time() - t0
+    pred = [parse(w) for w in written]
+    gold = [list(p.relations) for p in fold.data.passages]
+    scores = e2e_scores(pred, gold)
+    unsigned = e2e_scores(pred, [[replace(r, sign=0) for r in g] for g in gold])  # a gold sign 0 accepts either
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            for t, w, g in zip(texts, written, gold):
+                f.write(json.dumps({"text": t, "written": w, "gold": [[r.src, r.tgt, r.sign] for r in g]}) + "\n")
+    print(json.dumps({"fold": fold.name, "e2e_f1": round(scores["e2e_f1"], 4),
+                      "precision": round(scores["e2e_precision"], 4), "recall": round(scores["e2e_recall"], 4),
+                      "f1_any_sign": round(unsigned["e2e_f1"], 4),
+                      "predicted": sum(map(len, pred)), "gold": sum(map(len, gold)), "epochs": args.epochs,
+                      "cnc": len(extra), "none_share": args.none_share,
+                      "training_examples": len(examples), "passages_per_s": round(len(texts) / seconds, 2)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""bench/generative.py: what the generative extractor learns to write and how its text is read back.
+
+Invented passages and relations only."""
+from __future__ import annotations
+
+import pytest
+
+from bench.generative import PROMPT, UNSIGNED, cnc_examples, encode, keep_none, main, parse, target
+from core.types import PassageRelation
+
+RAIN = PassageRelation("low rainfall", "risk for herders", -1)
+FUEL = PassageRelation("fuel prices", "transport costs", 1)
+
+
+def test_written_relations_read_back_as_written():
+    text = target([RAIN, FUEL])
+    assert text == "\nlow rainfall -> risk for herders (-)\nfuel prices -> transport costs (+)"
+    assert [(r.src, r.tgt, r.sign) for r in parse(text)] == [(r.src, r.tgt, r.sign) for r in (RAIN, FUEL)]
+    assert target([]) == "\nnone" and parse("none") == []
+
+
+def test_parse_skips_what_is_not_a_relation_and_repeats():
+    text = "fuel prices -> transport costs (+)\nsome chatter\n-> x (+)\nFuel prices -> transport costs (+)\na -> b (-)"
+    assert [(r.src, r.tgt, r.sign) for r in parse(text)] == [("fuel prices", "transport costs", 1), ("a", "b", -1)]
+
+
+def test_keep_none_keeps_every_relation_and_a_seeded_share_of_the_rest():
+    examples = [(f"with {i}", [FUEL]) for i in range(10)] + [(f"without {i}", []) for i in range(30)]
+    kept = keep_none(examples, 0.2, seed=3)
+    assert sum(1 for _, rels in kept if rels) == 10 and sum(1 for _, rels in kept if not rels) == 2
+    assert kept == keep_none(examples, 0.2, seed=3)
+
+
+def test_cnc_spans_are_cause_to_effect_without_a_sign(tmp_path):
+    path = tmp_path / "cnc.csv"
+    path.write_text("\ufeffcorpus,doc_id,text,text_w_pairs\n"
+                    'cnc,d1,Floods closed the road .,<ARG0>Floods</ARG0> <SIG0>closed</SIG0> <ARG1>the road</ARG1> .\n'
+                    "cnc,d2,Nothing here .,Nothing here .\n", encoding="utf-8")
+    assert [(t, [(r.src, r.tgt, r.sign) for r in rels]) for t, rels in cnc_examples(str(path))] == [
+        ("Floods closed the road .", [("Floods", "the road", 0)])]
+    assert target([PassageRelation("Floods", "the road", 0)]) == "\nFloods -> the road"
+
+
+class _Words:
+    """A stand-in tokenizer: one id per character, enough to check which ids the loss sees."""
+
+    eos_token_id = 0
+
+    def __call__(self, text: str) -> dict:
+        return {"input_ids": [ord(c) for c in text]}
+
+
+def test_the_loss_is_on_the_answer_only_and_unsigned_examples_get_their_own_prompt():
+    ids, labels = encode(_Words(), "Rain fell.", [RAIN], max_len=1000)
+    prompt = len(PROMPT.format(text="Rain fell."))
+    assert labels[:prompt] == [-100] * prompt and labels[prompt:] == ids[prompt:] and ids[-1] == 0
+    ids, labels = encode(_Words(), "Rain fell.", [PassageRelation("rain", "floods", 0)], max_len=1000)
+    assert "".join(map(chr, ids[:len(UNSIGNED.format(text="Rain fell."))])) == UNSIGNED.format(text="Rain fell.")
+    ids, labels = encode(_Words(), "Rain fell.", [RAIN], max_len=12)
+    assert len(ids) == len(labels) == 12
+
+
+def test_a_missing_file_gives_one_line_and_a_bad_count_is_refused(capsys):
+    assert main(["--data", "sift:/no/such.jsonl", "--fold", "x"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+    with pytest.raises(SystemExit):
+        main(["--data", "twosix:/no/such.json", "--fold", "x", "--epochs", "0"])
