@@ -6,6 +6,7 @@ build training pairs from passages (see models.classifier) — what is learned i
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,6 @@ CITATIONS = re.compile(
     r"|\b[A-Z][\w'’-]+(?:\s+(?:and|&)\s+[A-Z][\w'’-]+)?\s*\((?:1[89]|20)\d\d[a-z]?\)"  # Li and Ma (2020)
     r"|\[\d+(?:\s*[-–,]\s*\d+)*\]")  # [3], [4-6]
 """Citations in running text: their words ("al", author names) are no concepts of the paper."""
-
 
 
 @dataclass(frozen=True)
@@ -216,6 +216,7 @@ _NAMES: OrderedDict[str, dict[Span, str]] = OrderedDict()
 """Text -> its verb phrase names, for the NAMES_KEPT texts last parsed with verb phrases on: the
 parse that found the candidates names them, so naming them later parses nothing."""
 NAMES_KEPT = 4096
+_NAMES_LOCK = threading.Lock()  # the app's sessions extract in threads of one process
 
 
 def _parser(settings: CandidateSettings):
@@ -226,10 +227,11 @@ def _parser(settings: CandidateSettings):
 
 def _remember_names(doc) -> dict[Span, str]:
     names = {_to_chars(doc, rng): _vp_name(doc, rng, verb) for rng, verb in _verb_phrases(doc).items()}
-    _NAMES[doc.text] = names
-    _NAMES.move_to_end(doc.text)
-    while len(_NAMES) > NAMES_KEPT:
-        _NAMES.popitem(last=False)
+    with _NAMES_LOCK:
+        _NAMES[doc.text] = names
+        _NAMES.move_to_end(doc.text)
+        while len(_NAMES) > NAMES_KEPT:
+            _NAMES.popitem(last=False)
     return names
 
 
