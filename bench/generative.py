@@ -8,7 +8,7 @@ one `evaluate --loso` fold (models.loso.make_folds: no text of the held-out sour
 near-identical copy), then writes the held-out passages' relations greedily and scores them by the
 held-out check's rule (core.metrics.e2e_scores).
 
-    python bench/generative.py --data FORMAT:PATH [--data ...] --fold habitus_ph1 [--epochs 6] [--none-share S] [--cnc PATH [--cnc-n N]]
+    python bench/generative.py --data FORMAT:PATH [--data ...] --fold habitus_ph1 [--epochs 8] [--none-share 0.1] [--cnc PATH [--cnc-n N]]
 
 --cnc PATH: Causal News Corpus subtask 2 (train_subtask2.csv) cause/effect spans as more tuning
 examples, under their own prompt (UNSIGNED: CNC has no sign). Epochs, rank and learning rate are fixed before any fold is
@@ -152,9 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--fold", required=True, help="the held-out source or TwoSix file stem")
     ap.add_argument("--cnc", help="CNC train_subtask2.csv: cause/effect spans as more tuning examples")
     ap.add_argument("--cnc-n", type=int, default=300, help="CNC sentences drawn (seeded) from --cnc")
-    ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--none-share", type=float, default=None,
-                    help="keep passages without relations up to this share of those with (seeded); default all")
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--none-share", type=float, default=0.1,
+                    help="keep passages without relations up to this share of those with (seeded; a large value keeps all)")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--r", type=int, default=16)
@@ -164,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.epochs < 1 or args.batch < 1 or args.r < 1:
         ap.error("--epochs, --batch and --r must be >= 1")
+    if not args.none_share >= 0 or args.cnc_n < 0:
+        ap.error("--none-share and --cnc-n must be >= 0")
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     try:
@@ -188,10 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = get_peft_model(model, LoraConfig(r=args.r, lora_alpha=2 * args.r, lora_dropout=0.05,
                                              target_modules=["q_proj", "k_proj", "v_proj", "o_proj",
                                                              "gate_proj", "up_proj", "down_proj"]))
-    examples = [(t, list(rels)) for t, rels, _ in fold.train.passages]
-    if args.none_share is not None:
-        examples = keep_none(examples, args.none_share, args.seed)
-    examples += extra
+    examples = keep_none([(t, list(rels)) for t, rels, _ in fold.train.passages], args.none_share, args.seed) + extra
     print(f"fold {fold.name}: {len(fold.train.passages)} training passages, {len(extra)} CNC sentences, "
           f"{len(fold.data.passages)} held out", flush=True)
     tune(model, tokenizer, examples, args.epochs, args.batch, args.lr, args.seed)

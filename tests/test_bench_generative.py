@@ -66,3 +66,5 @@ def test_a_missing_file_gives_one_line_and_a_bad_count_is_refused(capsys):
     assert err.startswith("error: ") and "Traceback" not in err
     with pytest.raises(SystemExit):
         main(["--data", "twosix:/no/such.json", "--fold", "x", "--epochs", "0"])
+    with pytest.raises(SystemExit):
+        main(["--data", "twosix:/no/such.json", "--fold", "x", "--none-share", "-1"])
