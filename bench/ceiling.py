@@ -46,7 +46,7 @@ def miss_kind(name: str, text: str, spans: Sequence[str]) -> str:
 
 
 def reach(text: str, candidates: Sequence[Candidate], gold: Sequence[PassageRelation],
-          settings: CandidateSettings = DEFAULT_CANDIDATES          ) -> tuple[int, Counter]:
+          settings: CandidateSettings = DEFAULT_CANDIDATES) -> tuple[int, Counter]:
     """(gold relations some candidate pair reaches, why each unmatched gold concept is missed); the
     candidates' names as extraction gives them (models.candidates.span_name)."""
     pairs = [(span_name(text, c.a, settings), span_name(text, c.b, settings)) for c in candidates]

@@ -164,7 +164,8 @@ def cmd_loso(args: argparse.Namespace) -> int:
                           "lora_r": settings.lora_r if settings.lora else None,
                           "lora_targets": list(settings.lora_targets) if settings.lora else None,
                           "heads": json.loads(args.heads), "granular": settings.candidates.granular,
-                          "states": settings.candidates.states, "verb_phrases": settings.candidates.verb_phrases, "seed": settings.seed, "data": args.data}
+                          "states": settings.candidates.states, "verb_phrases": settings.candidates.verb_phrases,
+                          "seed": settings.seed, "data": args.data}
     if not args.json:
         for name, fold in result["folds"].items():
             print(f"{name}: e2e_f1 {fold['e2e_f1']} (P {fold['precision']}, R {fold['recall']})")
