@@ -102,9 +102,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from core.errors import InputError
+    from core.errors import run_script
 
-    try:
-        raise SystemExit(main())
-    except (InputError, OSError) as exc:  # a bad --data file: one line, as `python -m models` says it
-        raise SystemExit(f"error: {exc}") from None
+    run_script(main)

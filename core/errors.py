@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Callable
 
 
 class InputError(ValueError):
@@ -31,3 +33,14 @@ def without_paths(text: str) -> str:
     """text with every absolute file path cut to its last part: messages shown to users name
     files, never the server's folders."""
     return _PATH.sub(lambda m: m.group(1) or m.group(2), text)
+
+
+def run_script(main: Callable[[], int]) -> None:
+    """Exit with main()'s status; a bad input file or value (InputError, OSError) ends the script
+    with one line on stderr, as `python -m models` says it, not a traceback."""
+    try:
+        status = main()
+    except (InputError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        status = 2
+    sys.exit(status)

@@ -225,21 +225,34 @@ def _parser(settings: CandidateSettings):
     return nlp_lemmas() if settings.verb_phrases else nlp()
 
 
-def _remember_names(doc) -> dict[Span, str]:
-    names = {_to_chars(doc, rng): _vp_name(doc, rng, verb) for rng, verb in _verb_phrases(doc).items()}
+def _keep_names(text: str, names: dict[Span, str]) -> None:
     with _NAMES_LOCK:
-        _NAMES[doc.text] = names
-        _NAMES.move_to_end(doc.text)
+        _NAMES[text] = names
+        _NAMES.move_to_end(text)
         while len(_NAMES) > NAMES_KEPT:
             _NAMES.popitem(last=False)
-    return names
+
+
+def _names(doc, found: dict[tuple[int, int], int]) -> dict[Span, str]:
+    return {_to_chars(doc, rng): _vp_name(doc, rng, verb) for rng, verb in found.items()}
+
+
+def _named_verb_phrases(doc) -> dict[tuple[int, int], int]:
+    """_verb_phrases of a text parsed by the lemmatizing pipeline, their names kept in _NAMES."""
+    found = _verb_phrases(doc)
+    _keep_names(doc.text, _names(doc, found))
+    return found
 
 
 def verb_phrase_names(text: str) -> dict[Span, str]:
     """Character span -> name of each verb phrase concept of a text (_verb_phrases, _vp_name),
     parsed here only when the candidates of this text were not found in this process."""
     names = _NAMES.get(text)
-    return _remember_names(nlp_lemmas()(text)) if names is None else names
+    if names is None:
+        doc = nlp_lemmas()(text)
+        names = _names(doc, _verb_phrases(doc))
+        _keep_names(text, names)
+    return names
 
 
 def span_name(text: str, span: Span, settings: CandidateSettings = DEFAULT_CANDIDATES) -> str:
@@ -260,7 +273,7 @@ def _doc_spans(doc, lexicon: tuple[str, ...], settings: CandidateSettings = DEFA
     if settings.granular:
         ranges |= {r for r in (_clean(doc[a:b]) for a, b in _granular(doc, chunks)) if r}
     if settings.verb_phrases:
-        ranges |= set(_verb_phrases(doc))
+        ranges |= set(_named_verb_phrases(doc))
     if lexicon:
         for _, start, end in _matcher(lexicon)(doc):
             ranges.add((start, end))
@@ -289,8 +302,6 @@ def concept_spans_batch(texts: Sequence[str], lexicon: Iterable[str] = (),
     lex = tuple(sorted(set(lexicon)))
     out = []
     for doc in _parser(settings).pipe(texts, batch_size=64):
-        if settings.verb_phrases:
-            _remember_names(doc)
         out.append([_to_chars(doc, r) for r in _doc_spans(doc, lex, settings)])
     return out
 
@@ -337,8 +348,6 @@ def make_candidates_batch(texts: Sequence[str], lexicon: Iterable[str] = (),
     max_pairs, max_distance = settings.max_pairs, settings.max_distance
     out: list[list[Candidate]] = []
     for text, doc in zip(texts, _parser(settings).pipe(texts, batch_size=64)):
-        if settings.verb_phrases:
-            _remember_names(doc)
         ranges = _doc_spans(doc, lex, settings)
         pairs = []
         for i, a in enumerate(ranges):

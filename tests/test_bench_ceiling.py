@@ -45,3 +45,14 @@ def test_verb_phrase_candidates_reach_gold_named_as_events():
                                                                 "not going to hospital", 1)])]
     assert fold_ceiling(passages)["reachable"] == 0.0
     assert fold_ceiling(passages, CandidateSettings(verb_phrases=True))["reachable"] == 1.0
+
+
+def test_a_missing_data_file_ends_the_script_with_one_line():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, str(root / "bench" / "ceiling.py"), "--data", "sift:/no/such.jsonl"],
+                         capture_output=True, text=True, cwd=root, timeout=120)
+    assert run.returncode == 2 and run.stderr.strip().splitlines() == ["error: /no/such.jsonl: no such file"]

@@ -106,6 +106,7 @@ def test_the_parse_that_finds_the_candidates_names_them(monkeypatch):
     assert [candidates._doc_spans(d, (), VP) for d in candidates.nlp_lemmas().pipe(texts)] == plain
     candidates._NAMES.clear()
     found = make_candidates_batch(texts, (), VP)
+    lemmas = candidates.nlp_lemmas()
 
     def no_parse():
         raise AssertionError("parsed a second time")
@@ -114,5 +115,5 @@ def test_the_parse_that_finds_the_candidates_names_them(monkeypatch):
     names = {span_name(c.text, end, VP) for cs in found for c in cs for end in (c.a, c.b)}
     assert "not going to the hospital" in names
     monkeypatch.setattr(candidates, "NAMES_KEPT", 1)
-    candidates._remember_names(candidates.nlp()(RAIN))
+    candidates._named_verb_phrases(lemmas(RAIN))
     assert list(candidates._NAMES) == [RAIN]  # the oldest texts' names go first
