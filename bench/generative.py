@@ -8,7 +8,13 @@ one `evaluate --loso` fold (models.loso.make_folds: no text of the held-out sour
 near-identical copy), then writes the held-out passages' relations greedily and scores them by the
 held-out check's rule (core.metrics.e2e_scores).
 
-    python bench/generative.py --data FORMAT:PATH [--data ...] --fold habitus_ph1 [--epochs 8] [--none-share 0.1] [--cnc PATH [--cnc-n N]]
+    python bench/generative.py --data FORMAT:PATH [--data ...] --fold habitus_ph1 [--epochs 8] [--none-share 0.1]
+        [--cnc PATH [--cnc-n N]] [--model DIR|FILE.gguf]
+
+--model: another causal LM to tune in SmolLM2's place, a local Hugging Face folder or a GGUF file
+(dequantised once into the backbone cache, as SmolLM2's is); LoRA goes on the same seven projections,
+so a Llama-, Qwen- or Gemma-style model. The loss is taken on the answer tokens only, and only their
+logits are computed: a 262k-token vocabulary (Gemma 3) would otherwise cost most of each step.
 
 --cnc PATH: Causal News Corpus subtask 2 (train_subtask2.csv) cause/effect spans as more tuning
 examples, under their own prompt (UNSIGNED: CNC has no sign). Epochs, rank and learning rate are fixed before any fold is
@@ -36,7 +42,7 @@ import torch  # noqa: E402
 from core.errors import InputError  # noqa: E402
 from core.metrics import e2e_scores  # noqa: E402
 from core.types import PassageRelation  # noqa: E402
-from embedding.backbones import convert_smollm2  # noqa: E402
+from embedding.backbones import convert_gguf, convert_smollm2  # noqa: E402
 from models.loso import make_folds  # noqa: E402
 
 PROMPT = "Passage: {text}\nCausal relations:"
@@ -93,9 +99,23 @@ def encode(tokenizer, text: str, relations: Sequence[PassageRelation], max_len: 
     """Token ids and labels (-100 on the prompt: the loss is on what the model writes)."""
     unsigned = bool(relations) and not any(r.sign for r in relations)
     prompt = tokenizer((UNSIGNED if unsigned else PROMPT).format(text=text))["input_ids"]
-    answer = tokenizer(target(relations))["input_ids"] + [tokenizer.eos_token_id]
+    answer = tokenizer(target(relations), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     ids = (prompt + answer)[:max_len]
     return ids, ([-100] * len(prompt) + answer)[:max_len]
+
+
+def answer_loss(model, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean next-token cross-entropy over the labelled (answer) positions, the same value as the
+    model's own loss, with the output layer applied to those positions only."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    hidden = base.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+    targets = labels[:, 1:]
+    keep = targets != -100
+    logits = base.get_output_embeddings()(hidden[:, :-1][keep])
+    cap = getattr(base.config, "final_logit_softcapping", None)
+    if cap:
+        logits = torch.tanh(logits / cap) * cap
+    return torch.nn.functional.cross_entropy(logits.float(), targets[keep])
 
 
 def tune(model, tokenizer, examples: list[tuple[str, list[PassageRelation]]], epochs: int, batch: int, lr: float,
@@ -120,7 +140,7 @@ def tune(model, tokenizer, examples: list[tuple[str, list[PassageRelation]]], ep
             ids = torch.tensor([r[0] + [pad] * (width - len(r[0])) for r in rows])
             labels = torch.tensor([r[1] + [-100] * (width - len(r[1])) for r in rows])
             mask = torch.tensor([[1] * len(r[0]) + [0] * (width - len(r[0])) for r in rows])
-            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            loss = answer_loss(model, ids, mask, labels)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
@@ -146,6 +166,18 @@ def write(model, tokenizer, texts: Sequence[str], batch: int = 16, max_new: int 
     return out
 
 
+def model_folder(name: str | None) -> Path:
+    """The folder of the model to tune: SmolLM2-135M by default, else a local folder or a GGUF file."""
+    if name is None:
+        return convert_smollm2()
+    path = Path(name).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        return convert_gguf(path)
+    if not (path / "config.json").is_file():
+        raise InputError("--model", f"{name}: not a .gguf file nor a folder with config.json")
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", action="append", required=True, help="FORMAT:PATH (sift / twosix files)")
@@ -161,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", help="write each held-out passage's generated text and gold here (JSONL)")
+    ap.add_argument("--model", help="a local causal-LM folder or .gguf file to tune instead of SmolLM2-135M")
     args = ap.parse_args(argv)
     if args.epochs < 1 or args.batch < 1 or args.r < 1:
         ap.error("--epochs, --batch and --r must be >= 1")
@@ -176,13 +209,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra = cnc_examples(args.cnc) if args.cnc else []
         random.Random(args.seed).shuffle(extra)
         extra = extra[:args.cnc_n]
+        path = model_folder(args.model)
     except (InputError, OSError, KeyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    path = convert_smollm2()
     tokenizer = AutoTokenizer.from_pretrained(path)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -210,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                       "precision": round(scores["e2e_precision"], 4), "recall": round(scores["e2e_recall"], 4),
                       "f1_any_sign": round(unsigned["e2e_f1"], 4),
                       "predicted": sum(map(len, pred)), "gold": sum(map(len, gold)), "epochs": args.epochs,
-                      "cnc": len(extra), "none_share": args.none_share,
+                      "cnc": len(extra), "none_share": args.none_share, "model": args.model or "smollm2-135m",
                       "training_examples": len(examples), "passages_per_s": round(len(texts) / seconds, 2)}))
     return 0
 

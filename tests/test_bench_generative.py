@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench.generative import PROMPT, UNSIGNED, cnc_examples, encode, keep_none, main, parse, target
+from bench.generative import (PROMPT, UNSIGNED, answer_loss, cnc_examples, encode, keep_none, main, model_folder,
+                               parse, target)
+from core.errors import InputError
 from core.types import PassageRelation
 
 RAIN = PassageRelation("low rainfall", "risk for herders", -1)
@@ -46,18 +48,44 @@ class _Words:
 
     eos_token_id = 0
 
-    def __call__(self, text: str) -> dict:
-        return {"input_ids": [ord(c) for c in text]}
+    def __call__(self, text: str, add_special_tokens: bool = True) -> dict:
+        return {"input_ids": ([1] if add_special_tokens else []) + [ord(c) for c in text]}
 
 
 def test_the_loss_is_on_the_answer_only_and_unsigned_examples_get_their_own_prompt():
     ids, labels = encode(_Words(), "Rain fell.", [RAIN], max_len=1000)
-    prompt = len(PROMPT.format(text="Rain fell."))
+    prompt = 1 + len(PROMPT.format(text="Rain fell."))  # the tokenizer's start token begins the prompt only
     assert labels[:prompt] == [-100] * prompt and labels[prompt:] == ids[prompt:] and ids[-1] == 0
+    assert 1 not in ids[prompt:]
     ids, labels = encode(_Words(), "Rain fell.", [PassageRelation("rain", "floods", 0)], max_len=1000)
-    assert "".join(map(chr, ids[:len(UNSIGNED.format(text="Rain fell."))])) == UNSIGNED.format(text="Rain fell.")
+    assert "".join(map(chr, ids[1:1 + len(UNSIGNED.format(text="Rain fell."))])) == UNSIGNED.format(text="Rain fell.")
     ids, labels = encode(_Words(), "Rain fell.", [RAIN], max_len=12)
     assert len(ids) == len(labels) == 12
+
+
+def test_answer_loss_is_the_models_own_loss():
+    torch = pytest.importorskip("torch")
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=50, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                                         num_attention_heads=2, num_key_value_heads=2, pad_token_id=0))
+    ids = torch.randint(1, 50, (3, 9))
+    mask = torch.ones_like(ids)
+    mask[2, 6:] = 0  # a right-padded row
+    labels = ids.clone()
+    labels[:, :4] = -100
+    labels[mask == 0] = -100
+    expected = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+    assert torch.allclose(answer_loss(model, ids, mask, labels), expected, atol=1e-5)
+
+
+def test_model_folder_refuses_what_is_not_a_model(tmp_path):
+    with pytest.raises(InputError, match="--model"):
+        model_folder(str(tmp_path))
+    (tmp_path / "x.bin").write_bytes(b"junk")
+    with pytest.raises(InputError, match="--model"):
+        model_folder(str(tmp_path / "x.bin"))
 
 
 def test_a_missing_file_gives_one_line_and_a_bad_count_is_refused(capsys):
