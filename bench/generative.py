@@ -9,7 +9,13 @@ near-identical copy), then writes the held-out passages' relations greedily and 
 held-out check's rule (core.metrics.e2e_scores).
 
     python bench/generative.py --data FORMAT:PATH [--data ...] --fold habitus_ph1 [--epochs 8] [--none-share 0.1]
-        [--cnc PATH [--cnc-n N]] [--model DIR|FILE.gguf]
+        [--cnc PATH [--cnc-n N]] [--model DIR|FILE.gguf] [--train-share F]
+
+--fold random: instead of a held-out source, the random in-file split `make model` validates on (every
+file split by text with data.readers.split, 20%, seed 0; a text in any file's validation split is left
+out of every file's training split, as models.training.prepare does): tuned on the training splits,
+scored on each file's validation passages. The second figure, beside models/default's validation
+end-to-end F1: it says what the generator does on passages of sources it was tuned on.
 
 --model: another causal LM to tune in SmolLM2's place, a local Hugging Face folder or a GGUF file
 (dequantised once into the backbone cache, as SmolLM2's is); LoRA goes on the same seven projections,
@@ -43,6 +49,7 @@ from core.errors import InputError  # noqa: E402
 from core.metrics import e2e_scores  # noqa: E402
 from core.types import PassageRelation  # noqa: E402
 from embedding.backbones import convert_gguf, convert_smollm2  # noqa: E402
+from data.readers import read_dataset, split, text_keys, without_texts  # noqa: E402
 from models.loso import make_folds  # noqa: E402
 
 PROMPT = "Passage: {text}\nCausal relations:"
@@ -93,6 +100,16 @@ def keep_none(examples: list[tuple[str, list[PassageRelation]]], share: float, s
     without = [e for e in examples if not e[1]]
     random.Random(seed).shuffle(without)
     return with_rel + without[:round(share * len(with_rel))]
+
+
+def share_of(examples: list[tuple[str, list[PassageRelation]]], share: float, seed: int
+             ) -> list[tuple[str, list[PassageRelation]]]:
+    """A seeded sample of `share` of the examples, in their order; a smaller share's sample is part
+    of a larger one's (one shuffle, cut at different lengths), so a learning curve only adds data."""
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    kept = sorted(order[:round(share * len(examples))])
+    return [examples[i] for i in kept]
 
 
 def encode(tokenizer, text: str, relations: Sequence[PassageRelation], max_len: int) -> tuple[list[int], list[int]]:
@@ -166,6 +183,27 @@ def write(model, tokenizer, texts: Sequence[str], batch: int = 16, max_new: int 
     return out
 
 
+def random_split(specs: Sequence[str], valid_fraction: float = 0.2, seed: int = 0
+                 ) -> tuple[list[tuple[str, list[PassageRelation]]], dict[str, list]]:
+    """(training passages of every file, {file: its validation passages}), split as `make model` splits."""
+    read = {spec: read_dataset(spec) for spec in specs}
+    splits = {spec: split(data, valid_fraction, seed) for spec, data in read.items()}
+    in_valid = set().union(*(text_keys(va) for _, va in splits.values()))
+    train = [(p.text, list(p.relations)) for tr, _ in splits.values() for p in without_texts(tr, in_valid).passages]
+    return train, {spec: list(va.passages) for spec, (_, va) in splits.items()}
+
+
+def held_out(specs: Sequence[str], fold: str) -> tuple[list[tuple[str, list[PassageRelation]]], dict[str, list]]:
+    """(training passages, {file or source: held-out passages}) for a LOSO fold or the random split."""
+    if fold == "random":
+        return random_split(specs)
+    folds = make_folds(specs, sentences=False, progress=lambda m: print(m, flush=True))
+    found = next((f for f in folds if f.name == fold), None)
+    if found is None:
+        raise InputError("--fold", f"no fold {fold!r} (folds: random, {', '.join(f.name for f in folds)})")
+    return [(t, list(rels)) for t, rels, _ in found.train.passages], {found.name: list(found.data.passages)}
+
+
 def model_folder(name: str | None) -> Path:
     """The folder of the model to tune: SmolLM2-135M by default, else a local folder or a GGUF file."""
     if name is None:
@@ -181,7 +219,8 @@ def model_folder(name: str | None) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", action="append", required=True, help="FORMAT:PATH (sift / twosix files)")
-    ap.add_argument("--fold", required=True, help="the held-out source or TwoSix file stem")
+    ap.add_argument("--fold", required=True,
+                    help="the held-out source or TwoSix file stem, or 'random' for make model's in-file split")
     ap.add_argument("--cnc", help="CNC train_subtask2.csv: cause/effect spans as more tuning examples")
     ap.add_argument("--cnc-n", type=int, default=300, help="CNC sentences drawn (seeded) from --cnc")
     ap.add_argument("--epochs", type=int, default=8)
@@ -193,19 +232,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", help="write each held-out passage's generated text and gold here (JSONL)")
+    ap.add_argument("--train-share", type=float, default=1.0,
+                    help="tune on this seeded share of the fold's passages (a learning curve: is data the limit?)")
     ap.add_argument("--model", help="a local causal-LM folder or .gguf file to tune instead of SmolLM2-135M")
     args = ap.parse_args(argv)
     if args.epochs < 1 or args.batch < 1 or args.r < 1:
         ap.error("--epochs, --batch and --r must be >= 1")
     if not args.none_share >= 0 or args.cnc_n < 0:
         ap.error("--none-share and --cnc-n must be >= 0")
+    if not 0 < args.train_share <= 1:
+        ap.error("--train-share must be in (0, 1]")
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     try:
-        folds = make_folds(args.data, sentences=False, progress=lambda m: print(m, flush=True))
-        fold = next((f for f in folds if f.name == args.fold), None)
-        if fold is None:
-            raise InputError("--fold", f"no fold {args.fold!r} (folds: {', '.join(f.name for f in folds)})")
+        train, held = held_out(args.data, args.fold)
         extra = cnc_examples(args.cnc) if args.cnc else []
         random.Random(args.seed).shuffle(extra)
         extra = extra[:args.cnc_n]
@@ -223,28 +263,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = get_peft_model(model, LoraConfig(r=args.r, lora_alpha=2 * args.r, lora_dropout=0.05,
                                              target_modules=["q_proj", "k_proj", "v_proj", "o_proj",
                                                              "gate_proj", "up_proj", "down_proj"]))
-    examples = keep_none([(t, list(rels)) for t, rels, _ in fold.train.passages], args.none_share, args.seed) + extra
-    print(f"fold {fold.name}: {len(fold.train.passages)} training passages, {len(extra)} CNC sentences, "
-          f"{len(fold.data.passages)} held out", flush=True)
+    examples = share_of(keep_none(train, args.none_share, args.seed), args.train_share, args.seed) + extra
+    passages = [p for part in held.values() for p in part]
+    print(f"fold {args.fold}: {len(train)} training passages, {len(extra)} CNC sentences, "
+          f"{len(passages)} held out", flush=True)
     tune(model, tokenizer, examples, args.epochs, args.batch, args.lr, args.seed)
-    texts = [p.text for p in fold.data.passages]
+    texts = [p.text for p in passages]
     t0 = time.time()
     written = write(model, tokenizer, texts)
     seconds = time.time() - t0
     pred = [parse(w) for w in written]
-    gold = [list(p.relations) for p in fold.data.passages]
+    gold = [list(p.relations) for p in passages]
     scores = e2e_scores(pred, gold)
     unsigned = e2e_scores(pred, [[replace(r, sign=0) for r in g] for g in gold])  # a gold sign 0 accepts either
+    parts, at = {}, 0
+    for name, part in held.items():
+        parts[name] = round(e2e_scores(pred[at:at + len(part)], gold[at:at + len(part)])["e2e_f1"], 4)
+        at += len(part)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             for t, w, g in zip(texts, written, gold):
                 f.write(json.dumps({"text": t, "written": w, "gold": [[r.src, r.tgt, r.sign] for r in g]}) + "\n")
-    print(json.dumps({"fold": fold.name, "e2e_f1": round(scores["e2e_f1"], 4),
+    print(json.dumps({"fold": args.fold, "e2e_f1": round(scores["e2e_f1"], 4),
                       "precision": round(scores["e2e_precision"], 4), "recall": round(scores["e2e_recall"], 4),
-                      "f1_any_sign": round(unsigned["e2e_f1"], 4),
+                      "f1_any_sign": round(unsigned["e2e_f1"], 4), "e2e_f1_by_file": parts,
                       "predicted": sum(map(len, pred)), "gold": sum(map(len, gold)), "epochs": args.epochs,
                       "cnc": len(extra), "none_share": args.none_share, "model": args.model or "smollm2-135m",
-                      "training_examples": len(examples), "passages_per_s": round(len(texts) / seconds, 2)}))
+                      "training_examples": len(examples), "train_share": args.train_share,
+                      "passages_per_s": round(len(texts) / seconds, 2)}))
     return 0
 
 

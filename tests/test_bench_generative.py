@@ -3,11 +3,14 @@
 Invented passages and relations only."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from bench.generative import (PROMPT, UNSIGNED, answer_loss, cnc_examples, encode, keep_none, main, model_folder,
-                               parse, target)
+from bench.generative import (PROMPT, UNSIGNED, answer_loss, cnc_examples, encode, held_out, keep_none, main,
+                               model_folder, parse, share_of, target)
 from core.errors import InputError
+from core.names import normalize
 from core.types import PassageRelation
 
 RAIN = PassageRelation("low rainfall", "risk for herders", -1)
@@ -31,6 +34,13 @@ def test_keep_none_keeps_every_relation_and_a_seeded_share_of_the_rest():
     kept = keep_none(examples, 0.2, seed=3)
     assert sum(1 for _, rels in kept if rels) == 10 and sum(1 for _, rels in kept if not rels) == 2
     assert kept == keep_none(examples, 0.2, seed=3)
+
+
+def test_a_smaller_share_is_part_of_a_larger_one():
+    examples = [(f"passage {i}", [FUEL]) for i in range(40)]
+    quarter, half = share_of(examples, 0.25, seed=1), share_of(examples, 0.5, seed=1)
+    assert len(quarter) == 10 and len(half) == 20 and {t for t, _ in quarter} <= {t for t, _ in half}
+    assert share_of(examples, 1.0, seed=1) == examples and quarter == share_of(examples, 0.25, seed=1)
 
 
 def test_cnc_spans_are_cause_to_effect_without_a_sign(tmp_path):
@@ -96,3 +106,34 @@ def test_a_missing_file_gives_one_line_and_a_bad_count_is_refused(capsys):
         main(["--data", "twosix:/no/such.json", "--fold", "x", "--epochs", "0"])
     with pytest.raises(SystemExit):
         main(["--data", "twosix:/no/such.json", "--fold", "x", "--none-share", "-1"])
+    with pytest.raises(SystemExit):
+        main(["--data", "twosix:/no/such.json", "--fold", "x", "--train-share", "0"])
+
+
+def test_random_split_is_make_models_split_and_keeps_validation_texts_out_of_training(tmp_path):
+    from data.readers import read_dataset, split
+    from tests.test_models_loso import sift_file, twosix_with_copies
+
+    specs = [f"sift:{sift_file(tmp_path / 'sift.jsonl')}", f"twosix:{twosix_with_copies(tmp_path / 'copies.json')}"]
+    train, held = held_out(specs, "random")
+    assert list(held) == specs
+    for spec in specs:
+        assert [p.text for p in held[spec]] == [p.text for p in split(read_dataset(spec), 0.2, 0)[1].passages]
+    valid = {normalize(p.text) for part in held.values() for p in part}
+    assert valid and train and not valid & {normalize(t) for t, _ in train}
+
+
+def test_a_loso_fold_holds_out_its_source_and_an_unknown_one_is_refused(tmp_path):
+    from tests.test_models_loso import sift_file
+
+    path = sift_file(tmp_path / "sift.jsonl")
+    with path.open("a") as f:  # every SIFT source has a fold
+        f.write(json.dumps({"source": "atlantic_council", "premise": "Sanctions cut the exports of cocoa by half.",
+                            "doc_id": "d9", "hypotheses": [{"subj": "sanctions", "pred": "decrease(s)",
+                                                            "obj": "exports of cocoa"}]}) + "\n")
+    specs = [f"sift:{path}"]
+    train, held = held_out(specs, "rise")
+    assert list(held) == ["rise"] and len(held["rise"]) == 2
+    assert not {t for t, _ in train} & {p.text for p in held["rise"]} and len(train) == 6
+    with pytest.raises(InputError, match="random"):
+        held_out(specs, "no_such_source")
