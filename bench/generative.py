@@ -48,8 +48,8 @@ import torch  # noqa: E402
 from core.errors import InputError  # noqa: E402
 from core.metrics import e2e_scores  # noqa: E402
 from core.types import PassageRelation  # noqa: E402
-from embedding.backbones import convert_gguf, convert_smollm2  # noqa: E402
 from data.readers import read_dataset, split, text_keys, without_texts  # noqa: E402
+from embedding.backbones import convert_gguf, convert_smollm2  # noqa: E402
 from models.loso import make_folds  # noqa: E402
 
 PROMPT = "Passage: {text}\nCausal relations:"
