@@ -12,8 +12,7 @@ held-out check's rule (core.metrics.e2e_scores).
         [--cnc PATH [--cnc-n N]] [--model DIR|FILE.gguf] [--train-share F]
 
 --fold random: instead of a held-out source, the random in-file split `make model` validates on (every
-file split by text with data.readers.split, 20%, seed 0; a text in any file's validation split is left
-out of every file's training split, as models.training.prepare does): tuned on the training splits,
+file split by text with data.readers.split_apart, 20%, seed 0, as models.training.prepare splits): tuned on the training splits,
 scored on each file's validation passages. The second figure, beside models/default's validation
 end-to-end F1: it says what the generator does on passages of sources it was tuned on.
 
@@ -45,10 +44,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from core.errors import InputError  # noqa: E402
+from core.errors import InputError, run_script  # noqa: E402
 from core.metrics import e2e_scores  # noqa: E402
 from core.types import PassageRelation  # noqa: E402
-from data.readers import read_dataset, split, text_keys, without_texts  # noqa: E402
+from data.readers import read_dataset, split_apart  # noqa: E402
 from embedding.backbones import convert_gguf, convert_smollm2  # noqa: E402
 from models.loso import make_folds  # noqa: E402
 
@@ -85,7 +84,9 @@ def cnc_examples(path: str) -> list[tuple[str, list[PassageRelation]]]:
     """CNC subtask 2 sentences with their cause (ARG0) -> effect (ARG1) spans, sign 0 (unknown)."""
     by_text: dict[str, list[PassageRelation]] = {}
     with open(path, newline="", encoding="utf-8-sig") as f:
-        for row in csv.DictReader(f):
+        for line, row in enumerate(csv.DictReader(f), start=2):
+            if not isinstance(row.get("text"), str) or not isinstance(row.get("text_w_pairs"), str):
+                raise InputError(path, f"line {line}: needs 'text' and 'text_w_pairs' (CNC train_subtask2.csv)")
             spans = {tag: re.sub(r"</?\w+>", "", s).strip() for tag, s in CNC_SPAN.findall(row["text_w_pairs"])}
             if "ARG0" in spans and "ARG1" in spans:
                 by_text.setdefault(row["text"], []).append(PassageRelation(spans["ARG0"], spans["ARG1"], 0))
@@ -186,11 +187,9 @@ def write(model, tokenizer, texts: Sequence[str], batch: int = 16, max_new: int 
 def random_split(specs: Sequence[str], valid_fraction: float = 0.2, seed: int = 0
                  ) -> tuple[list[tuple[str, list[PassageRelation]]], dict[str, list]]:
     """(training passages of every file, {file: its validation passages}), split as `make model` splits."""
-    read = {spec: read_dataset(spec) for spec in specs}
-    splits = {spec: split(data, valid_fraction, seed) for spec, data in read.items()}
-    in_valid = set().union(*(text_keys(va) for _, va in splits.values()))
-    train = [(p.text, list(p.relations)) for tr, _ in splits.values() for p in without_texts(tr, in_valid).passages]
-    return train, {spec: list(va.passages) for spec, (_, va) in splits.items()}
+    splits = split_apart({spec: read_dataset(spec) for spec in specs}, valid_fraction, seed)
+    train = [(p.text, list(p.relations)) for tr, _, _ in splits.values() for p in tr.passages]
+    return train, {spec: list(va.passages) for spec, (_, va, _) in splits.items()}
 
 
 def held_out(specs: Sequence[str], fold: str) -> tuple[list[tuple[str, list[PassageRelation]]], dict[str, list]]:
@@ -210,7 +209,10 @@ def model_folder(name: str | None) -> Path:
         return convert_smollm2()
     path = Path(name).expanduser()
     if path.is_file() and path.suffix == ".gguf":
-        return convert_gguf(path)
+        try:
+            return convert_gguf(path)
+        except Exception as exc:  # noqa: BLE001 - the GGUF reader's errors on a damaged file are of many kinds
+            raise InputError("--model", f"{name}: not a readable GGUF model ({exc})") from None
     if not (path / "config.json").is_file():
         raise InputError("--model", f"{name}: not a .gguf file nor a folder with config.json")
     return path
@@ -244,15 +246,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.error("--train-share must be in (0, 1]")
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    try:
-        train, held = held_out(args.data, args.fold)
-        extra = cnc_examples(args.cnc) if args.cnc else []
-        random.Random(args.seed).shuffle(extra)
-        extra = extra[:args.cnc_n]
-        path = model_folder(args.model)
-    except (InputError, OSError, KeyError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    train, held = held_out(args.data, args.fold)
+    extra = cnc_examples(args.cnc) if args.cnc else []
+    random.Random(args.seed).shuffle(extra)
+    extra = extra[:args.cnc_n]
+    path = model_folder(args.model)
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -295,4 +293,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_script(main)

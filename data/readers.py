@@ -343,6 +343,20 @@ def split(data: LabeledData, valid_fraction: float, seed: int) -> tuple[LabeledD
             _where(data, lambda t: t in valid, f"{data.name}:valid"))
 
 
+def split_apart(datasets: dict[str, LabeledData], valid_fraction: float, seed: int
+                ) -> dict[str, tuple[LabeledData, LabeledData, int]]:
+    """Each file's (train, validation, training texts dropped) split (`split`), where a text in any
+    file's validation split is dropped from every file's training split: two files that share
+    sentences (CNC subtasks 1 and 2) would otherwise train one's validation sentences through the other."""
+    splits = {name: split(data, valid_fraction, seed) for name, data in datasets.items()}
+    in_valid = set().union(*(text_keys(va) for _, va in splits.values()))
+    out = {}
+    for name, (tr, va) in splits.items():
+        dropped = len(text_keys(tr) & in_valid)
+        out[name] = (without_texts(tr, in_valid) if dropped else tr, va, dropped)
+    return out
+
+
 def data_sha256(spec: str, data: LabeledData) -> str | None:
     """What identifies a dataset for "was this trained on?": the file's sha256, or for the store
     (a database that changes with every label) a sha256 of the labelled passages read from it."""

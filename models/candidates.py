@@ -225,23 +225,15 @@ def _parser(settings: CandidateSettings):
     return nlp_lemmas() if settings.verb_phrases else nlp()
 
 
-def _keep_names(text: str, names: dict[Span, str]) -> None:
+def _keep_names(doc, found: dict[tuple[int, int], int]) -> dict[Span, str]:
+    """The names of a parse's verb phrases (`found`, from _verb_phrases), kept in _NAMES."""
+    names = {_to_chars(doc, rng): _vp_name(doc, rng, verb) for rng, verb in found.items()}
     with _NAMES_LOCK:
-        _NAMES[text] = names
-        _NAMES.move_to_end(text)
+        _NAMES[doc.text] = names
+        _NAMES.move_to_end(doc.text)
         while len(_NAMES) > NAMES_KEPT:
             _NAMES.popitem(last=False)
-
-
-def _names(doc, found: dict[tuple[int, int], int]) -> dict[Span, str]:
-    return {_to_chars(doc, rng): _vp_name(doc, rng, verb) for rng, verb in found.items()}
-
-
-def _named_verb_phrases(doc) -> dict[tuple[int, int], int]:
-    """_verb_phrases of a text parsed by the lemmatizing pipeline, their names kept in _NAMES."""
-    found = _verb_phrases(doc)
-    _keep_names(doc.text, _names(doc, found))
-    return found
+    return names
 
 
 def verb_phrase_names(text: str) -> dict[Span, str]:
@@ -250,8 +242,7 @@ def verb_phrase_names(text: str) -> dict[Span, str]:
     names = _NAMES.get(text)
     if names is None:
         doc = nlp_lemmas()(text)
-        names = _names(doc, _verb_phrases(doc))
-        _keep_names(text, names)
+        names = _keep_names(doc, _verb_phrases(doc))
     return names
 
 
@@ -273,7 +264,9 @@ def _doc_spans(doc, lexicon: tuple[str, ...], settings: CandidateSettings = DEFA
     if settings.granular:
         ranges |= {r for r in (_clean(doc[a:b]) for a, b in _granular(doc, chunks)) if r}
     if settings.verb_phrases:
-        ranges |= set(_named_verb_phrases(doc))
+        found = _verb_phrases(doc)
+        _keep_names(doc, found)  # span_name reads them without parsing the text again
+        ranges |= set(found)
     if lexicon:
         for _, start, end in _matcher(lexicon)(doc):
             ranges.add((start, end))

@@ -21,7 +21,7 @@ import numpy as np
 from core.errors import InputError
 from core.specs import spec_format
 from core.types import LabeledData, LabeledExample
-from data.readers import SENTENCE_FORMATS, data_sha256, read_dataset, split, text_keys, without_texts
+from data.readers import SENTENCE_FORMATS, data_sha256, read_dataset, split_apart
 from embedding import DEFAULT_PARTS
 from models.bundle import save_bundle
 from models.candidates import DEFAULT_CANDIDATES, CandidateSettings
@@ -162,26 +162,20 @@ def training_set(datasets: Sequence[LabeledData]) -> TrainingSet:
 
 def prepare(specs: Sequence[str], valid_fraction: float, seed: int, progress: Callable = print,
             candidates: CandidateSettings = DEFAULT_CANDIDATES, store_weight: float = 1.0) -> Prepared:
-    """Read every file, split it by sentence (seeded), gather training pairs/sentences.
-
-    A text in any file's validation split is dropped from every file's training split: two files
-    that share sentences (CNC subtasks 1 and 2) are split apart, and one's validation sentences
-    would otherwise be trained on through the other."""
+    """Read every file, split it by sentence (seeded; data.readers.split_apart: no file's validation
+    text in any file's training split), gather training pairs/sentences."""
     train = TrainingSet()
     valid: dict[str, tuple[str, LabeledData]] = {}
     summary = []
     read = {spec: read_dataset(spec) for spec in specs}
     for spec, data in read.items():
         check_store_size(spec, data)
-    splits = {spec: split(data, valid_fraction, seed) for spec, data in read.items()}
-    in_valid = set().union(*(text_keys(va) for _, va in splits.values()))
+    splits = split_apart(read, valid_fraction, seed)
     files = any(spec_format(spec) != "store" for spec in specs)
     for spec in specs:
         fmt, data = spec_format(spec), read[spec]
-        tr, va = splits[spec]
-        dropped = len(text_keys(tr) & in_valid)
+        tr, va, dropped = splits[spec]
         if dropped:
-            tr = without_texts(tr, in_valid)
             progress(f"{spec}: {dropped} training texts left out, being in another file's validation split")
         weight = store_weight if fmt == "store" and files else 1.0
         exs = add_split(train, tr, fmt, candidates, weight)

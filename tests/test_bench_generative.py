@@ -9,7 +9,7 @@ import pytest
 
 from bench.generative import (PROMPT, UNSIGNED, answer_loss, cnc_examples, encode, held_out, keep_none, main,
                                model_folder, parse, share_of, target)
-from core.errors import InputError
+from core.errors import InputError, run_script
 from core.names import normalize
 from core.types import PassageRelation
 
@@ -98,8 +98,15 @@ def test_model_folder_refuses_what_is_not_a_model(tmp_path):
         model_folder(str(tmp_path / "x.bin"))
 
 
+def _exit_status(argv: list[str]) -> int:
+    """What the script ends with when run with argv (core.errors.run_script, as `__main__` runs it)."""
+    with pytest.raises(SystemExit) as exit_:
+        run_script(lambda: main(argv))
+    return exit_.value.code
+
+
 def test_a_missing_file_gives_one_line_and_a_bad_count_is_refused(capsys):
-    assert main(["--data", "sift:/no/such.jsonl", "--fold", "x"]) == 2
+    assert _exit_status(["--data", "sift:/no/such.jsonl", "--fold", "x"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
     with pytest.raises(SystemExit):
@@ -108,6 +115,20 @@ def test_a_missing_file_gives_one_line_and_a_bad_count_is_refused(capsys):
         main(["--data", "twosix:/no/such.json", "--fold", "x", "--none-share", "-1"])
     with pytest.raises(SystemExit):
         main(["--data", "twosix:/no/such.json", "--fold", "x", "--train-share", "0"])
+
+
+def test_a_cnc_file_without_its_columns_and_a_damaged_gguf_give_one_line(tmp_path, capsys):
+    cnc = tmp_path / "cnc.csv"
+    cnc.write_text("corpus,doc_id,text\ncnc,d1,Floods closed the road .\n", encoding="utf-8")
+    with pytest.raises(InputError, match="line 2: needs 'text' and 'text_w_pairs'"):
+        cnc_examples(str(cnc))
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"GGUF\x03\x00\x00\x00cut short")
+    with pytest.raises(InputError, match="not a readable GGUF model"):
+        model_folder(str(gguf))
+    gguf.write_bytes(b"not a model at all")
+    with pytest.raises(InputError, match="not a readable GGUF model"):
+        model_folder(str(gguf))
 
 
 def test_random_split_is_make_models_split_and_keeps_validation_texts_out_of_training(tmp_path):

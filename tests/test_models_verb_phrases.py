@@ -115,5 +115,6 @@ def test_the_parse_that_finds_the_candidates_names_them(monkeypatch):
     names = {span_name(c.text, end, VP) for cs in found for c in cs for end in (c.a, c.b)}
     assert "not going to the hospital" in names
     monkeypatch.setattr(candidates, "NAMES_KEPT", 1)
-    candidates._named_verb_phrases(lemmas(RAIN))
+    doc = lemmas(RAIN)
+    candidates._keep_names(doc, candidates._verb_phrases(doc))
     assert list(candidates._NAMES) == [RAIN]  # the oldest texts' names go first

@@ -16,7 +16,7 @@ from core.types import (
     ParsedSentence,
     PassageRelation,
 )
-from data.readers import FORMATS, read_dataset, split, strip_tags
+from data.readers import FORMATS, read_dataset, split, split_apart, strip_tags
 from data.store import Store
 
 SEMEVAL = (
@@ -213,4 +213,20 @@ def test_split_keeps_sentences_apart():
     assert split(data, 0.25, seed=4)[1] != valid
     with pytest.raises(ValueError):
         split(data, 1.0, seed=0)
+
+
+def test_split_apart_keeps_every_files_validation_texts_out_of_every_training_split():
+    texts = [f"Sentence number {i} about rain and floods." for i in range(40)]
+    one = LabeledData(name="one", sentences=[LabeledSentence(t, True) for t in texts])
+    other = LabeledData(name="other", passages=[ParsedSentence(t) for t in texts[::2]])  # shares half the texts
+    parts = split_apart({"one": one, "other": other}, 0.25, seed=3)
+    valid = {s.text for s in parts["one"][1].sentences} | {p.text for p in parts["other"][1].passages}
+    train = {s.text for s in parts["one"][0].sentences} | {p.text for p in parts["other"][0].passages}
+    assert not train & valid and train | valid == set(texts)
+    for name, data in (("one", one), ("other", other)):
+        tr, va, dropped = parts[name]
+        assert va == split(data, 0.25, seed=3)[1]  # each file's own validation split, unchanged
+        assert dropped == len(split(data, 0.25, seed=3)[0].sentences) + len(split(data, 0.25, seed=3)[0].passages) \
+            - len(tr.sentences) - len(tr.passages)
+    assert parts["one"][2] > 0 or parts["other"][2] > 0
     assert set(FORMATS) == {"semeval2010", "cnc", "twosix", "sift", "store"}
