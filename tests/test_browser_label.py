@@ -150,8 +150,8 @@ def test_accept_and_reject_suggestions_by_keyboard(app, page):
     page.keyboard.press("a")  # accept the top one: both systems agree, score 1.0
     expect(page.get_by_text("Your relations in this sentence: 1")).to_be_visible()
     expect(page.get_by_text("score 1.00")).to_have_count(0)  # the page has caught up with the accept
-    expect(page.get_by_text("score 0.50")).to_be_visible()
-    wait_idle(page)
+    wait_idle(page)  # until the run ends, the moved suggestion can show twice: stale and redrawn
+    expect(page.get_by_text("score 0.50")).to_have_count(1)
     page.keyboard.press("x")  # reject the remaining one
     expect(page.get_by_text("Suggestions (A accept · X reject · E edit the top one)")).to_have_count(0)
 
