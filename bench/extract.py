@@ -13,6 +13,10 @@ transformers, load the same backbone with the bundle's adapter merged, tokenise 
 sentences in batches of 64). ratio = plain seconds / extract seconds (1.0: extraction costs no
 more than the backbone alone); the medians are reported. CLI start-up (`python -m models
 --help`) is timed on its own too.
+
+A relation-writer bundle (`python -m models train-writer`) has no encoder to compare with: for it
+only the in-process load and extraction speeds are printed (use a smaller --sentences: it writes
+some 2 sentences a second).
 """
 from __future__ import annotations
 
@@ -105,7 +109,9 @@ def main() -> None:
     args = ap.parse_args()
 
     from data.ingest import read_path
+    from models.bundle import WRITER_FORMAT, read_config
 
+    writer = read_config(args.model)["format"] == WRITER_FORMAT
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(args.input) if args.input else Path(tmp) / "paper.txt"
         if not args.input:
@@ -114,7 +120,7 @@ def main() -> None:
         docs = read_path(path)
         texts = [s.text for d in docs for s in d.sentences if not s.is_reference]
         t_read = time.perf_counter() - start
-        fresh = fresh_process_ratio(args.model, path, texts, args.repeat, Path(tmp))
+        fresh = {} if writer else fresh_process_ratio(args.model, path, texts, args.repeat, Path(tmp))
 
     start, cpu = time.perf_counter(), time.process_time()
     from models.extractor import Extractor
@@ -129,6 +135,15 @@ def main() -> None:
 
     import torch
 
+    if writer:
+        print(json.dumps({
+            "model": "relation writer", "sentences": len(texts), "relations": sum(map(len, found)),
+            "threads": torch.get_num_threads(), "load_s": round(t_load, 2), "extract_s": round(t_extract, 2),
+            "sentences_per_s_with_load": round(len(texts) / (t_load + t_extract), 2),
+            "sentences_per_s_extract_only": round(len(texts) / t_extract, 2),
+            "cpu_s_load_and_extract": round(cpu_model, 1), "load_avg_1min": round(os.getloadavg()[0], 2),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}))
+        return
     backbone = model.pair_[0].transformer_list[0][1][0].get_backbone()
     start, cpu = time.perf_counter(), time.process_time()
     with torch.inference_mode():

@@ -6,7 +6,8 @@ names on the largest folds are not spans of the passage at all. A model that wri
 (LoRA on every linear layer of its 30 layers) to write a passage's relations, on the training set of
 one `evaluate --loso` fold (models.loso.make_folds: no text of the held-out source, nor any
 near-identical copy), then writes the held-out passages' relations greedily and scores them by the
-held-out check's rule (core.metrics.e2e_scores).
+held-out check's rule (core.metrics.e2e_scores). The writer is models.writer.RelationWriter, the
+one `python -m models train-writer` ships (tuning: finetune.writer), tuned here per fold.
 
     python bench/generative.py --data FORMAT:PATH [--data ...] --fold habitus_ph1 [--epochs 8] [--none-share 0.1]
         [--cnc PATH [--cnc-n N]] [--model DIR|FILE.gguf] [--train-share F]
@@ -49,35 +50,11 @@ from core.metrics import e2e_scores  # noqa: E402
 from core.types import PassageRelation  # noqa: E402
 from data.readers import read_dataset, split_apart  # noqa: E402
 from embedding.backbones import convert_gguf, convert_smollm2  # noqa: E402
+from finetune.writer import WriterTuning, keep_none  # noqa: E402
 from models.loso import make_folds  # noqa: E402
+from models.writer import RelationWriter  # noqa: E402
 
-PROMPT = "Passage: {text}\nCausal relations:"
-UNSIGNED = "Passage: {text}\nCausal relations, sign unknown:"
-"""The prompt of examples whose relations have no sign (CNC): the model learns to find cause and
-effect from them, and the sign only from the signed prompt it is asked with."""
-LINE = re.compile(r"^\s*(.+?)\s*->\s*(.+?)\s*\(([+-])\)\s*$")
 CNC_SPAN = re.compile(r"<(ARG[01])>(.*?)</ARG[01]>", re.S)
-
-
-def target(relations: Sequence[PassageRelation]) -> str:
-    """The text the model learns to write for a passage's relations ("none" when it has none);
-    a relation of sign 0 (unknown) is written without one."""
-    lines = [f"{r.src} -> {r.tgt}" + (f" ({'-' if r.sign < 0 else '+'})" if r.sign else "") for r in relations]
-    return "\n" + ("\n".join(lines) if lines else "none")
-
-
-def parse(text: str) -> list[PassageRelation]:
-    """The relations in a generated text: one "src -> tgt (sign)" per line, anything else ignored,
-    each (src, tgt, sign) once."""
-    seen, out = set(), []
-    for line in text.splitlines():
-        m = LINE.match(line)
-        if m:
-            key = (m[1].lower(), m[2].lower(), m[3])
-            if key not in seen:
-                seen.add(key)
-                out.append(PassageRelation(src=m[1], tgt=m[2], sign=-1 if m[3] == "-" else 1))
-    return out
 
 
 def cnc_examples(path: str) -> list[tuple[str, list[PassageRelation]]]:
@@ -93,16 +70,6 @@ def cnc_examples(path: str) -> list[tuple[str, list[PassageRelation]]]:
     return list(by_text.items())
 
 
-def keep_none(examples: list[tuple[str, list[PassageRelation]]], share: float, seed: int
-              ) -> list[tuple[str, list[PassageRelation]]]:
-    """The examples with relations, and a seeded sample of those without, at most `share` times as
-    many: one file of 142 passages without relations otherwise teaches the model to write "none"."""
-    with_rel = [e for e in examples if e[1]]
-    without = [e for e in examples if not e[1]]
-    random.Random(seed).shuffle(without)
-    return with_rel + without[:round(share * len(with_rel))]
-
-
 def share_of(examples: list[tuple[str, list[PassageRelation]]], share: float, seed: int
              ) -> list[tuple[str, list[PassageRelation]]]:
     """A seeded sample of `share` of the examples, in their order; a smaller share's sample is part
@@ -111,77 +78,6 @@ def share_of(examples: list[tuple[str, list[PassageRelation]]], share: float, se
     random.Random(seed).shuffle(order)
     kept = sorted(order[:round(share * len(examples))])
     return [examples[i] for i in kept]
-
-
-def encode(tokenizer, text: str, relations: Sequence[PassageRelation], max_len: int) -> tuple[list[int], list[int]]:
-    """Token ids and labels (-100 on the prompt: the loss is on what the model writes)."""
-    unsigned = bool(relations) and not any(r.sign for r in relations)
-    prompt = tokenizer((UNSIGNED if unsigned else PROMPT).format(text=text))["input_ids"]
-    answer = tokenizer(target(relations), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-    ids = (prompt + answer)[:max_len]
-    return ids, ([-100] * len(prompt) + answer)[:max_len]
-
-
-def answer_loss(model, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean next-token cross-entropy over the labelled (answer) positions, the same value as the
-    model's own loss, with the output layer applied to those positions only."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    hidden = base.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state
-    targets = labels[:, 1:]
-    keep = targets != -100
-    logits = base.get_output_embeddings()(hidden[:, :-1][keep])
-    cap = getattr(base.config, "final_logit_softcapping", None)
-    if cap:
-        logits = torch.tanh(logits / cap) * cap
-    return torch.nn.functional.cross_entropy(logits.float(), targets[keep])
-
-
-def tune(model, tokenizer, examples: list[tuple[str, list[PassageRelation]]], epochs: int, batch: int, lr: float,
-         seed: int, max_len: int = 256) -> None:
-    """LoRA-tune the model in place on (text, relations) examples, shuffled each epoch (seeded)."""
-    rng = random.Random(seed)
-    encoded = [encode(tokenizer, t, rels, max_len) for t, rels in examples]
-    params = [p for p in model.parameters() if p.requires_grad]
-    steps = epochs * ((len(encoded) + batch - 1) // batch)
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 20) * max(0.0, 1 - s / steps))
-    model.train()
-    step, t0 = 0, time.time()
-    for epoch in range(epochs):
-        order = list(range(len(encoded)))
-        rng.shuffle(order)
-        total = 0.0
-        for i in range(0, len(order), batch):
-            rows = [encoded[j] for j in order[i:i + batch]]
-            width = max(len(ids) for ids, _ in rows)
-            pad = tokenizer.pad_token_id
-            ids = torch.tensor([r[0] + [pad] * (width - len(r[0])) for r in rows])
-            labels = torch.tensor([r[1] + [-100] * (width - len(r[1])) for r in rows])
-            mask = torch.tensor([[1] * len(r[0]) + [0] * (width - len(r[0])) for r in rows])
-            loss = answer_loss(model, ids, mask, labels)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            total += loss.item() * len(rows)
-            step += 1
-        print(f"epoch {epoch + 1}/{epochs}: loss {total / len(encoded):.3f}, {step} steps, {time.time() - t0:.0f} s",
-              flush=True)
-    model.eval()
-
-
-@torch.no_grad()
-def write(model, tokenizer, texts: Sequence[str], batch: int = 16, max_new: int = 96) -> list[str]:
-    """Greedy continuations of each passage's prompt (left-padded batches)."""
-    tokenizer.padding_side = "left"
-    out: list[str] = []
-    for i in range(0, len(texts), batch):
-        enc = tokenizer([PROMPT.format(text=t) for t in texts[i:i + batch]], return_tensors="pt", padding=True)
-        gen = model.generate(**enc, max_new_tokens=max_new, do_sample=False, pad_token_id=tokenizer.pad_token_id,
-                             eos_token_id=tokenizer.eos_token_id)
-        out += tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-    return out
 
 
 def random_split(specs: Sequence[str], valid_fraction: float = 0.2, seed: int = 0
@@ -244,33 +140,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.error("--none-share and --cnc-n must be >= 0")
     if not 0 < args.train_share <= 1:
         ap.error("--train-share must be in (0, 1]")
-    torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     train, held = held_out(args.data, args.fold)
     extra = cnc_examples(args.cnc) if args.cnc else []
     random.Random(args.seed).shuffle(extra)
     extra = extra[:args.cnc_n]
     path = model_folder(args.model)
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
-    model = get_peft_model(model, LoraConfig(r=args.r, lora_alpha=2 * args.r, lora_dropout=0.05,
-                                             target_modules=["q_proj", "k_proj", "v_proj", "o_proj",
-                                                             "gate_proj", "up_proj", "down_proj"]))
     examples = share_of(keep_none(train, args.none_share, args.seed), args.train_share, args.seed) + extra
     passages = [p for part in held.values() for p in part]
     print(f"fold {args.fold}: {len(train)} training passages, {len(extra)} CNC sentences, "
           f"{len(passages)} held out", flush=True)
-    tune(model, tokenizer, examples, args.epochs, args.batch, args.lr, args.seed)
+    writer = RelationWriter(str(path), WriterTuning(r=args.r, epochs=args.epochs, batch_size=args.batch, lr=args.lr,
+                                                    seed=args.seed))
+    writer.fit([t for t, _ in examples], [r for _, r in examples], progress=lambda m: print(m, flush=True))
     texts = [p.text for p in passages]
     t0 = time.time()
-    written = write(model, tokenizer, texts)
+    written = writer.write(texts)
     seconds = time.time() - t0
-    pred = [parse(w) for w in written]
+    pred = [writer.relations_in(lines) for lines in written]
     gold = [list(p.relations) for p in passages]
     scores = e2e_scores(pred, gold)
     unsigned = e2e_scores(pred, [[replace(r, sign=0) for r in g] for g in gold])  # a gold sign 0 accepts either
@@ -281,7 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             for t, w, g in zip(texts, written, gold):
-                f.write(json.dumps({"text": t, "written": w, "gold": [[r.src, r.tgt, r.sign] for r in g]}) + "\n")
+                f.write(json.dumps({"text": t, "written": "\n".join(line for line, _ in w),
+                                    "gold": [[r.src, r.tgt, r.sign] for r in g]}) + "\n")
     print(json.dumps({"fold": args.fold, "e2e_f1": round(scores["e2e_f1"], 4),
                       "precision": round(scores["e2e_precision"], 4), "recall": round(scores["e2e_recall"], 4),
                       "f1_any_sign": round(unsigned["e2e_f1"], 4), "e2e_f1_by_file": parts,

@@ -259,7 +259,7 @@ LORA_KEY = re.compile(r"^base_model\.model\.(?P<module>.+)\.lora_(?P<part>[AB])\
 
 
 def merge_lora(model: PreTrainedModel, adapter: Path) -> PreTrainedModel:
-    """Merge a plain peft LoRA adapter into the weights: W += (alpha / r) * B @ A per module.
+    """Merge a plain peft LoRA adapter folder into the weights: W += (alpha / r) * B @ A per module.
 
     Extraction only ever needs merged weights, and importing peft (with bitsandbytes) costs ~6 s
     of every CLI run and app start on this machine, about half of the model load. Adapters using what
@@ -268,6 +268,11 @@ def merge_lora(model: PreTrainedModel, adapter: Path) -> PreTrainedModel:
     from safetensors.torch import load_file
 
     config = json.loads((adapter / "adapter_config.json").read_text())
+    return merge_lora_tensors(model, config, load_file(str(adapter / "adapter_model.safetensors")))
+
+
+def merge_lora_tensors(model: PreTrainedModel, config: dict, tensors: dict[str, torch.Tensor]) -> PreTrainedModel:
+    """merge_lora for an adapter given as peft's adapter_config.json (a dict) and its tensors by name."""
     unsupported = [k for k in ("use_dora", "rank_pattern", "alpha_pattern", "modules_to_save", "layers_to_transform")
                    if config.get(k)]
     if config.get("peft_type", "LORA") != "LORA" or config.get("bias", "none") != "none" or unsupported:
@@ -276,7 +281,7 @@ def merge_lora(model: PreTrainedModel, adapter: Path) -> PreTrainedModel:
     r = int(config["r"])
     scale = float(config["lora_alpha"]) / (r ** 0.5 if config.get("use_rslora") else r)
     parts: dict[str, dict[str, torch.Tensor]] = {}
-    for key, tensor in load_file(str(adapter / "adapter_model.safetensors")).items():
+    for key, tensor in tensors.items():
         match = LORA_KEY.match(key)
         if match is None:
             raise ValueError(f"unexpected tensor {key!r}")
@@ -293,6 +298,24 @@ def merge_lora(model: PreTrainedModel, adapter: Path) -> PreTrainedModel:
                 raise ValueError(f"module {name!r}: LoRA shape {tuple(delta.shape)} != weight {tuple(module.weight.shape)}")
             module.weight += delta.to(module.weight.dtype)
     return model
+
+
+def load_causal_lm(name: str) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
+    """A fresh float32 (tokenizer, causal LM with its output layer) for the relation writer: the
+    packaged SmolLM2 ('smollm2-135m') or a local decoder folder; no pad token -> eos."""
+    from transformers import AutoModelForCausalLM
+
+    _offline()
+    path = _resolve(name)
+    config = AutoConfig.from_pretrained(path)
+    if _kind(config) != "decoder":
+        raise ValueError(f"backbone {name}: the relation writer needs a decoder (causal LM), not an encoder")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return tokenizer, model
 
 
 def _apply_adapter(model: PreTrainedModel, adapter: Path) -> PreTrainedModel:

@@ -1,6 +1,7 @@
 """python -m models train | evaluate | extract  (see `python -m models -h`).
 
     train    --data FORMAT:PATH [--data ...] [--backbone NAME] [--lora | --no-lora] --out DIR
+    train-writer --data FORMAT:PATH [--data ...] --out DIR [--base NAME] [--epochs N] [--r N] [--lr LR]
     evaluate --model DIR --data FORMAT:PATH [--json] [--baseline tfidf]
     evaluate --loso --data FORMAT:PATH [--data ...] [--adapter DIR | --lora] [--json]
     extract  --model DIR INPUT [INPUT ...] --out OUT.json
@@ -174,6 +175,26 @@ def cmd_loso(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_writer(args: argparse.Namespace) -> int:
+    import torch
+
+    from finetune.writer import WriterTuning
+    from models.training import train_writer
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        tuning = WriterTuning(r=args.r, epochs=args.epochs, batch_size=args.batch, lr=args.lr, seed=args.seed)
+    except ValueError as exc:
+        raise InputError("train-writer", str(exc)) from None
+    if not args.none_share >= 0:
+        raise InputError("train-writer", f"--none-share must be >= 0, got {args.none_share}")
+    writer = train_writer(args.data, args.out, args.base, tuning, valid_fraction=args.valid_fraction,
+                          none_share=args.none_share, progress=_log)
+    print(json.dumps({"model_id": writer.model_id, "out": str(args.out), "validation": writer.info["validation"]}))
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from core.specs import spec_format
     from data.readers import read_dataset
@@ -306,6 +327,21 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, help="bundle folder to write")
     t.set_defaults(func=cmd_train)
+    w = sub.add_parser("train-writer", help="tune a relation writer (opt-in, slower): a small LM that writes the relations")
+    w.add_argument("--data", action="append", required=True, metavar="FORMAT:PATH",
+                   help="files with labelled passages: sift, twosix or store; repeatable")
+    w.add_argument("--out", required=True, help="bundle folder to write")
+    w.add_argument("--base", default="smollm2-135m", help="the causal LM to tune: smollm2-135m or a local folder")
+    w.add_argument("--epochs", type=int, default=8)
+    w.add_argument("--r", type=int, default=16, help="LoRA rank (alpha = 2r), on every linear layer")
+    w.add_argument("--lr", type=float, default=3e-4)
+    w.add_argument("--batch", type=int, default=8, help="passages per optimiser step")
+    w.add_argument("--none-share", type=float, default=0.1,
+                   help="passages without relations kept, at most this share of those with (seeded)")
+    w.add_argument("--valid-fraction", type=_fraction, default=0.2)
+    w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    w.set_defaults(func=cmd_train_writer)
     e = sub.add_parser("evaluate", help="score a bundle on a labelled file, or leave one source out (--loso)")
     _concept_options(e)
     e.add_argument("--model", help="bundle folder to score (not with --loso)")

@@ -14,6 +14,10 @@ Version 2 (written now):
     README.md              model card
     manifest.json          sha256 of every other file, the model id, and a digest of itself
 
+A relation-writer bundle (models.writer, format "fuzzymap-relation-writer", version 1) has the same
+records, manifest and checks, with adapter/ (required) and no classifier: config.json names the base
+causal LM and the tuning and writing settings, state.json the extract threshold.
+
 Loading refuses, with a one-line InputError: a folder without our marker or with an unknown version;
 any file whose bytes differ from the manifest (config and thresholds included), a listed file that is
 missing, a file that is not listed; a manifest not in its canonical form; a path that leaves the
@@ -43,10 +47,15 @@ from core.hashing import sha256_file
 from models.candidates import CandidateSettings
 from models.classifier import CLASSES, HeadSettings, PairText, RelationModel, Scaled, feature_union
 from models.concepts_head import concept_features
+from models.writer import RelationWriter, WriteSettings
+from finetune.writer import WriterTuning
 
 FORMAT = "fuzzymap-relation-model"
 VERSION = 2
 SUPPORTED = (1, 2)
+WRITER_FORMAT = "fuzzymap-relation-writer"
+WRITER_VERSION = 1
+VERSIONS = {FORMAT: SUPPORTED, WRITER_FORMAT: (WRITER_VERSION,)}
 MANIFEST = "manifest.json"
 UNHASHED_V1 = {"config.json", "README.md"}
 RECORDS = {"config.json", "state.json", "training.json", "README.md", MANIFEST}
@@ -154,8 +163,28 @@ def save_bundle(model: RelationModel, path: str | Path, card: str | None = None)
     return path
 
 
+def save_writer(writer: RelationWriter, path: str | Path, card: str | None = None) -> Path:
+    """Write a relation-writer bundle (adapter + records, hashed like save_bundle's) and set
+    writer.model_id; the base model's weights are not copied (the bundle names its base)."""
+    from safetensors.torch import save_file as save_tensors
+
+    path = Path(path)
+    tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=path.parent if path.parent.exists() else None))
+    adapter_config, weights = writer.adapter_
+    (tmp / "adapter").mkdir()
+    save_tensors({k: v.contiguous() for k, v in weights.items()}, str(tmp / "adapter" / "adapter_model.safetensors"))
+    (tmp / "adapter" / "adapter_config.json").write_text(_dump(adapter_config, sort=True))
+    config = {"format": WRITER_FORMAT, "version": WRITER_VERSION, "base": writer.base, "adapter": "adapter",
+              "tuning": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(writer.tuning).items()},
+              "writing": vars(writer.writing)}
+    state = {"thresholds": writer.thresholds}
+    training = {k: writer.info[k] for k in TRAINING_KEYS if k in writer.info}
+    writer.model_id = _finish(tmp, path, config, state, training, None, card, WRITER_FORMAT)
+    return path
+
+
 def _finish(tmp: Path, path: Path, config: dict, state: dict, training: dict, model_id: str | None,
-            card: str | None) -> str:
+            card: str | None, fmt: str = FORMAT) -> str:
     """Write the JSON parts, card and manifest beside the weights already in tmp, then move tmp to
     path; returns the model id (model_id, or a hash of every file that changes a prediction)."""
     training = _redacted(training)
@@ -164,11 +193,13 @@ def _finish(tmp: Path, path: Path, config: dict, state: dict, training: dict, mo
     (tmp / "training.json").write_text(_dump(training))
     predicting = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*"))
                   if p.is_file() and p.name != "training.json"}
-    model_id = model_id or "fuzzymap-rel-" + hashlib.sha256(json.dumps(predicting, sort_keys=True).encode()).hexdigest()[:12]
+    prefix = "fuzzymap-writer-" if fmt == WRITER_FORMAT else "fuzzymap-rel-"
+    model_id = model_id or prefix + hashlib.sha256(json.dumps(predicting, sort_keys=True).encode()).hexdigest()[:12]
     view = {**config, **state, **training, "model_id": model_id}
-    (tmp / "README.md").write_text(card if card is not None else model_card(view))
+    (tmp / "README.md").write_text(card if card is not None else
+                                   writer_card(view) if fmt == WRITER_FORMAT else model_card(view))
     files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
-    manifest = {"format": FORMAT, "version": VERSION, "model_id": model_id, "files": files}
+    manifest = {"format": fmt, "version": config["version"], "model_id": model_id, "files": files}
     manifest["digest"] = _manifest_digest(manifest)
     (tmp / MANIFEST).write_text(_dump(manifest, sort=True))
     if path.exists():
@@ -182,7 +213,7 @@ def upgrade_bundle(src: str | Path, out: str | Path) -> Path:
     """A version-1 bundle re-written as version 2 at out (out may be src): the weight files are
     copied byte for byte, the records split into config / state / training, the model id kept,
     so the upgraded bundle predicts exactly what the old one did, under the same name."""
-    old = read_config(src)
+    old = _relation_model(read_config(src), src)
     if old["version"] != 1:
         raise InputError(str(src), f"bundle is version {old['version']} already")
     return _rewrite(Path(src), Path(out), old, {}, old["model_id"])
@@ -192,7 +223,13 @@ def copy_bundle(src: str | Path, out: str | Path, changes: dict) -> Path:
     """The bundle at src re-written at out with config keys replaced by `changes` (e.g. another
     backbone folder of the same shape): the weight files byte for byte, every file hashed again,
     and a new model id, since such a change can change predictions."""
-    return _rewrite(Path(src), Path(out), read_config(src), changes, None)
+    return _rewrite(Path(src), Path(out), _relation_model(read_config(src), src), changes, None)
+
+
+def _relation_model(config: dict, path: str | Path) -> dict:
+    if config["format"] != FORMAT:
+        raise InputError(str(path), "a relation-writer bundle has no backbone or records to rewrite")
+    return config
 
 
 def _rewrite(src: Path, out: Path, old: dict, changes: dict, model_id: str | None) -> Path:
@@ -270,13 +307,15 @@ def read_config(path: str | Path) -> dict:
     if not cfg_path.is_file():
         raise InputError(str(path), "not a fuzzymap model bundle (no config.json)")
     config = _json(cfg_path, path)
-    if config.get("format") != FORMAT:
-        raise InputError(str(path), f"not a fuzzymap model bundle (format marker is not {FORMAT!r})")
+    fmt = config.get("format")
+    if fmt not in VERSIONS:
+        raise InputError(str(path), f"not a fuzzymap model bundle (format marker is not {FORMAT!r} or {WRITER_FORMAT!r})")
     version = config.get("version")
-    if version not in SUPPORTED:
-        raise InputError(str(path), f"bundle version {version!r} not supported (need one of {SUPPORTED})")
+    if version not in VERSIONS[fmt]:
+        raise InputError(str(path), f"bundle version {version!r} not supported (need one of {VERSIONS[fmt]})")
     _check_folder(path)
-    if version == 1:
+    legacy = fmt == FORMAT and version == 1
+    if legacy:
         _check_hashes(path, config.get("files") or {}, UNHASHED_V1)
         merged = config
     else:
@@ -286,7 +325,7 @@ def read_config(path: str | Path) -> dict:
         manifest = _json(man_path, path)
         if man_path.read_text(encoding="utf-8") != _dump(manifest, sort=True) or manifest.get("digest") != _manifest_digest(manifest):
             raise InputError(str(path), f"bundle file {MANIFEST} was modified: refusing to load")
-        if (manifest.get("format"), manifest.get("version")) != (FORMAT, version):
+        if (manifest.get("format"), manifest.get("version")) != (fmt, version):
             raise InputError(str(path), f"bundle {MANIFEST} does not match config.json (format, version)")
         files = _check_hashes(path, manifest.get("files"), {MANIFEST})
         missing = {"config.json", "state.json", "training.json", "README.md"} - set(files)
@@ -294,13 +333,15 @@ def read_config(path: str | Path) -> dict:
             raise InputError(str(path), f"bundle {MANIFEST} does not cover {sorted(missing)[0]}: refusing to load")
         merged = {**config, **_json(path / "state.json", path), **_json(path / "training.json", path),
                   "model_id": manifest.get("model_id"), "files": files}
-    if "classifier.safetensors" not in (merged.get("files") or {}):
+    if fmt == FORMAT and "classifier.safetensors" not in (merged.get("files") or {}):
         raise InputError(str(path), "bundle lists no classifier.safetensors")
+    if fmt == WRITER_FORMAT and merged.get("adapter") is None:
+        raise InputError(str(path), "relation-writer bundle names no adapter folder")
     if merged.get("adapter") is not None:
         adapter = _inside(path, merged["adapter"], "adapter folder")
         for name in ("adapter_model.safetensors", "adapter_config.json"):
             hashed = f"{Path(merged['adapter']).as_posix()}/{name}" in merged["files"]
-            if not (adapter / name).is_file() or (version == 2 and not hashed):
+            if not (adapter / name).is_file() or (not legacy and not hashed):
                 raise InputError(str(path), f"bundle adapter folder lacks a hashed {name}: refusing to load")
     return merged
 
@@ -338,10 +379,13 @@ def _restore_head(meta: dict, name: str, arrays: dict, vocab: dict, embedder, se
     return Pipeline([("features", union), ("clf", lr)])
 
 
-def load_bundle(path: str | Path) -> RelationModel:
-    """A RelationModel from a bundle folder; refuses tampered or foreign bundles (InputError)."""
+def load_bundle(path: str | Path) -> RelationModel | RelationWriter:
+    """A RelationModel (or a RelationWriter, by the bundle's format) from a bundle folder; refuses
+    tampered or foreign bundles (InputError)."""
     path = Path(path)
     config = read_config(path)
+    if config["format"] == WRITER_FORMAT:
+        return _load_writer(path, config)
     try:
         arrays = load_file(str(path / "classifier.safetensors"))
         vocab = json.loads((path / "vocab.json").read_text())
@@ -379,12 +423,34 @@ def _build(path: Path, config: dict, arrays: dict, vocab: dict) -> RelationModel
     return model
 
 
+def _load_writer(path: Path, config: dict) -> RelationWriter:
+    """The writer of a checked bundle, its adapter merged into the base (a malformed record, adapter
+    or base that does not fit raises InputError)."""
+    from safetensors.torch import load_file as load_tensors
+
+    try:
+        adapter = path / config["adapter"]
+        weights = load_tensors(str(adapter / "adapter_model.safetensors"))
+        adapter_config = _json(adapter / "adapter_config.json", path)
+        writer = RelationWriter(config["base"], WriterTuning(**config["tuning"]), WriteSettings(**config["writing"]))
+        writer.thresholds = {k: float(v) for k, v in config["thresholds"].items()}
+    except (SafetensorError, OSError, KeyError, TypeError, ValueError) as exc:
+        raise InputError(str(path), f"malformed relation-writer bundle ({type(exc).__name__}: {exc}): refusing to load") from None
+    writer.adapter_ = (adapter_config, weights)
+    writer.model_id = config["model_id"]
+    writer.info = {k: config[k] for k in TRAINING_KEYS if k in config}
+    try:
+        return writer.ready()
+    except (ValueError, KeyError, RuntimeError, AttributeError) as exc:
+        raise InputError(str(path), f"relation-writer adapter does not fit its base {config['base']!r} ({exc})") from None
+
+
 @lru_cache(maxsize=4)
-def _cached(path: str, stamp: int) -> RelationModel:
+def _cached(path: str, stamp: int) -> RelationModel | RelationWriter:
     return load_bundle(path)
 
 
-def load_model(path: str | Path = "models/default") -> RelationModel:
+def load_model(path: str | Path = "models/default") -> RelationModel | RelationWriter:
     """The bundle at path, loaded once per process (reloaded when its config, state or manifest changes)."""
     path = Path(path).resolve()
     stamps = [(path / name).stat().st_mtime_ns for name in ("config.json", "state.json", MANIFEST)
@@ -423,3 +489,22 @@ def model_card(config: dict) -> str:
                          f"recall {fold.get('recall')})")
         lines += ["", f"Mean over the folds: {loso.get('mean_e2e_f1')}", ""]
     return "\n".join(lines)
+
+
+def writer_card(config: dict) -> str:
+    """README.md of a relation-writer bundle: what it is, its base, its data and how it scored."""
+    lines = [f"# {config['model_id']}", "",
+             "Relation writer of fuzzymap: a causal LM with a LoRA adapter (`adapter/`) that writes each "
+             "sentence's relations as `source -> target (+|-)` lines. Opt-in: slower than the pair scorer.", "",
+             f"- base: `{config.get('base')}` (weights not in the bundle)",
+             f"- tuning: `{json.dumps(config.get('tuning'))}`",
+             f"- writing: `{json.dumps(config.get('writing'))}`",
+             f"- thresholds: `{json.dumps(config.get('thresholds'))}`", "", "## Training data", ""]
+    for item in config.get("training_data", []):
+        lines.append(f"- `{item.get('spec')}` ({item.get('license', 'license unknown')}): "
+                     f"{item.get('train', {})} train / {item.get('valid', {})} validation")
+    lines += ["", "## Validation (held-out split of each training file, never used for tuning)", ""]
+    for name, figures in (config.get("validation") or {}).items():
+        shown = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items())
+        lines.append(f"- {name}: {shown}")
+    return "\n".join(lines) + "\n"

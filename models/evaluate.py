@@ -10,6 +10,7 @@ from core.specs import spec_format
 from core.types import Direction, LabeledData
 from data.readers import SENTENCE_FORMATS, data_sha256, split
 from models.classifier import RelationModel
+from models.writer import RelationWriter
 
 
 def _round(d: dict) -> dict:
@@ -29,12 +30,13 @@ def held_out_part(spec: str, data: LabeledData, config: dict, progress: Callable
     return "all", data
 
 
-def evaluate_data(model: RelationModel, data: LabeledData, fmt: str, progress: Callable | None = None) -> dict:
+def evaluate_data(model: RelationModel | RelationWriter, data: LabeledData, fmt: str, progress: Callable | None = None) -> dict:
     """n and causal P/R/F1 + detection F1 on span-labelled pairs; sign accuracy where signs are
     labelled; sentence_f1 (the model finds its own candidates / its sentence head) for formats with
     sentence labels; e2e P/R/F1 on passages (word-overlap matching, sign must agree)."""
-    out: dict = {"n": len(data.examples)}
-    if data.examples:
+    pairs = isinstance(model, RelationModel)  # the relation writer scores no given pair
+    out: dict = {"n": len(data.examples)} if pairs else {}
+    if data.examples and pairs:
         preds = model.predict_candidates([e.candidate for e in data.examples])
         out.update(pair_scores([int(e.label) for e in data.examples], [int(p.direction) for p in preds]))
         # the check that LogisticRegression's own probabilities are calibrated enough to filter on
@@ -53,10 +55,12 @@ def evaluate_data(model: RelationModel, data: LabeledData, fmt: str, progress: C
     if data.sentences and fmt in SENTENCE_FORMATS:
         gold = [s.causal for s in data.sentences]
         texts = [s.text for s in data.sentences]
-        out.update(sentence_scores(gold, model.predict_sentences(texts)))
-        if model.sentence_ is not None:
-            # the alternative rule, for comparison: causal iff the model extracts any relation
-            any_rel = np.asarray([bool(r) for r in model.extract(texts)])
-            out["sentence_f1_any_relation"] = sentence_scores(gold, any_rel)["sentence_f1"]
+        any_rel = np.asarray([bool(r) for r in model.extract(texts)]) if not pairs or model.sentence_ is not None else None
+        if pairs:
+            out.update(sentence_scores(gold, model.predict_sentences(texts)))
+            if any_rel is not None:  # the alternative rule, for comparison: causal iff it extracts any relation
+                out["sentence_f1_any_relation"] = sentence_scores(gold, any_rel)["sentence_f1"]
+        else:  # the writer: causal iff it writes a relation
+            out.update(sentence_scores(gold, any_rel))
         out["n_sentences"] = len(texts)
     return _round(out)

@@ -16,6 +16,7 @@ from core.types import ParsedDocument, ParsedSentence, PassageRelation
 
 if TYPE_CHECKING:
     from models.classifier import RelationModel
+    from models.writer import RelationWriter
 
 Progress = Callable[[int, int], None]
 """on_progress(done, total): sentences finished so far, of how many."""
@@ -40,14 +41,15 @@ class ExtractSettings:
 
 
 class Extractor:
-    """A relation model bundle as a callable extraction pipeline (one model load, many documents)."""
+    """A relation model bundle as a callable extraction pipeline (one model load, many documents):
+    the pair scorer (RelationModel) or the opt-in relation writer (models.writer)."""
 
-    def __init__(self, model: RelationModel, lexicon: Iterable[str] = (),
+    def __init__(self, model: RelationModel | RelationWriter, lexicon: Iterable[str] = (),
                  settings: ExtractSettings | None = None) -> None:
         self.model = model
         self.lexicon = sorted({t for t in lexicon if t and t.strip()})
         self.settings = settings or ExtractSettings()
-        for head in (model.pair_, model.sign_, model.sentence_):
+        for head in (getattr(model, name, None) for name in ("pair_", "sign_", "sentence_")):
             if head is not None and "embed" in head[0].named_transformers:
                 head.set_params(features__embed__encode__batch_size=self.settings.embed_batch)
 
@@ -59,10 +61,10 @@ class Extractor:
         ahead: the texts of each document the caller will pass to document() (its non-reference
         sentences) or pipe(), with the default batch size: their candidate concepts are found in a
         second process while the model loads (models.prefetch), same relations, less waiting."""
-        from models.bundle import load_model
+        from models.bundle import FORMAT, load_model, read_config
 
         settings = settings or ExtractSettings()
-        if ahead:
+        if ahead and read_config(path)["format"] == FORMAT:  # the writer finds no candidates
             from models.prefetch import prefetch_candidates
 
             size = settings.batch_size
@@ -78,11 +80,12 @@ class Extractor:
              on_progress: Progress | None = None) -> list[list[PassageRelation]]:
         """Relations per text (origin "model", model_id, score), in the order of texts.
 
-        Texts are processed shortest first in batches of batch_size; on_progress(done, total) is
-        called after each batch. A relation does not depend on which batch its sentence was in."""
+        Texts are processed shortest first in batches of batch_size (at most the model's max_batch,
+        where it has one: the relation writer's); on_progress(done, total) is called after each batch. A relation does not depend on which batch its sentence was in."""
         out: list[list[PassageRelation]] = [[] for _ in texts]
         done = 0
-        for batch in batches(texts, batch_size or self.settings.batch_size):
+        size = batch_size or self.settings.batch_size
+        for batch in batches(texts, min(size, getattr(self.model, "max_batch", size))):
             found = self.model.extract([texts[i] for i in batch], lexicon=self.lexicon,
                                        threshold=self.settings.threshold, chunk=len(batch))
             for i, rels in zip(batch, found):

@@ -23,9 +23,11 @@ from core.specs import spec_format
 from core.types import LabeledData, LabeledExample
 from data.readers import SENTENCE_FORMATS, data_sha256, read_dataset, split_apart
 from embedding import DEFAULT_PARTS
-from models.bundle import save_bundle
+from finetune.writer import WriterTuning, keep_none
+from models.bundle import save_bundle, save_writer
 from models.candidates import DEFAULT_CANDIDATES, CandidateSettings
 from models.classifier import CLASSES, HeadSettings, RelationModel, TrainingSet, passage_examples
+from models.writer import RelationWriter, WriteSettings
 
 log = logging.getLogger(__name__)
 
@@ -323,3 +325,43 @@ def train_model(specs: Sequence[str], settings: TrainSettings, out: str | Path,
     save_bundle(model, out)
     embedder.set_params(adapter=str(Path(out) / "adapter") if adapter else None, cache_dir=None)
     return model
+
+
+def train_writer(specs: Sequence[str], out: str | Path, base: str = "smollm2-135m",
+                 tuning: WriterTuning | None = None, writing: WriteSettings | None = None,
+                 valid_fraction: float = 0.2, none_share: float = 0.1, progress: Callable = print) -> RelationWriter:
+    """The whole `train-writer` command: every file split as `train` splits it (same fraction and
+    seed: tuning.seed), the writer tuned on the training passages (those without relations kept at
+    most `none_share` times as many as those with: finetune.writer.keep_none), scored on each file's
+    validation passages, saved as a bundle at `out`."""
+    from models.evaluate import evaluate_data
+
+    tuning = tuning or WriterTuning()
+    clock = time.perf_counter()
+    read = {spec: read_dataset(spec) for spec in specs}
+    for spec, data in read.items():
+        check_store_size(spec, data)
+        if not any(p.relations for p in data.passages):
+            raise InputError(spec, "has no passages with relations: the writer learns from passages (sift, twosix, store)")
+    splits = split_apart(read, valid_fraction, tuning.seed)
+    examples, summary = [], []
+    for spec, (tr, va, dropped) in splits.items():
+        examples += [(p.text, list(p.relations)) for p in tr.passages]
+        summary.append({"spec": spec, "format": spec_format(spec), "name": read[spec].name,
+                        "sha256": data_sha256(spec, read[spec]), "license": LICENSES.get(spec_format(spec)),
+                        "valid_fraction": valid_fraction, "seed": tuning.seed,
+                        "train": {"passages": len(tr.passages)}, "valid": {"passages": len(va.passages)},
+                        "train_texts_in_other_validation": dropped})
+        progress(f"{spec}: {len(tr.passages)} training passages, {len(va.passages)} validation passages")
+    examples = keep_none(examples, none_share, tuning.seed)
+    writer = RelationWriter(base, tuning, writing).fit([t for t, _ in examples], [r for _, r in examples],
+                                                       progress=progress)
+    writer.info["training_data"] = summary
+    progress("scoring the held-out validation splits")
+    writer.info["validation"] = {spec: evaluate_data(writer, va, spec_format(spec), progress)
+                                 for spec, (_, va, _) in splits.items()}
+    writer.info["train_settings"] = {"base": base, "valid_fraction": valid_fraction, "none_share": none_share,
+                                     "seconds": round(time.perf_counter() - clock)}
+    progress(f"saving the bundle to {out}")
+    save_writer(writer, out)
+    return writer

@@ -1,4 +1,4 @@
-"""bench/generative.py: what the generative extractor learns to write and how its text is read back.
+"""bench/generative.py: its folds, samples, CNC examples and bad input (the writer itself: test_models_writer).
 
 Invented passages and relations only."""
 from __future__ import annotations
@@ -7,33 +7,12 @@ import json
 
 import pytest
 
-from bench.generative import (PROMPT, UNSIGNED, answer_loss, cnc_examples, encode, held_out, keep_none, main,
-                               model_folder, parse, share_of, target)
+from bench.generative import cnc_examples, held_out, main, model_folder, share_of
 from core.errors import InputError, run_script
 from core.names import normalize
 from core.types import PassageRelation
 
-RAIN = PassageRelation("low rainfall", "risk for herders", -1)
 FUEL = PassageRelation("fuel prices", "transport costs", 1)
-
-
-def test_written_relations_read_back_as_written():
-    text = target([RAIN, FUEL])
-    assert text == "\nlow rainfall -> risk for herders (-)\nfuel prices -> transport costs (+)"
-    assert [(r.src, r.tgt, r.sign) for r in parse(text)] == [(r.src, r.tgt, r.sign) for r in (RAIN, FUEL)]
-    assert target([]) == "\nnone" and parse("none") == []
-
-
-def test_parse_skips_what_is_not_a_relation_and_repeats():
-    text = "fuel prices -> transport costs (+)\nsome chatter\n-> x (+)\nFuel prices -> transport costs (+)\na -> b (-)"
-    assert [(r.src, r.tgt, r.sign) for r in parse(text)] == [("fuel prices", "transport costs", 1), ("a", "b", -1)]
-
-
-def test_keep_none_keeps_every_relation_and_a_seeded_share_of_the_rest():
-    examples = [(f"with {i}", [FUEL]) for i in range(10)] + [(f"without {i}", []) for i in range(30)]
-    kept = keep_none(examples, 0.2, seed=3)
-    assert sum(1 for _, rels in kept if rels) == 10 and sum(1 for _, rels in kept if not rels) == 2
-    assert kept == keep_none(examples, 0.2, seed=3)
 
 
 def test_a_smaller_share_is_part_of_a_larger_one():
@@ -50,44 +29,6 @@ def test_cnc_spans_are_cause_to_effect_without_a_sign(tmp_path):
                     "cnc,d2,Nothing here .,Nothing here .\n", encoding="utf-8")
     assert [(t, [(r.src, r.tgt, r.sign) for r in rels]) for t, rels in cnc_examples(str(path))] == [
         ("Floods closed the road .", [("Floods", "the road", 0)])]
-    assert target([PassageRelation("Floods", "the road", 0)]) == "\nFloods -> the road"
-
-
-class _Words:
-    """A stand-in tokenizer: one id per character, enough to check which ids the loss sees."""
-
-    eos_token_id = 0
-
-    def __call__(self, text: str, add_special_tokens: bool = True) -> dict:
-        return {"input_ids": ([1] if add_special_tokens else []) + [ord(c) for c in text]}
-
-
-def test_the_loss_is_on_the_answer_only_and_unsigned_examples_get_their_own_prompt():
-    ids, labels = encode(_Words(), "Rain fell.", [RAIN], max_len=1000)
-    prompt = 1 + len(PROMPT.format(text="Rain fell."))  # the tokenizer's start token begins the prompt only
-    assert labels[:prompt] == [-100] * prompt and labels[prompt:] == ids[prompt:] and ids[-1] == 0
-    assert 1 not in ids[prompt:]
-    ids, labels = encode(_Words(), "Rain fell.", [PassageRelation("rain", "floods", 0)], max_len=1000)
-    assert "".join(map(chr, ids[1:1 + len(UNSIGNED.format(text="Rain fell."))])) == UNSIGNED.format(text="Rain fell.")
-    ids, labels = encode(_Words(), "Rain fell.", [RAIN], max_len=12)
-    assert len(ids) == len(labels) == 12
-
-
-def test_answer_loss_is_the_models_own_loss():
-    torch = pytest.importorskip("torch")
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(vocab_size=50, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
-                                         num_attention_heads=2, num_key_value_heads=2, pad_token_id=0))
-    ids = torch.randint(1, 50, (3, 9))
-    mask = torch.ones_like(ids)
-    mask[2, 6:] = 0  # a right-padded row
-    labels = ids.clone()
-    labels[:, :4] = -100
-    labels[mask == 0] = -100
-    expected = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-    assert torch.allclose(answer_loss(model, ids, mask, labels), expected, atol=1e-5)
 
 
 def test_model_folder_refuses_what_is_not_a_model(tmp_path):

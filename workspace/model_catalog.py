@@ -12,7 +12,7 @@ from pathlib import Path
 from core.errors import InputError
 from core.paths import MODELS, var_root
 from core.specs import spec_path
-from models.bundle import read_config
+from models.bundle import WRITER_FORMAT, read_config
 
 VALIDATION_COLUMNS = ("n", "causal_precision", "causal_recall", "causal_f1", "detection_f1", "sign_accuracy",
                       "e2e_precision", "e2e_recall", "e2e_f1", "sentence_f1", "causal_ece")
@@ -101,22 +101,28 @@ def display_rows(rows: list[dict]) -> list[dict]:
 def card(config: dict) -> Card:
     """The card of a bundle from its (checked) config."""
     adapter = None
-    if config.get("adapter"):
+    if config.get("format") == WRITER_FORMAT:
+        tuning = config.get("tuning") or {}
+        adapter = "LoRA relation writer " + ", ".join(f"{k}={tuning[k]}" for k in ("r", "epochs", "lr") if k in tuning)
+    elif config.get("adapter"):
         lora = {k: v for k, v in (config.get("train_settings") or {}).items() if k.startswith("lora") and v is not None}
         adapter = "LoRA " + ", ".join(f"{k[5:]}={','.join(map(str, v)) if isinstance(v, list) else v}"
                                       for k, v in lora.items() if k != "lora")
     data = [{"data": item.get("spec"), "format": item.get("format"), "licence": item.get("license"),
              "train pairs": sum((item.get("train") or {}).get("pairs", {}).values()),
              "train sentences": (item.get("train") or {}).get("sentences"),
+             "train passages": (item.get("train") or {}).get("passages"),
              "validation pairs": (item.get("valid") or {}).get("pairs"),
-             "validation sentences": (item.get("valid") or {}).get("sentences")}
+             "validation sentences": (item.get("valid") or {}).get("sentences"),
+             "validation passages": (item.get("valid") or {}).get("passages")}
             for item in config.get("training_data", [])]
     loso = config.get("loso") if isinstance(config.get("loso"), dict) else {}
     folds = {source: {"e2e_precision": f.get("precision"), "e2e_recall": f.get("recall"), "e2e_f1": f.get("e2e_f1")}
              for source, f in (loso.get("folds") or {}).items() if isinstance(f, dict)}
     if folds:
         folds["mean"] = {"e2e_f1": loso.get("mean_e2e_f1")}
-    return Card(model_id=config.get("model_id", "?"), backbone=config.get("backbone"), adapter=adapter,
+    return Card(model_id=config.get("model_id", "?"), backbone=config.get("backbone") or config.get("base"),
+                adapter=adapter,
                 thresholds=dict(config.get("thresholds") or {}), data=data,
                 validation=_figures(config.get("validation") or {}), leave_one_source_out=_figures(folds),
                 settings=dict(config.get("train_settings") or {}))

@@ -97,19 +97,22 @@ def _pair_scores(model: RelationModel, data: LabeledData, fmt: str) -> PairScore
 
 def compare(bundles: tuple[str | Path, str | Path], specs: list[str], labels: tuple[str, str] | None = None
             ) -> Comparison:
-    """Score both bundles on every spec (per source, and per document for store labels)."""
+    """Score both bundles on every spec (per source, and per document for store labels). A relation
+    writer (models.writer) has end-to-end and sentence figures but no pair scores: the pair plots
+    show the pair scorers only."""
     configs = [read_config(b) for b in bundles]
     models = [load_model(b) for b in bundles]
     names = labels or tuple(Path(b).name for b in bundles)
     result = Comparison(names, tuple(m.model_id for m in models))
-    pooled: dict[str, list[PairScores]] = {n: [] for n in names}
+    pooled: dict[str, list[PairScores]] = {n: [] for n, m in zip(names, models) if isinstance(m, RelationModel)}
     for spec in specs:
         fmt = spec_format(spec)
         part, data = common_part(spec, read_dataset(spec), configs)
         for name, model in zip(names, models):
             result.per_source.append({"data": spec, "split": part, "model": name, "model_id": model.model_id,
                                       **evaluate_data(model, data, fmt)})
-            pooled[name].append(_pair_scores(model, data, fmt))
+            if name in pooled:
+                pooled[name].append(_pair_scores(model, data, fmt))
         if fmt != "store":
             continue
         all_keys = text_keys(data)
@@ -170,7 +173,9 @@ def confusion_plot(result: Comparison):
     """Confusion of none / A->B / B->A per bundle (rows gold, columns predicted), counts in the cells."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(4.2 * len(result.pairs), 3.8), layout="constrained")
+    fig = Figure(figsize=(4.2 * max(1, len(result.pairs)), 3.8), layout="constrained")
+    if not result.pairs:
+        fig.text(0.5, 0.5, "no bundle here scores candidate pairs", ha="center")
     for k, (name, scores) in enumerate(result.pairs.items(), 1):
         ax = fig.add_subplot(1, len(result.pairs), k)
         matrix = scores.confusion()

@@ -35,10 +35,15 @@ STAGES = (  # (start of a progress message, stage shown, share of the job done w
     ("pair head", "pair head: cross-validating C", 0.60),
     ("sign head", "sign head", 0.75),
     ("sentence head", "sentence head", 0.80),
+    ("relation writer: tuning", "tuning the relation writer", 0.05),
     ("scoring the held-out", "scoring the held-out validation splits", 0.88),
     ("saving the bundle", "saving the bundle", 0.97),
 )
+WRITER_EPOCH = re.compile(r"^writer epoch (\d+)/(\d+):")
+"""finetune.writer's message at the end of each epoch: the job's share done moves with it."""
 RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
+KINDS = ("pair scorer", "relation writer")
+"""What a job trains: models.training.train_model's bundle, or train_writer's (opt-in, slower)."""
 LOG_LINES = 40
 STALE_LOCK_S = 60
 """A lock file this old while no job is running was left by a start that never finished."""
@@ -53,6 +58,9 @@ class TrainJob:
     backbone: str = "minilm"
     lora: bool = False
     seed: int = 0
+    kind: str = KINDS[0]
+    """One of KINDS. For a relation writer, backbone is the causal LM it tunes (smollm2-135m or a
+    local folder) and lora is ignored (the writer is always LoRA-tuned)."""
     id: str = ""
     status: str = RUNNING
     pid: int | None = None
@@ -73,8 +81,10 @@ class TrainJob:
         return trained_root() / self.name
 
     def command(self) -> str:
-        """The `python -m models train` command this job mirrors."""
+        """The `python -m models train` (or `train-writer`) command this job mirrors."""
         data = " ".join(f"--data '{spec}'" for spec in self.data)
+        if self.kind == "relation writer":
+            return f"python -m models train-writer {data} --base {self.backbone} --seed {self.seed} --out {self.out}"
         return (f"python -m models train {data} --backbone {self.backbone} "
                 f"{'--lora' if self.lora else '--no-lora'} --seed {self.seed} --out {self.out}")
 
@@ -158,6 +168,8 @@ def check_request(job: TrainJob) -> None:
         raise InputError(job.name or "name", "a model name is 1-64 letters, digits, '.', '_' or '-'")
     if job.out.exists():
         raise InputError(str(job.out), "a model of that name exists already: choose another name")
+    if job.kind not in KINDS:
+        raise InputError(job.kind or "kind", f"a job trains one of {', '.join(KINDS)}")
     if not job.data:
         raise InputError("training data", "choose the store's labels and/or a dataset")
     for spec in job.data:
@@ -221,6 +233,9 @@ def cancel_job() -> TrainJob | None:
 
 def stage_of(message: str) -> tuple[str, float] | None:
     """(stage, share done) for a training progress message that starts a stage."""
+    epoch = WRITER_EPOCH.match(message)
+    if epoch:  # the writer's tuning: 5 % to 85 % of the job, by epoch
+        return "tuning the relation writer", 0.05 + 0.8 * int(epoch[1]) / max(1, int(epoch[2]))
     for start, stage, share in STAGES:
         if message.startswith(start) or (start == "reading" and ": " in message and " training pairs " in message):
             return stage, share
@@ -243,7 +258,8 @@ class _LossHandler(logging.Handler):
 
 def run_worker(path: Path) -> int:
     """The job process: train, keeping the state file up to date; exit status 0 when the bundle is saved."""
-    from models.training import TrainSettings, train_model
+    from finetune.writer import WriterTuning
+    from models.training import TrainSettings, train_model, train_writer
 
     job = _read(path)
     if job is None:
@@ -276,8 +292,11 @@ def run_worker(path: Path) -> int:
     save()
     job.out.parent.mkdir(parents=True, exist_ok=True)  # the bundle is written beside it, then renamed
     try:
-        settings = TrainSettings(backbone=job.backbone, lora=job.lora, seed=job.seed)
-        model = train_model(job.data, settings, job.out, progress)
+        if job.kind == "relation writer":
+            model = train_writer(job.data, job.out, job.backbone, WriterTuning(seed=job.seed), progress=progress)
+        else:
+            model = train_model(job.data, TrainSettings(backbone=job.backbone, lora=job.lora, seed=job.seed),
+                                job.out, progress)
     except Exception as exc:  # the page shows why; the traceback is in VAR/jobs/train.log
         logging.getLogger(__name__).exception("training failed")
         job.status, job.error, job.finished = FAILED, f"{type(exc).__name__}: {exc}".splitlines()[0], _now()

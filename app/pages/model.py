@@ -20,7 +20,9 @@ from workspace.model_comparison import (
     calibration_plot, compare, confusion_plot, loss_plot, metric_bars, png_bytes, pr_curves,
 )
 from workspace.suggest import bundle_path
-from workspace.training_jobs import CANCELLED, DONE, FAILED, RUNNING, TrainJob, cancel_job, current_job, start_job
+from workspace.training_jobs import (
+    CANCELLED, DONE, FAILED, KINDS, RUNNING, TrainJob, cancel_job, current_job, start_job,
+)
 
 store = get_store()
 annotator = current_annotator()
@@ -81,6 +83,11 @@ with st.form("model_train"):
     shared = shared_datasets(in_use.config) if in_use.ok else []
     extra = st.multiselect("Shared datasets the active model was built from", shared, key="model_shared",
                            help="Only those present on this machine are offered.")
+    kind = st.radio("Kind", KINDS, horizontal=True, key="model_kind",
+                    help="The pair scorer picks source and target among the text's noun phrases (fast). The "
+                         "relation writer is SmolLM2-135M tuned to write the relations, naming concepts as "
+                         "your labels do: opt-in and much slower (a few sentences a second on 2 CPU cores, "
+                         "tens of minutes to train); backbone and LoRA below do not apply to it.")
     c1, c2, c3 = st.columns(3)
     backbone = c1.selectbox("Backbone", ["minilm", "smollm2-135m"], key="model_backbone")
     lora = c2.toggle("LoRA", value=False, key="model_lora",
@@ -95,7 +102,8 @@ if start:
         if labels == "chosen annotators" and not chosen:
             raise InputError("Annotators", "choose at least one annotator")
         data = ([store_spec(store.url, who, docs or None)] if who else []) + extra
-        start_job(TrainJob(name=name.strip(), data=data, backbone=backbone, lora=lora, seed=int(seed)))
+        start_job(TrainJob(name=name.strip(), data=data, backbone=backbone if kind == KINDS[0] else "smollm2-135m",
+                           lora=lora, seed=int(seed), kind=kind))
         ss.model_job_seen = RUNNING
     except InputError as exc:
         st.error(str(exc))
