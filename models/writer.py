@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.matching import content_words
 from core.relation_text import parse_line, prompt
 from core.types import PassageRelation
 from finetune.writer import WriterTuning
@@ -139,13 +140,17 @@ class RelationWriter:
         return out
 
     def relations_in(self, lines: list[tuple[str, float]], threshold: float = 0.0) -> list[PassageRelation]:
-        """The relations of one text's written lines (write), those scored below threshold left out."""
+        """The relations of one text's written lines (write), best scored first, those below threshold
+        left out. As the pair scorer does, a reviewer sees one relation per source and target:
+        "wind farm construction" and "construction of wind farms" name one concept (the same content
+        words, core.matching), so a second line naming the same two, whatever its sign, is dropped,
+        and so is a line whose source and target are one concept."""
         found, seen = [], set()
-        for line, score in lines:
+        for line, score in sorted(lines, key=lambda ls: -ls[1]):
             rel = parse_line(line)
             if rel is None or score < threshold:
                 continue
-            key = (rel.src.lower(), rel.tgt.lower(), rel.sign)
+            key = (content_words(rel.src), content_words(rel.tgt))
             if key in seen or key[0] == key[1]:
                 continue
             seen.add(key)

@@ -293,3 +293,14 @@ def test_the_writers_epochs_move_a_jobs_progress():
     assert stage_of("relation writer: tuning smollm2-135m on 40 passages (30 with relations)") == (
         "tuning the relation writer", 0.05)
     assert stage_of("writer epoch 4/8: loss 0.512, 20 steps, 31 s") == ("tuning the relation writer", 0.45)
+
+
+def test_one_relation_per_source_and_target_best_scored_first():
+    from models.writer import RelationWriter
+
+    lines = [("wind farm construction -> turbidity (+)", 0.88), ("", 0.5), ("some chatter", 0.9),
+             ("construction of wind farms -> turbidity (-)", 0.92), ("turbidity -> seagrass (-)", 0.95),
+             ("Turbidity -> turbidity (+)", 0.99), ("seagrass -> fish (+)", 0.2)]
+    found = RelationWriter().relations_in(lines, threshold=0.3)
+    assert [(r.src, r.tgt, r.sign, r.score) for r in found] == [
+        ("turbidity", "seagrass", -1, 0.95), ("construction of wind farms", "turbidity", -1, 0.92)]
