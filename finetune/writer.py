@@ -4,7 +4,9 @@ The loss is the next-token cross-entropy on the answer only (the "src -> tgt (+|
 core.relation_text, then end of text), with the output layer applied to those positions alone: a
 large vocabulary (Gemma 3: 262k tokens) would otherwise cost most of each step. The adapter comes
 back as plain data (peft's adapter_config.json as a dict, its tensors by name), which
-models.bundle writes as safetensors + JSON and embedding.backbones.merge_lora merges.
+models.bundle writes as safetensors + JSON and embedding.backbones.merge_lora merges. torch and
+peft are imported inside the functions that use them: models.bundle reads WriterTuning, and the app
+lists bundles without loading the ML stack.
 """
 from __future__ import annotations
 

@@ -44,11 +44,11 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from core.errors import InputError
 from core.hashing import sha256_file
+from finetune.writer import WriterTuning
 from models.candidates import CandidateSettings
 from models.classifier import CLASSES, HeadSettings, PairText, RelationModel, Scaled, feature_union
 from models.concepts_head import concept_features
 from models.writer import RelationWriter, WriteSettings
-from finetune.writer import WriterTuning
 
 FORMAT = "fuzzymap-relation-model"
 VERSION = 2
@@ -470,15 +470,10 @@ def model_card(config: dict) -> str:
              f"- pooling: `{json.dumps(config.get('pooling'))}`",
              f"- thresholds: `{json.dumps(config.get('thresholds'))}`",
              f"- candidates: spaCy noun chunks + concept lexicon, `{json.dumps(config.get('candidates'))}`", "",
-             "## Training data", ""]
-    for item in config.get("training_data", []):
-        lines.append(f"- `{item.get('spec')}` ({item.get('license', 'license unknown')}): "
-                     f"{item.get('train', {})} train / {item.get('valid', {})} validation")
+             "## Training data", "", *_data_lines(config)]
     lines += ["", "Licenses: SemEval-2010 Task 8 CC BY 3.0; Causal News Corpus V2 CC0 1.0; TwoSix / SIFT MIT.",
-              "", "## Validation (held-out split of each training file, never used for fitting or tuning)", ""]
-    for name, figures in (config.get("validation") or {}).items():
-        shown = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items())
-        lines.append(f"- {name}: {shown}")
+              "", "## Validation (held-out split of each training file, never used for fitting or tuning)", "",
+              *_validation_lines(config)]
     lines += ["", "Thresholds were tuned on out-of-fold probabilities of the training split.", ""]
     loso = config.get("loso")
     if loso:
@@ -499,12 +494,23 @@ def writer_card(config: dict) -> str:
              f"- base: `{config.get('base')}` (weights not in the bundle)",
              f"- tuning: `{json.dumps(config.get('tuning'))}`",
              f"- writing: `{json.dumps(config.get('writing'))}`",
-             f"- thresholds: `{json.dumps(config.get('thresholds'))}`", "", "## Training data", ""]
-    for item in config.get("training_data", []):
-        lines.append(f"- `{item.get('spec')}` ({item.get('license', 'license unknown')}): "
-                     f"{item.get('train', {})} train / {item.get('valid', {})} validation")
-    lines += ["", "## Validation (held-out split of each training file, never used for tuning)", ""]
+             f"- thresholds: `{json.dumps(config.get('thresholds'))}`", "", "## Training data", "",
+             *_data_lines(config), "", "## Validation (held-out split of each training file, never used for tuning)",
+             "", *_validation_lines(config)]
+    return "\n".join(lines) + "\n"
+
+
+def _data_lines(config: dict) -> list[str]:
+    """A card's training files: spec, licence, training and validation counts."""
+    return [f"- `{item.get('spec')}` ({item.get('license', 'license unknown')}): "
+            f"{item.get('train', {})} train / {item.get('valid', {})} validation"
+            for item in config.get("training_data", [])]
+
+
+def _validation_lines(config: dict) -> list[str]:
+    """A card's validation figures, one line per training file."""
+    lines = []
     for name, figures in (config.get("validation") or {}).items():
         shown = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items())
         lines.append(f"- {name}: {shown}")
-    return "\n".join(lines) + "\n"
+    return lines
