@@ -34,7 +34,7 @@ def evaluate_data(model: RelationModel | RelationWriter, data: LabeledData, fmt:
     """n and causal P/R/F1 + detection F1 on span-labelled pairs; sign accuracy where signs are
     labelled; sentence_f1 (the model finds its own candidates / its sentence head) for formats with
     sentence labels; e2e P/R/F1 on passages (word-overlap matching, sign must agree)."""
-    pairs = isinstance(model, RelationModel)  # the relation writer scores no given pair
+    pairs = not isinstance(model, RelationWriter)  # the relation writer scores no given pair
     out: dict = {"n": len(data.examples)} if pairs else {}
     if data.examples and pairs:
         preds = model.predict_candidates([e.candidate for e in data.examples])

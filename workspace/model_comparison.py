@@ -23,6 +23,7 @@ from models.bundle import load_model, read_config
 from models.classifier import CLASSES, RelationModel
 from models.evaluate import evaluate_data, held_out_part
 from models.training import pair_examples
+from models.writer import RelationWriter
 
 BAR_METRICS = ("causal_precision", "causal_recall", "causal_f1", "detection_f1", "sign_accuracy", "e2e_f1",
                "sentence_f1")
@@ -104,7 +105,7 @@ def compare(bundles: tuple[str | Path, str | Path], specs: list[str], labels: tu
     models = [load_model(b) for b in bundles]
     names = labels or tuple(Path(b).name for b in bundles)
     result = Comparison(names, tuple(m.model_id for m in models))
-    pooled: dict[str, list[PairScores]] = {n: [] for n, m in zip(names, models) if isinstance(m, RelationModel)}
+    pooled: dict[str, list[PairScores]] = {n: [] for n, m in zip(names, models) if not isinstance(m, RelationWriter)}
     for spec in specs:
         fmt = spec_format(spec)
         part, data = common_part(spec, read_dataset(spec), configs)
