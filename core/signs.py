@@ -5,6 +5,8 @@ from typing import Any
 
 DIRECTIONS = {"increase": 1, "decrease": -1}
 """The words a TwoSix file's labelled relations spell their sign with (any case)."""
+DIRECTION_WORDS = {sign: word for word, sign in DIRECTIONS.items()}
+"""+1 / -1 -> the word a relation's direction_src / direction_tgt is written with."""
 SIGN_WORDS = {**DIRECTIONS, "increases": 1, "decreases": -1, "+": 1, "-": -1}
 """What another system's relations (a TwoSix "LLM" block) may say."""
 

@@ -26,6 +26,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from core.matching import content_words
 from core.metrics import e2e_scores, pair_scores, sentence_scores
 from core.names import normalize
+from core.signs import DIRECTION_WORDS
 from core.types import (
     Candidate,
     Direction,
@@ -376,9 +377,6 @@ def passage_examples(texts: Sequence[str], gold: Sequence[Sequence[PassageRelati
     return out
 
 
-_WORDS = {1: "increase", -1: "decrease"}
-
-
 def relations_from(preds: Sequence[Prediction], model_id: str | None, relative: float = 0.0,
                    settings: CandidateSettings = DEFAULT_CANDIDATES, budget: int = 0) -> list[PassageRelation]:
     """Causal predictions of one sentence as relations, best score first, one per concept pair.
@@ -420,7 +418,7 @@ def relations_from(preds: Sequence[Prediction], model_id: str | None, relative: 
         seen.add(key)
         out.append(PassageRelation(names[0], names[1], sign, tuple(src), tuple(tgt),
                                    origin="model", model_id=model_id, score=round(p.score, 4),
-                                   extra={"direction_src": _WORDS[d_src], "direction_tgt": _WORDS[d_tgt]}))
+                                   extra={"direction_src": DIRECTION_WORDS[d_src], "direction_tgt": DIRECTION_WORDS[d_tgt]}))
         if budget and len(out) >= budget:
             break
     return out

@@ -35,6 +35,15 @@ def evaluate_data(model: RelationModel | RelationWriter, data: LabeledData, fmt:
     labelled; sentence_f1 (the model finds its own candidates / its sentence head) for formats with
     sentence labels; e2e P/R/F1 on passages (word-overlap matching, sign must agree)."""
     pairs = not isinstance(model, RelationWriter)  # the relation writer scores no given pair
+    found_in: dict[str, list] = {}
+
+    def extract(texts: list[str]) -> list[list]:
+        """The model's relations per text, each text extracted once (TwoSix passages are its
+        sentences too; a relation does not depend on the other texts of the call)."""
+        todo = [t for t in dict.fromkeys(texts) if t not in found_in]
+        found_in.update(zip(todo, model.extract(todo, progress=progress is not None)))
+        return [found_in[t] for t in texts]
+
     out: dict = {"n": len(data.examples)} if pairs else {}
     if data.examples and pairs:
         preds = model.predict_candidates([e.candidate for e in data.examples])
@@ -48,14 +57,13 @@ def evaluate_data(model: RelationModel | RelationWriter, data: LabeledData, fmt:
             out["sign_accuracy"] = acc
             out["n_signed"] = sum(s in (1, -1) for s in gold_signs)
     if data.passages:
-        found = model.extract([p.text for p in data.passages], progress=progress is not None)
-        out.update(e2e_scores(found, [p.relations for p in data.passages]))
+        out.update(e2e_scores(extract([p.text for p in data.passages]), [p.relations for p in data.passages]))
         out["n_passages"] = len(data.passages)
         out["n_gold_relations"] = sum(len(p.relations) for p in data.passages)
     if data.sentences and fmt in SENTENCE_FORMATS:
         gold = [s.causal for s in data.sentences]
         texts = [s.text for s in data.sentences]
-        any_rel = np.asarray([bool(r) for r in model.extract(texts)]) if not pairs or model.sentence_ is not None else None
+        any_rel = np.asarray([bool(r) for r in extract(texts)]) if not pairs or model.sentence_ is not None else None
         if pairs:
             out.update(sentence_scores(gold, model.predict_sentences(texts)))
             if any_rel is not None:  # the alternative rule, for comparison: causal iff it extracts any relation

@@ -61,10 +61,10 @@ class Extractor:
         ahead: the texts of each document the caller will pass to document() (its non-reference
         sentences) or pipe(), with the default batch size: their candidate concepts are found in a
         second process while the model loads (models.prefetch), same relations, less waiting."""
-        from models.bundle import FORMAT, load_model, read_config
+        from models.bundle import load_model
 
         settings = settings or ExtractSettings()
-        if ahead and read_config(path)["format"] == FORMAT:  # the writer finds no candidates
+        if ahead:  # a relation-writer bundle states no candidate settings: prefetch_candidates starts nothing
             from models.prefetch import prefetch_candidates
 
             size = settings.batch_size

@@ -4,7 +4,7 @@ The pair scorer (models.classifier) picks source and target among candidate span
 about half the names map-makers give are not spans at all ("taking TT injection"). The writer is a
 small causal LM (SmolLM2-135M, packaged) with a LoRA adapter tuned to write a passage's relations as
 "src -> tgt (+|-)" lines (core.relation_text), so it names concepts the annotators' way. It is
-slower than the pair scorer by some 25 times on these CPUs, hence opt-in (README: "Relation
+slower than the pair scorer by some 18 times on these CPUs, hence opt-in (README: "Relation
 writer"). It implements the part of RelationModel's interface that extraction uses (`extract`,
 `model_id`, `thresholds`), so models.extractor.Extractor, the CLI and the app run it unchanged.
 Its bundle (models.bundle.save_writer / load_bundle) holds the adapter and the settings, never the
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from core.matching import content_words
 from core.relation_text import parse_line, prompt
+from core.signs import DIRECTION_WORDS
 from core.types import PassageRelation
 from finetune.writer import WriterTuning
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     import torch
 
 SMOLLM2 = "smollm2-135m"
-WORDS = {1: "increase", -1: "decrease"}
 
 
 @dataclass
@@ -101,26 +101,28 @@ class RelationWriter:
 
     def _lines(self, ids: torch.Tensor, probs: torch.Tensor) -> list[tuple[str, float]]:
         """The written lines of one answer, each with the mean probability of the tokens it took
-        (the newline that ends it included); special tokens and padding end the answer."""
+        (the newline that ends it included); a special token (end of text, padding) ends the answer.
+        A token's line is the count of newlines in the tokens before it (a newline is one byte, so
+        decoding tokens one by one finds the same newlines as decoding the answer whole); a token
+        that goes on past a newline counts for every line it writes into."""
         tok = self.tokenizer_
-        lines: list[tuple[str, float]] = []
-        done, cut, at = "", 0, []
         stop = set(tok.all_special_ids)
-        kept = []
-        for token, p in zip(ids.tolist(), probs.tolist()):
+        kept: list[int] = []
+        for token in ids.tolist():
             if token in stop:
                 break
             kept.append(token)
-            at.append(p)
-            text = tok.decode(kept)
-            while "\n" in text[len(done):]:
-                end = text.index("\n", len(done))
-                lines.append((text[len(done):end], sum(at[cut:]) / max(1, len(at[cut:]))))
-                done, cut = text[:end + 1], len(at)
-        text = tok.decode(kept)
-        if text[len(done):].strip():
-            lines.append((text[len(done):], sum(at[cut:]) / max(1, len(at[cut:]))))
-        return lines
+        texts = tok.batch_decode([[t] for t in kept])
+        lines = tok.decode(kept).split("\n")
+        taken: list[list[float]] = [[] for _ in lines]
+        line = 0
+        for piece, p in zip(texts, probs.tolist()):
+            parts = piece.split("\n")  # the lines this token writes into, its last part empty after a final newline
+            for k, part in enumerate(parts):
+                if k == 0 or part or k < len(parts) - 1:
+                    taken[line + k].append(p)
+            line += len(parts) - 1
+        return [(text, sum(ps) / len(ps)) for text, ps in zip(lines, taken) if text.strip()]
 
     def extract(self, sentences: Sequence[str], lexicon: Iterable[str] = (), threshold: float | None = None,
                 progress: bool = False, chunk: int = 256) -> list[list[PassageRelation]]:
@@ -156,5 +158,5 @@ class RelationWriter:
             seen.add(key)
             found.append(PassageRelation(rel.src, rel.tgt, rel.sign, origin="model", model_id=self.model_id,
                                          score=round(score, 4),
-                                         extra={"direction_src": WORDS[1], "direction_tgt": WORDS[rel.sign]}))
+                                         extra={"direction_src": DIRECTION_WORDS[1], "direction_tgt": DIRECTION_WORDS[rel.sign]}))
         return found

@@ -304,3 +304,36 @@ def test_one_relation_per_source_and_target_best_scored_first():
     found = RelationWriter().relations_in(lines, threshold=0.3)
     assert [(r.src, r.tgt, r.sign, r.score) for r in found] == [
         ("turbidity", "seagrass", -1, 0.95), ("construction of wind farms", "turbidity", -1, 0.92)]
+
+
+class _Pieces:
+    """A stand-in tokenizer whose ids are indices into a list of text pieces (0: end of text)."""
+
+    all_special_ids = [0]
+
+    def __init__(self, pieces: list[str]) -> None:
+        self.pieces = pieces
+
+    def decode(self, ids: list[int]) -> str:
+        return "".join(self.pieces[i] for i in ids)
+
+    def batch_decode(self, rows: list[list[int]]) -> list[str]:
+        return [self.decode(r) for r in rows]
+
+
+def test_each_written_line_is_scored_by_the_tokens_it_took():
+    import torch
+
+    from models.writer import RelationWriter
+
+    writer = RelationWriter()
+    writer.tokenizer_ = _Pieces(["<eos>", "\n", "rain", " -> floods (+)", "\nwind", " -> crops (-)", "\n", "junk"])
+    ids = torch.tensor([1, 2, 3, 4, 5, 6, 0, 7])  # the answer ends at the end-of-text token
+    probs = torch.tensor([0.9, 0.8, 0.6, 0.5, 0.7, 0.3, 0.1, 0.1])
+    lines = writer._lines(ids, probs)
+    # line 1 took "rain", " -> floods (+)" and the "\nwind" token that ends it; line 2 that token too
+    assert [text for text, _ in lines] == ["rain -> floods (+)", "wind -> crops (-)"]
+    assert [round(p, 4) for _, p in lines] == [round((0.8 + 0.6 + 0.5) / 3, 4), round((0.5 + 0.7 + 0.3) / 3, 4)]
+    writer.tokenizer_ = _Pieces(["<eos>", "\na -> b (+)\nc -> d (-)\n"])  # a token holding whole lines
+    assert [(t, round(p, 4)) for t, p in writer._lines(torch.tensor([1, 0]), torch.tensor([0.4, 0.1]))] == [
+        ("a -> b (+)", 0.4), ("c -> d (-)", 0.4)]
