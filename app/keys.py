@@ -4,8 +4,13 @@ Why: with Streamlit's button shortcuts every key is its own message, and keys ty
 the page's runs reach the server merged, with their callbacks run in an order of Streamlit's own
 ("2, Enter" saved before the target was set). This listener numbers each key in typing order and
 sends every key the page has not acknowledged yet; the page applies the new ones in order, once
-each (workspace.labeling.unread_keys), and acknowledges the last. It draws nothing, and holds no
-data: the page passes it only the acknowledgement.
+each (workspace.labeling.unread_keys), and acknowledges the last. Each key is stamped with the
+page session it was typed under, so keys typed while a fresh session's first run is still going are
+told apart from keys an earlier session (before a reconnect) was sent. Keys are taken from the
+moment the app's first page is drawn (take_keys_early); a newly mounted listener sends every key
+not yet applied, so keys typed on the Label page before its listener was mounted are not lost.
+It draws nothing, and holds no data: the page passes it only the acknowledgement and the
+session's id.
 
 Keys typed into a text box, a select box or any other field are left to it, except Escape (the
 same rule as Streamlit's own shortcuts), and so are keys a part of the page has already handled
@@ -15,24 +20,20 @@ from __future__ import annotations
 
 import streamlit as st
 
-_JS = """
-export default function (component) {
+_TAKE = """function fuzzymapTakeKeys() {
   const w = window;
   const q = w.fuzzymapKeyQueue || (w.fuzzymapKeyQueue = {
-    tab: Date.now().toString(36) + Math.random().toString(36).slice(2), seq: 0, keys: [], el: null, send: null});
-  const root = component.parentElement;
-  const el = root instanceof ShadowRoot ? root.host : root;
-  q.el = el;
-  q.send = component.setStateValue;
-  const data = component.data || {};
-  if (data.tab === q.tab) q.keys = q.keys.filter(([n]) => n > data.ack);
+    tab: Date.now().toString(36) + Math.random().toString(36).slice(2), seq: 0, keys: [], el: null, send: null,
+    session: null});
   if (!q.listening) {
     q.listening = true;
     const names = new Set([..."123456789saxendug", "Enter", "Escape", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"]);
     const editing = (e) => e.composedPath().some((t) => t.tagName === "INPUT" || t.tagName === "TEXTAREA"
       || t.tagName === "SELECT" || t.isContentEditable);
+    const onLabelPage = () => w.location.pathname.split("/").filter(Boolean).pop() === "label";
     document.addEventListener("keydown", (e) => {
-      if (!q.el || !q.el.isConnected || e.defaultPrevented || e.repeat || e.isComposing || e.ctrlKey || e.metaKey
+      const live = q.el && q.el.isConnected;
+      if ((!live && !onLabelPage()) || e.defaultPrevented || e.repeat || e.isComposing || e.ctrlKey || e.metaKey
           || e.altKey) return;
       let name = e.key.length === 1 ? e.key.toLowerCase() : e.key;
       if (!names.has(name)) return;
@@ -45,10 +46,29 @@ export default function (component) {
         e.preventDefault();  // no scrolling, no second action from a focused button
       }
       q.seq += 1;
-      q.keys.push([q.seq, name]);
-      q.send("keys", {tab: q.tab, keys: q.keys.slice()});
+      q.keys.push([q.seq, name, q.session]);
+      if (live) q.send("keys", {tab: q.tab, keys: q.keys.slice()});  // else the Label page is opening: sent at mount
     });
   }
+  return q;
+}
+"""
+_EARLY = f"<script>({_TAKE})();</script>"
+_JS = _TAKE + """
+export default function (component) {
+  const q = fuzzymapTakeKeys();
+  const root = component.parentElement;
+  const el = root instanceof ShadowRoot ? root.host : root;
+  const mounted = q.el !== el;
+  q.el = el;
+  q.send = component.setStateValue;
+  const data = component.data || {};
+  q.session = data.session;
+  q.keys = q.keys.map(([n, name, session]) => [n, name, session || data.session]);
+  if (data.tab === q.tab) q.keys = q.keys.filter(([n]) => n > data.ack);
+  // a new listener sends the keys no page has applied: typed while the page opened, or sent to
+  // the listener of a page that was being left
+  if (mounted && q.keys.length) q.send("keys", {tab: q.tab, keys: q.keys.slice()});
   return () => { if (q.el === el) q.el = null; };
 }
 """
@@ -67,6 +87,14 @@ _HINT_RULES = "".join(
     for selector, hint in _SELECTORS.items())
 
 
+def take_keys_early() -> None:
+    """Starts taking the Label page's keys (a fixed script, no data in it; the same every run).
+    The app's entry runs it on every page, so the listener is in place before the Label page
+    opens, and keys typed while it loads are held for it."""
+    with st.sidebar:
+        st.html(_EARLY, unsafe_allow_javascript=True, width="content")
+
+
 def key_hints(listener: str) -> None:
     """Shows each key beside the button it stands for (a fixed stylesheet: the button keys the
     Label page gives its widgets, chips `lb_chip_{i}_...`, the top suggestion `lb_sug_top`), and
@@ -75,8 +103,9 @@ def key_hints(listener: str) -> None:
     st.html(f"<style>{_HINT_RULES}.st-key-{listener} {{display: none}}</style>")
 
 
-def key_queue(key: str, seen: tuple[str, int]) -> object:
-    """Mounts the key listener, acknowledging the keys up to `seen` (tab, number), and returns
-    the queue it last sent ({"tab": id, "keys": [[number, name], ...]}), or None before any key."""
+def key_queue(key: str, seen: tuple[str, int], session: str) -> object:
+    """Mounts the key listener, acknowledging the keys up to `seen` (tab, number) and stamping the
+    keys typed from now on with `session` (the page session's id), and returns the queue it last
+    sent ({"tab": id, "keys": [[number, name, session], ...]}), or None before any key."""
     tab, last = seen
-    return _listener(key=key, data={"tab": tab, "ack": last}, height=0).get("keys")
+    return _listener(key=key, data={"tab": tab, "ack": last, "session": session}, height=0).get("keys")

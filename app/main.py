@@ -11,6 +11,7 @@ if str(HERE.parent) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from app.auth import require_user  # noqa: E402
+from app.keys import take_keys_early  # noqa: E402
 from app.state import annotator_picker  # noqa: E402
 
 PAGES = [  # file, title, icon; pages still being written are skipped until their file exists
@@ -35,4 +36,5 @@ page = st.navigation([st.Page(f"pages/{name}", title=title, icon=icon, default=n
                       for name, title, icon in shown if (HERE / "pages" / name).exists()])
 if user is None:
     annotator_picker()
+take_keys_early()
 page.run()

@@ -132,9 +132,10 @@ def wait_idle(page, timeout: float = 60.0) -> None:
 def wait_interactive(page, timeout: float = 30.0) -> float:
     """Seconds until the Label page's key shortcuts answer, probed with "1" then cleared with Esc.
 
-    Right after the page is painted the browser still ignores shortcut keys for a few hundred
-    milliseconds (more on a loaded machine), so a test or bench that types at once would lose
-    its first key. The probe picks the first concept chip and clears it again: no data changes.
+    In a tab that opens the Label page first (not from another of the app's pages), the key
+    listener starts a moment after the page is painted (some 0.1-0.3 s, more on a loaded
+    machine), so a test or bench that types at once could lose its first key. The probe picks
+    the first concept chip and clears it again: no data changes.
     """
     from playwright.sync_api import expect
 

@@ -47,30 +47,39 @@ def test_word_chip_step_two_clicks_make_any_span():
 def test_unread_keys_yields_each_key_once_in_typing_order():
     """The browser sends every key not yet acknowledged, numbered in typing order: merged
     messages, repeats and out-of-order entries still give each key once, in order."""
-    first = {"tab": "t1", "keys": [[1, "1"], [2, "2"]]}
-    assert unread_keys(None, None) == ([], ("", 0))  # before any key: nothing, and a mark to start from
-    keys, seen = unread_keys(first, ("", 0))
+    first = {"tab": "t1", "keys": [[1, "1", "s"], [2, "2", "s"]]}
+    assert unread_keys(None, None, "s") == ([], ("", 0))  # before any key: nothing, and a mark to start from
+    keys, seen = unread_keys(first, ("", 0), "s")
     assert (keys, seen) == (["1", "2"], ("t1", 2))
-    assert unread_keys(first, seen) == ([], ("t1", 2))  # the same queue again (a later run): nothing new
-    merged = {"tab": "t1", "keys": [[4, "Enter"], [2, "2"], [3, "ArrowDown"]]}
-    assert unread_keys(merged, seen) == (["ArrowDown", "Enter"], ("t1", 4))
-    assert unread_keys({"tab": "t2", "keys": [[1, "3"]]}, ("t1", 4)) == (["3"], ("t2", 1))  # a reloaded page
+    assert unread_keys(first, seen, "s") == ([], ("t1", 2))  # the same queue again (a later run): nothing new
+    merged = {"tab": "t1", "keys": [[4, "Enter", "s"], [2, "2", "s"], [3, "ArrowDown", "s"]]}
+    assert unread_keys(merged, seen, "s") == (["ArrowDown", "Enter"], ("t1", 4))
+    assert unread_keys({"tab": "t2", "keys": [[1, "3", "s"]]}, ("t1", 4), "s") == (["3"], ("t2", 1))  # a reloaded page
 
 
 def test_unread_keys_in_a_new_session_skips_keys_sent_to_an_earlier_one():
-    """Keys already in the queue when a session first looks at it belong to another session (a
-    browser reconnected to a new one): none is applied; keys numbered after them are."""
-    old = {"tab": "t1", "keys": [[7, "Enter"], [8, "n"]]}
-    assert unread_keys(old, None) == ([], ("t1", 8))
-    assert unread_keys({"tab": "t1", "keys": [[8, "n"], [9, "2"]]}, ("t1", 8)) == (["2"], ("t1", 9))
+    """Keys already in the queue when a session first looks at it, typed under another session (a
+    browser reconnected to a new one), are not applied; keys numbered after them are."""
+    old = {"tab": "t1", "keys": [[7, "Enter", "old"], [8, "n", "old"]]}
+    assert unread_keys(old, None, "new") == ([], ("t1", 8))
+    assert unread_keys({"tab": "t1", "keys": [[8, "n", "old"], [9, "2", "new"]]}, ("t1", 8), "new") == (["2"], ("t1", 9))
+
+
+def test_unread_keys_typed_before_the_first_run_ended_are_applied():
+    """A key typed as soon as the listener is mounted reaches a session that has not applied a
+    queue yet (its first run was cut short by the key): stamped with this session, it is new."""
+    queue = {"tab": "t1", "keys": [[6, "Enter", "old"], [7, "1", "new"], [8, "2", "new"]]}
+    assert unread_keys(queue, None, "new") == (["1", "2"], ("t1", 8))
+    assert unread_keys(queue, None, "other") == ([], ("t1", 8))
 
 
 @pytest.mark.parametrize("queue", [
-    "1", [[1, "1"]], {"tab": 5, "keys": [[1, "1"]]}, {"tab": "t", "keys": "1"}, {"tab": "t"},
-    {"tab": "t", "keys": [[1, "q"], [2, "1", "x"], ["3", "1"], [True, "1"], [4.0, "1"], None, [5, None]]},
+    "1", [[1, "1", "s"]], {"tab": 5, "keys": [[1, "1", "s"]]}, {"tab": "t", "keys": "1"}, {"tab": "t"},
+    {"tab": "t", "keys": [[1, "q", "s"], [2, "1"], [3, "1", 5], ["3", "1", "s"], [True, "1", "s"], [4.0, "1", "s"],
+                          None, [5, None, "s"], [6, "1", "s", "x"]]},
 ])
 def test_unread_keys_ignores_malformed_queues_and_unknown_keys(queue):
-    keys, seen = unread_keys(queue, ("t", 0))
+    keys, seen = unread_keys(queue, ("t", 0), "s")
     assert keys == []
     assert seen[1] == 0
 

@@ -139,6 +139,28 @@ def test_keys_typed_in_one_go_are_applied_in_order_once_each(app, page):
                      ("Warmer water", "algae", 1)}
 
 
+def test_keys_typed_while_the_label_page_opens_are_kept(app, page):
+    """Keys typed right after "Label this document" is clicked, while the Label page is still
+    loading (its key listener not mounted yet), are applied once it is (app.keys)."""
+    from playwright.sync_api import expect
+
+    url, store = app
+    page.goto(f"{url}/?annotator=quick")
+    page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(
+        files=[{"name": "quick.txt", "mimeType": "text/plain", "buffer": (PAPER + "Nets catch seals.").encode()}])
+    page.get_by_text("quick.txt: imported 1 document(s)").wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name="Label this document").click()
+    expect(page).to_have_url(re.compile("/label"))
+    for key in ("1", "2", "Enter"):
+        page.keyboard.press(key)
+    expect(page.get_by_text("Your relations in this sentence: 1")).to_be_visible()
+    (doc,) = [d for d in store.list_documents() if d.filename == "quick.txt"]
+    wait_idle(page)
+    assert {(r.source, r.target, r.sign) for r in store.relations(document_id=doc.id, annotator="quick")} == {
+        ("Offshore wind farms", "fishing effort", 1)}
+
+
 def test_accept_and_reject_suggestions_by_keyboard(app, page):
     from playwright.sync_api import expect
 

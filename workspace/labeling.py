@@ -93,28 +93,30 @@ KEY_NAMES = frozenset([*"123456789", *"saxendug", "Enter", "Escape", "ArrowUp", 
 """The Label page's keys, as the page's key listener (app.keys) names them."""
 
 
-def unread_keys(queue: object, seen: tuple[str, int] | None) -> tuple[list[str], tuple[str, int]]:
+def unread_keys(queue: object, seen: tuple[str, int] | None, session: str) -> tuple[list[str], tuple[str, int]]:
     """(the keys of the browser's key queue not applied yet, in typing order; the new `seen` mark).
 
     The browser numbers each key it takes and sends every key not yet acknowledged, so a message
     that merges several keys, or repeats one already applied, still yields each key once and in
-    the order typed. `queue` is what the listener last sent, {"tab": id, "keys": [[number, name],
-    ...]}; it comes from the browser, so anything malformed counts as no keys. `seen` is (tab,
-    last number applied), None before this session has looked at a queue: keys already queued then
-    were sent to an earlier session (a reconnect) and are not applied again. A new tab id means the
-    browser's numbering started again (the page was reloaded).
+    the order typed. `queue` is what the listener last sent, {"tab": id, "keys": [[number, name,
+    session], ...]}, each key stamped with the page session it was typed under (the `session` the
+    page last handed the listener); it comes from the browser, so anything malformed counts as no
+    keys. `seen` is (tab, last number applied), None before this session has applied a queue: then
+    the keys typed under this `session` are new (typed while the page's first run was still going),
+    and those stamped otherwise were sent to an earlier session (a reconnect) and are not applied
+    again. A new tab id means the browser's numbering started again (the page was reloaded).
     """
     tab, keys = None, []
     if isinstance(queue, dict) and isinstance(queue.get("tab"), str) and isinstance(queue.get("keys"), list):
         tab = queue["tab"]
-        keys = [(k[0], k[1]) for k in queue["keys"] if isinstance(k, list) and len(k) == 2
-                and type(k[0]) is int and k[1] in KEY_NAMES]
+        keys = [(k[0], k[1], k[2]) for k in queue["keys"] if isinstance(k, list) and len(k) == 3
+                and type(k[0]) is int and k[1] in KEY_NAMES and isinstance(k[2], str)]
     if tab is None:
         return [], seen or ("", 0)
-    last_tab, last = seen or (tab, max((n for n, _ in keys), default=0))
+    last_tab, last = seen or (tab, max((n for n, _, typed_in in keys if typed_in != session), default=0))
     if tab != last_tab:
         last = 0
-    fresh = sorted((n, name) for n, name in keys if n > last)
+    fresh = sorted((n, name) for n, name, _ in keys if n > last)
     return [name for _, name in fresh], (tab, max([last, *(n for n, _ in fresh)]))
 
 

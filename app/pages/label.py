@@ -8,6 +8,8 @@ Every action is written to the store at once; this page holds only the unsaved p
 """
 from __future__ import annotations
 
+import uuid
+
 import streamlit as st
 
 from app.focus import keep_keys_on_page
@@ -46,6 +48,7 @@ SIGN_LABEL = {1: "+ increase", -1: "− decrease"}
 STRENGTH_KEYS = list(STRENGTHS)
 KEYS = "lb_keys"  # the key listener's widget key (app.keys)
 STORE_KEYS = {"Enter", "a", "x", "n", "d", "u"}  # keys that write to the store; the others change only page state
+ss.setdefault("lb_keys_session", uuid.uuid4().hex)  # stamps the keys typed under this session (app.keys)
 
 
 @st.cache_resource(show_spinner="Loading the relation model…")
@@ -341,7 +344,7 @@ with st.sidebar:
 @st.fragment
 def _label_area(doc, order: str | None, source) -> None:
     """Everything about the current sentence: a key press reruns only this part of the page."""
-    queue = key_queue(KEYS, ss.get("lb_keys_seen") or ("", 0))
+    queue = key_queue(KEYS, ss.get("lb_keys_seen") or ("", 0), ss.lb_keys_session)
     _save_pending()
     rows = store.sentences(doc.id, annotator)  # statuses, progress, "next unlabeled": this annotator's
     if not rows:
@@ -360,7 +363,7 @@ def _label_area(doc, order: str | None, source) -> None:
     if ss.get("pos") is None or not 0 <= ss.pos < len(rows):
         first = next_unlabeled(statuses, None, skip, sequence)
         _go(first if first is not None else sequence[0])
-    keys, ss.lb_keys_seen = unread_keys(queue, ss.get("lb_keys_seen"))
+    keys, ss.lb_keys_seen = unread_keys(queue, ss.get("lb_keys_seen"), ss.lb_keys_session)
     for key in keys:
         _press(key, rows, sequence)
         if key in STORE_KEYS:  # statuses may have changed
