@@ -337,3 +337,38 @@ def test_each_written_line_is_scored_by_the_tokens_it_took():
     writer.tokenizer_ = _Pieces(["<eos>", "\na -> b (+)\nc -> d (-)\n"])  # a token holding whole lines
     assert [(t, round(p, 4)) for t, p in writer._lines(torch.tensor([1, 0]), torch.tensor([0.4, 0.1]))] == [
         ("a -> b (+)", 0.4), ("c -> d (-)", 0.4)]
+
+
+def test_bench_none_probability_is_that_of_writing_none_first(tiny_bundle):
+    """bench/writer_options.py's gate: P("\\n") * P("none" | "\\n") after the prompt, batched with
+    left padding, equals the same product from one unpadded forward pass per text."""
+    import torch
+
+    from bench.writer_options import none_probability
+    from core.relation_text import prompt
+    from models.bundle import load_model
+
+    writer = load_model(tiny_bundle)
+    writer.writing.batch_size = 2  # TEXTS differ in length, so a batch is padded
+    try:
+        batched = none_probability(writer, TEXTS)
+    finally:
+        writer.writing.batch_size = 16  # the loaded bundle is cached for the process
+    tok = writer.tokenizer_
+    for text, p in zip(TEXTS, batched):
+        asked = tok(prompt(text))["input_ids"]
+        answer = tok("\nnone", add_special_tokens=False)["input_ids"]
+        with torch.inference_mode():
+            probs = writer.model_(input_ids=torch.tensor([asked + answer])).logits[0].float().softmax(-1)
+        expected = probs[len(asked) - 1, answer[0]] * probs[len(asked), answer[1]]
+        assert p == pytest.approx(float(expected), rel=1e-3)
+    assert len(set(batched)) == 3 and all(0 < p < 1 for p in batched)  # one per text, not one per batch
+
+
+def test_bench_agreement_needs_the_sign_and_a_shared_word_at_each_end():
+    from bench.writer_options import agrees
+
+    warm = PassageRelation("warmer water", "growth of young cod", -1)
+    assert agrees(warm, PassageRelation("water temperature", "cod growth", -1))
+    assert not agrees(warm, PassageRelation("water temperature", "cod growth", 1))
+    assert not agrees(warm, PassageRelation("seals", "cod growth", -1))
