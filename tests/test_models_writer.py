@@ -372,3 +372,17 @@ def test_bench_agreement_needs_the_sign_and_a_shared_word_at_each_end():
     assert agrees(warm, PassageRelation("water temperature", "cod growth", -1))
     assert not agrees(warm, PassageRelation("water temperature", "cod growth", 1))
     assert not agrees(warm, PassageRelation("seals", "cod growth", -1))
+
+
+def test_answers_come_back_in_the_order_of_the_texts(tiny_bundle):
+    """write batches texts by length; each answer still lands at its own text's place."""
+    from models.bundle import load_model
+
+    writer = load_model(tiny_bundle)
+    writer.writing.batch_size = 2
+    try:
+        forward, backward = writer.write(TEXTS), writer.write(TEXTS[::-1])
+    finally:
+        writer.writing.batch_size = 16  # the loaded bundle is cached for the process
+    assert len({str(a) for a in forward}) == 3  # three different answers, so a mix-up would show
+    assert backward == forward[::-1]
