@@ -165,14 +165,18 @@ def save_bundle(model: RelationModel, path: str | Path, card: str | None = None)
 
 def save_writer(writer: RelationWriter, path: str | Path, card: str | None = None) -> Path:
     """Write a relation-writer bundle (adapter + records, hashed like save_bundle's) and set
-    writer.model_id; the base model's weights are not copied (the bundle names its base)."""
+    writer.model_id; the base model's weights are not copied (the bundle names its base). The
+    adapter is stored in float16 (RelationWriter.fit keeps it so): half the size, and its merge
+    into the float32 base is computed in float32."""
+    import torch
     from safetensors.torch import save_file as save_tensors
 
     path = Path(path)
     tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=path.parent if path.parent.exists() else None))
     adapter_config, weights = writer.adapter_
     (tmp / "adapter").mkdir()
-    save_tensors({k: v.contiguous() for k, v in weights.items()}, str(tmp / "adapter" / "adapter_model.safetensors"))
+    save_tensors({k: v.to(torch.float16).contiguous() for k, v in weights.items()},
+                 str(tmp / "adapter" / "adapter_model.safetensors"))
     (tmp / "adapter" / "adapter_config.json").write_text(_dump(adapter_config, sort=True))
     config = {"format": WRITER_FORMAT, "version": WRITER_VERSION, "base": writer.base, "adapter": "adapter",
               "tuning": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(writer.tuning).items()},

@@ -58,7 +58,7 @@ def test_retrain_compare_activate_and_label_uses_it(tmp_path):
         assert download.value.suggested_filename == "model-pr.png"
         assert open(download.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
-        page.get_by_role("button", name="Use this model").click()  # the only bundle not active yet
+        page.get_by_role("button", name="Use this model").last.click()  # var/models/ is listed after models/
         page.get_by_text(f"{model_id} · active").wait_for()
         wait_idle(page)
 

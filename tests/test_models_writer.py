@@ -122,6 +122,9 @@ def tiny_bundle(tiny_base, tmp_path_factory) -> Path:
 
 
 def test_a_writer_bundle_loads_and_extracts_through_the_extractor(tiny_bundle):
+    import torch
+    from safetensors.torch import load_file
+
     from models.bundle import read_config
     from models.extractor import Extractor
 
@@ -129,6 +132,8 @@ def test_a_writer_bundle_loads_and_extracts_through_the_extractor(tiny_bundle):
     assert config["format"] == "fuzzymap-relation-writer" and config["model_id"].startswith("fuzzymap-writer-")
     assert {"adapter/adapter_model.safetensors", "adapter/adapter_config.json", "config.json"} <= set(config["files"])
     assert "# " + config["model_id"] in (tiny_bundle / "README.md").read_text()
+    tensors = load_file(str(tiny_bundle / "adapter" / "adapter_model.safetensors"))
+    assert tensors and {t.dtype for t in tensors.values()} == {torch.float16}  # half the size of float32
     extractor = Extractor.load(tiny_bundle, ahead=[TEXTS])
     seen = []
     extractor.model.writing.batch_size = 2  # the Extractor's batches (256) are cut to what one generate call takes
@@ -386,3 +391,16 @@ def test_answers_come_back_in_the_order_of_the_texts(tiny_bundle):
         writer.writing.batch_size = 16  # the loaded bundle is cached for the process
     assert len({str(a) for a in forward}) == 3  # three different answers, so a mix-up would show
     assert backward == forward[::-1]
+
+
+def test_the_shipped_writer_writes_obvious_relations_with_their_sign():
+    """models/writer (real weights): the relation an invented sentence states plainly comes first,
+    cause to effect, with its sign."""
+    from models.bundle import load_model, read_config
+
+    assert read_config(ROOT / "models" / "writer")["format"] == "fuzzymap-relation-writer"
+    writer = load_model(ROOT / "models" / "writer")
+    found = writer.extract(["Warmer water reduces the growth of young cod in the North Sea.",
+                            "Offshore wind farm construction increases turbidity near the turbines."])
+    assert [(r.src, r.tgt, r.sign) for r in (found[0][0], found[1][0])] == [
+        ("warmer water", "growth of young cod", -1), ("offshore wind farm construction", "turbidity", 1)]
