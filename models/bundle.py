@@ -478,16 +478,21 @@ def model_card(config: dict) -> str:
     lines += ["", "Licenses: SemEval-2010 Task 8 CC BY 3.0; Causal News Corpus V2 CC0 1.0; TwoSix / SIFT MIT.",
               "", "## Validation (held-out split of each training file, never used for fitting or tuning)", "",
               *_validation_lines(config)]
-    lines += ["", "Thresholds were tuned on out-of-fold probabilities of the training split.", ""]
-    loso = config.get("loso")
-    if loso:
-        lines += ["## Leave one source out (end-to-end F1: src and tgt words overlap by Jaccard >= 0.5, sign must agree)", "",
-                  f"Each fold trained without any text of its source: {json.dumps(loso.get('settings', {}))}", ""]
-        for name, fold in (loso.get("folds") or {}).items():
-            lines.append(f"- {name}: e2e_f1 {fold.get('e2e_f1')} (precision {fold.get('precision')}, "
-                         f"recall {fold.get('recall')})")
-        lines += ["", f"Mean over the folds: {loso.get('mean_e2e_f1')}", ""]
+    lines += ["", "Thresholds were tuned on out-of-fold probabilities of the training split.", "", *_loso_lines(config)]
     return "\n".join(lines)
+
+
+def _loso_lines(config: dict) -> list[str]:
+    """A card's leave-one-source-out figures (none when the bundle records none)."""
+    loso = config.get("loso")
+    if not loso:
+        return []
+    lines = ["## Leave one source out (end-to-end F1: src and tgt words overlap by Jaccard >= 0.5, sign must agree)", "",
+             f"Each fold trained without any text of its source: {json.dumps(loso.get('settings', {}))}", ""]
+    for name, fold in (loso.get("folds") or {}).items():
+        lines.append(f"- {name}: e2e_f1 {fold.get('e2e_f1')} (precision {fold.get('precision')}, "
+                     f"recall {fold.get('recall')})")
+    return lines + ["", f"Mean over the folds: {loso.get('mean_e2e_f1')}", ""]
 
 
 def writer_card(config: dict) -> str:
@@ -500,8 +505,8 @@ def writer_card(config: dict) -> str:
              f"- writing: `{json.dumps(config.get('writing'))}`",
              f"- thresholds: `{json.dumps(config.get('thresholds'))}`", "", "## Training data", "",
              *_data_lines(config), "", "## Validation (held-out split of each training file, never used for tuning)",
-             "", *_validation_lines(config)]
-    return "\n".join(lines) + "\n"
+             "", *_validation_lines(config), "", *_loso_lines(config)]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def _data_lines(config: dict) -> list[str]:

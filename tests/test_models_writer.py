@@ -404,3 +404,20 @@ def test_the_shipped_writer_writes_obvious_relations_with_their_sign():
                             "Offshore wind farm construction increases turbidity near the turbines."])
     assert [(r.src, r.tgt, r.sign) for r in (found[0][0], found[1][0])] == [
         ("warmer water", "growth of young cod", -1), ("offshore wind farm construction", "turbidity", 1)]
+
+
+def test_a_writer_cards_leave_one_source_out_figures(tiny_bundle, tmp_path):
+    """Figures recorded under "loso" show in the bundle's README and in the Model page's card."""
+    from models.bundle import load_model, read_config, save_writer
+    from workspace.model_catalog import card
+
+    writer = load_model(tiny_bundle)
+    assert "Leave one source out" not in (tiny_bundle / "README.md").read_text()
+    writer.info = {**writer.info, "loso": {"folds": {"fish": {"e2e_f1": 0.25, "precision": 0.5, "recall": 0.1667}},
+                                           "mean_e2e_f1": 0.25, "settings": {"recipe": "invented"}}}
+    save_writer(writer, tmp_path / "b")
+    readme = (tmp_path / "b" / "README.md").read_text()
+    assert "## Leave one source out" in readme and "- fish: e2e_f1 0.25 (precision 0.5, recall 0.1667)" in readme
+    assert readme.endswith("Mean over the folds: 0.25\n")
+    rows = {r["data"]: r for r in card(read_config(tmp_path / "b")).leave_one_source_out}
+    assert rows["fish"]["e2e_f1"] == 0.25 and rows["mean"]["e2e_f1"] == 0.25
