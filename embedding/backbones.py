@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import (AutoConfig, AutoModel, AutoTokenizer, PretrainedConfig, PreTrainedModel,
+                          PreTrainedTokenizerBase)
 
 from core.paths import cache_root
 
@@ -214,27 +215,33 @@ def _from_pretrained(path: Path, config, quiet: bool) -> PreTrainedModel:
             LOAD_REPORT_LOGGER.removeFilter(drop)
 
 
-def load_base_model(name: str) -> tuple[PreTrainedTokenizerBase, PreTrainedModel, str]:
-    """A fresh, uncached float32 (tokenizer, model, kind): finetune trains it, so it must not be shared."""
+def _open(base: str) -> tuple[Path, PretrainedConfig, PreTrainedTokenizerBase]:
+    """(path, config, tokenizer) of a backbone, offline; a decoder's pad token is its eos (decoders
+    ship none; the attention mask hides it)."""
     _offline()
-    base, keep = split_name(name)
     path = _resolve(base)
     config = AutoConfig.from_pretrained(path)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if _kind(config) == "decoder" and tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return path, config, tokenizer
+
+
+def load_base_model(name: str) -> tuple[PreTrainedTokenizerBase, PreTrainedModel, str]:
+    """A fresh, uncached float32 (tokenizer, model, kind): finetune trains it, so it must not be shared."""
+    base, keep = split_name(name)
+    path, config, tokenizer = _open(base)
     if keep is not None:
         if keep > config.num_hidden_layers:
             raise ValueError(f"backbone {name}: {base} has {config.num_hidden_layers} layers, cannot keep {keep}")
         config.num_hidden_layers = keep
         if getattr(config, "layer_types", None):
             config.layer_types = config.layer_types[:keep]
-    tokenizer = AutoTokenizer.from_pretrained(path)
     if not tokenizer.is_fast:
         raise ValueError(f"backbone {name}: needs a fast tokenizer (offset mappings map spans to tokens)")
     kind = _kind(config)
     if kind == "decoder":
-        # Decoders ship no pad token; eos is safe because right padding + the mask hide it.
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token
-        tokenizer.padding_side = "right"
+        tokenizer.padding_side = "right"  # the pad token (eos) sits after the text, hidden by the mask
     tokenizer.model_max_length = min(tokenizer.model_max_length or MAX_TOKENS, MAX_TOKENS)
     model = _from_pretrained(path, config, quiet=keep is not None)
     if model.config.pad_token_id is None:
@@ -305,14 +312,9 @@ def load_causal_lm(name: str) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]
     packaged SmolLM2 ('smollm2-135m') or a local decoder folder; no pad token -> eos."""
     from transformers import AutoModelForCausalLM
 
-    _offline()
-    path = _resolve(name)
-    config = AutoConfig.from_pretrained(path)
+    path, config, tokenizer = _open(name)
     if _kind(config) != "decoder":
         raise ValueError(f"backbone {name}: the relation writer needs a decoder (causal LM), not an encoder")
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     model.config.pad_token_id = tokenizer.pad_token_id
     return tokenizer, model
