@@ -38,9 +38,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.types import LabeledData, ParsedDocument, ParsedSentence, PassageRelation  # noqa: E402
-from models.loso import near_identical  # noqa: E402
+from models.loso import make_folds, near_identical  # noqa: E402
 
 ANNOTATOR = "curve"
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
 
 
 def split_source(passages: Sequence[ParsedSentence], labelable: int, seed: int
@@ -120,22 +124,20 @@ def setup_key(specs: Sequence[str], source: str, seed: int, c_grid: Sequence[flo
     return hashlib.sha256(json.dumps(setup).encode()).hexdigest()[:16]
 
 
-def run(specs: Sequence[str], source: str, ks: Sequence[int], weights: Sequence[float], seed: int,
+def run(fold, source: str, ks: Sequence[int], weights: Sequence[float], seed: int,
         c_grid: Sequence[float], work: Path, rows: Path | None = None, lexicon: bool = False,
         lora_steps: int = 0, labelable: int | None = None) -> dict:
-    """Every (k, weight) fit; with rows (a JSON-lines file) fits already there for the same setup
-    are taken from it and each new one is appended as soon as it is done."""
+    """Every (k, weight) fit on `fold` (models.loso.Fold holding `source` out; one for every seed);
+    with rows (a JSON-lines file) fits already there for the same setup are taken from it and
+    each new one is appended as soon as it is done."""
     from data.readers import read_dataset
     from data.store import Store
     from embedding.cache import default_cache_dir
     from embedding.features import CandidateEmbedder
     from models.classifier import HeadSettings, RelationModel, TrainingSet
-    from models.loso import make_folds
     from core.metrics import e2e_scores
     from models.training import TrainSettings, add_split, held_out_texts, tune_backbone
 
-    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
-    [fold] = make_folds(specs, [source], sentences=False, progress=log, files=False)
     pool, scored, dropped = curve_split(fold.data.passages, ks, labelable, seed)
     labelable = len(pool)
     gold = [p.relations for p in scored]
@@ -145,9 +147,9 @@ def run(specs: Sequence[str], source: str, ks: Sequence[int], weights: Sequence[
     heads = HeadSettings(c_grid=tuple(c_grid), seed=seed)
     out: dict = {"source": source, "seed": seed, "labelable": len(pool), "scored_left_out_near_identical": dropped,
                  "scored_passages": len(scored), "scored_gold_relations": sum(map(len, gold)),
-                 "c_grid": list(c_grid), "specs": [s.split("/")[-1] for s in specs], "runs": []}
+                 "c_grid": list(c_grid), "specs": [s.split("/")[-1] for s in fold.specs], "runs": []}
     out["lexicon"], out["lora_steps"] = lexicon, lora_steps
-    key = setup_key(specs, source, seed, c_grid, lexicon, lora_steps, labelable)
+    key = setup_key(fold.specs, source, seed, c_grid, lexicon, lora_steps, labelable)
     done = {}
     if rows and rows.is_file():
         for line in rows.read_text().splitlines():
@@ -298,7 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="curve-") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        results = [run(args.data, args.source, sorted(set(args.ks)), args.weights, seed, args.c_grid, work,
+        [fold] = make_folds(args.data, [args.source], sentences=False, progress=log, files=False)
+        results = [run(fold, args.source, sorted(set(args.ks)), args.weights, seed, args.c_grid, work,
                        args.rows, args.lexicon, args.lora_steps, args.labelable) for seed in args.seeds]
     for result in results:
         print(f"seed {result['seed']} ({result['scored_passages']} passages scored):\n{table(result)}")
