@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.types import LabeledData, ParsedDocument, ParsedSentence, PassageRelation  # noqa: E402
-from models.loso import make_folds, near_identical  # noqa: E402
+from models.loso import Fold, make_folds, near_identical  # noqa: E402
 
 ANNOTATOR = "curve"
 
@@ -124,7 +124,7 @@ def setup_key(specs: Sequence[str], source: str, seed: int, c_grid: Sequence[flo
     return hashlib.sha256(json.dumps(setup).encode()).hexdigest()[:16]
 
 
-def run(fold, source: str, ks: Sequence[int], weights: Sequence[float], seed: int,
+def run(fold: Fold, source: str, ks: Sequence[int], weights: Sequence[float], seed: int,
         c_grid: Sequence[float], work: Path, rows: Path | None = None, lexicon: bool = False,
         lora_steps: int = 0, labelable: int | None = None) -> dict:
     """Every (k, weight) fit on `fold` (models.loso.Fold holding `source` out; one for every seed);
