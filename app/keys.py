@@ -4,13 +4,12 @@ Why: with Streamlit's button shortcuts every key is its own message, and keys ty
 the page's runs reach the server merged, with their callbacks run in an order of Streamlit's own
 ("2, Enter" saved before the target was set). This listener numbers each key in typing order and
 sends every key the page has not acknowledged yet; the page applies the new ones in order, once
-each (workspace.labeling.unread_keys), and acknowledges the last. Each key is stamped with the
-page session it was typed under, so keys typed while a fresh session's first run is still going are
-told apart from keys an earlier session (before a reconnect) was sent. Keys are taken from the
-moment the app's first page is drawn (take_keys_early); a newly mounted listener sends every key
-not yet applied, so keys typed on the Label page before its listener was mounted are not lost.
-It draws nothing, and holds no data: the page passes it only the acknowledgement and the
-session's id.
+each (workspace.labeling.unread_keys), and acknowledges the last. Each key carries the id of the
+page session it belongs to: a session applies its own keys, those that reach it while its first
+run is going included, and skips keys that belong to another session (a browser that reconnected).
+The app's entry starts taking keys on every page (take_keys_early), and a listener that mounts
+sends every key not applied yet, so keys typed on the Label page while it loads reach it. It
+draws nothing, and holds no data: the page passes it only the acknowledgement and a session id.
 
 Keys typed into a text box, a select box or any other field are left to it, except Escape (the
 same rule as Streamlit's own shortcuts), and so are keys a part of the page has already handled
@@ -104,8 +103,8 @@ def key_hints(listener: str) -> None:
 
 
 def key_queue(key: str, seen: tuple[str, int], session: str) -> object:
-    """Mounts the key listener, acknowledging the keys up to `seen` (tab, number) and stamping the
-    keys typed from now on with `session` (the page session's id), and returns the queue it last
-    sent ({"tab": id, "keys": [[number, name, session], ...]}), or None before any key."""
+    """Mounts the key listener, which acknowledges the keys up to `seen` (tab, number) and stamps
+    each key it takes with `session`, the page session's id; returns the queue it last sent
+    ({"tab": id, "keys": [[number, name, session], ...]}), or None when it has sent none."""
     tab, last = seen
     return _listener(key=key, data={"tab": tab, "ack": last, "session": session}, height=0).get("keys")

@@ -101,10 +101,10 @@ def unread_keys(queue: object, seen: tuple[str, int] | None, session: str) -> tu
     the order typed. `queue` is what the listener last sent, {"tab": id, "keys": [[number, name,
     session], ...]}, each key stamped with the page session it was typed under (the `session` the
     page last handed the listener); it comes from the browser, so anything malformed counts as no
-    keys. `seen` is (tab, last number applied), None before this session has applied a queue: then
-    the keys typed under this `session` are new (typed while the page's first run was still going),
-    and those stamped otherwise were sent to an earlier session (a reconnect) and are not applied
-    again. A new tab id means the browser's numbering started again (the page was reloaded).
+    keys. `seen` is (tab, last number applied), None while this session has applied no queue: then
+    the keys stamped with this `session` are new (they may arrive while the page's first run is
+    going), and keys stamped with another session belong to that one (a browser that reconnected)
+    and are not applied. A new tab id means the browser's numbering started again (a reload).
     """
     tab, keys = None, []
     if isinstance(queue, dict) and isinstance(queue.get("tab"), str) and isinstance(queue.get("keys"), list):
