@@ -47,9 +47,9 @@ model: $(STAMP)
 
 # The opt-in relation writer (README: "Relation writer"): SmolLM2-135M + LoRA tuned to write each
 # passage's relations, on the passage files' training splits (the same 20 % validation splits as
-# `make model`); about 25 min on 2 cores. It rebuilds the shipped models/writer (its adapter in
-# float16, 9.8 MB); the Model page lists it; "Use this model" makes it active.
-WRITER_OUT ?= models/writer
+# `make model`); about 25 min on 2 cores. Its weights (a 9.8 MB float16 adapter) stay out of git,
+# under var/; the Model page lists it; "Use this model" makes it active.
+WRITER_OUT ?= var/models/writer
 writer: $(STAMP)
 	$(PY) -m models train-writer \
 	  --data sift:$(SHARED)/twosix/SIFT_data_2024_03.jsonl \

@@ -14,7 +14,7 @@ validation split):
   only where the pair scorer finds any;
 - int8: the writer's decoder layers quantised to int8 (torch dynamic quantisation), time and F1.
 
-    python bench/writer_options.py --writer models/writer [--pair models/default] --data FORMAT:PATH [--data ...]
+    python bench/writer_options.py --writer var/models/writer [--pair models/default] --data FORMAT:PATH [--data ...]
 
 A threshold or gate chosen from this table would be chosen on the very passages it reports: the
 figures say whether a knob is worth a tuning split, not what it would score. Prints one line per

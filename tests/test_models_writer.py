@@ -393,19 +393,6 @@ def test_answers_come_back_in_the_order_of_the_texts(tiny_bundle):
     assert backward == forward[::-1]
 
 
-def test_the_shipped_writer_writes_obvious_relations_with_their_sign():
-    """models/writer (real weights): the relation an invented sentence states plainly comes first,
-    cause to effect, with its sign."""
-    from models.bundle import load_model, read_config
-
-    assert read_config(ROOT / "models" / "writer")["format"] == "fuzzymap-relation-writer"
-    writer = load_model(ROOT / "models" / "writer")
-    found = writer.extract(["Warmer water reduces the growth of young cod in the North Sea.",
-                            "Offshore wind farm construction increases turbidity near the turbines."])
-    assert [(r.src, r.tgt, r.sign) for r in (found[0][0], found[1][0])] == [
-        ("warmer water", "growth of young cod", -1), ("offshore wind farm construction", "turbidity", 1)]
-
-
 def test_a_writer_cards_leave_one_source_out_figures(tiny_bundle, tmp_path):
     """Figures recorded under "loso" show in the bundle's README and in the Model page's card."""
     from models.bundle import load_model, read_config, save_writer
