@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.batching import length_batches
 from core.types import ParsedDocument, ParsedSentence, PassageRelation
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class Extractor:
 
             size = settings.batch_size
             prefetch_candidates(path, [[texts[i] for i in batch] for texts in ahead
-                                       for batch in batches(texts, size)], lexicon)
+                                       for batch in length_batches(texts, size)], lexicon)
         return cls(load_model(path), lexicon, settings)
 
     @property
@@ -85,7 +86,7 @@ class Extractor:
         out: list[list[PassageRelation]] = [[] for _ in texts]
         done = 0
         size = batch_size or self.settings.batch_size
-        for batch in batches(texts, min(size, getattr(self.model, "max_batch", size))):
+        for batch in length_batches(texts, min(size, getattr(self.model, "max_batch", size))):
             found = self.model.extract([texts[i] for i in batch], lexicon=self.lexicon,
                                        threshold=self.settings.threshold, chunk=len(batch))
             for i, rels in zip(batch, found):
@@ -106,13 +107,6 @@ class Extractor:
         for i, rels in zip(todo, found):
             out[i] = rels
         return out
-
-
-def batches(texts: Sequence[str], size: int) -> list[list[int]]:
-    """Indices of texts, shortest first, in batches of size (at least 1): how pipe reads them."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    size = max(1, size)
-    return [order[first:first + size] for first in range(0, len(order), size)]
 
 
 def with_relations(doc: ParsedDocument, found: Sequence[Sequence[PassageRelation]]) -> list[ParsedSentence]:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.batching import length_batches
 from core.matching import content_words
 from core.relation_text import parse_line, prompt
 from core.signs import DIRECTION_WORDS
@@ -94,11 +95,9 @@ class RelationWriter:
         import torch
 
         out: list[list[tuple[str, float]]] = [[] for _ in texts]
-        tok, size = self.tokenizer_, self.writing.batch_size
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        tok = self.tokenizer_
         with torch.inference_mode():
-            for i in range(0, len(order), size):
-                batch = order[i:i + size]
+            for batch in length_batches(texts, self.writing.batch_size):
                 enc = tok([prompt(texts[j]) for j in batch], return_tensors="pt", padding=True)
                 gen = self.model_.generate(**enc, max_new_tokens=self.writing.max_new_tokens, do_sample=False,
                                            pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
