@@ -10,7 +10,8 @@ validation split):
 - none gate: skip a passage when the writer's probability of answering "none" is at least g (one
   forward pass over the prompt, no writing);
 - with the pair scorer (--pair): the union of both models' relations, the writer's relations that the
-  pair scorer also finds (same sign, a content word shared at each end), and the writer's relations
+  pair scorer also finds (core.matching.relations_match: same sign, a content word shared
+  or spans overlapping at each end), and the writer's relations
   only where the pair scorer finds any;
 - int8: the writer's decoder layers quantised to int8 (torch dynamic quantisation), time and F1.
 
@@ -29,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.matching import content_words  # noqa: E402
+from core.matching import relations_match  # noqa: E402
 from core.metrics import e2e_scores  # noqa: E402
 from core.relation_text import NONE, prompt  # noqa: E402
 from core.types import PassageRelation  # noqa: E402
@@ -57,11 +58,6 @@ def none_probability(writer, texts: list[str]) -> list[float]:
             p_none = logits[:, -1].float().softmax(-1)[:, none]
             out += (p_newline * p_none).tolist()
     return out
-
-
-def agrees(a: PassageRelation, b: PassageRelation) -> bool:
-    return a.sign == b.sign and bool(content_words(a.src) & content_words(b.src)) \
-        and bool(content_words(a.tgt) & content_words(b.tgt))
 
 
 def row(name: str, found: list[list[PassageRelation]], gold: list, extra: str = "") -> str:
@@ -114,8 +110,8 @@ def main(argv: list[str] | None = None) -> None:
             ours = [writer.relations_in(ls) for ls in lines]
             theirs = pair.extract(texts)
             print(row("pair scorer alone", theirs, gold))
-            print(row("union", [a + [r for r in b if not any(agrees(r, x) for x in a)] for a, b in zip(ours, theirs)], gold))
-            print(row("writer, agreed by the pair scorer", [[r for r in a if any(agrees(r, x) for x in b)]
+            print(row("union", [a + [r for r in b if not any(relations_match(r, x) for x in a)] for a, b in zip(ours, theirs)], gold))
+            print(row("writer, agreed by the pair scorer", [[r for r in a if any(relations_match(r, x) for x in b)]
                                                            for a, b in zip(ours, theirs)], gold))
             print(row("writer where the pair scorer finds any", [a if b else [] for a, b in zip(ours, theirs)], gold),
                   flush=True)

@@ -371,7 +371,8 @@ def test_bench_none_probability_is_that_of_writing_none_first(tiny_bundle):
 
 
 def test_bench_agreement_needs_the_sign_and_a_shared_word_at_each_end():
-    from bench.writer_options import agrees
+    """bench/writer_options.py counts a writer relation as one the pair scorer also finds by this rule."""
+    from core.matching import relations_match as agrees
 
     warm = PassageRelation("warmer water", "growth of young cod", -1)
     assert agrees(warm, PassageRelation("water temperature", "cod growth", -1))
