@@ -68,6 +68,7 @@ export default function (component) {
   // a new listener sends the keys no page has applied: typed while the page opened, or sent to
   // the listener of a page that was being left
   if (mounted && q.keys.length) q.send("keys", {tab: q.tab, keys: q.keys.slice()});
+  if (!data.ready) q.send("ready", true);  // a new page session, a reconnect's included, waits for this
   return () => { if (q.el === el) q.el = null; };
 }
 """
@@ -102,9 +103,16 @@ def key_hints(listener: str) -> None:
     st.html(f"<style>{_HINT_RULES}.st-key-{listener} {{display: none}}</style>")
 
 
-def key_queue(key: str, seen: tuple[str, int], session: str) -> object:
+def key_queue(key: str, seen: tuple[str, int], session: str, ready: bool) -> tuple[object, bool]:
     """Mounts the key listener, which acknowledges the keys up to `seen` (tab, number) and stamps
-    each key it takes with `session`, the page session's id; returns the queue it last sent
-    ({"tab": id, "keys": [[number, name, session], ...]}), or None when it has sent none."""
+    each key it takes with `session`, the page session's id. Returns the queue it last sent
+    ({"tab": id, "keys": [[number, name, session], ...]}, or None when it has sent none) and
+    whether it takes keys: `ready`, or its word that it has mounted.
+
+    Why `ready`: in a tab whose first page is the Label page, the listener mounts a moment (some
+    0.1-0.4 s) after the page's first elements are drawn, and a key typed before it is lost. A page
+    that shows its sentence only once the listener is ready loses none of the keys typed at it.
+    """
     tab, last = seen
-    return _listener(key=key, data={"tab": tab, "ack": last, "session": session}, height=0).get("keys")
+    state = _listener(key=key, data={"tab": tab, "ack": last, "session": session, "ready": ready}, height=0)
+    return state.get("keys"), ready or bool(state.get("ready"))

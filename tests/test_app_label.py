@@ -42,6 +42,22 @@ def _box(at, label: str):
     return box
 
 
+def test_the_sentence_waits_until_the_key_listener_is_ready(store):
+    """Keys typed before the browser's key listener is mounted would be lost, so until it says it
+    is ready (app.keys.key_queue) the page shows no sentence, and no buttons to press."""
+    at = app_test(store.url)
+    at.session_state["lb_keys_ready"] = False
+    at.switch_page("pages/label.py")
+    at.run()
+    assert not at.exception
+    assert "Opening the sentence…" in [c.value for c in at.caption]
+    assert not [m for m in at.markdown if "Offshore wind farms" in m.value] and not at.main.button
+    at.session_state["lb_keys_ready"] = True
+    at.run()
+    assert [m for m in at.markdown if "Offshore wind farms" in m.value] and at.main.button
+    assert "Opening the sentence…" not in [c.value for c in at.caption]
+
+
 def test_chips_then_save_with_sign_and_strength(store):
     at = _label(store)
     assert not at.exception

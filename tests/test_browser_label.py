@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app_server import served_store, wait_idle, wait_interactive
+from app_server import browser_page, served_store, wait_idle
 from core.types import ParsedDocument, ParsedSentence
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,7 @@ def app(tmp_path_factory):
 def _upload_and_open(page, url: str, name: str, content: bytes, mime: str, title: str,
                      annotator: str = "tester", type_name: bool = False) -> None:
     """Open Home as `annotator` (from the address, or typed into the sidebar box), upload a file,
-    open it on the Label page and wait until its keys answer."""
+    open it on the Label page."""
     from playwright.sync_api import expect
 
     if type_name:
@@ -54,7 +54,6 @@ def _upload_and_open(page, url: str, name: str, content: bytes, mime: str, title
     expect(page.get_by_role("combobox", name="Document")).to_have_value(f"{title} ({name})")
     page.get_by_role("button", name="Label this document").click()
     page.get_by_text("Keys: 1–9").wait_for()
-    wait_interactive(page)
 
 
 def _box(page, label: str):
@@ -123,7 +122,6 @@ def test_keys_typed_in_one_go_are_applied_in_order_once_each(app, page):
         "burst.txt", "sha-burst", [ParsedSentence(t) for t in PAPER.split(". ")], title="Burst")])
     page.goto(f"{url}/label?annotator=bo&doc={doc_id}&s=1")
     page.get_by_text("Keys: 1–9").wait_for()
-    wait_interactive(page)
     hint = "el => getComputedStyle(el, '::after').content"  # each button shows its key (app.keys.key_hints)
     assert page.locator('[class*="st-key-lb_chip_2_"] button p').first.evaluate(hint) == '"3"'
     assert page.locator(".st-key-lb_save button p").evaluate(hint) == '"Enter"'
@@ -159,6 +157,26 @@ def test_keys_typed_while_the_label_page_opens_are_kept(app, page):
     wait_idle(page)
     assert {(r.source, r.target, r.sign) for r in store.relations(document_id=doc.id, annotator="quick")} == {
         ("Offshore wind farms", "fishing effort", 1)}
+
+
+def test_keys_typed_as_soon_as_a_new_tab_shows_the_sentence_are_kept(app, browser):
+    """A tab whose first page is the Label page (a bookmark, a reload) shows its sentence only once
+    the key listener is mounted, so keys typed the moment the sentence shows are all applied."""
+    from playwright.sync_api import expect
+
+    url, store = app
+    (doc_id,) = store.import_documents([ParsedDocument(
+        "tabs.txt", "sha-tabs", [ParsedSentence(f"Offshore wind farms near port {i} reduce fishing effort.")
+                                 for i in range(1, 5)], title="Tabs")])
+    for i in range(1, 5):
+        with browser_page(browser) as page:
+            page.goto(f"{url}/label?annotator=tab{i}&doc={doc_id}&s={i}")
+            page.locator(".st-key-lb_sentence").get_by_text(f"near port {i} reduce").wait_for()
+            for key in ("1", "2", "Enter"):
+                page.keyboard.press(key)
+            expect(page.get_by_text("Your relations in this sentence: 1")).to_be_visible()
+            wait_idle(page)
+        assert len(store.relations(document_id=doc_id, annotator=f"tab{i}")) == 1
 
 
 def test_accept_and_reject_suggestions_by_keyboard(app, page):
@@ -242,7 +260,6 @@ def test_relations_table_swap_edit_delete(app, page):
     (doc_id,) = store.import_documents([ParsedDocument("table.txt", "sha-table", [ParsedSentence(S1)], title="Table")])
     page.goto(f"{url}/label?annotator=tom&doc={doc_id}&s=1")
     page.get_by_text("Keys: 1–9").wait_for()
-    wait_interactive(page)
     for key, box in (("1", "Source"), ("2", "Target")):
         page.keyboard.press(key)
         expect(_box(page, box)).not_to_have_value("")
@@ -302,7 +319,6 @@ def test_relations_table_note_typed_with_shortcut_letters(app, page):
         title="Note")])
     page.goto(f"{url}/label?annotator=nia&doc={doc_id}&s=1")
     page.get_by_text("Keys: 1–9").wait_for()
-    wait_interactive(page)
 
     def pick_both() -> None:
         for key, box in (("1", "Source"), ("2", "Target")):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app_server import served_store, wait_idle, wait_interactive
+from app_server import served_store, wait_idle
 from core.types import ParsedDocument, ParsedSentence
 from data.assignments import assign
 from data.store import Store
@@ -80,7 +80,6 @@ def test_arrow_keys_move_on_after_clicking_the_order_control(app, page):
     url, _, _, plain = app
     page.goto(f"{url}/label?annotator=tester&doc={plain}&s=1")
     page.get_by_text("Keys: 1–9").wait_for()
-    wait_interactive(page)
     expect(page.get_by_text("Sentence 1 of 4")).to_be_visible()
     order = page.get_by_test_id("stSidebar").get_by_role("radio", name="uncertain")
     order.click()
@@ -122,7 +121,6 @@ def test_enter_in_the_note_box_saves(app, page):
     url, store, _, plain = app
     page.goto(f"{url}/label?annotator=noter&doc={plain}&s=1")
     page.get_by_text("Keys: 1–9").wait_for()
-    wait_interactive(page)
     for key, box in (("1", "Source"), ("2", "Target")):
         page.keyboard.press(key)
         expect(page.get_by_role("combobox", name=box)).not_to_have_value("")

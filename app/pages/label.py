@@ -344,7 +344,11 @@ with st.sidebar:
 @st.fragment
 def _label_area(doc, order: str | None, source) -> None:
     """Everything about the current sentence: a key press reruns only this part of the page."""
-    queue = key_queue(KEYS, ss.get("lb_keys_seen") or ("", 0), ss.lb_keys_session)
+    queue, ss.lb_keys_ready = key_queue(KEYS, ss.get("lb_keys_seen") or ("", 0), ss.lb_keys_session,
+                                        ss.get("lb_keys_ready", False))
+    if not ss.lb_keys_ready:  # the listener mounts and says so: then the sentence, and keys typed at it, count
+        st.caption("Opening the sentence…")
+        return
     _save_pending()
     rows = store.sentences(doc.id, annotator)  # statuses, progress, "next unlabeled": this annotator's
     if not rows:
