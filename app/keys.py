@@ -8,8 +8,10 @@ each (workspace.labeling.unread_keys), and acknowledges the last. Each key carri
 page session it belongs to: a session applies its own keys, those that reach it while its first
 run is going included, and skips keys that belong to another session (a browser that reconnected).
 The app's entry starts taking keys on every page (take_keys_early), and a listener that mounts
-sends every key not applied yet, so keys typed on the Label page while it loads reach it. It
-draws nothing, and holds no data: the page passes it only the acknowledgement and a session id.
+sends every key not applied yet, so keys typed on the Label page while it loads reach it; and
+the page shows its sentence only once the listener has said it is mounted (key_queue's `ready`).
+It draws nothing, and holds no data: the page passes it only the acknowledgement, a session id
+and whether it has said so.
 
 Keys typed into a text box, a select box or any other field are left to it, except Escape (the
 same rule as Streamlit's own shortcuts), and so are keys a part of the page has already handled
