@@ -107,13 +107,13 @@ def key_hints(listener: str) -> None:
 
 def key_queue(key: str, seen: tuple[str, int], session: str, ready: bool) -> tuple[object, bool]:
     """Mounts the key listener, which acknowledges the keys up to `seen` (tab, number) and stamps
-    each key it takes with `session`, the page session's id. Returns the queue it last sent
-    ({"tab": id, "keys": [[number, name, session], ...]}, or None when it has sent none) and
+    each key it takes with `session`, the page session's id. Returns the newest queue it has sent
+    ({"tab": id, "keys": [[number, name, session], ...]}, or None while it has sent none) and
     whether it takes keys: `ready`, or its word that it has mounted.
 
     Why `ready`: in a tab whose first page is the Label page, the listener mounts a moment (some
-    0.1-0.4 s) after the page's first elements are drawn, and a key typed before it is lost. A page
-    that shows its sentence only once the listener is ready loses none of the keys typed at it.
+    0.1-0.4 s) after the page's first elements are drawn, and no key typed before then reaches the
+    page. A page that shows its sentence only once the listener is ready gets every key typed at it.
     """
     tab, last = seen
     state = _listener(key=key, data={"tab": tab, "ack": last, "session": session, "ready": ready}, height=0)

@@ -98,9 +98,9 @@ def unread_keys(queue: object, seen: tuple[str, int] | None, session: str) -> tu
 
     The browser numbers each key it takes and sends every key not yet acknowledged, so a message
     that merges several keys, or repeats one already applied, still yields each key once and in
-    the order typed. `queue` is what the listener last sent, {"tab": id, "keys": [[number, name,
+    the order typed. `queue` is the newest queue the listener has sent, {"tab": id, "keys": [[number, name,
     session], ...]}, each key stamped with the page session it was typed under (the `session` the
-    page last handed the listener); it comes from the browser, so anything malformed counts as no
+    page hands the listener); it comes from the browser, so anything malformed counts as no
     keys. `seen` is (tab, last number applied), None while this session has applied no queue: then
     the keys stamped with this `session` are new (they may arrive while the page's first run is
     going), and keys stamped with another session belong to that one (a browser that reconnected)
